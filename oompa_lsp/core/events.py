@@ -1,0 +1,228 @@
+"""Events: every state change of a swarm, as a msgspec tagged union with past-tense names.
+
+Events are appended to `.oompa/runs/<run-id>/events.jsonl`; `fold` turns a sequence of
+them into the `Snapshot` every view shows (the CLI's live view, `oompa status`, the editor).
+
+Must not import: anything outside the standard library, msgspec and oompa_lsp.core.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Union
+
+import msgspec
+from msgspec import Struct
+
+from .tasks import TaskState, Usage
+
+WorkerState = Literal["starting", "idle", "working", "checking", "reviewing", "awaiting_review",
+                      "merging", "resolving", "done", "stopped"]
+SwarmState = Literal["idle", "running", "stopping", "stopped"]
+
+
+class _Event(Struct, tag_field="type", tag=True, kw_only=True, omit_defaults=True):
+    at: float = 0.0  # unix time, set by the run log when appended
+
+
+class WorkerInfo(Struct, omit_defaults=True):
+    id: str
+    model: str
+    role: str
+    iterations: int = 0
+
+
+class CheckResult(Struct, omit_defaults=True):
+    argv: list[str]
+    exit_code: int
+    output_tail: str = ""
+    duration_s: float = 0.0
+
+
+class SwarmStarted(_Event):
+    run_id: str
+    repo: str
+    target: str
+    workers: list[WorkerInfo]
+    pid: int
+    review_mode: str = "model"
+
+
+class SwarmStopped(_Event):
+    ok: bool
+    reason: str
+
+
+class TaskSeen(_Event):
+    task_id: str
+    state: TaskState
+    summary: str
+    spec: str | None = None
+    priority: int = 0
+
+
+class TaskInvalid(_Event):
+    path: str
+    problems: list[str]
+
+
+class TaskClaimed(_Event):
+    task_id: str
+    worker: str
+    attempt: int
+    branch: str
+
+
+class TaskReturned(_Event):
+    task_id: str
+    reason: str
+    worker: str | None = None
+
+
+class TaskRecovered(_Event):
+    task_id: str
+    previous_owner: str
+
+
+class TaskCompleted(_Event):
+    task_id: str
+    commit: str
+
+
+class TaskFailed(_Event):
+    task_id: str
+    reason: str
+
+
+class WorkerStateChanged(_Event):
+    worker: str
+    state: WorkerState
+    task_id: str | None = None
+    detail: str = ""
+
+
+class AgentStarted(_Event):
+    worker: str
+    role: str
+    task_id: str | None = None
+    turn: int = 1
+    resumed: bool = False
+    session_id: str | None = None
+
+
+class AgentActivity(_Event):
+    worker: str
+    text: str
+
+
+class AgentFinished(_Event):
+    worker: str
+    role: str
+    task_id: str | None = None
+    signal: str = "none"
+    exit_code: int | None = None
+    duration_s: float = 0.0
+    usage: Usage = msgspec.field(default_factory=Usage)
+    error: str | None = None
+    error_kind: str | None = None  # timeout | exit | auth | rate_limit | server | cancelled
+
+
+class WorktreeReady(_Event):
+    worker: str
+    path: str
+    reused: bool
+
+
+class ChecksRan(_Event):
+    task_id: str
+    stage: Literal["worktree", "merged"]
+    ok: bool
+    results: list[CheckResult] = []
+
+
+class ReviewRequested(_Event):
+    review_id: str
+    task_id: str
+    worker: str
+    branch: str
+    base: str
+    head: str
+    mode: str
+    round: int = 1
+
+
+class ReviewVerdictGiven(_Event):
+    review_id: str
+    task_id: str
+    reviewer: str
+    approved: bool
+    feedback: str = ""
+
+
+class ReviewTamperingDiscarded(_Event):
+    review_id: str
+    task_id: str
+    changes: list[str]
+
+
+class MergeQueued(_Event):
+    task_id: str
+    branch: str
+    head: str
+
+
+class MergeConflicted(_Event):
+    task_id: str
+    files: list[str]
+    attempt: int
+
+
+class MergeLanded(_Event):
+    task_id: str
+    commit: str
+    target: str
+    previous: str
+
+
+class MergePaused(_Event):
+    reason: str
+
+
+class MergeResumed(_Event):
+    pass
+
+
+class BranchParked(_Event):
+    task_id: str
+    ref: str
+    reason: str
+
+
+class CleanupDone(_Event):
+    removed: list[str]
+    freed_bytes: int
+
+
+class LogMessage(_Event):
+    level: Literal["info", "warning", "error"]
+    message: str
+    worker: str | None = None
+
+
+Event = Union[
+    SwarmStarted, SwarmStopped, TaskSeen, TaskInvalid, TaskClaimed, TaskReturned, TaskRecovered,
+    TaskCompleted, TaskFailed, WorkerStateChanged, AgentStarted, AgentActivity, AgentFinished,
+    WorktreeReady, ChecksRan, ReviewRequested, ReviewVerdictGiven, ReviewTamperingDiscarded,
+    MergeQueued, MergeConflicted, MergeLanded, MergePaused, MergeResumed, BranchParked,
+    CleanupDone, LogMessage,
+]
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(Event)
+
+
+def encode_event(event: Event) -> bytes:
+    return _encoder.encode(event)
+
+
+def decode_event(line: bytes) -> Event:
+    return _decoder.decode(line)
