@@ -66,7 +66,10 @@ class MergeBlocked(OompaError):
 
 
 class SwarmLocked(OompaError):
-    pass
+    def __init__(self, message: str, pid: int | None = None, run_id: str | None = None) -> None:
+        self.pid = pid  # the holder, when known, so a caller can name or signal it
+        self.run_id = run_id
+        super().__init__(message)
 
 
 class HarnessError(OompaError):

@@ -46,6 +46,18 @@ class Attempt(Struct, forbid_unknown_fields=True, omit_defaults=True):
     usage: Usage = msgspec.field(default_factory=Usage)
 
 
+class Owner(Struct, frozen=True, forbid_unknown_fields=True):
+    """Who holds a claim: enough to tell, after a crash, whether that process still lives."""
+
+    worker: str
+    run_id: str
+    pid: int
+    host: str
+
+    def describe(self) -> str:
+        return f"{self.worker} (pid {self.pid} on {self.host}, run {self.run_id})"
+
+
 class Task(Struct, forbid_unknown_fields=True, omit_defaults=True):
     id: str
     summary: str
@@ -60,6 +72,7 @@ class Task(Struct, forbid_unknown_fields=True, omit_defaults=True):
     attempts: list[Attempt] = []
     merged_commit: str | None = None
     failure: str | None = None
+    owner: Owner | None = None  # set with claimed_by/claimed_at by the task store's claim
 
 
 class TaskProblem(Struct, frozen=True):

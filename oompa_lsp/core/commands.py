@@ -1,0 +1,56 @@
+"""Commands: what another process (the CLI, a second editor window) asks the running engine to do.
+
+They travel through the control inbox (`oompa_lsp.adapters.control`) as one JSON file each,
+a msgspec tagged union like the events; imperative names, because they are requests the
+engine may still refuse (a review that no longer exists, a task in the wrong state).
+
+Must not import: anything outside the standard library, msgspec and oompa_lsp.core.
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+import msgspec
+from msgspec import Struct
+
+
+class _Command(Struct, tag_field="type", tag=True, kw_only=True, omit_defaults=True):
+    sent_at: float = 0.0  # unix time, set by the inbox when posted
+    sender: str = ""      # who asked, for the log ("oompa review", "editor pid 4242")
+
+
+class Approve(_Command):
+    review_id: str
+
+
+class Reject(_Command):
+    review_id: str
+    feedback: str
+
+
+class Requeue(_Command):
+    task_id: str
+
+
+class CancelTask(_Command):
+    task_id: str
+
+
+class StopSwarm(_Command):
+    reason: str = "stopped by the user"
+
+
+Command = Union[Approve, Reject, Requeue, CancelTask, StopSwarm]
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(Command)
+
+
+def encode_command(command: Command) -> bytes:
+    return _encoder.encode(command)
+
+
+def decode_command(data: bytes) -> Command:
+    """Raises msgspec.DecodeError (malformed or unknown command); the inbox logs and skips it."""
+    return _decoder.decode(data)
