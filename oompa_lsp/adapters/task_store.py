@@ -1,0 +1,345 @@
+"""The task store: task files in state folders, and the one atomic claim.
+
+Layout: `<tasks_dir>/{pending,current,complete,failed}/<id>.json` (folders created on demand).
+A claim is `os.rename(pending/<id>.json, current/<id>.json)`: whoever's rename succeeds owns
+the task, every other claimer gets `ClaimLost`; the owner is then recorded in the claimed file.
+Every rewrite goes through a temp file plus `os.replace` in the same folder, so a reader never
+sees half a file, and a task file only changes folder by rename, so it is always in exactly one
+state folder. No lock is needed: atomicity comes from the rename, across threads and processes.
+
+Files that are not valid tasks (bad JSON, an unsafe id, an id that does not match the file
+name, one id in two folders) are reported by `scan` and never claimed.
+
+May import: the standard library, msgspec, oompa_lsp.core, oompa_lsp.adapters.atomic_files.
+Must not import: engine, lsp, cli.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import NamedTuple
+
+import msgspec
+from msgspec import Struct
+
+from oompa_lsp.adapters.atomic_files import create_exclusive, write_atomic
+from oompa_lsp.core.errors import ClaimLost, TaskFileError
+from oompa_lsp.core.jsonpos import Position, Span
+from oompa_lsp.core.tasks import (TASK_STATES, Owner, Task, TaskProblem, TaskState, claim_order,
+                                  decode_task, encode_task, is_safe_id)
+
+logger = logging.getLogger(__name__)
+
+_STABLE_SCAN_TRIES = 3
+_FILE_START = Span(Position(0, 0), Position(0, 1))
+_DEFAULT_UNOWNED_AFTER_S = 60.0
+
+
+class InvalidTaskFile(Struct, frozen=True):
+    path: str
+    state: TaskState
+    problems: list[TaskProblem]
+
+
+class StoreScan(Struct):
+    """Valid tasks by state, and every file that is not a claimable task, with its reasons."""
+
+    tasks: dict[str, list[Task]]
+    invalid: list[InvalidTaskFile]
+    duplicates: dict[str, list[TaskState]]  # id -> the folders that each hold a copy
+
+    def ids(self, state: TaskState) -> set[str]:
+        return {task.id for task in self.tasks.get(state, [])}
+
+    def find(self, task_id: str) -> tuple[TaskState, Task] | None:
+        for state in TASK_STATES:
+            for task in self.tasks.get(state, []):
+                if task.id == task_id:
+                    return state, task
+        return None
+
+
+class RecoveredClaim(NamedTuple):
+    task_id: str
+    owner: Owner | None  # None: a claim whose claimer died before recording itself
+
+
+def owner_here(worker: str, run_id: str) -> Owner:
+    """The owner record for a claim made by this process."""
+    return Owner(worker=worker, run_id=run_id, pid=os.getpid(), host=socket.gethostname())
+
+
+def owner_process_alive(owner: Owner) -> bool:
+    """False only when the owner's process provably no longer exists (same host, no such pid);
+    an owner on another host is assumed alive, since we cannot look."""
+    if owner.host != socket.gethostname():
+        return True
+    try:
+        os.kill(owner.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by another user
+    return True
+
+
+class TaskStore:
+    def __init__(self, tasks_dir: Path) -> None:
+        self.tasks_dir = Path(tasks_dir)
+
+    def path(self, state: TaskState, task_id: str) -> Path:
+        return self.tasks_dir / state / f"{task_id}.json"
+
+    # --- reading -------------------------------------------------------------------------
+
+    def scan(self) -> StoreScan:
+        """Every task file by state. The listing is retried until it holds still (a task
+        moving mid-scan could otherwise be missed or seen twice)."""
+        for _ in range(_STABLE_SCAN_TRIES):
+            listing = self._listing()
+            read = {state: [self._read(state, name) for name in names] for state, names in listing.items()}
+            if self._listing() == listing:
+                break
+        return self._assemble(read)
+
+    def read_state(self, state: TaskState) -> tuple[list[Task], list[InvalidTaskFile]]:
+        """The valid tasks and invalid files of one folder (no cross-folder duplicate check)."""
+        tasks: list[Task] = []
+        invalid: list[InvalidTaskFile] = []
+        for name in self._names(state):
+            found = self._read(state, name)
+            if isinstance(found, Task):
+                tasks.append(found)
+            elif isinstance(found, InvalidTaskFile):
+                invalid.append(found)
+        return tasks, invalid
+
+    def states_of(self, task_id: str) -> list[TaskState]:
+        """The folders holding a file for this id: one normally, none if unknown."""
+        return [state for state in TASK_STATES if self.path(state, task_id).is_file()]
+
+    def get(self, task_id: str) -> tuple[TaskState, Task] | None:
+        states = self.states_of(task_id) if is_safe_id(task_id) else []
+        if len(states) != 1:
+            return None
+        found = self._read(states[0], f"{task_id}.json")
+        return (states[0], found) if isinstance(found, Task) else None
+
+    # --- claiming ------------------------------------------------------------------------
+
+    def claim(self, task_id: str, owner: Owner) -> Task:
+        """Move the task from pending to current for `owner`; raises ClaimLost if another
+        owner got it first, TaskFileError if the file is not a valid, unique task."""
+        self._check_claimable(task_id)
+        self._rename(task_id, "pending", "current")
+        return self._record_owner(task_id, owner)
+
+    def claim_next(self, owner: Owner, complete_ids: Iterable[str], busy_files: Iterable[str]) -> Task | None:
+        """Claim the best claimable pending task (see `claim_order`), skipping lost races;
+        None when nothing is claimable."""
+        pending, _ = self.read_state("pending")
+        for candidate in claim_order(pending, set(complete_ids), set(busy_files)):
+            try:
+                return self.claim(candidate.id, owner)
+            except (ClaimLost, TaskFileError) as exc:
+                logger.debug("skipping %s: %s", candidate.id, exc)
+        return None
+
+    # --- moving --------------------------------------------------------------------------
+
+    def update(self, task: Task) -> None:
+        """Rewrite a claimed task (attempts, feedback) in place."""
+        path = self.path("current", task.id)
+        if not path.is_file():
+            raise ClaimLost(f"task {task.id} is no longer current")
+        write_atomic(path, encode_task(task))
+
+    def move(self, task_id: str, from_state: TaskState, to_state: TaskState, task: Task | None = None) -> None:
+        """Move a task between folders, writing `task` as its new content when given."""
+        self._ensure_absent(task_id, to_state)
+        if to_state == "pending":
+            # content first: a file must appear in pending complete, because it is claimable
+            if task is not None:
+                self._rewrite_existing(from_state, task)
+            self._rename(task_id, from_state, to_state)
+            return
+        self._rename(task_id, from_state, to_state)
+        if task is not None:
+            write_atomic(self.path(to_state, task_id), encode_task(task))
+
+    def requeue(self, task_id: str) -> Task:
+        """Put a current or failed task back in pending: the claim and failure are cleared,
+        the attempt history is kept."""
+        state = next((s for s in ("current", "failed") if self.path(s, task_id).is_file()), None)
+        if state is None:
+            raise ClaimLost(f"task {task_id} is not current or failed, so it cannot be requeued")
+        task = self._read_valid(state, task_id)
+        cleared = msgspec.structs.replace(task, claimed_by=None, claimed_at=None, owner=None, failure=None)
+        self.move(task_id, state, "pending", cleared)
+        return cleared
+
+    def write_new(self, task: Task) -> Path:
+        """Create a task in pending; refuses an invalid task or an id that exists in any state."""
+        data = encode_task(task)
+        _, problems = decode_task(data, task.id)
+        if problems:
+            raise TaskFileError(str(self.path("pending", task.id)), problems[0].message)
+        existing = self.states_of(task.id)
+        if existing:
+            raise TaskFileError(str(self.path(existing[0], task.id)), f"task {task.id} already exists in {existing[0]}/")
+        target = self.path("pending", task.id)
+        try:
+            create_exclusive(target, data)
+        except FileExistsError as exc:
+            raise TaskFileError(str(target), f"task {task.id} already exists in pending/") from exc
+        return target
+
+    def recover(self, is_owner_alive: Callable[[Owner], bool],
+                unowned_after_s: float = _DEFAULT_UNOWNED_AFTER_S) -> list[RecoveredClaim]:
+        """Send claims of dead owners back to pending and say which ones (the engine records
+        an event for each). A current file with no owner is a claimer that died between its
+        rename and recording itself, once it is older than `unowned_after_s`."""
+        recovered: list[RecoveredClaim] = []
+        current, _ = self.read_state("current")
+        for task in current:
+            if not self._claim_is_dead(task, is_owner_alive, unowned_after_s):
+                continue
+            try:
+                self.requeue(task.id)
+            except (ClaimLost, TaskFileError) as exc:
+                logger.warning("could not recover task %s: %s", task.id, exc)
+                continue
+            recovered.append(RecoveredClaim(task.id, task.owner))
+        return recovered
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _folder(self, state: TaskState) -> Path:
+        folder = self.tasks_dir / state
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def _names(self, state: TaskState) -> list[str]:
+        try:
+            entries = list(os.scandir(self.tasks_dir / state))
+        except FileNotFoundError:
+            return []
+        # dot files are our own temp files mid-write; other extensions are not tasks
+        return sorted(e.name for e in entries if e.name.endswith(".json") and not e.name.startswith(".")
+                      and e.is_file())
+
+    def _listing(self) -> dict[TaskState, list[str]]:
+        return {state: self._names(state) for state in TASK_STATES}
+
+    def _read(self, state: TaskState, name: str) -> Task | InvalidTaskFile | None:
+        """The task in one file, its problems, or None if the file moved away meanwhile."""
+        path = self.tasks_dir / state / name
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return InvalidTaskFile(str(path), state, [TaskProblem(f"cannot read the file: {exc.strerror}", _FILE_START)])
+        task, problems = decode_task(data, file_stem=name.removesuffix(".json"))
+        return task if task is not None else InvalidTaskFile(str(path), state, problems)
+
+    def _assemble(self, read: dict[TaskState, list[Task | InvalidTaskFile | None]]) -> StoreScan:
+        found: dict[str, dict[TaskState, Task | InvalidTaskFile]] = {}
+        for state, entries in read.items():
+            for entry in entries:
+                if entry is not None:
+                    found.setdefault(_stem(entry), {})[state] = entry
+        scan = StoreScan(tasks={state: [] for state in TASK_STATES}, invalid=[], duplicates={})
+        for stem, by_state in sorted(found.items()):
+            self._add_to_scan(scan, stem, by_state)
+        return scan
+
+    def _add_to_scan(self, scan: StoreScan, stem: str, by_state: dict[TaskState, Task | InvalidTaskFile]) -> None:
+        # a copy seen during the scan may have been moved since; only copies still there count
+        still_there = {s: e for s, e in by_state.items() if len(by_state) == 1 or self.path(s, stem).is_file()}
+        if len(still_there) > 1:
+            scan.duplicates[stem] = list(still_there)
+            for state in still_there:
+                others = ", ".join(f"{o}/" for o in still_there if o != state)
+                problem = TaskProblem(f"task {stem} is also in {others}: a task must be in one folder only; "
+                                      "delete the stale copy", _FILE_START)
+                scan.invalid.append(InvalidTaskFile(str(self.path(state, stem)), state, [problem]))
+            return
+        for state, entry in still_there.items():
+            if isinstance(entry, Task):
+                scan.tasks[state].append(entry)
+            else:
+                scan.invalid.append(entry)
+
+    def _check_claimable(self, task_id: str) -> None:
+        if not is_safe_id(task_id):
+            raise TaskFileError(task_id, "not a safe task id (letters, digits, . _ -)")
+        self._read_valid("pending", task_id)
+        elsewhere = [s for s in ("current", "complete", "failed") if self.path(s, task_id).is_file()]
+        if elsewhere:
+            raise TaskFileError(str(self.path("pending", task_id)),
+                                f"task {task_id} is also in {elsewhere[0]}/; delete the stale copy")
+
+    def _read_valid(self, state: TaskState, task_id: str) -> Task:
+        found = self._read(state, f"{task_id}.json")
+        if found is None:
+            raise ClaimLost(f"task {task_id} is no longer {state}: another owner moved it first")
+        if isinstance(found, InvalidTaskFile):
+            raise TaskFileError(found.path, found.problems[0].message)
+        return found
+
+    def _rename(self, task_id: str, from_state: TaskState, to_state: TaskState) -> None:
+        """The atomic step: only one of several concurrent renames of a file can succeed."""
+        target = self._folder(to_state) / f"{task_id}.json"
+        try:
+            os.rename(self.path(from_state, task_id), target)
+        except FileNotFoundError as exc:
+            raise ClaimLost(f"task {task_id} is no longer {from_state}: another owner moved it first") from exc
+        except OSError as exc:
+            raise ClaimLost(f"task {task_id} could not move from {from_state}/ to {to_state}/: {exc.strerror}") from exc
+
+    def _record_owner(self, task_id: str, owner: Owner) -> Task:
+        try:
+            task = self._read_valid("current", task_id)
+        except TaskFileError:
+            # rewritten into something invalid between our check and our rename: hand it back
+            self._rename(task_id, "current", "pending")
+            raise
+        claimed = msgspec.structs.replace(task, owner=owner, claimed_by=owner.worker, claimed_at=_utc_now())
+        write_atomic(self.path("current", task_id), encode_task(claimed))
+        return claimed
+
+    def _rewrite_existing(self, state: TaskState, task: Task) -> None:
+        path = self.path(state, task.id)
+        if not path.is_file():
+            raise ClaimLost(f"task {task.id} is no longer {state}: another owner moved it first")
+        write_atomic(path, encode_task(task))
+
+    def _ensure_absent(self, task_id: str, state: TaskState) -> None:
+        # rename silently replaces its target; this check keeps a second copy from being lost
+        if self.path(state, task_id).exists():
+            raise TaskFileError(str(self.path(state, task_id)),
+                                f"task {task_id} already exists in {state}/; a task must be in one folder only")
+
+    def _claim_is_dead(self, task: Task, is_owner_alive: Callable[[Owner], bool], unowned_after_s: float) -> bool:
+        if task.owner is not None:
+            return not is_owner_alive(task.owner)
+        try:
+            info = self.path("current", task.id).stat()
+        except FileNotFoundError:
+            return False
+        # rename keeps mtime but updates ctime, so the later of the two is when it was claimed
+        return time.time() - max(info.st_mtime, info.st_ctime) > unowned_after_s
+
+
+def _stem(entry: Task | InvalidTaskFile) -> str:
+    return entry.id if isinstance(entry, Task) else Path(entry.path).name.removesuffix(".json")
+
+
+def _utc_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -1,0 +1,237 @@
+"""The task store keeps invariants 1 and 2: one claim per task, every file in one folder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from oompa_lsp.adapters.task_store import TaskStore, owner_here, owner_process_alive
+from oompa_lsp.core.errors import ClaimLost, TaskFileError
+from oompa_lsp.core.tasks import TASK_STATES, Attempt, Owner, Task
+
+RACERS = 8
+RACE_TASKS = 200
+
+# Each racer waits for the go file so that all of them start claiming at the same moment.
+RACER = r"""
+import json, sys, time
+from pathlib import Path
+from oompa_lsp.adapters.task_store import TaskStore, owner_here
+store = TaskStore(Path(sys.argv[1]))
+go, worker = Path(sys.argv[2]), sys.argv[3]
+owner = owner_here(worker, "race-run")
+print("ready", flush=True)
+while not go.exists():
+    time.sleep(0.002)
+claimed = []
+while (task := store.claim_next(owner, set(), set())) is not None:
+    claimed.append(task.id)
+print(json.dumps(claimed), flush=True)
+"""
+
+
+def _store_with(tmp_path: Path, count: int) -> TaskStore:
+    store = TaskStore(tmp_path / "tasks")
+    for n in range(count):
+        store.write_new(Task(id=f"t{n:03d}", summary=f"task {n}", priority=n % 5))
+    return store
+
+
+def _files_by_state(store: TaskStore) -> dict[str, list[str]]:
+    return {state: sorted(p.name for p in (store.tasks_dir / state).glob("*")) if (store.tasks_dir / state).exists() else []
+            for state in TASK_STATES}
+
+
+def test_processes_racing_claim_every_task_exactly_once(tmp_path: Path) -> None:
+    store = _store_with(tmp_path, RACE_TASKS)
+    go = tmp_path / "go"
+    racers = [subprocess.Popen([sys.executable, "-c", RACER, str(store.tasks_dir), str(go), f"w{i}"],
+                               stdout=subprocess.PIPE, text=True) for i in range(RACERS)]
+    for racer in racers:
+        assert racer.stdout.readline().strip() == "ready"
+    go.touch()
+    claims = {}
+    for i, racer in enumerate(racers):
+        out, _ = racer.communicate(timeout=60)
+        assert racer.returncode == 0
+        claims[f"w{i}"] = (racer.pid, json.loads(out))
+
+    all_claimed = [task_id for _, ids in claims.values() for task_id in ids]
+    assert sorted(all_claimed) == [f"t{n:03d}" for n in range(RACE_TASKS)]  # each exactly once
+    assert sum(1 for _, ids in claims.values() if ids) >= 2, "the racers did not overlap"
+
+    files = _files_by_state(store)
+    assert files["pending"] == [] and files["complete"] == [] and files["failed"] == []
+    assert len(files["current"]) == RACE_TASKS  # no temp files left behind either
+    scan = store.scan()
+    assert scan.invalid == [] and len(scan.tasks["current"]) == RACE_TASKS
+    for worker, (pid, ids) in claims.items():
+        for task_id in ids:
+            state, task = store.get(task_id)
+            assert state == "current"
+            assert task.claimed_by == worker and task.owner.worker == worker and task.owner.pid == pid
+            assert task.claimed_at
+
+
+def test_threads_racing_claim_every_task_exactly_once(tmp_path: Path) -> None:
+    store = _store_with(tmp_path, 60)
+    claims: dict[str, list[str]] = {f"thread{i}": [] for i in range(4)}
+    start = threading.Barrier(4)
+
+    def race(worker: str) -> None:
+        own = TaskStore(store.tasks_dir)
+        start.wait()
+        while (task := own.claim_next(owner_here(worker, "run"), set(), set())) is not None:
+            claims[worker].append(task.id)
+
+    threads = [threading.Thread(target=race, args=(w,)) for w in claims]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(i for ids in claims.values() for i in ids) == [f"t{n:03d}" for n in range(60)]
+
+
+def test_claim_order_is_priority_then_id_and_respects_dependencies_and_busy_files(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path / "tasks")
+    store.write_new(Task(id="low", summary="low", priority=0))
+    store.write_new(Task(id="high", summary="high", priority=9, files=["a.py"]))
+    store.write_new(Task(id="after", summary="after", priority=20, depends_on=["low"]))
+    owner = owner_here("w", "run")
+    assert store.claim_next(owner, set(), busy_files={"a.py"}).id == "low"
+    assert store.claim_next(owner, set(), busy_files={"a.py"}) is None  # high is blocked by a.py
+    assert store.claim_next(owner, complete_ids={"low"}, busy_files=set()).id == "after"
+    assert store.claim_next(owner, set(), set()).id == "high"
+
+
+def test_a_second_claim_of_the_same_task_is_lost(tmp_path: Path) -> None:
+    store = _store_with(tmp_path, 1)
+    store.claim("t000", owner_here("w1", "run"))
+    with pytest.raises(ClaimLost, match="t000"):
+        store.claim("t000", owner_here("w2", "run"))
+    assert store.get("t000")[1].claimed_by == "w1"
+
+
+def test_invalid_files_are_reported_with_path_and_reason_and_never_claimed(tmp_path: Path) -> None:
+    store = _store_with(tmp_path, 1)
+    pending = store.tasks_dir / "pending"
+    (pending / "broken.json").write_text('{"id": "broken", "summary": ')
+    (pending / "bad id.json").write_text('{"id": "bad id", "summary": "spaces"}')
+    (pending / "named.json").write_text('{"id": "other", "summary": "wrong file"}')
+    (pending / "notes.txt").write_text("not a task file")
+
+    scan = store.scan()
+    reasons = {Path(f.path).name: " ".join(p.message for p in f.problems) for f in scan.invalid}
+    assert set(reasons) == {"broken.json", "bad id.json", "named.json"}
+    assert "truncated" in reasons["broken.json"] or "malformed" in reasons["broken.json"].lower()
+    assert "not a safe file name" in reasons["bad id.json"]
+    assert "does not match the file name" in reasons["named.json"]
+    assert all(Path(f.path).parent == pending and f.state == "pending" for f in scan.invalid)
+    assert scan.ids("pending") == {"t000"}
+
+    owner = owner_here("w", "run")
+    assert store.claim_next(owner, set(), set()).id == "t000"
+    assert store.claim_next(owner, set(), set()) is None
+    for bad in ("broken", "named"):
+        with pytest.raises(TaskFileError):
+            store.claim(bad, owner)
+    assert sorted(p.name for p in pending.iterdir()) == ["bad id.json", "broken.json", "named.json", "notes.txt"]
+
+
+def test_a_task_in_two_folders_is_reported_not_picked(tmp_path: Path) -> None:
+    store = _store_with(tmp_path, 1)
+    (store.tasks_dir / "complete").mkdir()
+    (store.tasks_dir / "complete" / "t000.json").write_bytes((store.tasks_dir / "pending" / "t000.json").read_bytes())
+
+    scan = store.scan()
+    assert scan.duplicates == {"t000": ["pending", "complete"]}
+    assert {Path(f.path).parent.name for f in scan.invalid} == {"pending", "complete"}
+    assert all("also in" in f.problems[0].message for f in scan.invalid)
+    assert scan.find("t000") is None
+    assert store.claim_next(owner_here("w", "run"), set(), set()) is None
+
+
+def _dead_pid() -> int:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    return gone.pid
+
+
+def test_recover_returns_dead_owners_claims_to_pending_and_leaves_live_ones(tmp_path: Path) -> None:
+    store = _store_with(tmp_path, 3)
+    dead = Owner(worker="w-dead", run_id="old-run", pid=_dead_pid(), host=owner_here("x", "y").host)
+    live = owner_here("w-live", "this-run")
+    store.claim("t000", dead)
+    store.claim("t001", live)
+    store.update(msgspec.structs.replace(store.get("t000")[1], attempts=[Attempt("w-dead", "oompa/t000", "2026-01-01T00:00:00Z")]))
+
+    recovered = store.recover(owner_process_alive)
+
+    assert recovered == [("t000", dead)]
+    state, task = store.get("t000")
+    assert state == "pending" and task.owner is None and task.claimed_by is None
+    assert [a.worker for a in task.attempts] == ["w-dead"]
+    assert store.get("t001")[0] == "current"
+    assert store.recover(owner_process_alive) == []
+
+
+def test_recover_takes_back_a_claim_whose_claimer_died_before_recording_itself(tmp_path: Path) -> None:
+    store = _store_with(tmp_path, 1)
+    (store.tasks_dir / "current").mkdir()
+    (store.tasks_dir / "pending" / "t000.json").rename(store.tasks_dir / "current" / "t000.json")
+
+    assert store.recover(owner_process_alive) == []  # may still be a claim in progress
+    time.sleep(0.05)
+    assert store.recover(owner_process_alive, unowned_after_s=0.01) == [("t000", None)]
+    assert store.get("t000")[0] == "pending"
+
+
+def test_requeue_clears_the_claim_and_keeps_the_attempts(tmp_path: Path) -> None:
+    store = _store_with(tmp_path, 1)
+    task = store.claim("t000", owner_here("w1", "run"))
+    attempt = Attempt("w1", "oompa/t000-1", "2026-01-01T00:00:00Z", verdicts=["CHANGES_REQUESTED"],
+                      feedback=["tests missing"], outcome="rejected")
+    store.update(msgspec.structs.replace(task, attempts=[attempt]))
+    store.move("t000", "current", "failed", msgspec.structs.replace(task, attempts=[attempt], failure="3 rejections"))
+    assert store.get("t000")[1].failure == "3 rejections"
+
+    requeued = store.requeue("t000")
+
+    state, on_disk = store.get("t000")
+    assert state == "pending" and on_disk == requeued
+    assert on_disk.claimed_by is None and on_disk.claimed_at is None and on_disk.owner is None
+    assert on_disk.failure is None and on_disk.attempts == [attempt]
+    assert _files_by_state(store)["failed"] == []
+    with pytest.raises(ClaimLost):
+        store.requeue("t000")  # pending already
+
+
+def test_move_to_complete_records_the_new_content(tmp_path: Path) -> None:
+    store = _store_with(tmp_path, 1)
+    task = store.claim("t000", owner_here("w1", "run"))
+    store.move("t000", "current", "complete", msgspec.structs.replace(task, merged_commit="abc123"))
+    assert store.get("t000") == ("complete", msgspec.structs.replace(task, merged_commit="abc123"))
+    assert _files_by_state(store)["current"] == []
+    with pytest.raises(ClaimLost):
+        store.update(task)  # no longer current
+
+
+def test_write_new_refuses_an_id_that_exists_in_any_state(tmp_path: Path) -> None:
+    store = _store_with(tmp_path, 1)
+    with pytest.raises(TaskFileError, match="already exists in pending"):
+        store.write_new(Task(id="t000", summary="again"))
+    store.claim("t000", owner_here("w", "run"))
+    with pytest.raises(TaskFileError, match="already exists in current"):
+        store.write_new(Task(id="t000", summary="again"))
+    with pytest.raises(TaskFileError, match="safe"):
+        store.write_new(Task(id="../escape", summary="no"))
+    with pytest.raises(TaskFileError, match="summary"):
+        store.write_new(Task(id="empty", summary=" "))
+    assert _files_by_state(store) == {"pending": [], "current": ["t000.json"], "complete": [], "failed": []}
