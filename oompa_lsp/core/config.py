@@ -87,6 +87,7 @@ class Config(_Strict):
     target_branch: str | None = None
     spec: str = "spec.md"
     tasks_dir: str = "tasks"
+    task_attempts: int = 3
     harnesses: dict[str, HarnessConfig] = {}
 
 

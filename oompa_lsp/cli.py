@@ -1,0 +1,217 @@
+"""`oompa`: the engine headless. Translates arguments into engine calls and events into text.
+
+Holds no swarm state: a running swarm is driven through `Swarm` in this process, or through
+the control inbox when another process (an editor, another terminal) runs it.
+May import: core, adapters, engine, console. Must not import: lsp.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+
+import anyio
+import msgspec
+
+from . import console
+from .adapters import control
+from .adapters.config_file import load_config
+from .adapters.git import Repo
+from .adapters.run_log import RunLog, SwarmLock
+from .adapters.task_store import TaskStore
+from .core.commands import Approve, Reject, Requeue, StopSwarm
+from .core.errors import OompaError
+from .core.snapshot import Snapshot
+from .engine.swarm import Swarm
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except OompaError as exc:
+        print(f"oompa: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="oompa", description="Run a swarm of coding agents on a git repository.")
+    parser.add_argument("-C", "--repo", type=Path, default=Path.cwd(), help="the repository (default: here)")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+    _add(sub, "swarm", cmd_swarm, "run the swarm until the queue is drained").add_argument(
+        "--quiet", action="store_true", help="print only the final line")
+    demo = _add(sub, "demo", cmd_demo, "run a demo swarm in a throwaway repository (no API key)")
+    demo.add_argument("--dir", type=Path, help="where to make the demo repository (default: a temp folder)")
+    _add(sub, "check", cmd_check, "validate oompa.json, the repository and each agent CLI")
+    _add(sub, "status", cmd_status, "show the swarm's state").add_argument("--json", action="store_true")
+    _add(sub, "tasks", cmd_tasks, "list tasks by state")
+    _add(sub, "requeue", cmd_requeue, "return tasks to pending").add_argument("task_ids", nargs="+")
+    review = _add(sub, "review", cmd_review, "list pending reviews, or approve/reject one")
+    review.add_argument("action", nargs="?", choices=["list", "approve", "reject"], default="list")
+    review.add_argument("review_id", nargs="?")
+    review.add_argument("-m", "--feedback", default="", help="what the worker must change (reject)")
+    _add(sub, "stop", cmd_stop, "stop the swarm running on this repository")
+    _add(sub, "cleanup", cmd_cleanup, "remove merged or discarded worktrees and branches")
+    return parser
+
+
+def _add(sub, name: str, run, help_text: str) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=help_text, description=help_text)
+    parser.set_defaults(run=run)
+    return parser
+
+
+# -- swarm ------------------------------------------------------------------------------
+
+def cmd_swarm(args: argparse.Namespace) -> int:
+    swarm = Swarm.open(args.repo)
+    return run_swarm(swarm, quiet=args.quiet)
+
+
+def run_swarm(swarm: Swarm, quiet: bool = False) -> int:
+    if not quiet:
+        swarm.subscribe(_print_event)
+    result = anyio.run(_run_until_signal, swarm)
+    print(("done: " if result.ok else "stopped: ") + result.reason)
+    return 0 if result.ok else 1
+
+
+async def _run_until_signal(swarm: Swarm):
+    async with anyio.create_task_group() as group:
+        group.start_soon(_stop_on_signals, swarm, group.cancel_scope)
+        result = await swarm.run()
+        group.cancel_scope.cancel()
+    return result
+
+
+async def _stop_on_signals(swarm: Swarm, scope: anyio.CancelScope) -> None:
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            print("\nstopping: killing agents, returning claims (worktrees are kept)...", file=sys.stderr)
+            swarm.stop("interrupted (Ctrl-C)" if signum == signal.SIGINT else "terminated")
+
+
+def _print_event(event) -> None:
+    line = console.line_for(event)
+    if line:
+        print(line, flush=True)
+
+
+# -- demo -------------------------------------------------------------------------------
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+    return run_demo(args.dir)
+
+
+# -- inspection -------------------------------------------------------------------------
+
+def _repo_root(args: argparse.Namespace) -> Path:
+    return Path(Repo.discover(args.repo).root)
+
+
+def load_snapshot(root: Path) -> Snapshot:
+    run_log = RunLog.open_latest(root / ".oompa")
+    return run_log.snapshot() if run_log else Snapshot()
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    root = _repo_root(args)
+    snapshot = load_snapshot(root)
+    holder = SwarmLock(root / ".oompa").holder()
+    if snapshot.state == "running" and holder is None:
+        snapshot.state, snapshot.stopped_reason = "stopped", "the process running it is gone (next start recovers)"
+    if args.json:
+        print(json.dumps(msgspec.to_builtins(snapshot), indent=2))
+    else:
+        print(console.status_table(snapshot))
+    return 0
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    root = _repo_root(args)
+    config = load_config(root).config
+    scan = TaskStore(root / config.tasks_dir).scan()
+    for state in ("pending", "current", "complete", "failed"):
+        tasks = getattr(scan, state)
+        print(f"{state.upper()} ({len(tasks)})")
+        for task in tasks:
+            who = f"  [{task.claimed_by}]" if task.claimed_by else ""
+            print(f"  {task.id:<28} {task.summary}{who}")
+    for bad in scan.invalid:
+        print(f"INVALID {bad.path}: " + "; ".join(p.message for p in bad.problems))
+    return 0
+
+
+# -- control ----------------------------------------------------------------------------
+
+def _running(root: Path) -> bool:
+    return SwarmLock(root / ".oompa").holder() is not None
+
+
+def cmd_requeue(args: argparse.Namespace) -> int:
+    root = _repo_root(args)
+    if _running(root):
+        for task_id in args.task_ids:
+            control.post(root / ".oompa", Requeue(task_id=task_id))
+        print(f"asked the running swarm to requeue {', '.join(args.task_ids)}")
+        return 0
+    store = TaskStore(root / load_config(root).config.tasks_dir)
+    for task_id in args.task_ids:
+        store.requeue(task_id)
+        print(f"{task_id} -> pending")
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    root = _repo_root(args)
+    snapshot = load_snapshot(root)
+    if args.action == "list":
+        if not snapshot.reviews:
+            print("no pending reviews")
+        for r in snapshot.reviews.values():
+            print(f"{r.review_id}  task {r.task_id} by {r.worker} ({r.mode}, round {r.round}) "
+                  f"diff: git diff {r.base[:10]} {r.head[:10]}")
+        return 0
+    if not args.review_id:
+        raise OompaError(f"oompa review {args.action} needs a review id (see `oompa review`)")
+    if not _running(root):
+        raise OompaError("no swarm is running in this repository; start one with `oompa swarm`")
+    if args.action == "approve":
+        control.post(root / ".oompa", Approve(review_id=args.review_id))
+    else:
+        if not args.feedback.strip():
+            raise OompaError("a rejection needs feedback: oompa review reject ID -m 'what to change'")
+        control.post(root / ".oompa", Reject(review_id=args.review_id, feedback=args.feedback))
+    print(f"sent: {args.action} {args.review_id}")
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    root = _repo_root(args)
+    holder = SwarmLock(root / ".oompa").holder()
+    if holder is None:
+        print("no swarm is running in this repository")
+        return 1
+    control.post(root / ".oompa", StopSwarm(reason="stopped with `oompa stop`"))
+    print(f"asked the swarm (pid {holder.pid}) to stop")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .checkup import run_checkup
+    return run_checkup(args.repo)
+
+
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    from .checkup import run_cleanup
+    return run_cleanup(args.repo)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

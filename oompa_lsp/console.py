@@ -1,0 +1,89 @@
+"""Terminal rendering of swarm state: one line per notable event, tables for snapshots.
+
+A view only: reads events and snapshots, holds no swarm state. Must not import: lsp.
+"""
+
+from __future__ import annotations
+
+import time
+
+from .core import events as ev
+from .core.snapshot import Snapshot
+from .core.tasks import Usage
+
+
+def describe(event: ev.Event) -> str | None:
+    """A one-line account of `event` for the live view, or None for noise."""
+    render = _LINES.get(type(event))
+    return render(event) if render else None
+
+
+def _clock(event: ev.Event) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(event.at or time.time()))
+
+
+_LINES = {
+    ev.SwarmStarted: lambda e: f"swarm {e.run_id} started on {e.target} with {len(e.workers)} workers "
+                               f"({', '.join(f'{w.id}={w.model}' for w in e.workers)})",
+    ev.SwarmStopped: lambda e: f"swarm {'finished' if e.ok else 'stopped'}: {e.reason}",
+    ev.TaskInvalid: lambda e: f"invalid task file {e.path}: {'; '.join(e.problems)}",
+    ev.TaskClaimed: lambda e: f"{e.worker} claimed {e.task_id} (attempt {e.attempt}, branch {e.branch})",
+    ev.TaskReturned: lambda e: f"{e.task_id} back to pending: {e.reason.splitlines()[0] if e.reason else ''}",
+    ev.TaskRecovered: lambda e: f"{e.task_id} recovered from {e.previous_owner}",
+    ev.TaskCompleted: lambda e: f"{e.task_id} complete ({e.commit[:10]})",
+    ev.TaskFailed: lambda e: f"{e.task_id} FAILED: {e.reason.splitlines()[0] if e.reason else ''}",
+    ev.AgentFinished: lambda e: (f"{e.worker} agent error ({e.error_kind}): {e.error}" if e.error else None),
+    ev.ChecksRan: lambda e: f"{e.task_id} checks on the {e.stage} tree {'passed' if e.ok else 'FAILED'}",
+    ev.ReviewRequested: lambda e: f"{e.task_id} in review (round {e.round}, {e.mode})"
+                                  + (f" — approve with: oompa review approve {e.review_id}" if "human" in e.mode else ""),
+    ev.ReviewVerdictGiven: lambda e: f"{e.task_id} {'approved' if e.approved else 'changes requested'} by {e.reviewer}"
+                                     + (f": {e.feedback.splitlines()[0]}" if e.feedback and not e.approved else ""),
+    ev.ReviewTamperingDiscarded: lambda e: f"{e.task_id}: the reviewer changed the worktree; discarded {len(e.changes)} change(s)",
+    ev.MergeConflicted: lambda e: f"{e.task_id} conflicts with {', '.join(e.files)}; resolver turn {e.attempt}",
+    ev.MergeLanded: lambda e: f"{e.task_id} merged into {e.target} ({e.previous[:7]}..{e.commit[:7]})",
+    ev.MergePaused: lambda e: f"merge queue PAUSED: {e.reason}",
+    ev.MergeResumed: lambda e: "merge queue resumed",
+    ev.BranchParked: lambda e: f"{e.task_id} work parked at {e.ref} ({e.reason})",
+    ev.CleanupDone: lambda e: f"removed {len(e.removed)} worktree(s), freed {human_bytes(e.freed_bytes)}",
+    ev.LogMessage: lambda e: f"{e.level}: {e.message}",
+}
+
+
+def line_for(event: ev.Event) -> str | None:
+    text = describe(event)
+    return f"{_clock(event)}  {text}" if text else None
+
+
+def human_bytes(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{count} B"
+
+
+def cost_text(usage: Usage) -> str:
+    tokens = usage.input_tokens + usage.output_tokens
+    cost = f", ${usage.cost_usd:.4f}" if usage.cost_usd is not None else ""
+    return f"{tokens} tokens{cost}" if tokens or usage.cost_usd is not None else "cost unknown"
+
+
+def status_table(snapshot: Snapshot) -> str:
+    if not snapshot.run_id:
+        return "no swarm has run in this repository yet"
+    lines = [f"run {snapshot.run_id} on {snapshot.target}: {snapshot.state}"
+             + (f" ({snapshot.stopped_reason})" if snapshot.stopped_reason else ""),
+             snapshot.summary_line() + f" · {cost_text(snapshot.usage)}"]
+    if snapshot.paused_reason:
+        lines.append(f"merge queue paused: {snapshot.paused_reason}")
+    lines.append("")
+    lines.append(f"{'WORKER':<8} {'ROLE':<9} {'STATE':<16} {'TASK':<24} {'MODEL':<24} COST")
+    for w in snapshot.workers.values():
+        lines.append(f"{w.id:<8} {w.role:<9} {w.state:<16} {(w.task_id or '-'):<24} {w.model:<24} {cost_text(w.usage)}")
+    if snapshot.reviews:
+        lines.append("")
+        lines.append("PENDING REVIEWS")
+        for r in snapshot.reviews.values():
+            lines.append(f"  {r.review_id}  task {r.task_id} by {r.worker} ({r.mode}, round {r.round})")
+    return "\n".join(lines)

@@ -1,0 +1,106 @@
+"""Running an agent until it signals: resumes with a nudge, backoff on rate limits, events.
+
+May import: core, adapters. Must not import: lsp, cli.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+
+from ..adapters.harnesses import run_agent
+from ..core.agents import AgentOutcome, AgentRequest, AgentRole
+from ..core.config import ModelRef
+from ..core.events import AgentActivity, AgentFinished, AgentStarted
+from ..core.signals import Signal, read_signal
+from ..core.tasks import Task, Usage
+from . import prompting
+from .context import SwarmContext
+
+_RATE_LIMIT_RETRIES = 3
+_BACKOFF_S = 20.0
+_BACKOFF_MAX_S = 300.0
+
+
+@dataclass
+class TurnResult:
+    signal: Signal
+    outcome: AgentOutcome
+    session_id: str | None
+    usage: Usage
+
+
+@dataclass
+class AgentSeat:
+    """One worker's agent: its model, limits and conversation."""
+
+    worker: str
+    model: ModelRef
+    timeout_s: float
+    max_resumes: int
+    session_id: str | None = None
+    turns: int = 0
+
+
+async def run_until_signal(ctx: SwarmContext, seat: AgentSeat, role: AgentRole, prompt: str,
+                           worktree: Path, task: Task | None) -> TurnResult:
+    """One logical turn: run the agent, resume it while it ends without a signal."""
+    usage = Usage()
+    resumes = 0
+    while True:
+        outcome = await _run_with_backoff(ctx, seat, role, prompt, worktree, task)
+        usage = usage.plus(outcome.usage)
+        signal = read_signal(outcome.final_text) if outcome.ok else Signal("none")
+        if not outcome.ok or signal.kind != "none" or resumes >= seat.max_resumes:
+            return TurnResult(signal, outcome, seat.session_id, usage)
+        resumes += 1
+        prompt = prompting.nudge_prompt(seat.max_resumes - resumes + 1)
+
+
+async def _run_with_backoff(ctx: SwarmContext, seat: AgentSeat, role: AgentRole, prompt: str,
+                            worktree: Path, task: Task | None) -> AgentOutcome:
+    delay = _BACKOFF_S
+    for attempt in range(_RATE_LIMIT_RETRIES + 1):
+        outcome = await _run_once(ctx, seat, role, prompt, worktree, task)
+        if outcome.error_kind != "rate_limit" or attempt == _RATE_LIMIT_RETRIES:
+            return outcome
+        wait = min(outcome.retry_after_s or delay, _BACKOFF_MAX_S)
+        ctx.emit(AgentActivity(worker=seat.worker, text=f"rate limited; retrying in {wait:.0f}s"))
+        await anyio.sleep(wait)
+        delay = min(delay * 2, _BACKOFF_MAX_S)
+    return outcome
+
+
+async def _run_once(ctx: SwarmContext, seat: AgentSeat, role: AgentRole, prompt: str,
+                    worktree: Path, task: Task | None) -> AgentOutcome:
+    seat.turns += 1
+    resumed = seat.session_id is not None
+    request = AgentRequest(
+        harness=seat.model.harness, model=seat.model.model, reasoning=seat.model.reasoning, prompt=prompt,
+        cwd=str(worktree), role=role, timeout_s=seat.timeout_s, session_id=seat.session_id, resume=resumed,
+        env=agent_env(ctx, role, worktree, task),
+        transcript_path=str(ctx.run_log.transcript_path(seat.worker, seat.turns)))
+    task_id = task.id if task else None
+    ctx.emit(AgentStarted(worker=seat.worker, role=role, task_id=task_id, turn=seat.turns, resumed=resumed,
+                          session_id=seat.session_id))
+    outcome = await run_agent(request, ctx.config.harnesses.get(seat.model.harness),
+                              lambda text: ctx.emit(AgentActivity(worker=seat.worker, text=text)))
+    seat.session_id = outcome.session_id or seat.session_id
+    ctx.emit(AgentFinished(worker=seat.worker, role=role, task_id=task_id, signal=_signal_name(outcome),
+                           exit_code=outcome.exit_code, duration_s=outcome.duration_s, usage=outcome.usage,
+                           error=outcome.error, error_kind=outcome.error_kind))
+    return outcome
+
+
+def _signal_name(outcome: AgentOutcome) -> str:
+    return read_signal(outcome.final_text).kind if outcome.ok else "none"
+
+
+def agent_env(ctx: SwarmContext, role: str, worktree: Path, task: Task | None) -> dict[str, str]:
+    env = {"OOMPA_ROLE": role, "OOMPA_WORKTREE": str(worktree), "OOMPA_TASKS_DIR": str(ctx.tasks_dir),
+           "OOMPA_TARGET": ctx.target}
+    if task is not None:
+        env["OOMPA_TASK_ID"] = task.id
+    return env

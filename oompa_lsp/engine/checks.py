@@ -1,0 +1,65 @@
+"""Running the configured checks (argv lists) in a worktree, bounded by a timeout.
+
+May import: core. Must not import: lsp, cli.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import anyio
+
+from ..core.events import CheckResult
+
+_TAIL_CHARS = 4000
+
+
+async def run_checks(checks: list[list[str]], cwd: Path, timeout_s: float) -> list[CheckResult]:
+    results: list[CheckResult] = []
+    for argv in checks:
+        result = await run_check(argv, cwd, timeout_s)
+        results.append(result)
+        if result.exit_code != 0:
+            break  # later checks would only repeat the failure's noise
+    return results
+
+
+async def run_check(argv: list[str], cwd: Path, timeout_s: float) -> CheckResult:
+    started = time.monotonic()
+    try:
+        process = await anyio.open_process(argv, cwd=cwd, stdin=subprocess.DEVNULL,
+                                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                           start_new_session=True)
+    except OSError as exc:
+        return CheckResult(argv, 127, f"could not start: {exc}", 0.0)
+    chunks: list[bytes] = []
+    code = await _collect(process, chunks, timeout_s)
+    tail = b"".join(chunks).decode("utf-8", errors="replace")[-_TAIL_CHARS:]
+    if code is None:
+        return CheckResult(argv, 124, tail + f"\n(timed out after {timeout_s:g}s)", time.monotonic() - started)
+    return CheckResult(argv, code, tail, time.monotonic() - started)
+
+
+async def _collect(process: anyio.abc.Process, chunks: list[bytes], timeout_s: float) -> int | None:
+    try:
+        with anyio.move_on_after(timeout_s):
+            async for chunk in process.stdout:
+                chunks.append(chunk)
+            return await process.wait()
+        return None
+    finally:
+        with anyio.CancelScope(shield=True):
+            if process.returncode is None:
+                _kill_group(process.pid)
+                await process.wait()
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass

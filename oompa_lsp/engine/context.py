@@ -1,0 +1,58 @@
+"""What every part of a running swarm shares: the repository, the store, the config, the
+event sink, and a wake-up signal for anything that waits on swarm state.
+
+May import: core, adapters. Must not import: lsp, cli.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anyio
+
+from ..adapters.config_file import LoadedConfig
+from ..adapters.git import Repo
+from ..adapters.run_log import RunLog
+from ..adapters.task_store import TaskStore
+from ..core.config import Config
+from ..core.events import Event
+
+
+class Wakeup:
+    """A level-free 'something changed' signal: waiters wake on the next `notify`."""
+
+    def __init__(self) -> None:
+        self._event = anyio.Event()
+
+    def notify(self) -> None:
+        self._event.set()
+        self._event = anyio.Event()
+
+    async def wait(self, timeout: float) -> None:
+        with anyio.move_on_after(timeout):
+            await self._event.wait()
+
+
+@dataclass
+class SwarmContext:
+    repo: Repo
+    store: TaskStore
+    loaded: LoadedConfig
+    run_log: RunLog
+    run_id: str
+    target: str
+    tasks_dir: Path
+    spec_path: Path
+    worktree_root: Path
+    emit: Callable[[Event], None]
+    wakeup: Wakeup = field(default_factory=Wakeup)
+
+    @property
+    def config(self) -> Config:
+        return self.loaded.config
+
+    @property
+    def pending_dir(self) -> Path:
+        return self.tasks_dir / "pending"

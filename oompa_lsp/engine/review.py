@@ -1,0 +1,137 @@
+"""Reviews: a different model (and/or the human) judges each finished attempt.
+
+The reviewer sees the task, its acceptance criteria, the check results and the full diff
+from the merge base. It runs in the worker's worktree but cannot change what it reviews:
+any change it leaves behind is discarded and logged. Human decisions arrive through
+`ReviewDesk.decide` (from the editor, the CLI or the control inbox).
+
+May import: core, adapters. Must not import: lsp, cli.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anyio
+
+from ..adapters.harnesses import run_agent
+from ..core.agents import AgentRequest
+from ..core.config import parse_model_ref, reviewer_models
+from ..core.errors import EngineRequestError
+from ..core.events import AgentFinished, AgentStarted, CheckResult, ReviewRequested, ReviewTamperingDiscarded, ReviewVerdictGiven
+from ..core.signals import Verdict, read_verdict
+from ..core.tasks import Task
+from . import prompting
+from .context import SwarmContext
+
+
+@dataclass
+class ReviewCase:
+    review_id: str
+    task: Task
+    worker: str
+    branch: str
+    base: str
+    head: str
+    worktree: Path
+    round: int
+    checks: list[CheckResult]
+
+
+@dataclass
+class _Decision:
+    done: anyio.Event = field(default_factory=anyio.Event)
+    verdict: Verdict | None = None
+
+
+class ReviewDesk:
+    """Runs model reviews and holds the reviews waiting for a human."""
+
+    def __init__(self, ctx: SwarmContext) -> None:
+        self.ctx = ctx
+        self._waiting: dict[str, _Decision] = {}
+
+    async def review(self, case: ReviewCase) -> Verdict:
+        mode = self.ctx.config.review.mode
+        self.ctx.emit(ReviewRequested(review_id=case.review_id, task_id=case.task.id, worker=case.worker,
+                                      branch=case.branch, base=case.base, head=case.head, mode=mode,
+                                      round=case.round))
+        if mode == "none":
+            return self._record(case, Verdict(True, (), "review disabled (review.mode: none)"), "none")
+        if mode in ("model", "model+human"):
+            verdict = await self._model_review(case)
+            if not verdict.approved or mode == "model":
+                return verdict
+        return await self._human_review(case)
+
+    def decide(self, review_id: str, approved: bool, feedback: str = "") -> None:
+        decision = self._waiting.get(review_id)
+        if decision is None:
+            raise EngineRequestError(f"no review {review_id!r} is waiting for a decision")
+        issues = (feedback,) if feedback else ()
+        decision.verdict = Verdict(approved, issues, feedback)
+        decision.done.set()
+
+    def waiting(self) -> list[str]:
+        return list(self._waiting)
+
+    async def _human_review(self, case: ReviewCase) -> Verdict:
+        decision = self._waiting.setdefault(case.review_id, _Decision())
+        try:
+            await decision.done.wait()
+        finally:
+            self._waiting.pop(case.review_id, None)
+        assert decision.verdict is not None
+        return self._record(case, decision.verdict, "human")
+
+    async def _model_review(self, case: ReviewCase) -> Verdict:
+        diff = await anyio.to_thread.run_sync(self.ctx.repo.diff_from_merge_base, case.base, case.head)
+        prompt = self._prompt(case, diff)
+        last_error = "no reviewer configured"
+        for index, reviewer in enumerate(reviewer_models(self.ctx.config)):
+            outcome = await self._run_reviewer(case, reviewer.model, prompt, index)
+            if outcome.ok:
+                return self._record(case, read_verdict(outcome.final_text), reviewer.model)
+            last_error = outcome.error or "reviewer failed"
+        return self._record(case, Verdict(False, (f"the review could not run: {last_error}",), last_error), "engine")
+
+    def _prompt(self, case: ReviewCase, diff: str) -> str:
+        return prompting.render([self.ctx.loaded.reviewer_prompts[0]],
+                                task_block=prompting.task_block(case.task), task_id=case.task.id,
+                                check_block=prompting.check_block(case.checks), diff=diff,
+                                target=self.ctx.target, worktree=str(case.worktree))
+
+    async def _run_reviewer(self, case: ReviewCase, model: str, prompt: str, index: int):
+        ref = parse_model_ref(model)
+        worker = f"reviewer:{case.worker}"
+        request = AgentRequest(harness=ref.harness, model=ref.model, reasoning=ref.reasoning, prompt=prompt,
+                               cwd=str(case.worktree), role="reviewer", timeout_s=self.ctx.config.review.timeout_s,
+                               env=self._env(case), transcript_path=str(self.ctx.run_log.transcript_path(worker, case.round)))
+        self.ctx.emit(AgentStarted(worker=worker, role="reviewer", task_id=case.task.id, turn=case.round))
+        outcome = await run_agent(request, self.ctx.config.harnesses.get(ref.harness))
+        self.ctx.emit(AgentFinished(worker=worker, role="reviewer", task_id=case.task.id, exit_code=outcome.exit_code,
+                                    duration_s=outcome.duration_s, usage=outcome.usage, error=outcome.error,
+                                    error_kind=outcome.error_kind))
+        await self._discard_tampering(case)
+        return outcome
+
+    def _env(self, case: ReviewCase) -> dict[str, str]:
+        return {"OOMPA_ROLE": "reviewer", "OOMPA_WORKTREE": str(case.worktree), "OOMPA_TASK_ID": case.task.id,
+                "OOMPA_TASKS_DIR": str(self.ctx.tasks_dir), "OOMPA_TARGET": self.ctx.target}
+
+    async def _discard_tampering(self, case: ReviewCase) -> None:
+        git = self.ctx.repo
+        changes = await anyio.to_thread.run_sync(git.status_porcelain, case.worktree)
+        head = await anyio.to_thread.run_sync(git.rev_parse, "HEAD", case.worktree)
+        if not changes and head == case.head:
+            return
+        await anyio.to_thread.run_sync(git.reset_worktree, case.worktree, case.head)
+        listed = changes.splitlines() if changes else [f"HEAD moved to {head[:10]}"]
+        self.ctx.emit(ReviewTamperingDiscarded(review_id=case.review_id, task_id=case.task.id, changes=listed))
+
+    def _record(self, case: ReviewCase, verdict: Verdict, reviewer: str) -> Verdict:
+        feedback = "\n".join(verdict.issues) if verdict.issues else ("" if verdict.approved else verdict.text)
+        self.ctx.emit(ReviewVerdictGiven(review_id=case.review_id, task_id=case.task.id, reviewer=reviewer,
+                                         approved=verdict.approved, feedback=feedback))
+        return verdict

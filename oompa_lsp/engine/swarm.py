@@ -1,0 +1,260 @@
+"""The swarm: one owner task group for every worker, the review desk and the merge queue.
+
+`Swarm` is the engine's whole public face. Views (CLI, language server) call `run`, `stop`,
+`approve`, `reject`, `requeue`, `cancel_task`, read `snapshot` and `subscribe` to events;
+they hold no swarm state of their own. One swarm per repository: `run` takes the
+repository's swarm lock, recovers what a dead run left behind, and releases it on exit.
+
+May import: core, adapters. Must not import: lsp, cli.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+from anyio.abc import TaskStatus
+from msgspec import Struct
+
+from ..adapters import control
+from ..adapters.config_file import LoadedConfig, load_config
+from ..adapters.git import Repo, default_worktree_root
+from ..adapters.run_log import RunLog, SwarmLock
+from ..adapters.task_store import TaskStore
+from ..core.commands import Approve, CancelTask, Reject, Requeue, StopSwarm
+from ..core.config import infer_role, parse_model_ref
+from ..core.errors import EngineRequestError, RepositoryError
+from ..core.events import CleanupDone, Event, LogMessage, SwarmStarted, SwarmStopped, TaskFailed, TaskRecovered, TaskReturned, WorkerInfo
+from ..core.snapshot import Snapshot
+from .board import TaskBoard
+from .context import SwarmContext
+from .merge_queue import MergeQueue
+from .review import ReviewDesk
+from .worker import Worker, WorkerSpec
+
+log = logging.getLogger(__name__)
+_CONTROL_POLL_S = 0.3
+
+
+class SwarmResult(Struct):
+    ok: bool
+    reason: str
+
+
+class ChangedFileView(Struct):
+    path: str
+    status: str
+
+
+class ReviewDiff(Struct):
+    review_id: str
+    task_id: str
+    base: str
+    head: str
+    files: list[ChangedFileView]
+
+
+class Swarm:
+    def __init__(self, repo: Repo, loaded: LoadedConfig) -> None:
+        self.repo = repo
+        self.loaded = loaded
+        self.config = loaded.config
+        self.repo_root = Path(repo.root)
+        self.oompa_dir = self.repo_root / ".oompa"
+        self.tasks_dir = self.repo_root / self.config.tasks_dir
+        self.spec_path = self.repo_root / self.config.spec
+        self.store = TaskStore(self.tasks_dir)
+        self.snapshot = Snapshot()
+        self._subscribers: list[Callable[[Event], None]] = []
+        self._run_log: RunLog | None = None
+        self._scope: anyio.CancelScope | None = None
+        self._stopping: anyio.Event | None = None
+        self._stop_reason = ""
+        self._workers: list[Worker] = []
+        self._desk: ReviewDesk | None = None
+
+    @classmethod
+    def open(cls, repo_root: Path) -> "Swarm":
+        repo = Repo.discover(Path(repo_root))
+        return cls(repo, load_config(Path(repo.root)))
+
+    # -- events ---------------------------------------------------------------------------
+
+    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def _emit(self, event: Event) -> None:
+        if self._run_log is not None:
+            self._run_log.append(event)
+        self.snapshot.apply(event)
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception:  # a broken view must not stop the swarm
+                log.exception("event subscriber failed")
+
+    # -- running ----------------------------------------------------------------------------
+
+    async def run(self, *, task_status: TaskStatus = anyio.TASK_STATUS_IGNORED) -> SwarmResult:
+        lock = SwarmLock(self.oompa_dir)
+        self._run_log = RunLog.create(self.oompa_dir)
+        lock.acquire(self._run_log.run_id)
+        try:
+            return await self._run_locked(task_status)
+        finally:
+            lock.release()
+
+    async def _run_locked(self, task_status: TaskStatus) -> SwarmResult:
+        ctx = await self._context()
+        self._stopping = anyio.Event()
+        board, queue = TaskBoard(ctx), MergeQueue(ctx)
+        self._desk = ReviewDesk(ctx)
+        self._workers = [Worker(ctx, spec, board, self._desk, queue) for spec in self._worker_specs()]
+        self._emit(SwarmStarted(run_id=ctx.run_id, repo=str(self.repo_root), target=ctx.target, pid=os.getpid(),
+                                workers=[WorkerInfo(w.spec.id, str(w.spec.model), w.spec.role, w.spec.iterations)
+                                         for w in self._workers], review_mode=self.config.review.mode))
+        try:
+            await self._recover(ctx)
+            with anyio.CancelScope() as self._scope:
+                await self._run_workers(queue, task_status)
+            result = await self._finish(board) if not self._stop_reason else SwarmResult(False, self._stop_reason)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                self._emit(SwarmStopped(ok=False, reason=self._stop_reason or "the swarm was interrupted"))
+            raise
+        self._emit(SwarmStopped(ok=result.ok, reason=result.reason))
+        return result
+
+    async def _run_workers(self, queue: MergeQueue, task_status: TaskStatus) -> None:
+        assert self._stopping is not None
+        async with anyio.create_task_group() as services:
+            await services.start(queue.run)
+            services.start_soon(self._watch_control)
+            task_status.started()
+            async with anyio.create_task_group() as workers:
+                for worker in self._workers:
+                    workers.start_soon(worker.run, self._stopping)
+            queue.close()
+            services.cancel_scope.cancel()
+
+    async def _context(self) -> SwarmContext:
+        assert self._run_log is not None
+        target = self.config.target_branch or await anyio.to_thread.run_sync(self.repo.current_branch)
+        if not target:
+            raise RepositoryError("no target branch: the main worktree has a detached HEAD; "
+                                  'check out a branch or set "target_branch" in oompa.json')
+        tasks = f"/{self.config.tasks_dir.strip('/')}/"
+        await anyio.to_thread.run_sync(self.repo.exclude_local, ["/.oompa/", tasks])
+        root = Path(self.config.worktree.dir).expanduser() if self.config.worktree.dir else default_worktree_root(self.repo_root)
+        if not root.is_absolute():
+            root = self.repo_root / root
+        return SwarmContext(repo=self.repo, store=self.store, loaded=self.loaded, run_log=self._run_log,
+                            run_id=self._run_log.run_id, target=target, tasks_dir=self.tasks_dir,
+                            spec_path=self.spec_path, worktree_root=root, emit=self._emit)
+
+    def _worker_specs(self) -> list[WorkerSpec]:
+        specs, number = [], 0
+        for index, entry in enumerate(self.config.workers):
+            for _ in range(entry.count):
+                number += 1
+                specs.append(WorkerSpec(id=f"w{number}", role=infer_role(entry), model=parse_model_ref(entry.model),
+                                        iterations=entry.iterations, prompts=self.loaded.worker_prompts[index],
+                                        timeout_s=entry.timeout_s, max_resumes=entry.max_resumes))
+        return specs
+
+    async def _recover(self, ctx: SwarmContext) -> None:
+        """Claims of dead runs go back to pending; their unmerged work is parked first."""
+        recovered = await anyio.to_thread.run_sync(self.store.recover, lambda owner: owner.run_id == ctx.run_id)
+        for task_id, owner in recovered:
+            self._emit(TaskRecovered(task_id=task_id, previous_owner=f"{owner.worker}@{owner.run_id} (pid {owner.pid})"))
+        salvaged = await anyio.to_thread.run_sync(self.repo.salvage_branches, "oompa/", ctx.target)
+        for branch, ref in salvaged:
+            self._emit(LogMessage(level="info", message=f"parked unmerged work of a stopped run: {branch} -> {ref}"))
+
+    async def _finish(self, board: TaskBoard) -> SwarmResult:
+        scan = await board.refresh()
+        if scan.current:
+            return SwarmResult(False, f"{len(scan.current)} task(s) still claimed: " + ", ".join(t.id for t in scan.current))
+        if scan.failed:
+            return SwarmResult(False, f"{len(scan.failed)} task(s) failed: " + ", ".join(t.id for t in scan.failed))
+        if scan.pending:
+            stuck = board.stuck_tasks(scan)
+            why = "blocked by failed or missing dependencies" if stuck else "the workers ran out of iterations"
+            return SwarmResult(False, f"{len(scan.pending)} task(s) still pending ({why})")
+        await self._remove_worktrees()
+        done = len(scan.complete)
+        return SwarmResult(True, f"all {done} task(s) complete")
+
+    async def _remove_worktrees(self) -> None:
+        paths = [w.worktree for w in self._workers if w.worktree.exists()]
+        freed = await anyio.to_thread.run_sync(self.repo.remove_worktrees, paths)
+        self._emit(CleanupDone(removed=[str(p) for p in paths], freed_bytes=freed))
+
+    # -- control ----------------------------------------------------------------------------
+
+    async def _watch_control(self) -> None:
+        while True:
+            for command in await anyio.to_thread.run_sync(control.take, self.oompa_dir):
+                self._apply_command(command)
+            await anyio.sleep(_CONTROL_POLL_S)
+
+    def _apply_command(self, command) -> None:
+        try:
+            if isinstance(command, Approve):
+                self.approve(command.review_id)
+            elif isinstance(command, Reject):
+                self.reject(command.review_id, command.feedback)
+            elif isinstance(command, Requeue):
+                self.requeue(command.task_id)
+            elif isinstance(command, CancelTask):
+                self.cancel_task(command.task_id)
+            elif isinstance(command, StopSwarm):
+                self.stop(command.reason)
+        except EngineRequestError as exc:
+            self._emit(LogMessage(level="warning", message=str(exc)))
+
+    def stop(self, reason: str = "stopped by user") -> None:
+        self._stop_reason = self._stop_reason or reason
+        if self._stopping is not None:
+            self._stopping.set()
+        if self._scope is not None:
+            self._scope.cancel()
+
+    def approve(self, review_id: str) -> None:
+        self._require_desk().decide(review_id, True)
+
+    def reject(self, review_id: str, feedback: str) -> None:
+        if not feedback.strip():
+            raise EngineRequestError("a rejection needs feedback for the worker")
+        self._require_desk().decide(review_id, False, feedback)
+
+    def requeue(self, task_id: str) -> None:
+        if any(w.cancel_job(task_id, "pending", "requeued by the user") for w in self._workers):
+            return
+        self.store.requeue(task_id)
+        self._emit(TaskReturned(task_id=task_id, reason="requeued by the user"))
+
+    def cancel_task(self, task_id: str) -> None:
+        if any(w.cancel_job(task_id, "failed", "cancelled by the user") for w in self._workers):
+            return
+        if self.snapshot.tasks.get(task_id) is None or self.snapshot.tasks[task_id].state != "pending":
+            raise EngineRequestError(f"task {task_id!r} is not pending or running")
+        self.store.cancel_pending(task_id, "cancelled by the user")
+        self._emit(TaskFailed(task_id=task_id, reason="cancelled by the user"))
+
+    def review_diff(self, review_id: str) -> ReviewDiff:
+        review = self.snapshot.reviews.get(review_id)
+        if review is None:
+            raise EngineRequestError(f"no pending review {review_id!r}")
+        files = self.repo.changed_files(review.base, review.head)
+        return ReviewDiff(review_id, review.task_id, review.base, review.head,
+                          [ChangedFileView(f.path, f.status) for f in files])
+
+    def _require_desk(self) -> ReviewDesk:
+        if self._desk is None:
+            raise EngineRequestError("the swarm is not running")
+        return self._desk

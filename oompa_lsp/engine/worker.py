@@ -1,0 +1,372 @@
+"""One worker: its cycles, and the life of one task from claim to merge (or back to pending).
+
+A cycle claims a task (or, for planners, writes tasks), runs the agent until it signals,
+commits its changes, runs the checks, has the change reviewed, and hands approved work to
+the merge queue. Conflicts come back as resolver turns. Failures become events; the claim is
+always returned, and unmerged commits are parked, never deleted.
+
+May import: core, adapters. Must not import: lsp, cli.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Literal
+
+import anyio
+
+from ..core.config import ModelRef
+from ..adapters.config_file import bundled_prompts_dir
+from ..core.events import BranchParked, CheckResult, ChecksRan, LogMessage, MergeConflicted, TaskClaimed, TaskCompleted, TaskFailed, TaskReturned, WorkerStateChanged, WorktreeReady
+from ..core.tasks import Attempt, Task
+from . import prompting
+from .agent_turns import AgentSeat, TurnResult, run_until_signal
+from .board import TaskBoard
+from .checks import run_checks
+from .context import SwarmContext
+from .merge_queue import MergeQueue, MergeRequest
+from .review import ReviewCase, ReviewDesk
+
+Disposition = Literal["pending", "failed"]
+
+
+@dataclass
+class WorkerSpec:
+    id: str
+    role: Literal["planner", "executor", "worker"]
+    model: ModelRef
+    iterations: int
+    prompts: list[str]
+    timeout_s: float
+    max_resumes: int
+
+
+@dataclass
+class _Job:
+    """The task a worker holds right now, and how a user's cancel should end it."""
+
+    task: Task
+    branch: str
+    base: str
+    scope: anyio.CancelScope
+    user_disposition: Disposition | None = None
+    user_reason: str = ""
+    checks: list[CheckResult] = field(default_factory=list)
+    seat: AgentSeat | None = None
+
+
+class Worker:
+    def __init__(self, ctx: SwarmContext, spec: WorkerSpec, board: TaskBoard, desk: ReviewDesk,
+                 queue: MergeQueue) -> None:
+        self.ctx, self.spec, self.board, self.desk, self.queue = ctx, spec, board, desk, queue
+        self.worktree = ctx.worktree_root / spec.id
+        self.job: _Job | None = None
+        self._worktree_ready = False
+
+    # -- the loop -----------------------------------------------------------------------
+
+    async def run(self, stopping: anyio.Event) -> None:
+        for _cycle in range(self.spec.iterations):
+            if stopping.is_set() or not await self._cycle(stopping):
+                break
+        if not stopping.is_set():
+            self._state("done")
+
+    async def _cycle(self, stopping: anyio.Event) -> bool:
+        """One cycle; False when this worker has nothing more to do."""
+        if self.spec.role == "planner":
+            return await self._plan()
+        self._state("idle")
+        task = await self.board.next_task(self.spec.id, stopping)
+        if task is None:
+            return self.spec.role == "worker" and not stopping.is_set() and await self._plan()
+        await self._execute(task)
+        return True
+
+    def _state(self, state: str, task: Task | None = None, detail: str = "") -> None:
+        self.ctx.emit(WorkerStateChanged(worker=self.spec.id, state=state, task_id=task.id if task else None,
+                                         detail=detail))
+
+    # -- planning -------------------------------------------------------------------------
+
+    async def _plan(self) -> bool:
+        """A turn without a task; True when it created new tasks and did not say it is done."""
+        before = {t.id for t in (await self.board.refresh()).pending}
+        self._state("working", detail="planning")
+        await self._prepare_worktree(f"oompa/plan/{self.spec.id}")
+        scan = await self.board.refresh()
+        everything = [*scan.pending, *scan.current, *scan.complete, *scan.failed]
+        prompt = self._render(None, existing_tasks=prompting.existing_tasks_block(everything))
+        self.board.producers += 1
+        try:
+            turn = await run_until_signal(self.ctx, self._seat(), self.spec.role, prompt, self.worktree, None)
+        finally:
+            self.board.producers -= 1
+            self.ctx.wakeup.notify()
+        created = {t.id for t in (await self.board.refresh()).pending} - before
+        return bool(created) and turn.signal.kind != "done" and turn.outcome.ok
+
+    # -- one task -------------------------------------------------------------------------
+
+    async def _execute(self, task: Task) -> None:
+        branch = f"oompa/{task.id}/{len(task.attempts) + 1}"
+        try:
+            base = await self._prepare_worktree(branch)
+            task = await self._record_claim(task, branch)
+            with anyio.CancelScope() as scope:
+                self.job = _Job(task, branch, base, scope)
+                await self._work_on(self.job)
+            if scope.cancelled_caught and self.job.user_disposition:
+                await self._give_back(self.job, self.job.user_reason, self.job.user_disposition)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                if self.job is not None and self.job.task.id == task.id:
+                    await self._give_back(self.job, "the swarm stopped", "pending", park=True, count=False)
+            raise
+        finally:
+            self.job = None
+            self.board.release(task.id)
+
+    async def _record_claim(self, task: Task, branch: str) -> Task:
+        attempt = Attempt(worker=self.spec.id, branch=branch, started_at=_now())
+        task.attempts = [*task.attempts, attempt]
+        await anyio.to_thread.run_sync(self.ctx.store.update, task)
+        self.ctx.emit(TaskClaimed(task_id=task.id, worker=self.spec.id, attempt=len(task.attempts), branch=branch))
+        return task
+
+    async def _work_on(self, job: _Job) -> None:
+        head = await self._until_approved(job)
+        if head is None:
+            return
+        await self._merge(job, head)
+
+    async def _until_approved(self, job: _Job) -> str | None:
+        """Agent turns, checks and review rounds; the approved head, or None (task given back)."""
+        seat = self._job_seat(job)
+        prompt = self._render(job.task)
+        max_rounds = self.ctx.config.review.max_attempts
+        for round_no in range(1, max_rounds + 1):
+            self._state("working", job.task, f"round {round_no}")
+            turn = await run_until_signal(self.ctx, seat, self._task_role(), prompt, self.worktree, job.task)
+            self._add_usage(job, turn)
+            problem = _turn_problem(turn, seat)
+            if problem:
+                await self._give_back(job, problem, "pending")
+                return None
+            head = await self._commit(job)
+            feedback = await self._checks_feedback(job)
+            if feedback is None:
+                verdict = await self._review(job, head, round_no)
+                if verdict.approved:
+                    return head
+                feedback = "\n".join(verdict.issues) or verdict.text
+            self._note_feedback(job, feedback)
+            prompt = prompting.feedback_prompt(feedback, round_no)
+        await self._give_back(job, f"not approved after {max_rounds} review rounds", "pending")
+        return None
+
+    async def _commit(self, job: _Job) -> str:
+        git = self.ctx.repo
+        message = f"{job.task.id}: {job.task.summary}"
+        committed = await anyio.to_thread.run_sync(git.commit_all, self.worktree, message)
+        return committed or await anyio.to_thread.run_sync(git.rev_parse, "HEAD", self.worktree)
+
+    async def _checks_feedback(self, job: _Job) -> str | None:
+        checks = self.ctx.config.merge.checks
+        if not checks:
+            return None
+        self._state("checking", job.task)
+        results = await run_checks(checks, self.worktree, self.ctx.config.merge.check_timeout_s)
+        ok = all(r.exit_code == 0 for r in results)
+        self.ctx.emit(ChecksRan(task_id=job.task.id, stage="worktree", ok=ok, results=results))
+        job.checks = results
+        return None if ok else "The checks failed:\n" + prompting.check_block(results)
+
+    async def _review(self, job: _Job, head: str, round_no: int):
+        human = self.ctx.config.review.mode in ("human", "model+human")
+        self._state("awaiting_review" if human else "reviewing", job.task, f"round {round_no}")
+        case = ReviewCase(review_id=f"{job.task.id}-{len(job.task.attempts)}-{round_no}", task=job.task,
+                          worker=self.spec.id, branch=job.branch, base=job.base, head=head,
+                          worktree=self.worktree, round=round_no, checks=job.checks)
+        verdict = await self.desk.review(case)
+        job.task.attempts[-1].verdicts.append("APPROVED" if verdict.approved else "CHANGES_REQUESTED")
+        await anyio.to_thread.run_sync(self.ctx.store.update, job.task)
+        return verdict
+
+    def _note_feedback(self, job: _Job, feedback: str) -> None:
+        job.task.attempts[-1].feedback.append(feedback)
+
+    # -- merging --------------------------------------------------------------------------
+
+    async def _merge(self, job: _Job, head: str) -> None:
+        limit = self.ctx.config.merge.max_conflict_attempts
+        for conflict_round in range(limit + 1):
+            self._state("merging", job.task)
+            outcome = await self.queue.submit(MergeRequest(job.task.id, self.spec.id, job.branch, head,
+                                                           self.worktree, job.task.summary))
+            if outcome.kind == "landed":
+                await self._complete(job, outcome.commit)
+                return
+            if outcome.kind == "checks_failed":
+                await self._give_back(job, "the merged tree fails the checks:\n" + prompting.check_block(outcome.results), "pending")
+                return
+            if conflict_round == limit:
+                break
+            head = await self._resolve(job, outcome.files, conflict_round + 1)
+            if head is None:
+                return
+        await self._give_back(job, f"merge conflicts not resolved after {limit} attempts", "pending")
+
+    async def _resolve(self, job: _Job, files: list[str], attempt: int) -> str | None:
+        git = self.ctx.repo
+        self.ctx.emit(MergeConflicted(task_id=job.task.id, files=files, attempt=attempt))
+        self._state("resolving", job.task, ", ".join(files))
+        conflicted = await anyio.to_thread.run_sync(git.merge_into_worktree, self.worktree, self.ctx.target)
+        prompt = prompting.render([str(_bundled("resolver.md"))], task_id=job.task.id, target=self.ctx.target,
+                                  worktree=str(self.worktree),
+                                  conflict_files="\n".join(f"- {f}" for f in conflicted or files))
+        turn = await run_until_signal(self.ctx, self._job_seat(job), "resolver", prompt, self.worktree, job.task)
+        self._add_usage(job, turn)
+        if turn.signal.kind != "complete" or not turn.outcome.ok:
+            await anyio.to_thread.run_sync(git.abort_merge, self.worktree)
+            await self._give_back(job, "the resolver could not resolve the conflict", "pending")
+            return None
+        head = await self._commit(job)
+        feedback = await self._checks_feedback(job)
+        if feedback is not None:
+            await self._give_back(job, "checks fail after resolving the conflict:\n" + feedback, "pending")
+            return None
+        return head
+
+    async def _complete(self, job: _Job, commit: str) -> None:
+        task = job.task
+        task.attempts[-1].outcome = "merged"
+        task.merged_commit = commit
+        task.claimed_by = None
+        await anyio.to_thread.run_sync(self.ctx.store.move, task.id, "current", "complete", task)
+        self.ctx.emit(TaskCompleted(task_id=task.id, commit=commit))
+        await self._drop_branch(job.branch, into=self.ctx.target)
+
+    # -- giving a task back ---------------------------------------------------------------
+
+    async def _give_back(self, job: _Job, reason: str, disposition: Disposition, park: bool = True,
+                         count: bool = True) -> None:
+        task = job.task
+        parked = await self._park(job, reason) if park else None
+        task.attempts[-1].outcome = "parked" if parked else "returned"
+        task.attempts[-1].parked_ref = parked
+        if reason not in task.attempts[-1].feedback:
+            task.attempts[-1].feedback.append(reason)
+        if disposition == "pending" and count and len(task.attempts) >= self.ctx.config.task_attempts:
+            disposition, reason = "failed", f"{reason} (gave up after {len(task.attempts)} attempts)"
+        await self._move_back(task, disposition, reason)
+
+    async def _move_back(self, task: Task, disposition: Disposition, reason: str) -> None:
+        task.claimed_by, task.claimed_at = None, None
+        task.failure = reason if disposition == "failed" else None
+        await anyio.to_thread.run_sync(self.ctx.store.move, task.id, "current", disposition, task)
+        if disposition == "failed":
+            self.ctx.emit(TaskFailed(task_id=task.id, reason=reason))
+        else:
+            self.ctx.emit(TaskReturned(task_id=task.id, reason=reason, worker=self.spec.id))
+
+    async def _park(self, job: _Job, reason: str) -> str | None:
+        git = self.ctx.repo
+        head = await anyio.to_thread.run_sync(git.rev_parse, "HEAD", self.worktree)
+        if head == job.base or await anyio.to_thread.run_sync(git.is_ancestor, head, self.ctx.target):
+            await self._drop_branch(job.branch, into=self.ctx.target)
+            return None
+        name = f"{job.task.id}/{len(job.task.attempts)}"
+        ref = await anyio.to_thread.run_sync(git.park, name, head)
+        self.ctx.emit(BranchParked(task_id=job.task.id, ref=ref, reason=reason.splitlines()[0]))
+        await self._drop_branch(job.branch, into=ref)
+        return ref
+
+    async def _drop_branch(self, branch: str, into: str) -> None:
+        git = self.ctx.repo
+        await anyio.to_thread.run_sync(git.detach_worktree, self.worktree)
+        await anyio.to_thread.run_sync(git.delete_branch_if_merged, branch, into)
+
+    # -- user requests ----------------------------------------------------------------------
+
+    def cancel_job(self, task_id: str, disposition: Disposition, reason: str) -> bool:
+        if self.job is None or self.job.task.id != task_id:
+            return False
+        self.job.user_disposition, self.job.user_reason = disposition, reason
+        self.job.scope.cancel()
+        return True
+
+    # -- helpers --------------------------------------------------------------------------
+
+    async def _prepare_worktree(self, branch: str) -> str:
+        git = self.ctx.repo
+        base = await anyio.to_thread.run_sync(git.rev_parse, self.ctx.target)
+        reused = await anyio.to_thread.run_sync(git.ensure_worktree, self.worktree, branch, base)
+        if not reused:
+            await self._set_up_new_worktree()
+        self.ctx.emit(WorktreeReady(worker=self.spec.id, path=str(self.worktree), reused=reused))
+        return base
+
+    async def _set_up_new_worktree(self) -> None:
+        settings = self.ctx.config.worktree
+        for name in settings.copy:
+            await anyio.to_thread.run_sync(_copy_ignored, self.ctx.repo.root / name, self.worktree / name)
+        for argv in settings.setup:
+            result = (await run_checks([argv], self.worktree, self.ctx.config.merge.check_timeout_s))[0]
+            if result.exit_code != 0:
+                self.ctx.emit(LogMessage(level="warning", worker=self.spec.id,
+                                         message=f"worktree setup `{' '.join(argv)}` failed (exit {result.exit_code})"))
+
+    def _seat(self) -> AgentSeat:
+        return AgentSeat(self.spec.id, self.spec.model, self.spec.timeout_s, self.spec.max_resumes)
+
+    def _job_seat(self, job: _Job) -> AgentSeat:
+        if job.seat is None:
+            job.seat = self._seat()
+        return job.seat
+
+    def _task_role(self) -> str:
+        return "executor" if self.spec.role == "executor" else "worker"
+
+    def _render(self, task: Task | None, **extra: str) -> str:
+        return prompting.render(self.spec.prompts, task_block=prompting.task_block(task),
+                                task_id=task.id if task else "", worktree=str(self.worktree),
+                                target=self.ctx.target, pending_dir=str(self.ctx.pending_dir),
+                                tasks_dir=str(self.ctx.tasks_dir), spec_path=str(self.ctx.spec_path), **extra)
+
+    def _add_usage(self, job: _Job, turn: TurnResult) -> None:
+        attempt = job.task.attempts[-1]
+        attempt.usage = attempt.usage.plus(turn.usage)
+
+
+def _turn_problem(turn: TurnResult, seat: AgentSeat) -> str | None:
+    if not turn.outcome.ok:
+        return f"agent error ({turn.outcome.error_kind}): {turn.outcome.error}"
+    kind = turn.signal.kind
+    if kind == "followup":
+        return f"the agent needs follow-up: {turn.signal.reason or 'no reason given'}"
+    if kind == "none":
+        return f"no signal after {seat.max_resumes} resumes"
+    if kind in ("done", "claim"):
+        return f"the agent answered {kind} instead of finishing the task"
+    return None
+
+
+def _copy_ignored(source: Path, dest: Path) -> None:
+    if source.is_dir():
+        shutil.copytree(source, dest, dirs_exist_ok=True)
+    elif source.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, dest)
+
+
+def _bundled(name: str) -> Path:
+    return bundled_prompts_dir() / name
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
