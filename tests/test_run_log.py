@@ -112,6 +112,17 @@ def test_a_viewer_attaching_late_gets_the_snapshot_then_only_new_events(tmp_path
     assert cursor.poll() == []
 
 
+async def test_an_async_follower_receives_events_appended_after_it_started(tmp_path: Path) -> None:
+    log = RunLog.create(tmp_path)
+    log.append(ev.LogMessage(level="info", message="before"))
+    _, offset = log.snapshot_and_offset()
+    follower = log.follow_async(offset, poll_s=0.001)
+    log.append(ev.LogMessage(level="info", message="after"))
+    first = await anext(follower)
+    await follower.aclose()
+    assert first.message == "after"
+
+
 def test_a_line_still_being_written_is_read_only_once_complete(tmp_path: Path) -> None:
     log = RunLog.create(tmp_path)
     cursor = log.cursor()

@@ -251,6 +251,7 @@ class SwarmLock:
         if self._fd is not None:
             return self._read_info() or SwarmHolder()
         self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        # not inherited by child processes (PEP 446): an agent outliving us cannot keep the lock
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         if not _try_lock(fd, fcntl.LOCK_EX, _LOCK_TRIES):
             os.close(fd)
