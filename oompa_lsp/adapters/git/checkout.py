@@ -1,0 +1,69 @@
+"""Moving a branch that someone has checked out, without ever losing their uncommitted work.
+
+The target branch is usually checked out in the user's main worktree. Moving its ref with
+`update-ref` there would leave the user's index and files describing the old commit (their
+next commit would silently revert the merge). So the move happens with `git merge --ff-only`
+inside that worktree: git checks every file it would touch and refuses, changing nothing,
+when local changes or untracked files are in the way. Never `--autostash`, never reset.
+
+Must not import: engine, lsp, cli.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from oompa_lsp.core.errors import TargetMoved
+
+from . import parsing
+from .command import run_git
+from .records import AdvanceResult
+
+# Files in a worktree's git dir that mean an operation is half done.
+_OPERATION_MARKERS = (
+    ("MERGE_HEAD", "merge"),
+    ("rebase-merge", "rebase"),
+    ("rebase-apply", "rebase"),
+    ("CHERRY_PICK_HEAD", "cherry-pick"),
+    ("REVERT_HEAD", "revert"),
+    ("BISECT_LOG", "bisect"),
+)
+
+
+def worktree_git_dir(worktree: Path) -> Path:
+    return Path(run_git(["rev-parse", "--absolute-git-dir"], worktree).line)
+
+
+def operation_in_progress(worktree: Path) -> str | None:
+    """The git operation a worktree is in the middle of (merge, rebase, ...), if any."""
+    git_dir = worktree_git_dir(worktree)
+    return next((name for marker, name in _OPERATION_MARKERS if (git_dir / marker).exists()), None)
+
+
+def fast_forward_checkout(worktree: Path, branch: str, new: str, old: str) -> AdvanceResult:
+    """Fast-forward `branch`, checked out in `worktree` at `old`, to `new`, or say why not.
+
+    Raises TargetMoved when the checkout is no longer `branch` at `old` (the user committed
+    or switched branches); returns a blocked result, having changed nothing, when git refuses.
+    """
+    busy = operation_in_progress(worktree)
+    if busy is not None:
+        reason = f"{worktree} is in the middle of a {busy}; finish or abort it and the merge resumes"
+        return AdvanceResult("blocked", new, reason=reason, worktree=worktree)
+    require_head(worktree, branch, old)
+    out = run_git(["merge", "--ff-only", "--no-autostash", "--no-stat", "--quiet", new], worktree, check=False)
+    if out.code == 0:
+        return AdvanceResult("advanced", new, how="fast-forward", worktree=worktree)
+    require_head(worktree, branch, old)
+    reason, files = parsing.refused_merge(out.stderr)
+    return AdvanceResult("blocked", new, reason=f"{worktree}: {reason}", files=tuple(files), worktree=worktree)
+
+
+def require_head(worktree: Path, branch: str, expected: str) -> None:
+    """Raise TargetMoved unless `worktree` has `branch` checked out at `expected`."""
+    symbolic = run_git(["symbolic-ref", "-q", "HEAD"], worktree, check=False).line
+    head = run_git(["rev-parse", "--verify", "-q", "HEAD"], worktree, check=False).line
+    if symbolic != f"refs/heads/{branch}":
+        raise TargetMoved(f"{worktree} no longer has {branch} checked out; read the target again and retry")
+    if head != expected:
+        raise TargetMoved(f"{branch} moved to {head[:12]} (expected {expected[:12]}); merge again on top of it")

@@ -1,0 +1,513 @@
+"""The repository the swarm works on: refs, worktrees, commits, diffs, merges and parking.
+
+`Repo` holds the main repository root and nothing mutable: each method runs git in a
+subprocess and returns, so the engine may call it from worker threads. Two calls on the same
+worktree at once are the caller's business (git's own locks make the loser fail loudly).
+
+What it protects (DESIGN §2): the user's main checkout is never reset, cleaned, committed in
+or merged into (those methods refuse it); the only thing that moves a checked-out branch is
+`advance_target`, which fast-forwards with git's own safety checks. The target branch moves by
+compare-and-swap only. Unmerged work is parked under refs/oompa/parked/, never deleted.
+
+Merges are computed without a checkout (`git merge-tree --write-tree`, git >= 2.38): the cost
+follows the changed paths, not the size of the tree.
+
+Must not import: engine, lsp, cli.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Literal
+
+from oompa_lsp.core.errors import GitCommandFailed, RepositoryError, TargetMoved
+
+from . import checkout, parsing
+from .cleanup import disk_usage
+from .command import identity_config, run_git
+from .records import AdvanceResult, ChangedFile, CleanupReport, MergeResult, ParkedRef, StatusEntry, Worktree
+
+log = logging.getLogger(__name__)
+
+MIN_GIT_VERSION = (2, 38)
+PARKED_PREFIX = "refs/oompa/parked/"
+_MAX_PARK_SUFFIX = 100
+_DIFF_OPTIONS = (
+    "--no-color", "--no-ext-diff", "--no-textconv", "--find-renames", "--no-relative",
+    "--src-prefix=a/", "--dst-prefix=b/",
+)
+_CONFLICT_MARKER = re.compile(rb"^(<<<<<<<|>>>>>>>) ", re.MULTILINE)
+# Resolvers (agents) get the common ancestor in conflict hunks: it says what each side changed.
+_RESOLVER_CONFIG = {"merge.conflictStyle": "zdiff3"}
+
+MergeStrategy = Literal["merge", "squash"]
+
+
+class Repo:
+    """A non-bare git repository with at least one commit; `root` is its main worktree."""
+
+    __slots__ = ("root",)
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def __repr__(self) -> str:
+        return f"Repo({str(self.root)!r})"
+
+    # -- finding the repository -------------------------------------------------------------
+
+    @classmethod
+    def discover(cls, path: str | os.PathLike[str]) -> Repo:
+        """The repository containing `path`, or RepositoryError saying what to do."""
+        start = Path(os.path.realpath(Path(path).expanduser()))
+        cwd = start if start.is_dir() else start.parent
+        if not cwd.is_dir():
+            raise RepositoryError(f"{start} does not exist: open a folder inside a git repository")
+        _require_git_version(cwd)
+        toplevel = _work_tree_of(cwd)
+        main = parsing.worktree_list(run_git(["worktree", "list", "--porcelain", "-z"], toplevel).fields())[0]
+        repo = cls(toplevel if main.bare else Path(os.path.realpath(main.path)))
+        if run_git(["rev-parse", "--verify", "-q", "HEAD^{commit}"], repo.root, check=False).code != 0:
+            raise RepositoryError(
+                f"{repo.root} has no commits yet: make a first commit "
+                "(for example `git commit --allow-empty -m 'Initial commit'`) and start again"
+            )
+        return repo
+
+    # -- refs ---------------------------------------------------------------------------------
+
+    def current_branch(self) -> str | None:
+        """The branch checked out in the main worktree; None when HEAD is detached."""
+        out = run_git(["symbolic-ref", "-q", "HEAD"], self.root, check=False)
+        return out.line.removeprefix("refs/heads/") if out.code == 0 else None
+
+    def rev_parse(self, ref: str) -> str:
+        """The full commit id `ref` names; RepositoryError when it names no commit."""
+        commit = self._commit_of(ref)
+        if commit is None:
+            raise RepositoryError(f"{ref!r} does not name a commit in {self.root}")
+        return commit
+
+    def branch_exists(self, name: str) -> bool:
+        return self._commit_of(f"refs/heads/{name}") is not None
+
+    def head(self, worktree: Path) -> str:
+        """The commit checked out in `worktree`."""
+        return run_git(["rev-parse", "--verify", "HEAD"], Path(worktree)).line
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        out = run_git(["merge-base", "--is-ancestor", ancestor, descendant], self.root, check=False)
+        if out.code not in (0, 1):
+            raise GitCommandFailed(["merge-base", "--is-ancestor", ancestor, descendant], out.code, out.stderr)
+        return out.code == 0
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        """The best common ancestor of `a` and `b`; None when their histories are unrelated."""
+        out = run_git(["merge-base", a, b], self.root, check=False)
+        if out.code not in (0, 1):
+            raise GitCommandFailed(["merge-base", a, b], out.code, out.stderr)
+        return out.line if out.code == 0 else None
+
+    def advance_ref(self, branch: str, new: str, old: str, reason: str = "oompa: merge queue") -> None:
+        """Compare-and-swap `refs/heads/<branch>` from `old` to `new`; TargetMoved if it moved.
+
+        Only for branches no worktree has checked out: use `advance_target` for the target.
+        """
+        _check_branch_name(branch)
+        ref, new, old = f"refs/heads/{branch}", self.rev_parse(new), self.rev_parse(old)
+        out = run_git(["update-ref", "-m", reason, ref, new, old], self.root, check=False)
+        if out.code == 0:
+            return
+        current = self._commit_of(ref)
+        if current != old:
+            raise TargetMoved(f"{branch} moved to {(current or 'nothing')[:12]} (expected {old[:12]}); merge again on top of it")
+        raise GitCommandFailed(["update-ref", ref, new, old], out.code, out.stderr)
+
+    def advance_target(self, branch: str, new: str, old: str) -> AdvanceResult:
+        """Move the target `branch` from `old` forward to `new`, safely for whoever has it out.
+
+        Not checked out anywhere: compare-and-swap of the ref. Checked out in a worktree (the
+        user's main checkout, usually): `git merge --ff-only` there after checking its HEAD is
+        still `old`; when git refuses (local changes or untracked files in the way) or an
+        operation is half done, the result is "blocked" with a one-line reason and nothing
+        changed. Raises TargetMoved when the branch is no longer at `old`.
+        """
+        new, old = self.rev_parse(new), self.rev_parse(old)
+        if not self.is_ancestor(old, new):
+            raise RepositoryError(f"{new[:12]} does not contain {branch} at {old[:12]}: the target only moves forward")
+        holder = self.worktree_for_branch(branch)
+        if holder is None:
+            self.advance_ref(branch, new, old)
+            return AdvanceResult("advanced", new, how="update-ref")
+        return checkout.fast_forward_checkout(holder.path, branch, new, old)
+
+    # -- local excludes -------------------------------------------------------------------------
+
+    def exclude_local(self, patterns: Iterable[str]) -> list[str]:
+        """Add the missing `patterns` to .git/info/exclude (never .gitignore); return those added."""
+        path = Path(run_git(["rev-parse", "--path-format=absolute", "--git-path", "info/exclude"], self.root).line)
+        text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+        present = {line.strip() for line in text.splitlines()}
+        missing = [pattern for pattern in dict.fromkeys(patterns) if pattern.strip() not in present]
+        if missing:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            separator = "\n" if text and not text.endswith("\n") else ""
+            with path.open("a", encoding="utf-8") as exclude:
+                exclude.write(separator + "".join(f"{pattern}\n" for pattern in missing))
+        return missing
+
+    # -- worktrees ------------------------------------------------------------------------------
+
+    def list_worktrees(self) -> list[Worktree]:
+        """Every worktree git knows, the main one first."""
+        return parsing.worktree_list(run_git(["worktree", "list", "--porcelain", "-z"], self.root).fields())
+
+    def worktree_for_branch(self, branch: str) -> Worktree | None:
+        """The worktree (still on disk) that has `branch` checked out, if any."""
+        return next((wt for wt in self.list_worktrees() if wt.branch == branch and not wt.prunable), None)
+
+    def ensure_worktree(self, path: Path, branch: str, start_point: str) -> bool:
+        """Make `path` a worktree on `branch` at `start_point`; True when an existing one was reused.
+
+        New: `git worktree add`. Existing: any half-done operation is abandoned, the branch
+        reset to `start_point` and untracked files removed, but ignored files (build outputs,
+        installed dependencies, copied .env) are kept. If `branch` holds work that
+        `start_point` does not contain, that work is parked first, never dropped.
+        """
+        path = _real(path)
+        self._refuse_main_checkout(path, "reset")
+        _check_branch_name(branch)
+        start = self.rev_parse(start_point)
+        self._park_unmerged_branch(branch, start)
+        known = self._registered_worktree(path)
+        if known is not None and not known.prunable and path.is_dir():
+            self._reset_worktree(path, branch, start)
+            return True
+        if known is not None:
+            self.prune_worktrees()
+        self._add_worktree(path, branch, start)
+        return False
+
+    def remove_worktree(self, path: Path, *, force: bool = False) -> None:
+        """Remove a worktree of this repository (its branch stays). Without `force`, git
+        refuses a worktree with modified or untracked files. Never the main checkout."""
+        path = _real(path)
+        self._refuse_main_checkout(path, "remove")
+        known = self._registered_worktree(path)
+        if known is None:
+            if path.exists():
+                raise RepositoryError(f"{path} is not a worktree of {self.root}; leaving it alone")
+            return
+        if known.prunable or not path.exists():
+            self.prune_worktrees()
+            return
+        run_git(["worktree", "remove", *(["--force"] if force else []), str(path)], self.root)
+
+    def prune_worktrees(self) -> None:
+        """Forget worktrees whose folders are gone."""
+        run_git(["worktree", "prune"], self.root)
+
+    def remove_worktrees(self, paths: Iterable[Path], *, force: bool = False) -> CleanupReport:
+        """Remove each worktree in `paths`; report what was removed, skipped and the disk freed."""
+        removed: list[Path] = []
+        skipped: list[tuple[Path, str]] = []
+        freed = 0
+        for path in map(_real, paths):
+            before = disk_usage(path)
+            try:
+                self.remove_worktree(path, force=force)
+            except RepositoryError as exc:
+                skipped.append((path, str(exc)))
+                continue
+            removed.append(path)
+            freed += before - disk_usage(path)
+        return CleanupReport(tuple(removed), freed, tuple(skipped))
+
+    def checkout_detached(self, worktree: Path, commit: str) -> None:
+        """Put `worktree` on `commit`, detached and clean (ignored files kept), e.g. to run
+        the checks on a merge result. Never the main checkout."""
+        worktree = _real(worktree)
+        self._refuse_main_checkout(worktree, "check out a commit in")
+        sha = self.rev_parse(commit)
+        self._abandon_operations(worktree)
+        run_git(["checkout", "-q", "--force", "--detach", sha], worktree)
+        run_git(["clean", "-fdq"], worktree)
+
+    def discard_changes(self, worktree: Path, commit: str | None = None) -> None:
+        """Throw away everything in `worktree` not committed (ignored files kept), moving its
+        branch back to `commit` when given: how changes made during a review are undone."""
+        worktree = _real(worktree)
+        self._refuse_main_checkout(worktree, "discard changes in")
+        self._abandon_operations(worktree)
+        run_git(["reset", "-q", "--hard", *([self.rev_parse(commit)] if commit else [])], worktree)
+        run_git(["clean", "-fdq"], worktree)
+
+    # -- commits and status -------------------------------------------------------------------
+
+    def commit_all(self, worktree: Path, message: str) -> str | None:
+        """Stage everything (new files included, ignored ones not) and commit; the new HEAD,
+        or None when there was nothing to commit. Concludes a merge in progress."""
+        worktree = _real(worktree)
+        self._refuse_main_checkout(worktree, "commit in")
+        run_git(["add", "-A"], worktree)
+        staged = run_git(["diff", "--cached", "--quiet"], worktree, check=False)
+        if staged.code not in (0, 1):
+            raise GitCommandFailed(["diff", "--cached", "--quiet"], staged.code, staged.stderr)
+        if staged.code == 0 and checkout.operation_in_progress(worktree) != "merge":
+            return None
+        # Hooks are the user's interactive tooling; the swarm runs its configured checks instead.
+        run_git(["commit", "-q", "--no-verify", "-m", message], worktree, config=identity_config(worktree))
+        return self.head(worktree)
+
+    def status_porcelain(self, worktree: Path) -> list[StatusEntry]:
+        """Modified, staged and untracked (not ignored) files of `worktree`."""
+        out = run_git(["status", "--porcelain=v1", "-z", "--untracked-files=all"], Path(worktree))
+        return parsing.status_entries(out.fields())
+
+    def has_changes(self, worktree: Path) -> bool:
+        return bool(self.status_porcelain(worktree))
+
+    # -- diffs and file contents ----------------------------------------------------------------
+
+    def diff_from_merge_base(self, target: str, head: str) -> str:
+        """Unified diff of `head` against merge-base(target, head): only the branch's own
+        changes, however far the target moved since. Binary files appear by name."""
+        head = self.rev_parse(head)
+        base = self.merge_base(self.rev_parse(target), head) or self._empty_tree()
+        return run_git(["diff", *_DIFF_OPTIONS, base, head, "--"], self.root).text
+
+    def changed_files(self, base: str, head: str) -> list[ChangedFile]:
+        """Files that differ between two commits, renames detected."""
+        base, head = self.rev_parse(base), self.rev_parse(head)
+        out = run_git(["diff", "--name-status", "-z", "--find-renames", "--no-relative", base, head, "--"], self.root)
+        return parsing.name_status(out.fields())
+
+    def file_at(self, commit: str, path: str) -> bytes | None:
+        """The content of `path` at `commit`; None when it is not a file there."""
+        if "\n" in commit or "\n" in path:
+            return None
+        out = run_git(["cat-file", "--batch"], self.root, stdin=f"{commit}:{path}\n".encode())
+        header, _, body = out.stdout.partition(b"\n")
+        parts = header.split()
+        if len(parts) != 3 or parts[1] != b"blob":
+            return None
+        return body[: int(parts[2])]
+
+    # -- merging without a checkout ------------------------------------------------------------
+
+    def merge_trees(
+        self, target_commit: str, branch_commit: str, message: str, *,
+        strategy: MergeStrategy = "merge", fast_forward: bool = False,
+    ) -> MergeResult:
+        """Merge `branch_commit` onto `target_commit` in the object store only.
+
+        "merge" makes a commit with parents (target, branch), even when a fast-forward would
+        do, so the target's first-parent history holds only commits that passed the checks;
+        pass `fast_forward=True` to allow one. "squash" makes a one-parent commit. When the
+        target already contains the branch (or, for squash, its changes) the result is
+        "up_to_date". Conflicts create nothing and list the files. No ref moves here.
+        """
+        target, branch = self.rev_parse(target_commit), self.rev_parse(branch_commit)
+        if self.is_ancestor(branch, target):
+            return MergeResult("up_to_date", commit=target, tree=self._tree_of(target))
+        if fast_forward and strategy == "merge" and self.is_ancestor(target, branch):
+            return MergeResult("fast_forward", commit=branch, tree=self._tree_of(branch))
+        tree, conflicts, messages = self._merge_tree(target, branch)
+        if tree is None:
+            return MergeResult("conflict", conflicts=tuple(conflicts), messages=tuple(messages))
+        if strategy == "squash" and tree == self._tree_of(target):
+            return MergeResult("up_to_date", commit=target, tree=tree)
+        parents = [target] if strategy == "squash" else [target, branch]
+        return MergeResult("merged", commit=self._commit_tree(tree, parents, message), tree=tree)
+
+    def is_merged(self, commit: str, into: str) -> bool:
+        """True when `into` already has the changes of `commit`: it is an ancestor, or (after a
+        squash) merging it into `into` would change nothing."""
+        commit, into = self.rev_parse(commit), self.rev_parse(into)
+        if self.is_ancestor(commit, into):
+            return True
+        out = run_git(["merge-tree", "--write-tree", "--name-only", "-z", into, commit], self.root, check=False)
+        return out.code == 0 and out.fields()[0] == self._tree_of(into)
+
+    # -- resolver turns: a real merge inside a worker's worktree -------------------------------
+
+    def merge_into_worktree(self, worktree: Path, target: str, message: str | None = None) -> list[str]:
+        """Merge `target` into the branch checked out in `worktree`. Clean: committed, returns [].
+        Conflicts: returns the conflicted files, markers left in them for a resolver; finish
+        with `commit_all` or undo with `abort_merge`. Never the main checkout."""
+        worktree = _real(worktree)
+        self._refuse_main_checkout(worktree, "merge into")
+        sha = self.rev_parse(target)
+        argv = ["merge", "--no-ff", "--no-edit", "--no-autostash", "--no-verify", "-m", message or f"Merge {target}", sha]
+        config = {**identity_config(worktree), **_RESOLVER_CONFIG}
+        out = run_git(argv, worktree, config=config, check=False)
+        if out.code == 0:
+            return []
+        conflicted = self.unmerged_files(worktree)
+        if not conflicted:
+            raise GitCommandFailed(argv, out.code, out.stderr)
+        return conflicted
+
+    def unmerged_files(self, worktree: Path) -> list[str]:
+        """Files git still records as conflicted in `worktree`."""
+        out = run_git(["diff", "--name-only", "--diff-filter=U", "-z"], Path(worktree))
+        return list(dict.fromkeys(out.fields()))
+
+    def files_with_conflict_markers(self, worktree: Path, paths: Iterable[str]) -> list[str]:
+        """Those of `paths` (relative to `worktree`) that still contain conflict markers."""
+        return [path for path in paths if _has_conflict_markers(Path(worktree) / path)]
+
+    def abort_merge(self, worktree: Path) -> bool:
+        """Undo a merge in progress in `worktree`; False when there was none."""
+        worktree = _real(worktree)
+        self._refuse_main_checkout(worktree, "abort a merge in")
+        if checkout.operation_in_progress(worktree) != "merge":
+            return False
+        run_git(["merge", "--abort"], worktree)
+        return True
+
+    # -- parking and branch deletion -----------------------------------------------------------
+
+    def park(self, name: str, commit: str) -> ParkedRef:
+        """Keep `commit` under refs/oompa/parked/<name> (suffixed -2, -3... when the name holds
+        other work). Parking the same commit under the same name again is a no-op."""
+        sha = self.rev_parse(commit)
+        self._check_ref_name(PARKED_PREFIX + name)
+        for candidate in [name, *(f"{name}-{n}" for n in range(2, _MAX_PARK_SUFFIX))]:
+            ref = PARKED_PREFIX + candidate
+            current = self._commit_of(ref)
+            created = current is None and run_git(["update-ref", "-m", "oompa: park", ref, sha, ""], self.root, check=False).code == 0
+            if created or current == sha:
+                log.info("parked %s at %s", ref, sha[:12])
+                return ParkedRef(candidate, ref, sha)
+        raise RepositoryError(f"too many parked refs named {name}; drop some with `git update-ref -d {PARKED_PREFIX}{name}-N`")
+
+    def list_parked(self) -> list[ParkedRef]:
+        fmt = "%(refname)%00%(objectname)%00%(committerdate:unix)%00%(subject)"
+        out = run_git(["for-each-ref", f"--format={fmt}", PARKED_PREFIX], self.root)
+        return [_parked_ref(line.split("\0")) for line in out.text.splitlines() if line]
+
+    def drop_parked(self, name: str) -> None:
+        """Explicitly discard parked work (the user asked for it)."""
+        run_git(["update-ref", "-m", "oompa: drop parked", "-d", PARKED_PREFIX + name], self.root)
+
+    def delete_branch_if_merged(self, branch: str, into: str) -> bool:
+        """Delete `branch` only when `into` has all its changes and no worktree has it checked
+        out; False (nothing done) otherwise. Unmerged work is never deleted: park it."""
+        tip = self._commit_of(f"refs/heads/{branch}")
+        if tip is None or self.worktree_for_branch(branch) is not None:
+            return False
+        if not self.is_merged(tip, into):
+            log.info("kept branch %s: %s does not contain its changes", branch, into)
+            return False
+        out = run_git(["update-ref", "-m", "oompa: merged", "-d", f"refs/heads/{branch}", tip], self.root, check=False)
+        return out.code == 0
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _commit_of(self, ref: str) -> str | None:
+        out = run_git(["rev-parse", "--verify", "-q", "--end-of-options", f"{ref}^{{commit}}"], self.root, check=False)
+        return out.line if out.code == 0 else None
+
+    def _tree_of(self, commit: str) -> str:
+        return run_git(["rev-parse", "--verify", f"{commit}^{{tree}}"], self.root).line
+
+    def _empty_tree(self) -> str:
+        return run_git(["hash-object", "-t", "tree", "--stdin"], self.root, stdin=b"").line
+
+    def _merge_tree(self, target: str, branch: str) -> tuple[str | None, list[str], list[str]]:
+        """The merged tree, or None with the conflicted files and git's messages."""
+        argv = ["merge-tree", "--write-tree", "--name-only", "-z", target, branch]
+        out = run_git(argv, self.root, check=False)
+        if out.code not in (0, 1):
+            raise GitCommandFailed(argv, out.code, out.stderr)
+        tree, conflicts, messages = parsing.merge_tree(out.fields())
+        return (tree, [], []) if out.code == 0 else (None, conflicts, messages)
+
+    def _commit_tree(self, tree: str, parents: list[str], message: str) -> str:
+        argv = ["commit-tree", tree, *(part for parent in parents for part in ("-p", parent)), "-m", message]
+        return run_git(argv, self.root, config=identity_config(self.root)).line
+
+    def _check_ref_name(self, ref: str) -> None:
+        if run_git(["check-ref-format", ref], self.root, check=False).code != 0:
+            raise RepositoryError(f"{ref!r} is not a valid git ref name")
+
+    def _registered_worktree(self, path: Path) -> Worktree | None:
+        return next((wt for wt in self.list_worktrees() if _real(wt.path) == path), None)
+
+    def _refuse_main_checkout(self, path: Path, action: str) -> None:
+        if path == self.root:
+            raise RepositoryError(f"refusing to {action} {path}: it is the user's checkout")
+
+    def _park_unmerged_branch(self, branch: str, start: str) -> None:
+        tip = self._commit_of(f"refs/heads/{branch}")
+        if tip is not None and not self.is_merged(tip, start):
+            parked = self.park(branch, tip)
+            log.warning("branch %s had work %s does not contain; parked it as %s", branch, start[:12], parked.ref)
+
+    def _reset_worktree(self, path: Path, branch: str, start: str) -> None:
+        self._abandon_operations(path)
+        run_git(["checkout", "-q", "--force", "--no-track", "-B", branch, start], path)
+        run_git(["clean", "-fdq"], path)
+
+    def _abandon_operations(self, worktree: Path) -> None:
+        """Leave any half-done rebase, cherry-pick, revert or bisect (a merge is left by reset)."""
+        operation = checkout.operation_in_progress(worktree)
+        if operation in ("rebase", "cherry-pick", "revert"):
+            run_git([operation, "--quit"], worktree)
+        elif operation == "bisect":
+            run_git(["bisect", "reset", "HEAD"], worktree)
+        run_git(["reset", "-q", "--hard"], worktree)
+
+    def _add_worktree(self, path: Path, branch: str, start: str) -> None:
+        if path.exists() and any(path.iterdir()):
+            raise RepositoryError(f"{path} exists and is not a worktree of {self.root}: move it away or choose another worktree folder")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        run_git(["worktree", "add", "-q", "--no-track", "-B", branch, str(path), start], self.root)
+
+
+def _require_git_version(cwd: Path) -> None:
+    text = run_git(["version"], cwd).line
+    found = re.search(r"(\d+)\.(\d+)", text)
+    version = (int(found.group(1)), int(found.group(2))) if found else (0, 0)
+    if version < MIN_GIT_VERSION:
+        raise RepositoryError(f"{text} is too old: oompa needs git 2.38 or newer (for merge-tree --write-tree)")
+
+
+def _work_tree_of(cwd: Path) -> Path:
+    """The top of the working tree containing `cwd`, or RepositoryError saying what to do."""
+    probe = run_git(["rev-parse", "--is-bare-repository", "--is-inside-work-tree"], cwd, check=False)
+    if probe.code != 0:
+        raise RepositoryError(f"{cwd} is not inside a git repository: run `git init` and commit, or open the repository's folder")
+    bare, inside = probe.text.split()
+    if bare == "true":
+        raise RepositoryError(f"{cwd} is a bare repository: open a worktree of it (`git worktree add <folder>`) instead")
+    if inside != "true":
+        raise RepositoryError(f"{cwd} is inside a .git folder: open the repository's working tree instead")
+    return Path(os.path.realpath(run_git(["rev-parse", "--show-toplevel"], cwd).line))
+
+
+def _check_branch_name(branch: str) -> None:
+    # A leading dash would read as an option in `worktree add -B <branch>`.
+    if not branch or branch.startswith("-") or any(part.startswith(".") or part == "" for part in branch.split("/")):
+        raise RepositoryError(f"{branch!r} is not a usable branch name")
+
+
+def _real(path: Path | str) -> Path:
+    return Path(os.path.realpath(Path(path).expanduser()))
+
+
+def _has_conflict_markers(path: Path) -> bool:
+    try:
+        return _CONFLICT_MARKER.search(path.read_bytes()) is not None
+    except OSError:
+        return False
+
+
+def _parked_ref(fields: list[str]) -> ParkedRef:
+    ref, commit, when, subject = (fields + ["", "", "", ""])[:4]
+    return ParkedRef(ref.removeprefix(PARKED_PREFIX), ref, commit, subject, int(when or 0))

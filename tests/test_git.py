@@ -1,0 +1,493 @@
+"""The git adapter against real repositories in temporary folders (no mocks of git).
+
+Each test builds the situation a user would be in (a checkout with uncommitted work, a target
+that moved on, two workers editing the same lines) with plain git commands, then checks what
+the adapter did to it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from oompa_lsp.adapters.git import Repo, default_worktree_root, disk_usage
+from oompa_lsp.core.errors import GitCommandFailed, RepositoryError, TargetMoved
+
+pytestmark = pytest.mark.timeout(60)
+
+APP = "".join(f"line {n}\n" for n in range(1, 11))
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def commit_file(cwd: Path, name: str, text: str, message: str) -> str:
+    write(cwd / name, text)
+    git(cwd, "add", name)
+    git(cwd, "commit", "-q", "-m", message)
+    return git(cwd, "rev-parse", "HEAD")
+
+
+def edit_line(text: str, number: int, new: str) -> str:
+    lines = text.splitlines(keepends=True)
+    lines[number - 1] = new + "\n"
+    return "".join(lines)
+
+
+@pytest.fixture(autouse=True)
+def isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No global or system git config, no identity from the environment, caches in tmp."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / "gitconfig"))
+    for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL", "GIT_DIR", "GIT_WORK_TREE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """A repository on `main` with three commits, an ignored build/ folder and a user identity."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.name", "Test User")
+    git(root, "config", "user.email", "test@example.com")
+    commit_file(root, ".gitignore", "build/\n", "Ignore build outputs")
+    commit_file(root, "src/app.py", APP, "Add app")
+    commit_file(root, "README.md", "# demo\n", "Add readme")
+    return root
+
+
+@pytest.fixture
+def repo(root: Path) -> Repo:
+    return Repo.discover(root)
+
+
+def branch_with(root: Path, branch: str, name: str, text: str, start: str = "main") -> str:
+    """Commit `name` on a new `branch` cut from `start`, without touching the checkout."""
+    wt = root.parent / f"wt-{branch.replace('/', '-')}"
+    git(root, "worktree", "add", "-q", "-b", branch, str(wt), start)
+    sha = commit_file(wt, name, text, f"{branch}: edit {name}")
+    git(root, "worktree", "remove", "--force", str(wt))
+    return sha
+
+
+# -- discovery ----------------------------------------------------------------------------------
+
+
+def test_discover_finds_the_main_root_from_a_subfolder_and_from_a_linked_worktree(root: Path, tmp_path: Path) -> None:
+    assert Repo.discover(root / "src").root == root.resolve()
+    git(root, "worktree", "add", "-q", "-b", "side", str(tmp_path / "side"))
+    assert Repo.discover(tmp_path / "side").root == root.resolve()
+    assert Repo.discover(root).current_branch() == "main"
+
+
+def test_discover_explains_unusable_folders(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    with pytest.raises(RepositoryError, match="not inside a git repository"):
+        Repo.discover(plain)
+    git(tmp_path, "init", "-q", "--bare", "bare.git")
+    with pytest.raises(RepositoryError, match="bare repository"):
+        Repo.discover(tmp_path / "bare.git")
+    git(tmp_path, "init", "-q", "fresh")
+    with pytest.raises(RepositoryError, match="no commits yet.*git commit --allow-empty"):
+        Repo.discover(tmp_path / "fresh")
+
+
+def test_rev_parse_and_branch_lookup(repo: Repo, root: Path) -> None:
+    assert repo.rev_parse("main") == git(root, "rev-parse", "HEAD")
+    assert repo.branch_exists("main") and not repo.branch_exists("nope")
+    with pytest.raises(RepositoryError, match="does not name a commit"):
+        repo.rev_parse("nope")
+
+
+def test_exclude_local_adds_missing_lines_once_and_never_touches_gitignore(repo: Repo, root: Path) -> None:
+    assert repo.exclude_local([".oompa/", "*.log"]) == [".oompa/", "*.log"]
+    assert repo.exclude_local([".oompa/"]) == []
+    exclude = (root / ".git" / "info" / "exclude").read_text().splitlines()
+    assert exclude.count(".oompa/") == 1
+    assert (root / ".gitignore").read_text() == "build/\n"
+    write(root / ".oompa" / "runs" / "x.jsonl", "{}\n")
+    assert not repo.has_changes(root)
+
+
+# -- worktrees ----------------------------------------------------------------------------------
+
+
+def test_worktree_is_created_then_reused_keeping_ignored_outputs(repo: Repo, root: Path, tmp_path: Path) -> None:
+    wt = tmp_path / "worktrees" / "w1"
+    assert repo.ensure_worktree(wt, "oompa/w1", "main") is False
+    assert (wt / "src" / "app.py").read_text() == APP
+    write(wt / "build" / "x", "compiled")
+    write(wt / "scratch.txt", "agent leftovers")
+    write(wt / "README.md", "half-done edit\n")
+    new_main = commit_file(root, "NEWS.md", "news\n", "Main moves on")
+
+    assert repo.ensure_worktree(wt, "oompa/w1", "main") is True
+    assert (wt / "build" / "x").read_text() == "compiled"
+    assert not (wt / "scratch.txt").exists()
+    assert (wt / "README.md").read_text() == "# demo\n"
+    assert repo.head(wt) == new_main
+    assert [w.branch for w in repo.list_worktrees()] == ["main", "oompa/w1"]
+
+
+def test_reusing_a_worktree_parks_unmerged_work_on_its_branch(repo: Repo, tmp_path: Path) -> None:
+    wt = tmp_path / "w1"
+    repo.ensure_worktree(wt, "oompa/w1", "main")
+    work = commit_file(wt, "feature.txt", "unmerged\n", "Work the target never got")
+    repo.ensure_worktree(wt, "oompa/w1", "main")
+    assert [(p.name, p.commit) for p in repo.list_parked()] == [("oompa/w1", work)]
+    assert repo.file_at(work, "feature.txt") == b"unmerged\n"
+
+
+def test_worktree_folder_that_is_not_a_worktree_is_left_alone(repo: Repo, tmp_path: Path) -> None:
+    stranger = write(tmp_path / "stranger" / "notes.txt", "mine")
+    with pytest.raises(RepositoryError, match="not a worktree"):
+        repo.ensure_worktree(stranger.parent, "oompa/w1", "main")
+    with pytest.raises(RepositoryError, match="not a worktree"):
+        repo.remove_worktree(stranger.parent)
+    assert stranger.read_text() == "mine"
+
+
+def test_default_worktree_root_is_outside_the_repository_and_per_clone(root: Path, tmp_path: Path) -> None:
+    location = default_worktree_root(root)
+    assert location.parent == tmp_path / "cache" / "oompa" / "worktrees"
+    assert location.name.startswith("repo-")
+    assert default_worktree_root(tmp_path / "elsewhere" / "repo") != location
+
+
+def test_remove_worktrees_reports_disk_freed_and_refuses_the_main_checkout(repo: Repo, root: Path, tmp_path: Path) -> None:
+    wt = tmp_path / "w1"
+    repo.ensure_worktree(wt, "oompa/w1", "main")
+    write(wt / "build" / "big.bin", "x" * 200_000)
+    size = disk_usage(wt)
+    assert size >= 200_000
+
+    report = repo.remove_worktrees([wt, root])
+    assert report.removed == (wt.resolve(),)
+    assert report.bytes_freed == size
+    assert [path for path, _ in report.skipped] == [root.resolve()]
+    assert not wt.exists() and (root / "README.md").exists()
+    assert repo.branch_exists("oompa/w1")
+
+
+def test_removing_a_worktree_with_uncommitted_work_needs_force(repo: Repo, tmp_path: Path) -> None:
+    wt = tmp_path / "w1"
+    repo.ensure_worktree(wt, "oompa/w1", "main")
+    write(wt / "wip.txt", "unsaved")
+    report = repo.remove_worktrees([wt])
+    assert report.removed == () and wt.exists()
+    assert repo.remove_worktrees([wt], force=True).removed == (wt.resolve(),)
+
+
+# -- commits, diffs -----------------------------------------------------------------------------
+
+
+def test_commit_all_includes_new_files(repo: Repo, tmp_path: Path) -> None:
+    wt = tmp_path / "w1"
+    repo.ensure_worktree(wt, "oompa/w1", "main")
+    write(wt / "src" / "new_module.py", "print('new')\n")
+    write(wt / "README.md", "# demo\nmore\n")
+    write(wt / "build" / "out.o", "ignored")
+    assert [e.path for e in repo.status_porcelain(wt)] == ["README.md", "src/new_module.py"]
+
+    head = repo.commit_all(wt, "Worker changes")
+    assert head is not None and head == repo.rev_parse("oompa/w1")
+    assert repo.file_at(head, "src/new_module.py") == b"print('new')\n"
+    assert repo.file_at(head, "build/out.o") is None
+    assert not repo.has_changes(wt)
+    assert repo.commit_all(wt, "Nothing") is None
+
+
+def test_commits_get_a_fallback_author_only_when_none_is_configured(repo: Repo, root: Path, tmp_path: Path) -> None:
+    wt = tmp_path / "w1"
+    repo.ensure_worktree(wt, "oompa/w1", "main")
+    write(wt / "a.txt", "a")
+    configured = repo.commit_all(wt, "With identity")
+    assert git(root, "log", "-1", "--format=%an <%ae>", configured) == "Test User <test@example.com>"
+
+    git(root, "config", "--unset", "user.name")
+    git(root, "config", "--unset", "user.email")
+    write(wt / "b.txt", "b")
+    fallback = repo.commit_all(wt, "Without identity")
+    assert git(root, "log", "-1", "--format=%an <%ae>|%cn <%ce>", fallback) == "oompa <oompa@localhost>|oompa <oompa@localhost>"
+
+
+def test_commit_all_refuses_the_users_checkout(repo: Repo, root: Path) -> None:
+    write(root / "README.md", "user edit\n")
+    with pytest.raises(RepositoryError, match="user's checkout"):
+        repo.commit_all(root, "nope")
+    assert git(root, "status", "--porcelain") == "M README.md"
+
+
+def test_diff_from_merge_base_shows_only_the_branchs_change(repo: Repo, root: Path) -> None:
+    branch = branch_with(root, "oompa/w1", "src/app.py", edit_line(APP, 3, "line three by worker"))
+    commit_file(root, "OTHER.md", "merged by someone else\n", "Another worker's merge")
+    commit_file(root, "README.md", "# demo, renamed\n", "Target edits readme")
+
+    diff = repo.diff_from_merge_base("main", branch)
+    assert "+line three by worker" in diff and "-line 3" in diff
+    assert "OTHER.md" not in diff and "README.md" not in diff
+    assert [(c.path, c.status) for c in repo.changed_files(repo.merge_base("main", branch), branch)] == [("src/app.py", "M")]
+
+
+def test_diff_names_binary_files_and_changed_files_sees_renames(repo: Repo, root: Path, tmp_path: Path) -> None:
+    wt = tmp_path / "w1"
+    repo.ensure_worktree(wt, "oompa/w1", "main")
+    (wt / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00binary")
+    git(wt, "mv", "README.md", "README.txt")
+    head = repo.commit_all(wt, "Binary and rename")
+
+    assert "Binary files /dev/null and b/logo.png differ" in repo.diff_from_merge_base("main", head)
+    changes = {c.path: (c.status, c.old_path) for c in repo.changed_files("main", head)}
+    assert changes == {"logo.png": ("A", None), "README.txt": ("R", "README.md")}
+    assert repo.file_at(head, "logo.png").startswith(b"\x89PNG")
+    assert repo.file_at(head, "src") is None and repo.file_at("main", "missing") is None
+
+
+# -- merging without a checkout -----------------------------------------------------------------
+
+
+def checkout_state(root: Path) -> tuple[str, str, str]:
+    return git(root, "rev-parse", "HEAD"), git(root, "status", "--porcelain"), (root / "src" / "app.py").read_text()
+
+
+def test_merge_trees_clean_merge_creates_a_two_parent_commit_without_touching_checkouts(repo: Repo, root: Path) -> None:
+    one = branch_with(root, "oompa/w1", "src/app.py", edit_line(APP, 2, "two by w1"))
+    two = branch_with(root, "oompa/w2", "src/app.py", edit_line(APP, 9, "nine by w2"))
+    first = repo.merge_trees("main", one, "Merge w1")
+    assert first.status == "merged"
+    write(root / "README.md", "user typing\n")
+    before = checkout_state(root)
+
+    second = repo.merge_trees(first.commit, two, "Merge w2")
+    assert second.status == "merged" and second.clean
+    assert git(root, "rev-parse", f"{second.commit}^1", f"{second.commit}^2").split() == [first.commit, two]
+    merged = repo.file_at(second.commit, "src/app.py").decode()
+    assert "two by w1" in merged and "nine by w2" in merged
+    assert checkout_state(root) == before
+    assert repo.rev_parse("main") == before[0]
+
+
+def test_merge_trees_reports_conflicts_and_creates_nothing(repo: Repo, root: Path) -> None:
+    one = branch_with(root, "oompa/w1", "src/app.py", edit_line(APP, 5, "five by w1"))
+    two = branch_with(root, "oompa/w2", "src/app.py", edit_line(APP, 5, "five by w2"))
+    merged = repo.merge_trees("main", one, "Merge w1").commit
+    before = checkout_state(root)
+    objects_before = git(root, "for-each-ref")
+
+    result = repo.merge_trees(merged, two, "Merge w2")
+    assert result.status == "conflict" and not result.clean
+    assert result.conflicts == ("src/app.py",)
+    assert any("CONFLICT (content)" in message for message in result.messages)
+    assert result.commit is None
+    assert checkout_state(root) == before and git(root, "for-each-ref") == objects_before
+
+
+def test_merge_trees_squash_up_to_date_and_optional_fast_forward(repo: Repo, root: Path) -> None:
+    one = branch_with(root, "oompa/w1", "src/app.py", edit_line(APP, 1, "first"))
+    main = repo.rev_parse("main")
+    squashed = repo.merge_trees(main, one, "Squash w1", strategy="squash")
+    assert squashed.status == "merged"
+    assert git(root, "rev-parse", f"{squashed.commit}^@").split() == [main]
+    assert repo.merge_trees(squashed.commit, one, "again", strategy="squash").status == "up_to_date"
+
+    assert repo.merge_trees(main, one, "Merge w1").status == "merged"
+    fast = repo.merge_trees(main, one, "Merge w1", fast_forward=True)
+    assert (fast.status, fast.commit) == ("fast_forward", one)
+    assert repo.merge_trees(one, main, "nothing").status == "up_to_date"
+
+
+# -- moving the target ----------------------------------------------------------------------------
+
+
+def test_advance_ref_is_a_compare_and_swap(repo: Repo, root: Path) -> None:
+    git(root, "branch", "target")
+    old = repo.rev_parse("target")
+    one = branch_with(root, "oompa/w1", "a.txt", "a\n", start="target")
+    two = branch_with(root, "oompa/w2", "b.txt", "b\n", start="target")
+    repo.advance_ref("target", one, old)
+    assert repo.rev_parse("target") == one
+    with pytest.raises(TargetMoved):
+        repo.advance_ref("target", two, old)
+    assert repo.rev_parse("target") == one
+
+
+def test_advance_target_not_checked_out_moves_the_ref(repo: Repo, root: Path) -> None:
+    git(root, "branch", "release")
+    old = repo.rev_parse("release")
+    merged = repo.merge_trees(old, branch_with(root, "oompa/w1", "a.txt", "a\n"), "Merge w1").commit
+    result = repo.advance_target("release", merged, old)
+    assert (result.status, result.how) == ("advanced", "update-ref")
+    assert repo.rev_parse("release") == merged
+
+
+def test_advance_target_keeps_uncommitted_work_in_files_the_merge_does_not_touch(repo: Repo, root: Path) -> None:
+    old = repo.rev_parse("main")
+    merged = repo.merge_trees(old, branch_with(root, "oompa/w1", "src/app.py", edit_line(APP, 4, "four")), "Merge").commit
+    write(root / "README.md", "# demo\nuser's unsaved line\n")
+    write(root / "notes.txt", "untracked user notes\n")
+    git(root, "add", "README.md")
+
+    result = repo.advance_target("main", merged, old)
+    assert (result.status, result.how) == ("advanced", "fast-forward")
+    assert git(root, "rev-parse", "HEAD") == merged
+    assert "four" in (root / "src" / "app.py").read_text()
+    assert (root / "README.md").read_text() == "# demo\nuser's unsaved line\n"
+    assert (root / "notes.txt").read_text() == "untracked user notes\n"
+    assert git(root, "status", "--porcelain").splitlines() == ["M  README.md", "?? notes.txt"]
+
+
+def test_advance_target_blocks_on_uncommitted_work_in_a_merged_file_then_resumes(repo: Repo, root: Path) -> None:
+    old = repo.rev_parse("main")
+    merged = repo.merge_trees(old, branch_with(root, "oompa/w1", "src/app.py", edit_line(APP, 4, "four")), "Merge").commit
+    user_text = edit_line(APP, 8, "user's unsaved edit")
+    write(root / "src" / "app.py", user_text)
+
+    result = repo.advance_target("main", merged, old)
+    assert result.status == "blocked" and not result.advanced
+    assert result.files == ("src/app.py",)
+    assert "src/app.py" in result.reason and "\n" not in result.reason
+    assert git(root, "rev-parse", "HEAD") == old and repo.rev_parse("main") == old
+    assert (root / "src" / "app.py").read_text() == user_text
+
+    git(root, "checkout", "--", "src/app.py")
+    assert repo.advance_target("main", merged, old).advanced
+    assert git(root, "rev-parse", "HEAD") == merged
+
+
+def test_advance_target_blocks_on_an_untracked_file_the_merge_would_create(repo: Repo, root: Path) -> None:
+    old = repo.rev_parse("main")
+    merged = repo.merge_trees(old, branch_with(root, "oompa/w1", "docs/guide.md", "worker\n"), "Merge").commit
+    write(root / "docs" / "guide.md", "the user's own draft\n")
+    result = repo.advance_target("main", merged, old)
+    assert result.status == "blocked" and result.files == ("docs/guide.md",)
+    assert "untracked docs/guide.md" in result.reason
+    assert (root / "docs" / "guide.md").read_text() == "the user's own draft\n"
+
+
+def test_advance_target_blocks_while_the_user_is_mid_merge(repo: Repo, root: Path) -> None:
+    old = repo.rev_parse("main")
+    merged = repo.merge_trees(old, branch_with(root, "oompa/w1", "a.txt", "a\n"), "Merge").commit
+    branch_with(root, "feature", "src/app.py", edit_line(APP, 6, "feature six"))
+    commit_file(root, "src/app.py", edit_line(APP, 6, "main six"), "User edits six")
+    with pytest.raises(subprocess.CalledProcessError):
+        git(root, "merge", "feature")
+    user_head = repo.rev_parse("main")
+    merged = repo.merge_trees(user_head, merged, "Merge").commit
+
+    result = repo.advance_target("main", merged, user_head)
+    assert result.status == "blocked" and "middle of a merge" in result.reason
+    assert (root / ".git" / "MERGE_HEAD").exists() and repo.rev_parse("main") == user_head
+
+
+def test_advance_target_raises_when_the_user_committed_meanwhile(repo: Repo, root: Path) -> None:
+    old = repo.rev_parse("main")
+    merged = repo.merge_trees(old, branch_with(root, "oompa/w1", "a.txt", "a\n"), "Merge").commit
+    user = commit_file(root, "mine.txt", "mine\n", "User commit")
+    with pytest.raises(TargetMoved):
+        repo.advance_target("main", merged, old)
+    assert git(root, "rev-parse", "HEAD") == user
+
+
+# -- parking, deleting branches -------------------------------------------------------------------
+
+
+def test_parked_work_survives_gc_and_unmerged_branches_are_never_deleted(repo: Repo, root: Path) -> None:
+    rejected = branch_with(root, "oompa/rejected", "idea.txt", "rejected idea\n")
+    parked = repo.park("task-7/attempt-1", rejected)
+    assert parked.ref == "refs/oompa/parked/task-7/attempt-1"
+    assert repo.park("task-7/attempt-1", rejected) == parked
+    other = branch_with(root, "oompa/other", "other.txt", "other\n")
+    assert repo.park("task-7/attempt-1", other).name == "task-7/attempt-1-2"
+
+    assert repo.delete_branch_if_merged("oompa/rejected", "main") is False
+    assert repo.branch_exists("oompa/rejected")
+    git(root, "branch", "-D", "oompa/rejected", "oompa/other")
+    git(root, "reflog", "expire", "--expire=now", "--all")
+    git(root, "gc", "-q", "--prune=now")
+    listed = {p.name: (p.commit, p.subject) for p in repo.list_parked()}
+    assert listed["task-7/attempt-1"] == (rejected, "oompa/rejected: edit idea.txt")
+    assert repo.file_at(rejected, "idea.txt") == b"rejected idea\n"
+
+    repo.drop_parked("task-7/attempt-1-2")
+    assert [p.name for p in repo.list_parked()] == ["task-7/attempt-1"]
+
+
+def test_delete_branch_if_merged_accepts_merged_and_squashed_work(repo: Repo, root: Path) -> None:
+    old = repo.rev_parse("main")
+    merged_branch = branch_with(root, "oompa/merged", "m.txt", "m\n")
+    squashed_branch = branch_with(root, "oompa/squashed", "s.txt", "s\n")
+    step = repo.merge_trees(old, merged_branch, "Merge").commit
+    step = repo.merge_trees(step, squashed_branch, "Squash", strategy="squash").commit
+    repo.advance_target("main", step, old)
+
+    assert repo.delete_branch_if_merged("oompa/merged", "main") is True
+    assert repo.delete_branch_if_merged("oompa/squashed", "main") is True
+    assert not repo.branch_exists("oompa/merged") and not repo.branch_exists("oompa/squashed")
+
+
+# -- resolver turns ------------------------------------------------------------------------------
+
+
+def test_merge_into_worktree_leaves_conflict_markers_for_a_resolver(repo: Repo, root: Path, tmp_path: Path) -> None:
+    wt = tmp_path / "w1"
+    repo.ensure_worktree(wt, "oompa/w1", "main")
+    write(wt / "src" / "app.py", edit_line(APP, 5, "five by worker"))
+    worker_head = repo.commit_all(wt, "Worker edits five")
+    commit_file(root, "src/app.py", edit_line(APP, 5, "five on main"), "Main edits five")
+
+    assert repo.merge_into_worktree(wt, "main") == ["src/app.py"]
+    text = (wt / "src" / "app.py").read_text()
+    assert "<<<<<<< " in text and "five by worker" in text and "five on main" in text and ">>>>>>> " in text
+    assert repo.files_with_conflict_markers(wt, ["src/app.py", "README.md"]) == ["src/app.py"]
+
+    write(wt / "src" / "app.py", edit_line(APP, 5, "five resolved"))
+    resolved = repo.commit_all(wt, "Resolve conflict")
+    assert git(wt, "rev-parse", f"{resolved}^1", f"{resolved}^2").split() == [worker_head, repo.rev_parse("main")]
+    assert repo.merge_trees("main", resolved, "Merge").status == "merged"
+
+
+def test_abort_merge_restores_the_worker_branch(repo: Repo, root: Path, tmp_path: Path) -> None:
+    wt = tmp_path / "w1"
+    repo.ensure_worktree(wt, "oompa/w1", "main")
+    write(wt / "src" / "app.py", edit_line(APP, 5, "five by worker"))
+    worker_head = repo.commit_all(wt, "Worker edits five")
+    commit_file(root, "src/app.py", edit_line(APP, 5, "five on main"), "Main edits five")
+    repo.merge_into_worktree(wt, "main")
+
+    assert repo.abort_merge(wt) is True and repo.abort_merge(wt) is False
+    assert repo.head(wt) == worker_head and not repo.has_changes(wt)
+
+
+def test_checkout_detached_puts_a_worktree_on_a_merge_result(repo: Repo, root: Path, tmp_path: Path) -> None:
+    wt = tmp_path / "checks"
+    repo.ensure_worktree(wt, "oompa/checks", "main")
+    write(wt / "build" / "cache", "kept")
+    write(wt / "stray.txt", "removed")
+    merged = repo.merge_trees("main", branch_with(root, "oompa/w1", "a.txt", "a\n"), "Merge").commit
+
+    repo.checkout_detached(wt, merged)
+    assert repo.head(wt) == merged and (wt / "a.txt").read_text() == "a\n"
+    assert (wt / "build" / "cache").exists() and not (wt / "stray.txt").exists()
+    with pytest.raises(RepositoryError, match="user's checkout"):
+        repo.checkout_detached(root, merged)
+
+
+def test_git_failures_name_the_command(repo: Repo) -> None:
+    with pytest.raises(GitCommandFailed, match="git merge-base"):
+        repo.merge_base("main", "0" * 40)
