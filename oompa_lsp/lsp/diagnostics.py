@@ -1,0 +1,96 @@
+"""Diagnostics for task files and spec.md, as pure functions of text and the Snapshot.
+
+Task files: schema and JSON errors (Error) with the exact ranges `core.tasks.decode_task`
+finds in the editor's buffer; stale claims and failed tasks (Warning). spec.md: live status
+of linked items (Information) and unchecked items no task implements (Hint).
+
+Columns are counted in Unicode code points here; the server converts them to the client's
+position encoding.
+
+Must not import: oompa_lsp.engine, oompa_lsp.adapters.
+"""
+
+from __future__ import annotations
+
+from lsprotocol import types as lsp
+
+from oompa_lsp.core.jsonpos import Span
+from oompa_lsp.core.snapshot import Snapshot, TaskView
+from oompa_lsp.core.spec import SpecDocument, SpecItem, SpecLinks
+from oompa_lsp.core.tasks import Task, decode_task
+
+from .labels import reviews_by_task, status_words
+
+SOURCE = "oompa"
+
+
+def task_file_diagnostics(text: str, task_id: str, folder_state: str, snapshot: Snapshot,
+                          *, running: bool) -> list[lsp.Diagnostic]:
+    """Everything wrong with one task file, from its current text (the editor's buffer)."""
+    task, problems = decode_task(text.encode("utf-8"), task_id)
+    if problems:
+        return [_diagnostic(_range(problem.span), problem.message, lsp.DiagnosticSeverity.Error,
+                            "task-schema") for problem in problems]
+    assert task is not None
+    return _task_warnings(task, text, folder_state, snapshot.tasks.get(task_id), running)
+
+
+def _task_warnings(task: Task, text: str, folder_state: str, view: TaskView | None,
+                   running: bool) -> list[lsp.Diagnostic]:
+    first_line = _whole_line(text, 0)
+    out: list[lsp.Diagnostic] = []
+    if folder_state == "failed" or (view is not None and view.state == "failed"):
+        reason = task.failure or (view.reason if view else "") or "its attempts ran out"
+        out.append(_diagnostic(first_line, f"task failed: {reason} (Requeue to try again)",
+                               lsp.DiagnosticSeverity.Warning, "task-failed"))
+    stale = _stale_claim(task, folder_state, view, running)
+    if stale:
+        out.append(_diagnostic(first_line, stale, lsp.DiagnosticSeverity.Warning, "stale-claim"))
+    return out
+
+
+def _stale_claim(task: Task, folder_state: str, view: TaskView | None, running: bool) -> str:
+    if folder_state != "current":
+        return ""
+    owner = task.claimed_by or "nobody"
+    if not running:
+        return f"claimed by {owner} but no swarm is running: the next start returns it to pending"
+    if view is not None and view.state == "current" and view.worker and view.worker != task.claimed_by:
+        return f"claimed by {owner} but the swarm says {view.worker} works on it"
+    if view is not None and view.state != "current":
+        return f"claimed by {owner} but the swarm has it as {view.state}"
+    return ""
+
+
+def spec_diagnostics(snapshot: Snapshot, document: SpecDocument, links: SpecLinks) -> list[lsp.Diagnostic]:
+    reviews = reviews_by_task(snapshot)
+    out: list[lsp.Diagnostic] = []
+    for item in document.items:
+        task_ids = [t for t in links.by_item.get(item.index, []) if t in snapshot.tasks]
+        if task_ids:
+            words = "; ".join(f"{t}: {status_words(snapshot.tasks[t], reviews.get(t))}" for t in task_ids[:5])
+            more = f" (+{len(task_ids) - 5} more)" if len(task_ids) > 5 else ""
+            out.append(_diagnostic(_item_range(item), words + more, lsp.DiagnosticSeverity.Information, "item-status"))
+        elif not item.checked:
+            out.append(_diagnostic(_item_range(item), "no task implements this item yet",
+                                   lsp.DiagnosticSeverity.Hint, "item-unplanned"))
+    return out
+
+
+def _diagnostic(where: lsp.Range, message: str, severity: lsp.DiagnosticSeverity, code: str) -> lsp.Diagnostic:
+    return lsp.Diagnostic(range=where, message=message, severity=severity, source=SOURCE, code=code)
+
+
+def _range(span: Span) -> lsp.Range:
+    return lsp.Range(lsp.Position(span.start.line, span.start.character),
+                     lsp.Position(span.end.line, span.end.character))
+
+
+def _item_range(item: SpecItem) -> lsp.Range:
+    return lsp.Range(lsp.Position(item.line, 0), lsp.Position(item.line, item.line_length))
+
+
+def _whole_line(text: str, line: int) -> lsp.Range:
+    lines = text.split("\n", line + 1)
+    length = len(lines[line].rstrip("\r")) if line < len(lines) else 0
+    return lsp.Range(lsp.Position(line, 0), lsp.Position(line, length))

@@ -1,0 +1,230 @@
+"""Engine events → editor notifications, with the editor's pacing.
+
+Task, worker and review changes go out at once (one notification per event, in event order,
+so a task's updates arrive in the order the engine recorded them). `oompa/log` is throttled
+(a token bucket), `oompa/swarmState` and `$/progress` reports are sent at once for start,
+stop, pause and resume and otherwise at most every `STATE_INTERVAL_S`, and the refresh of code
+lenses and diagnostics is debounced. Failures become `window/showMessage`.
+
+This module holds no swarm state: everything it sends is read from the Snapshot at the moment
+of sending. It does not talk to pygls directly; the server gives it an `Outlet`.
+
+Must not import: oompa_lsp.engine, oompa_lsp.adapters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import msgspec
+
+from oompa_lsp.core import events as ev
+from oompa_lsp.core.snapshot import Snapshot
+
+from . import protocol as p
+from .labels import swarm_title
+
+LOG_PER_SECOND = 20
+STATE_INTERVAL_S = 0.25
+REFRESH_DEBOUNCE_S = 0.2
+_TASK_EVENTS = (ev.TaskSeen, ev.TaskClaimed, ev.TaskReturned, ev.TaskRecovered, ev.TaskCompleted,
+                ev.TaskFailed, ev.ReviewRequested, ev.ReviewVerdictGiven)
+_URGENT_STATE_EVENTS = (ev.SwarmStarted, ev.SwarmStopped, ev.MergePaused, ev.MergeResumed)
+
+
+class Outlet(Protocol):
+    """What the forwarder needs from the server (all called on the event loop)."""
+
+    def notify(self, method: str, params: dict[str, Any]) -> None: ...
+    def show_message(self, level: str, message: str) -> None: ...
+    def refresh(self) -> None: ...  # re-send code lenses and diagnostics
+    def progress(self, phase: str, title: str, percentage: int | None) -> None: ...
+    def task_uri(self, task_id: str, state: str) -> str: ...
+    def task_merged(self, task_id: str) -> None: ...
+
+
+class Forwarder:
+    def __init__(self, outlet: Outlet, snapshot: Callable[[], Snapshot], viewer: Callable[[], bool]) -> None:
+        self.outlet = outlet
+        self.snapshot = snapshot
+        self.viewer = viewer
+        self._log = _TokenBucket(LOG_PER_SECOND)
+        self._state_timer: asyncio.TimerHandle | None = None
+        self._state_sent_at = 0.0
+        self._refresh_timer: asyncio.TimerHandle | None = None
+        self._dropped_timer: asyncio.TimerHandle | None = None
+
+    def on_event(self, event: ev.Event) -> None:
+        """Called after the event was applied to the snapshot."""
+        if isinstance(event, _TASK_EVENTS):
+            self._task_updated(event.task_id)
+        if isinstance(event, ev.ReviewRequested):
+            self._review_requested(event.review_id)
+        if isinstance(event, ev.ReviewVerdictGiven):
+            self.outlet.notify(p.REVIEW_RESOLVED, msgspec.to_builtins(p.ReviewResolvedParams(
+                event.review_id, event.task_id, event.approved, event.reviewer, event.feedback)))
+        if isinstance(event, (ev.WorkerStateChanged, ev.AgentFinished)):
+            self._worker_updated(event.worker)
+        self._log_line(event)
+        self._alert(event)
+        if isinstance(event, ev.MergeLanded):
+            self.outlet.task_merged(event.task_id)
+        if not isinstance(event, (ev.AgentActivity, ev.LogMessage)):
+            self.swarm_state(urgent=isinstance(event, _URGENT_STATE_EVENTS))
+            self.schedule_refresh()
+        if isinstance(event, ev.SwarmStarted):
+            self.outlet.progress("begin", swarm_title(self.snapshot(), self.viewer()), 0)
+        if isinstance(event, ev.SwarmStopped):
+            self._flush_state()
+            self.outlet.progress("end", self.snapshot().stopped_reason or "stopped", None)
+
+    # -- notifications ----------------------------------------------------------------------
+
+    def _task_updated(self, task_id: str) -> None:
+        task = self.snapshot().tasks.get(task_id)
+        if task is None:
+            return
+        payload = msgspec.to_builtins(task)
+        payload["uri"] = self.outlet.task_uri(task_id, task.state)
+        self.outlet.notify(p.TASK_UPDATED, payload)
+
+    def _review_requested(self, review_id: str) -> None:
+        review = self.snapshot().reviews.get(review_id)
+        if review is not None:
+            self.outlet.notify(p.REVIEW_REQUESTED, msgspec.to_builtins(review))
+
+    def _worker_updated(self, worker_id: str) -> None:
+        worker = self.snapshot().workers.get(worker_id)
+        if worker is not None:
+            self.outlet.notify(p.WORKER_UPDATED, msgspec.to_builtins(worker))
+
+    def _log_line(self, event: ev.Event) -> None:
+        line = _log_of(event)
+        if line is None:
+            return
+        suppressed = self._log.take()
+        if suppressed is None:
+            if self._dropped_timer is None:
+                self._dropped_timer = asyncio.get_running_loop().call_later(1.0, self._report_dropped)
+            return
+        if suppressed:
+            self.outlet.notify(p.LOG, msgspec.to_builtins(p.LogParams(
+                "warning", f"{suppressed} messages suppressed", event.at or time.time())))
+        self.outlet.notify(p.LOG, msgspec.to_builtins(line))
+
+    def _report_dropped(self) -> None:
+        """Say how many lines were dropped even when no further line comes to carry it."""
+        self._dropped_timer = None
+        dropped = self._log.take()
+        if dropped:
+            self.outlet.notify(p.LOG, msgspec.to_builtins(p.LogParams(
+                "warning", f"{dropped} messages suppressed", time.time())))
+
+    def _alert(self, event: ev.Event) -> None:
+        message = _failure_message(event)
+        if message:
+            self.outlet.show_message(*message)
+
+    # -- pacing -----------------------------------------------------------------------------
+
+    def swarm_state(self, urgent: bool = False) -> None:
+        """Send `oompa/swarmState` now if urgent or quiet for a while, else once the interval ends."""
+        if self._state_timer is not None and not urgent:
+            return
+        wait = STATE_INTERVAL_S - (time.monotonic() - self._state_sent_at)
+        if urgent or wait <= 0:
+            self._flush_state()
+            return
+        self._state_timer = asyncio.get_running_loop().call_later(wait, self._flush_state)
+
+    def _flush_state(self) -> None:
+        if self._state_timer is not None:
+            self._state_timer.cancel()
+            self._state_timer = None
+        self._state_sent_at = time.monotonic()
+        snapshot = self.snapshot()
+        self.outlet.notify(p.SWARM_STATE, state_params(snapshot, self.viewer()))
+        if snapshot.state == "running":
+            self.outlet.progress("report", swarm_title(snapshot, self.viewer()), _percentage(snapshot))
+
+    def schedule_refresh(self) -> None:
+        if self._refresh_timer is None:
+            self._refresh_timer = asyncio.get_running_loop().call_later(REFRESH_DEBOUNCE_S, self._refresh)
+
+    def _refresh(self) -> None:
+        self._refresh_timer = None
+        self.outlet.refresh()
+
+    def close(self) -> None:
+        for timer in (self._state_timer, self._refresh_timer, self._dropped_timer):
+            if timer is not None:
+                timer.cancel()
+        self._state_timer = self._refresh_timer = self._dropped_timer = None
+
+
+def state_params(snapshot: Snapshot, viewer: bool) -> dict[str, Any]:
+    counts = snapshot.counts()
+    return msgspec.to_builtins(p.SwarmStateParams(
+        state=snapshot.state, run_id=snapshot.run_id, summary=snapshot.summary_line(),
+        counts=p.Counts(**{k: counts.get(k, 0) for k in ("pending", "current", "complete", "failed")}),
+        paused_reason=snapshot.paused_reason, viewer=viewer, usage=snapshot.usage,
+        stopped_reason=snapshot.stopped_reason))
+
+
+def _percentage(snapshot: Snapshot) -> int | None:
+    counts = snapshot.counts()
+    total = sum(counts.values())
+    return int(100 * (counts["complete"] + counts["failed"]) / total) if total else None
+
+
+def _log_of(event: ev.Event) -> p.LogParams | None:
+    at = event.at or time.time()
+    if isinstance(event, ev.LogMessage):
+        return p.LogParams(event.level, event.message, at, event.worker)
+    if isinstance(event, ev.AgentActivity):
+        return p.LogParams("info", event.text, at, event.worker)
+    if isinstance(event, ev.AgentFinished) and event.error:
+        return p.LogParams("warning", f"agent {event.role} failed ({event.error_kind or 'error'}): {event.error}",
+                           at, event.worker)
+    if isinstance(event, ev.ChecksRan) and not event.ok:
+        return p.LogParams("warning", f"checks failed for {event.task_id} ({event.stage})", at)
+    if isinstance(event, ev.MergeLanded):
+        return p.LogParams("info", f"merged {event.task_id} into {event.target} ({event.commit[:8]})", at)
+    return None
+
+
+def _failure_message(event: ev.Event) -> tuple[str, str] | None:
+    if isinstance(event, ev.SwarmStopped) and not event.ok:
+        return "error", f"oompa: the swarm stopped: {event.reason}"
+    if isinstance(event, ev.TaskFailed):
+        return "warning", f"oompa: task {event.task_id} failed: {event.reason}"
+    if isinstance(event, ev.MergePaused):
+        return "warning", f"oompa: the merge queue paused: {event.reason}"
+    if isinstance(event, ev.AgentFinished) and event.error_kind in ("auth", "rate_limit"):
+        return "error", f"oompa: {event.worker}'s agent failed ({event.error_kind}): {event.error}"
+    return None
+
+
+class _TokenBucket:
+    """Allows `rate` messages per second; `take()` returns None when over the limit, else how
+    many were dropped since the last one allowed."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self.tokens = float(rate)
+        self.last = time.monotonic()
+        self.dropped = 0
+
+    def take(self) -> int | None:
+        now = time.monotonic()
+        self.tokens = min(self.rate, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens < 1:
+            self.dropped += 1
+            return None
+        self.tokens -= 1
+        dropped, self.dropped = self.dropped, 0
+        return dropped

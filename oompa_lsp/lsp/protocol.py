@@ -1,0 +1,429 @@
+"""The editor protocol of oompa-lsp: every custom method, notification and command, typed.
+
+This module is the single source of truth for names and payloads (DESIGN §7):
+`docs/protocol.md` is generated from it (`python -m oompa_lsp.lsp.protocol > docs/protocol.md`,
+and a test fails when the two differ), and the VS Code extension mirrors it in one file.
+
+It also holds `OompaProtocol`, the pygls protocol subclass that gives custom requests typed
+params: a request's params are decoded into the Struct named here, or into a `BadParams`
+naming the problem, which the server turns into a JSON-RPC "Invalid Params" error (pygls
+would otherwise drop a message whose params fail to decode, and the client would hang).
+Only builtins cross into pygls: payloads are sent as `msgspec.to_builtins(...)`.
+
+Must not import: oompa_lsp.engine, oompa_lsp.adapters (it is a view's vocabulary only).
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+import typing
+from typing import Any, Literal
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+import msgspec
+from msgspec import Struct
+from pygls.exceptions import JsonRpcInvalidParams
+from pygls.protocol import JsonRPCRequestMessage, LanguageServerProtocol
+
+from oompa_lsp.core.snapshot import ReviewView, Snapshot, TaskView, WorkerView
+from oompa_lsp.core.tasks import Usage
+
+GIT_SCHEME = "oompa-git"
+
+# --- requests -------------------------------------------------------------------------------
+
+STATUS = "oompa/status"
+DIFF = "oompa/diff"
+FILE_CONTENT = "oompa/fileContent"
+
+
+class StatusParams(Struct, omit_defaults=True):
+    """No parameters (an empty object or null)."""
+
+
+class DiffParams(Struct, omit_defaults=True):
+    review_id: str
+
+
+class FileContentParams(Struct, omit_defaults=True):
+    uri: str  # oompa-git:/<path>?ref=<commit sha>
+
+
+class StatusResult(Snapshot, omit_defaults=False):
+    """The whole snapshot (as `oompa status --json` prints it) plus whether this window only
+    follows a swarm run by another process."""
+
+    viewer: bool = False
+
+
+class DiffFile(Struct):
+    path: str
+    status: Literal["A", "M", "D", "R"]
+    base_uri: str  # the file before the change (empty content when added)
+    head_uri: str  # the file after the change (empty content when deleted)
+    old_path: str | None = None  # for renames: the path at base
+
+
+class DiffResult(Struct):
+    review_id: str
+    task_id: str
+    base: str  # the merge base the change is reviewed against
+    head: str  # the commit under review
+    files: list[DiffFile]
+
+
+class FileContentResult(Struct):
+    content: str
+
+
+# --- notifications (server → client) --------------------------------------------------------
+
+SWARM_STATE = "oompa/swarmState"
+WORKER_UPDATED = "oompa/workerUpdated"
+TASK_UPDATED = "oompa/taskUpdated"
+REVIEW_REQUESTED = "oompa/reviewRequested"
+REVIEW_RESOLVED = "oompa/reviewResolved"
+LOG = "oompa/log"
+
+
+class Counts(Struct):
+    pending: int = 0
+    current: int = 0
+    complete: int = 0
+    failed: int = 0
+
+
+class SwarmStateParams(Struct):
+    state: str  # idle | running | stopping | stopped
+    run_id: str
+    summary: str  # e.g. "3 workers · 4 pending · 2 running · 1 in review · 5 merged"
+    counts: Counts
+    paused_reason: str  # why the merge queue waits ("" when it does not)
+    viewer: bool  # true when another process runs the swarm and this window follows it
+    usage: Usage
+    stopped_reason: str = ""
+
+
+class TaskUpdatedParams(TaskView, omit_defaults=True):
+    """A task's view plus the `uri` of its task file (in the state folder it is in now)."""
+
+    uri: str = ""
+
+
+class ReviewResolvedParams(Struct):
+    review_id: str
+    task_id: str
+    approved: bool
+    reviewer: str
+    feedback: str = ""
+
+
+class LogParams(Struct, omit_defaults=True):
+    level: Literal["info", "warning", "error"]
+    message: str
+    at: float
+    worker: str | None = None
+
+
+# --- commands (workspace/executeCommand, positional arguments) ------------------------------
+
+START_SWARM = "oompa.startSwarm"
+STOP_SWARM = "oompa.stopSwarm"
+APPROVE = "oompa.approve"
+REJECT = "oompa.reject"
+REQUEUE = "oompa.requeue"
+CANCEL_TASK = "oompa.cancelTask"
+OPEN_DIFF = "oompa.openDiff"
+TICK_ITEM = "oompa.tickItem"
+
+
+class CommandResult(Struct, omit_defaults=True):
+    ok: bool
+    message: str
+    viewer: bool = False
+
+
+class Argument(Struct, frozen=True):
+    name: str
+    type: Any
+    doc: str
+    required: bool = True
+
+
+class CommandSpec(Struct, frozen=True):
+    name: str
+    doc: str
+    arguments: tuple[Argument, ...] = ()
+    result: Any = CommandResult
+
+
+class RequestSpec(Struct, frozen=True):
+    method: str
+    doc: str
+    params: Any
+    result: Any
+
+
+class NotificationSpec(Struct, frozen=True):
+    method: str
+    doc: str
+    params: Any
+
+
+REQUESTS: dict[str, RequestSpec] = {spec.method: spec for spec in (
+    RequestSpec(STATUS, "The full snapshot: what a client connecting mid-run shows before live "
+                "notifications arrive.", StatusParams, StatusResult),
+    RequestSpec(DIFF, "The files a review changes, each with `oompa-git:` URIs of its content at the "
+                "merge base and at the reviewed commit.", DiffParams, DiffResult),
+    RequestSpec(FILE_CONTENT, "The content of an `oompa-git:/<path>?ref=<sha>` URI (empty when the "
+                "file does not exist at that commit). The same content is served through LSP 3.18 "
+                "`workspace/textDocumentContent` when the client supports dynamic registration of it.",
+                FileContentParams, FileContentResult),
+)}
+
+NOTIFICATIONS: dict[str, NotificationSpec] = {spec.method: spec for spec in (
+    NotificationSpec(SWARM_STATE, "The swarm as a whole changed (started, stopped, counts, merge queue "
+                     "paused or resumed, usage). Sent at once for start/stop/pause, otherwise at most "
+                     "every 250 ms.", SwarmStateParams),
+    NotificationSpec(WORKER_UPDATED, "A worker changed state or task, or its usage grew.", WorkerView),
+    NotificationSpec(TASK_UPDATED, "A task changed state, worker, review round or feedback. For one task "
+                     "these arrive in the order the engine recorded the changes.", TaskUpdatedParams),
+    NotificationSpec(REVIEW_REQUESTED, "A finished attempt awaits review. With `review.mode` human or "
+                     "model+human the editor approves or rejects it (`oompa.approve`, `oompa.reject`).",
+                     ReviewView),
+    NotificationSpec(REVIEW_RESOLVED, "A verdict was given on a review (by a model or a human); the "
+                     "review is no longer pending unless a model approved a model+human review.",
+                     ReviewResolvedParams),
+    NotificationSpec(LOG, "A line of the swarm's log (engine messages and agents' activity). Throttled "
+                     "to 20 per second; a line `N messages suppressed` says when some were dropped.",
+                     LogParams),
+)}
+
+COMMANDS: dict[str, CommandSpec] = {spec.name: spec for spec in (
+    CommandSpec(START_SWARM, "Start the swarm in this server. When another process already runs it, "
+                "this window attaches as a viewer and `viewer` is true."),
+    CommandSpec(STOP_SWARM, "Stop the swarm: agents are killed, claims returned, worktrees kept for "
+                "the next start. A viewer asks the owning process through `.oompa/control/`."),
+    CommandSpec(APPROVE, "Approve a pending review: the change goes to the merge queue.",
+                (Argument("review_id", str, "the review's id"),)),
+    CommandSpec(REJECT, "Reject a pending review: the feedback goes back to the same worker.",
+                (Argument("review_id", str, "the review's id"),
+                 Argument("feedback", str, "what to change; when omitted (e.g. from a code lens) the "
+                          "worker is told the change was rejected without comment", required=False))),
+    CommandSpec(REQUEUE, "Return a task to pending (from current, failed or complete).",
+                (Argument("task_id", str, "the task's id"),)),
+    CommandSpec(CANCEL_TASK, "Stop work on a task: its agent is killed and the task returned.",
+                (Argument("task_id", str, "the task's id"),)),
+    CommandSpec(OPEN_DIFF, "The files of a review, as `oompa/diff` returns them.",
+                (Argument("review_id", str, "the review's id"),), DiffResult),
+    CommandSpec(TICK_ITEM, "Tick the spec.md item a merged task implements, through "
+                "`workspace/applyEdit` (so it lands in the editor's undo stack).",
+                (Argument("task_id", str, "the task's id"),)),
+)}
+
+
+class BadParams(Struct, frozen=True):
+    """What was wrong with a request's params; the server answers Invalid Params with it."""
+
+    method: str
+    problem: str
+
+
+def decode_params(method: str, raw: Any) -> Any:
+    """The typed params of a custom request, or a `BadParams` naming the problem."""
+    spec = REQUESTS[method]
+    if raw is None or raw == []:
+        raw = {}
+    try:
+        return msgspec.convert(raw, type=spec.params)
+    except msgspec.ValidationError as exc:
+        return BadParams(method, f"{method}: {_readable(exc)}")
+
+
+def command_arguments(name: str, arguments: tuple[Any, ...]) -> list[Any]:
+    """Check a command's positional arguments; raises Invalid Params naming the problem."""
+    spec = COMMANDS[name]
+    required = sum(1 for a in spec.arguments if a.required)
+    if not required <= len(arguments) <= len(spec.arguments):
+        names = ", ".join(a.name for a in spec.arguments) or "no arguments"
+        raise JsonRpcInvalidParams(f"{name} takes [{names}], got {len(arguments)} argument(s)")
+    values = []
+    for argument, value in zip(spec.arguments, arguments):
+        if not isinstance(value, argument.type) or (argument.type is str and not value.strip()):
+            raise JsonRpcInvalidParams(f"{name}: {argument.name} must be a non-empty string, got {value!r}")
+        values.append(value)
+    return values
+
+
+def _readable(exc: msgspec.ValidationError) -> str:
+    text = str(exc)
+    return text.replace("Object missing required field", "missing required field").replace(" - at `$`", "")
+
+
+def raise_if_bad(params: Any) -> None:
+    if isinstance(params, BadParams):
+        raise JsonRpcInvalidParams(params.problem)
+
+
+class OompaProtocol(LanguageServerProtocol):
+    """Decodes the params of oompa's custom requests into their Structs (see module docstring)."""
+
+    def structure_message(self, data: dict[str, Any]):
+        method = data.get("method")
+        if "jsonrpc" in data and "id" in data and method in REQUESTS:
+            return JsonRPCRequestMessage(id=data["id"], method=method, jsonrpc=data["jsonrpc"],
+                                         params=decode_params(method, data.get("params")))
+        return super().structure_message(data)
+
+
+def git_uri(path: str, ref: str) -> str:
+    return f"{GIT_SCHEME}:/{quote(path)}?ref={ref}"
+
+
+def parse_git_uri(uri: str) -> tuple[str, str]:
+    """`oompa-git:/<path>?ref=<sha>` → (path, sha); raises Invalid Params naming the problem."""
+    parts = urlsplit(uri)
+    refs = parse_qs(parts.query).get("ref", [])
+    path = unquote(parts.path).lstrip("/")
+    if parts.scheme != GIT_SCHEME or not path or len(refs) != 1:
+        raise JsonRpcInvalidParams(f"expected {GIT_SCHEME}:/<path>?ref=<commit>, got {uri!r}")
+    ref = refs[0]
+    if not all(c in "0123456789abcdefABCDEF" for c in ref) or not 4 <= len(ref) <= 64:
+        raise JsonRpcInvalidParams(f"ref must be a commit sha, got {ref!r}")
+    return path, ref
+
+
+# --- docs/protocol.md -----------------------------------------------------------------------
+
+def render_markdown() -> str:
+    """docs/protocol.md, generated from the tables above."""
+    out = [_DOC_HEAD]
+    out.append("## Requests (client → server)\n")
+    for spec in REQUESTS.values():
+        out += [f"### `{spec.method}`\n", spec.doc + "\n", "Params:\n", _fields(spec.params),
+                "Result:\n", _fields(spec.result)]
+    out.append("## Notifications (server → client)\n")
+    for spec in NOTIFICATIONS.values():
+        out += [f"### `{spec.method}`\n", spec.doc + "\n", "Payload:\n", _fields(spec.params)]
+    out.append("## Commands (`workspace/executeCommand`, arguments positional)\n")
+    for spec in COMMANDS.values():
+        out += [f"### `{spec.name}`\n", spec.doc + "\n", _arguments(spec.arguments),
+                f"Result: `{_type_name(spec.result)}`.\n"]
+    out.append("## Types\n")
+    for struct in _nested_structs():
+        out += [f"### `{struct.__name__}`\n", _fields(struct)]
+    out.append(_DOC_TAIL)
+    return "\n".join(out)
+
+
+def _fields(struct: type) -> str:
+    fields = msgspec.structs.fields(struct)
+    if not fields:
+        return "_none_\n"
+    omits = struct.__struct_config__.omit_defaults
+    rows = ["| field | type | when absent |", "|---|---|---|"]
+    for field in fields:
+        absent = f"omitted when `{_default_of(field)}`" if omits and not field.required else ""
+        rows.append(f"| `{field.encode_name}` | `{_type_name(field.type)}` | {absent} |")
+    return "\n".join(rows) + "\n"
+
+
+def _default_of(field: msgspec.structs.FieldInfo) -> str:
+    value = field.default if field.default is not msgspec.NODEFAULT else field.default_factory()
+    return msgspec.json.encode(value).decode()
+
+
+def _arguments(arguments: tuple[Argument, ...]) -> str:
+    if not arguments:
+        return "Arguments: none.\n"
+    rows = ["| # | argument | type | |", "|---|---|---|---|"]
+    for number, argument in enumerate(arguments):
+        optional = "" if argument.required else "optional"
+        rows.append(f"| {number} | `{argument.name}` | `{_type_name(argument.type)}` | {optional} {argument.doc} |")
+    return "\n".join(rows) + "\n"
+
+
+def _type_name(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is Literal:
+        return " \\| ".join(repr(a).replace("'", '"') for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " \\| ".join(_type_name(a) for a in args)
+    if origin is list:
+        return f"{_type_name(args[0])}[]"
+    if origin is dict:
+        return f"{{[{_type_name(args[0])}]: {_type_name(args[1])}}}"
+    if annotation is type(None):
+        return "null"
+    names = {str: "string", int: "integer", float: "number", bool: "boolean"}
+    return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def _nested_structs() -> list[type]:
+    """Struct types that payloads refer to by name, in first-mention order (a notification's
+    payload type appears here too when another payload refers to it)."""
+    seen: dict[type, None] = {}
+    roots = [s.params for s in REQUESTS.values()] + [s.result for s in REQUESTS.values()]
+    roots += [s.params for s in NOTIFICATIONS.values()]
+    pending = list(roots)
+    while pending:
+        for field in msgspec.structs.fields(pending.pop(0)):
+            for candidate in _struct_types(field.type):
+                if candidate not in seen:
+                    seen[candidate] = None
+                    pending.append(candidate)
+    return list(seen)
+
+
+def _struct_types(annotation: Any) -> list[type]:
+    if isinstance(annotation, type) and issubclass(annotation, Struct):
+        return [annotation]
+    return [t for arg in typing.get_args(annotation) for t in _struct_types(arg)]
+
+
+_DOC_HEAD = """# The oompa-lsp editor protocol
+
+Generated from `oompa_lsp/lsp/protocol.py` by `python -m oompa_lsp.lsp.protocol > docs/protocol.md`;
+a test fails when this file and the module differ. Standard LSP comes first (code lenses,
+diagnostics, hover, `$/progress`, `window/showMessage`, `workspace/applyEdit`,
+`workspace/codeLens/refresh`); the methods below are what LSP has no word for.
+
+Conventions: field names are snake_case as written here; optional fields are omitted when
+they have no value; times are unix seconds (float). Params that do not match get a JSON-RPC
+error -32602 (Invalid Params) whose message names the problem; a request naming an unknown
+review or task gets -32602 too.
+
+## Lifecycle
+
+- On `initialized` the server loads the latest run's snapshot (`.oompa/runs/<latest>/events.jsonl`)
+  and shows it. If another process holds the repository's swarm lock, the server attaches as a
+  **viewer**: it follows that run's event log and sends commands through `.oompa/control/`.
+- The swarm starts on `oompa.startSwarm`, or on `initialized` when the client passes
+  `initializationOptions: {"autoStart": true}`. It runs as one background task on the server's
+  event loop.
+- `shutdown` stops a swarm this server runs (agents killed, claims returned) before answering.
+- `initializationOptions.tickSpecItems`: `"ask"` (default: a `window/showMessageRequest` offers
+  to tick the spec item of a merged task), `"always"` (send the `workspace/applyEdit` at once) or
+  `"never"`. Ticking always goes through `workspace/applyEdit`, never behind the user's back.
+
+## Linking spec.md items to tasks
+
+A checklist item (`- [ ] text`) is implemented by every task whose `spec` field names it:
+an explicit `{#id}` at the end of the item and `"spec": "id"` (or `"#id"`, `"spec.md#id"`);
+else the same text, compared as slugs (case, punctuation and Markdown marks ignored); else a
+unique prefix of at least 8 characters of the item's slug.
+"""
+
+_DOC_TAIL = """## Virtual documents
+
+`oompa-git:/<path>?ref=<sha>` names a file's content at a commit. Clients read it with
+`oompa/fileContent`, or with `workspace/textDocumentContent`, which the server registers
+dynamically (scheme `oompa-git`) when the client declares
+`workspace.textDocumentContent.dynamicRegistration`.
+"""
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render_markdown())

@@ -1,0 +1,604 @@
+"""`oompa-lsp`: the pygls language server that shows a swarm in any editor (DESIGN §7).
+
+It translates; the engine decides. The server owns one `Session` (hosting the swarm on this
+event loop, following another process's, or showing the last run) and renders its Snapshot
+as code lenses, diagnostics and hovers on spec.md and the task files; engine events become
+notifications through the `Forwarder`. Documents come from the editor's buffers (pygls's
+workspace), so diagnostics follow the user's typing.
+
+Lifecycle: `initialized` opens the session (viewer or last run) and, with
+`initializationOptions.autoStart`, starts the swarm; `oompa.startSwarm` starts it otherwise;
+`shutdown` stops it (agents killed, claims returned) before answering, and SIGTERM does the
+same before the process exits. Logging goes to stderr at WARNING (stdout is JSON-RPC).
+
+Must not import: oompa_lsp.cli. Only builtins (or lsprotocol types) are handed to pygls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import anyio
+import msgspec
+from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+from pygls.uris import from_fs_path, to_fs_path
+from pygls.workspace import TextDocument
+from pygls.workspace.position_codec import ServerTextPosition, ServerTextRange
+
+from oompa_lsp.core.errors import EngineRequestError, OompaError
+from oompa_lsp.core.events import Event
+from oompa_lsp.core.snapshot import Snapshot
+from oompa_lsp.core.spec import SpecDocument, SpecLinks, link_tasks, parse_spec
+from oompa_lsp.core.tasks import TASK_STATES
+from oompa_lsp.engine.swarm import Swarm
+
+from . import protocol as p
+from .diagnostics import spec_diagnostics, task_file_diagnostics
+from .forwarding import Forwarder, state_params
+from .hover import item_hover
+from .lenses import spec_lenses, task_file_lenses
+from .session import Session
+
+logger = logging.getLogger(__name__)
+
+VERSION = "0.1.0"
+CONTENT_REGISTRATION_ID = "oompa-git-content"
+DEFAULT_REJECT_FEEDBACK = "Rejected in the editor without comment: look again at the task and its acceptance criteria."
+
+
+_EMPTY = Snapshot()
+
+
+class RequestFailed(JsonRpcException):
+    """LSP's RequestFailed: the request was valid but the swarm could not do it."""
+
+    CODE = -32803
+
+
+class Options(msgspec.Struct, omit_defaults=True):
+    """`initializationOptions` (camelCase, as editors send them)."""
+
+    autoStart: bool = False
+    tickSpecItems: str = "ask"  # ask | always | never
+
+
+class OompaServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("oompa-lsp", VERSION, protocol_cls=p.OompaProtocol,
+                         text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        self.session: Session | None = None
+        self.problem = ""  # why there is no session (e.g. oompa.json is invalid)
+        self.root: Path | None = None
+        self.options = Options()
+        self.forwarder = Forwarder(EditorOutlet(self), lambda: self.snapshot, lambda: self.viewer)
+        self._spec_cache: dict[str, tuple[int | None, SpecDocument]] = {}
+        self._invalid_published: set[str] = set()
+        self._progress_token: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread_id = 0
+
+    # -- state, as read from the session ----------------------------------------------------
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self.session.snapshot if self.session else _EMPTY
+
+    @property
+    def viewer(self) -> bool:
+        return bool(self.session and self.session.viewer)
+
+    @property
+    def running(self) -> bool:
+        return bool(self.session and self.session.running)
+
+    def paths(self) -> tuple[Path | None, Path | None]:
+        """(spec.md, tasks folder) of the workspace, from oompa.json or the defaults."""
+        if self.session is not None:
+            return self.session.swarm.spec_path, self.session.swarm.tasks_dir
+        if self.root is None:
+            return None, None
+        return self.root / "spec.md", self.root / "tasks"
+
+    def classify(self, uri: str) -> tuple[str, str, str] | None:
+        """("spec", "", "") or ("task", task_id, folder_state) for the documents oompa renders."""
+        path_text = to_fs_path(uri)
+        if not path_text:
+            return None
+        path = Path(path_text)
+        spec_path, tasks_dir = self.paths()
+        if spec_path is not None and path == spec_path:
+            return "spec", "", ""
+        if tasks_dir is not None and path.suffix == ".json" and path.parent.parent == tasks_dir \
+                and path.parent.name in TASK_STATES:
+            return "task", path.stem, path.parent.name
+        return None
+
+    def task_uri(self, task_id: str, state: str) -> str:
+        _, tasks_dir = self.paths()
+        return from_fs_path(str(tasks_dir / state / f"{task_id}.json")) if tasks_dir else ""
+
+    # -- session ----------------------------------------------------------------------------
+
+    async def open_session(self) -> None:
+        if self.root is None:
+            self.problem = "no workspace folder: open the repository's folder"
+            return
+        try:
+            swarm = await anyio.to_thread.run_sync(Swarm.open, self.root)
+        except OompaError as exc:
+            self.problem = str(exc)
+            self.show_message("error", f"oompa: {exc}")
+            return
+        self.session = Session(swarm)
+        self.session.subscribe(self.on_engine_event)
+        await self.session.attach()
+        self.forwarder.swarm_state(urgent=True)
+        self.refresh()
+
+    def on_engine_event(self, event: Event) -> None:
+        if self._loop is not None and threading.get_ident() != self._loop_thread_id:
+            self._loop.call_soon_threadsafe(self.forwarder.on_event, event)  # notify only from the loop
+            return
+        self.forwarder.on_event(event)
+
+    def require_session(self) -> Session:
+        if self.session is None:
+            raise RequestFailed(f"oompa is not available here: {self.problem or 'still starting'}")
+        return self.session
+
+    # -- rendering --------------------------------------------------------------------------
+
+    def spec_document(self, document: TextDocument) -> SpecDocument:
+        cached = self._spec_cache.get(document.uri)
+        if cached is not None and cached[0] == document.version and document.version is not None:
+            return cached[1]
+        parsed = parse_spec(document.source)
+        self._spec_cache[document.uri] = (document.version, parsed)
+        return parsed
+
+    def spec_links(self, parsed: SpecDocument) -> SpecLinks:
+        return link_tasks(parsed, ((t.id, t.spec) for t in self.snapshot.tasks.values()))
+
+    def lenses_for(self, uri: str) -> list[lsp.CodeLens]:
+        kind = self.classify(uri)
+        if kind is None:
+            return []
+        if kind[0] == "spec":
+            parsed = self.spec_document(self.workspace.get_text_document(uri))
+            return spec_lenses(self.snapshot, parsed, self.spec_links(parsed), viewer=self.viewer)
+        return task_file_lenses(self.snapshot, kind[1], kind[2], running=self.running)
+
+    def diagnostics_for(self, document: TextDocument) -> list[lsp.Diagnostic] | None:
+        kind = self.classify(document.uri)
+        if kind is None:
+            return None
+        if kind[0] == "spec":
+            parsed = self.spec_document(document)
+            found = spec_diagnostics(self.snapshot, parsed, self.spec_links(parsed))
+        else:
+            found = task_file_diagnostics(document.source, kind[1], kind[2], self.snapshot, running=self.running)
+        return _in_client_units(document, found)
+
+    def publish(self, document: TextDocument) -> None:
+        found = self.diagnostics_for(document)
+        if found is not None:
+            self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
+                uri=document.uri, diagnostics=found, version=document.version))
+
+    def refresh(self) -> None:
+        """State changed: re-send diagnostics of open documents and ask for fresh lenses."""
+        for document in list(self.workspace.text_documents.values()):
+            self.publish(document)
+        self._publish_invalid_on_disk()
+        if _supports(self.client_capabilities, "workspace", "code_lens", "refresh_support"):
+            self.workspace_code_lens_refresh(None)
+
+    def _publish_invalid_on_disk(self) -> None:
+        """Task files the engine found invalid, when they are not open (open ones follow the buffer)."""
+        invalid = {from_fs_path(path) for path in self.snapshot.invalid}
+        open_uris = set(self.workspace.text_documents)
+        for uri in (invalid | self._invalid_published) - open_uris:
+            document = self.workspace.get_text_document(uri)
+            try:
+                found = self.diagnostics_for(document) if uri in invalid else []
+            except OSError:
+                found = []
+            self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=found or []))
+        self._invalid_published = invalid - open_uris
+
+    # -- talking to the user ----------------------------------------------------------------
+
+    def show_message(self, level: str, message: str) -> None:
+        kinds = {"error": lsp.MessageType.Error, "warning": lsp.MessageType.Warning}
+        self.window_show_message(lsp.ShowMessageParams(type=kinds.get(level, lsp.MessageType.Info), message=message))
+
+    def progress(self, phase: str, title: str, percentage: int | None) -> None:
+        if not _supports(self.client_capabilities, "window", "work_done_progress"):
+            return
+        if phase == "begin":
+            if self._progress_token is None:
+                self._progress_token = f"oompa-swarm-{os.getpid()}-{id(self.snapshot)}-{self.snapshot.run_id}"
+                asyncio.ensure_future(self._begin_progress(self._progress_token, title))
+        elif phase == "report" and self._progress_token in self.work_done_progress.tokens:
+            self.work_done_progress.report(self._progress_token, lsp.WorkDoneProgressReport(
+                message=title, percentage=percentage))
+        elif phase == "end" and self._progress_token is not None:
+            token, self._progress_token = self._progress_token, None
+            self.work_done_progress.end(token, lsp.WorkDoneProgressEnd(message=title))
+
+    async def _begin_progress(self, token: str, title: str) -> None:
+        try:
+            await asyncio.wait_for(self.work_done_progress.create_async(token), 10)
+        except Exception as exc:  # the client refused or never answered: no progress bar
+            logger.warning("work-done progress was not created: %s", exc)
+            return
+        if self._progress_token == token:
+            self.work_done_progress.begin(token, lsp.WorkDoneProgressBegin(
+                title="oompa swarm", message=title, percentage=0, cancellable=True))
+            self.work_done_progress.tokens[token].add_done_callback(self._progress_cancelled)
+
+    def _progress_cancelled(self, future) -> None:
+        if future.cancelled() and self.session is not None and self.session.mode == "host":
+            self.session.swarm.stop("cancelled from the editor's progress bar")
+
+    # -- ticking spec items -----------------------------------------------------------------
+
+    def tick_edit(self, task_id: str) -> tuple[lsp.WorkspaceEdit, str] | None:
+        """The edit that ticks the spec item `task_id` implements, or None if none to tick."""
+        spec_path, _ = self.paths()
+        if spec_path is None:
+            return None
+        uri = from_fs_path(str(spec_path))
+        document = self.workspace.get_text_document(uri)
+        try:
+            parsed = self.spec_document(document)
+        except OSError:
+            return None
+        index = self.spec_links(parsed).item_of_task.get(task_id)
+        if index is None or parsed.items[index].checked:
+            return None
+        item = parsed.items[index]
+        start = ServerTextPosition(item.line, item.box_character)
+        where = document.range_to_client_units(ServerTextRange(start, ServerTextPosition(item.line, item.box_character + 1)))
+        edit = lsp.TextDocumentEdit(text_document=lsp.OptionalVersionedTextDocumentIdentifier(uri=uri, version=document.version),
+                                    edits=[lsp.TextEdit(range=where, new_text="x")])
+        return lsp.WorkspaceEdit(document_changes=[edit]), item.text
+
+    async def tick(self, task_id: str) -> bool:
+        found = self.tick_edit(task_id)
+        if found is None:
+            return False
+        edit, text = found
+        result = await asyncio.wait_for(self.workspace_apply_edit_async(lsp.ApplyWorkspaceEditParams(
+            edit=edit, label=f"oompa: tick “{text}”")), 30)
+        return bool(result and result.applied)
+
+    async def offer_tick(self, task_id: str) -> None:
+        """A task merged: offer to tick its spec item (never written behind the user's back)."""
+        if self.options.tickSpecItems == "never" or self.tick_edit(task_id) is None:
+            return
+        if self.options.tickSpecItems == "ask":
+            tick = lsp.MessageActionItem(title="Tick it")
+            answer = await self.window_show_message_request_async(lsp.ShowMessageRequestParams(
+                type=lsp.MessageType.Info, message=f"oompa: {task_id} merged. Tick its item in spec.md?",
+                actions=[tick, lsp.MessageActionItem(title="Not now")]))
+            if answer is None or answer.title != tick.title:
+                return
+        await self.tick(task_id)
+
+
+class EditorOutlet:
+    """The Forwarder's way out to the editor (see forwarding.Outlet)."""
+
+    def __init__(self, server: OompaServer) -> None:
+        self.server = server
+
+    def notify(self, method: str, params: dict[str, Any]) -> None:
+        self.server.protocol.notify(method, params)
+
+    def show_message(self, level: str, message: str) -> None:
+        self.server.show_message(level, message)
+
+    def refresh(self) -> None:
+        self.server.refresh()
+
+    def progress(self, phase: str, title: str, percentage: int | None) -> None:
+        self.server.progress(phase, title, percentage)
+
+    def task_uri(self, task_id: str, state: str) -> str:
+        return self.server.task_uri(task_id, state)
+
+    def task_merged(self, task_id: str) -> None:
+        asyncio.ensure_future(_logged(self.server.offer_tick(task_id), "offering to tick a spec item"))
+
+
+async def _logged(coroutine, doing: str) -> None:
+    try:
+        await coroutine
+    except Exception as exc:  # the editor declined or went away: nothing to undo
+        logger.warning("%s failed: %s", doing, exc)
+
+
+def _supports(capabilities: Any, *path: str) -> bool:
+    node = capabilities
+    for name in path:
+        node = getattr(node, name, None)
+        if node is None:
+            return False
+    return bool(node)
+
+
+def _in_client_units(document: TextDocument, found: list[lsp.Diagnostic]) -> list[lsp.Diagnostic]:
+    """Diagnostics are computed in code points; convert when the text is not plain ASCII."""
+    if document.source.isascii():
+        return found
+    for diagnostic in found:
+        server_range = ServerTextRange(ServerTextPosition(diagnostic.range.start.line, diagnostic.range.start.character),
+                                       ServerTextPosition(diagnostic.range.end.line, diagnostic.range.end.character))
+        diagnostic.range = document.range_to_client_units(server_range)
+    return found
+
+
+# -- handlers -------------------------------------------------------------------------------
+
+def build_server() -> OompaServer:
+    server = OompaServer()
+    _register_lifecycle(server)
+    _register_documents(server)
+    _register_requests(server)
+    _register_commands(server)
+    return server
+
+
+def _register_lifecycle(server: OompaServer) -> None:
+    @server.feature(lsp.INITIALIZE)
+    def initialize(ls: OompaServer, params: lsp.InitializeParams) -> None:
+        ls.options = _options(params.initialization_options)
+        root = ls.workspace.root_path or (to_fs_path(params.workspace_folders[0].uri) if params.workspace_folders else None)
+        ls.root = Path(root).resolve() if root else None
+
+    @server.feature(lsp.INITIALIZED)
+    async def initialized(ls: OompaServer, params: lsp.InitializedParams) -> None:
+        ls._loop, ls._loop_thread_id = asyncio.get_running_loop(), threading.get_ident()
+        _handle_sigterm(ls)
+        _register_content_provider(ls)
+        await ls.open_session()
+        if ls.options.autoStart and ls.session is not None:
+            await _start(ls)
+
+    @server.feature(lsp.SHUTDOWN)
+    async def shutdown(ls: OompaServer, params: None) -> None:
+        ls.forwarder.close()
+        if ls.session is not None:
+            await ls.session.close()
+
+
+def _options(raw: Any) -> Options:
+    if not isinstance(raw, dict):
+        return Options()
+    try:
+        return msgspec.convert({k: v for k, v in raw.items() if k in Options.__struct_fields__}, Options)
+    except msgspec.ValidationError as exc:
+        logger.warning("ignoring initializationOptions: %s", exc)
+        return Options()
+
+
+def _handle_sigterm(ls: OompaServer) -> None:
+    """An editor that kills the server still gets agents stopped and claims returned."""
+    def terminate() -> None:
+        async def stop_then_exit() -> None:
+            if ls.session is not None:
+                await ls.session.close()
+            logging.shutdown()
+            os._exit(0)  # the stdin reader thread would block a normal exit
+        asyncio.ensure_future(stop_then_exit())
+
+    try:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminate)
+    except (NotImplementedError, RuntimeError):  # not the main thread (tests, TCP helpers)
+        pass
+
+
+def _register_content_provider(ls: OompaServer) -> None:
+    if not _supports(ls.client_capabilities, "workspace", "text_document_content", "dynamic_registration"):
+        return
+    ls.client_register_capability(lsp.RegistrationParams(registrations=[lsp.Registration(
+        id=CONTENT_REGISTRATION_ID, method=lsp.WORKSPACE_TEXT_DOCUMENT_CONTENT,
+        register_options=lsp.TextDocumentContentRegistrationOptions(schemes=[p.GIT_SCHEME]))]))
+
+
+def _register_documents(server: OompaServer) -> None:
+    @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: OompaServer, params: lsp.DidOpenTextDocumentParams) -> None:
+        ls.publish(ls.workspace.get_text_document(params.text_document.uri))
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: OompaServer, params: lsp.DidChangeTextDocumentParams) -> None:
+        ls.publish(ls.workspace.get_text_document(params.text_document.uri))
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: OompaServer, params: lsp.DidCloseTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        ls._spec_cache.pop(uri, None)
+        if ls.classify(uri) is not None:
+            ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+    @server.feature(lsp.TEXT_DOCUMENT_CODE_LENS)
+    def code_lens(ls: OompaServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
+        return ls.lenses_for(params.text_document.uri)
+
+    @server.feature(lsp.TEXT_DOCUMENT_HOVER)
+    def hover(ls: OompaServer, params: lsp.HoverParams) -> lsp.Hover | None:
+        return _spec_hover(ls, params.text_document.uri, params.position.line)
+
+
+def _spec_hover(ls: OompaServer, uri: str, line: int) -> lsp.Hover | None:
+    kind = ls.classify(uri)
+    if kind is None or kind[0] != "spec":
+        return None
+    parsed = ls.spec_document(ls.workspace.get_text_document(uri))
+    item = parsed.item_at_line(line)
+    if item is None:
+        return None
+    task_ids = ls.spec_links(parsed).by_item.get(item.index, [])
+    files = {}
+    if ls.session is not None:
+        for task_id in task_ids:
+            found = ls.session.swarm.store.get(task_id)
+            files[task_id] = found[1] if found else None
+    text = item_hover(ls.snapshot, item, task_ids, files)
+    return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text),
+                     range=lsp.Range(lsp.Position(item.line, 0), lsp.Position(item.line, item.line_length)))
+
+
+def _register_requests(server: OompaServer) -> None:
+    @server.feature(p.STATUS)
+    def status(ls: OompaServer, params: Any) -> dict[str, Any]:
+        p.raise_if_bad(params)
+        snapshot = ls.snapshot
+        fields = {name: getattr(snapshot, name) for name in snapshot.__struct_fields__}
+        return msgspec.to_builtins(p.StatusResult(**fields, viewer=ls.viewer))
+
+    @server.feature(p.DIFF)
+    async def diff(ls: OompaServer, params: Any) -> dict[str, Any]:
+        p.raise_if_bad(params)
+        return await _diff(ls, params.review_id)
+
+    @server.feature(p.FILE_CONTENT)
+    async def file_content(ls: OompaServer, params: Any) -> dict[str, Any]:
+        p.raise_if_bad(params)
+        return {"content": await _content(ls, params.uri)}
+
+    @server.feature(lsp.WORKSPACE_TEXT_DOCUMENT_CONTENT)
+    async def text_document_content(ls: OompaServer, params: lsp.TextDocumentContentParams) -> lsp.TextDocumentContentResult:
+        return lsp.TextDocumentContentResult(text=await _content(ls, params.uri))
+
+
+async def _diff(ls: OompaServer, review_id: str) -> dict[str, Any]:
+    session = ls.require_session()
+    try:
+        found = await session.review_diff(review_id)
+    except EngineRequestError as exc:
+        raise JsonRpcInvalidParams(str(exc)) from None
+    files = [p.DiffFile(path=f.path, status=_status_letter(f.status), base_uri=p.git_uri(getattr(f, "old_path", None) or f.path, found.base),
+                        head_uri=p.git_uri(f.path, found.head), old_path=getattr(f, "old_path", None))
+             for f in found.files]
+    return msgspec.to_builtins(p.DiffResult(found.review_id, found.task_id, found.base, found.head, files))
+
+
+def _status_letter(status: str) -> str:
+    letter = status[:1].upper()
+    return letter if letter in "AMDR" else "M"  # copies and type changes read as modifications
+
+
+async def _content(ls: OompaServer, uri: str) -> str:
+    path, ref = p.parse_git_uri(uri)
+    session = ls.require_session()
+    data = await anyio.to_thread.run_sync(session.swarm.repo.file_at, ref, path)
+    return (data or b"").decode("utf-8", errors="replace")
+
+
+def _register_commands(server: OompaServer) -> None:
+    @server.command(p.START_SWARM)
+    async def start_swarm(ls: OompaServer, *args: Any) -> dict[str, Any]:
+        p.command_arguments(p.START_SWARM, args)
+        return await _start(ls)
+
+    @server.command(p.STOP_SWARM)
+    async def stop_swarm(ls: OompaServer, *args: Any) -> dict[str, Any]:
+        p.command_arguments(p.STOP_SWARM, args)
+        return _done(ls, await ls.require_session().stop())
+
+    @server.command(p.APPROVE)
+    async def approve(ls: OompaServer, *args: Any) -> dict[str, Any]:
+        (review_id,) = p.command_arguments(p.APPROVE, args)
+        return _done(ls, await _engine(ls.require_session().approve(review_id)))
+
+    @server.command(p.REJECT)
+    async def reject(ls: OompaServer, *args: Any) -> dict[str, Any]:
+        values = p.command_arguments(p.REJECT, args)
+        feedback = values[1] if len(values) > 1 else DEFAULT_REJECT_FEEDBACK
+        return _done(ls, await _engine(ls.require_session().reject(values[0], feedback)))
+
+    @server.command(p.REQUEUE)
+    async def requeue(ls: OompaServer, *args: Any) -> dict[str, Any]:
+        (task_id,) = p.command_arguments(p.REQUEUE, args)
+        return _done(ls, await _engine(ls.require_session().requeue(task_id)))
+
+    @server.command(p.CANCEL_TASK)
+    async def cancel_task(ls: OompaServer, *args: Any) -> dict[str, Any]:
+        (task_id,) = p.command_arguments(p.CANCEL_TASK, args)
+        return _done(ls, await _engine(ls.require_session().cancel_task(task_id)))
+
+    @server.command(p.OPEN_DIFF)
+    async def open_diff(ls: OompaServer, *args: Any) -> dict[str, Any]:
+        (review_id,) = p.command_arguments(p.OPEN_DIFF, args)
+        return await _diff(ls, review_id)
+
+    @server.command(p.TICK_ITEM)
+    async def tick_item(ls: OompaServer, *args: Any) -> dict[str, Any]:
+        (task_id,) = p.command_arguments(p.TICK_ITEM, args)
+        if ls.tick_edit(task_id) is None:
+            raise JsonRpcInvalidParams(f"task {task_id!r} links to no unticked item of the spec")
+        applied = await ls.tick(task_id)
+        return _done(ls, "ticked" if applied else "the editor did not apply the edit", ok=applied)
+
+
+async def _start(ls: OompaServer) -> dict[str, Any]:
+    session = ls.require_session()
+    try:
+        message = await session.start()
+    except OompaError as exc:
+        ls.show_message("error", f"oompa: the swarm could not start: {exc}")
+        raise RequestFailed(str(exc)) from None
+    ls.forwarder.swarm_state(urgent=True)
+    ls.forwarder.schedule_refresh()
+    return _done(ls, message)
+
+
+async def _engine(request) -> str:
+    """Await a session request, turning the engine's refusals into Invalid Params."""
+    try:
+        return await request
+    except EngineRequestError as exc:
+        raise JsonRpcInvalidParams(str(exc)) from None
+    except OompaError as exc:
+        raise RequestFailed(str(exc)) from None
+
+
+def _done(ls: OompaServer, message: str, ok: bool = True) -> dict[str, Any]:
+    return msgspec.to_builtins(p.CommandResult(ok=ok, message=message, viewer=ls.viewer))
+
+
+# -- entry point ----------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="oompa-lsp", description="The oompa swarm as a language server (stdio by default).")
+    parser.add_argument("--tcp", action="store_true", help="listen on TCP instead of stdio")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=2087)
+    parser.add_argument("--log-level", default=os.environ.get("OOMPA_LSP_LOG", "WARNING"),
+                        help="stderr log level (default WARNING; stdout is the JSON-RPC stream)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(),
+                        format="oompa-lsp %(levelname)s %(name)s: %(message)s")
+    server = build_server()
+    if args.tcp or "--port" in (argv if argv is not None else sys.argv[1:]):
+        server.start_tcp(args.host, args.port)
+    else:
+        server.start_io()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""Lenses, diagnostics and hovers rendered from a Snapshot (pure functions of lsp/)."""
+
+from lsprotocol import types as lsp
+
+from oompa_lsp.core import events as ev
+from oompa_lsp.core.snapshot import fold
+from oompa_lsp.core.spec import link_tasks, parse_spec
+from oompa_lsp.core.tasks import Attempt, Task
+from oompa_lsp.lsp.diagnostics import spec_diagnostics, task_file_diagnostics
+from oompa_lsp.lsp.hover import item_hover
+from oompa_lsp.lsp.lenses import spec_lenses, task_file_lenses
+
+SPEC = """# Spec
+- [ ] Login page
+- [ ] Logout button
+- [ ] Password reset
+- [x] Done by hand
+"""
+
+
+def running_snapshot():
+    return fold([
+        ev.SwarmStarted(run_id="r1", repo="/repo", target="main", pid=42, review_mode="human",
+                        workers=[ev.WorkerInfo("w1", "fake:a", "worker"), ev.WorkerInfo("w2", "fake:b", "worker")]),
+        ev.TaskSeen(task_id="login", state="pending", summary="Add the login page", spec="Login page"),
+        ev.TaskSeen(task_id="logout", state="pending", summary="Add logout", spec="logout button"),
+        ev.TaskClaimed(task_id="login", worker="w1", attempt=1, branch="oompa/w1/login"),
+        ev.WorkerStateChanged(worker="w1", state="working", task_id="login"),
+        ev.ReviewRequested(review_id="rv1", task_id="login", worker="w1", branch="oompa/w1/login",
+                           base="b" * 40, head="h" * 40, mode="human", round=2),
+    ])
+
+
+def titles(lenses):
+    return [(lens.range.start.line, lens.command.title, lens.command.command, lens.command.arguments) for lens in lenses]
+
+
+def test_spec_lenses_show_summary_with_stop_and_each_linked_item_with_actions():
+    snapshot = running_snapshot()
+    document = parse_spec(SPEC)
+    shown = titles(spec_lenses(snapshot, document, link_tasks(document, [(t.id, t.spec) for t in snapshot.tasks.values()]),
+                               viewer=False))
+    assert shown[0] == (0, "oompa: running · 2 workers · 1 pending · 1 running · 1 in review · 0 merged", "", None)
+    assert shown[1] == (0, "■ Stop swarm", "oompa.stopSwarm", None)
+    on_login = [s for s in shown if s[0] == 1]
+    assert on_login[0][1] == "◐ login: awaiting your review · w1 · round 2"
+    assert [(s[1], s[2], s[3]) for s in on_login[1:]] == [
+        ("Open Diff", "oompa.openDiff", ["rv1"]), ("Approve", "oompa.approve", ["rv1"]),
+        ("Reject", "oompa.reject", ["rv1"])]
+    assert [s[1] for s in shown if s[0] == 2] == ["○ logout: pending"]
+    assert not [s for s in shown if s[0] in (3, 4)]
+
+
+def test_a_stopped_swarm_offers_start():
+    snapshot = running_snapshot()
+    snapshot.apply(ev.SwarmStopped(ok=False, reason="stopped by user"))
+    document = parse_spec(SPEC)
+    shown = titles(spec_lenses(snapshot, document, link_tasks(document, []), viewer=False))
+    assert shown[0][1].startswith("oompa: stopped · ")
+    assert shown[0][1].endswith("stopped by user")
+    assert shown[1][1:3] == ("▶ Start swarm", "oompa.startSwarm")
+
+
+def test_a_merged_task_offers_to_tick_its_unticked_item():
+    snapshot = running_snapshot()
+    snapshot.apply(ev.ReviewVerdictGiven(review_id="rv1", task_id="login", reviewer="human", approved=True))
+    snapshot.apply(ev.TaskCompleted(task_id="login", commit="c0ffee1234"))
+    document = parse_spec(SPEC)
+    links = link_tasks(document, [(t.id, t.spec) for t in snapshot.tasks.values()])
+    shown = [s for s in titles(spec_lenses(snapshot, document, links, viewer=False)) if s[0] == 1]
+    assert [s[1] for s in shown] == ["✓ login: merged c0ffee12", "Tick item"]
+    assert shown[1][2:] == ("oompa.tickItem", ["login"])
+
+
+def test_task_file_lens_shows_state_and_review_actions():
+    shown = titles(task_file_lenses(running_snapshot(), "login", "current", running=True))
+    assert shown[0][1] == "oompa: awaiting your review · w1 · round 2 · attempt 1"
+    assert [s[1] for s in shown[1:]] == ["Open Diff", "Approve", "Reject"]
+
+
+def test_task_file_in_current_without_a_running_swarm_offers_requeue():
+    snapshot = fold([ev.TaskSeen(task_id="x", state="pending", summary="s")])
+    shown = titles(task_file_lenses(snapshot, "x", "current", running=False))
+    assert [s[1] for s in shown[1:]] == ["Requeue"]
+
+
+def test_bad_task_file_gets_errors_with_exact_ranges():
+    text = '{\n  "id": "login",\n  "summary": "Add login",\n  "priority": "high"\n}\n'
+    found = task_file_diagnostics(text, "login", "pending", fold([]), running=False)
+    assert len(found) == 1
+    assert found[0].severity == lsp.DiagnosticSeverity.Error
+    assert "Expected `int`, got `str`" in found[0].message
+    assert (found[0].range.start.line, found[0].range.start.character, found[0].range.end.character) == (3, 14, 20)
+
+
+def test_unknown_field_is_underlined_at_its_key():
+    text = '{"id": "a", "summary": "s", "colour": 1}'
+    (found,) = task_file_diagnostics(text, "a", "pending", fold([]), running=False)
+    assert "unknown field `colour`" in found.message
+    assert text[found.range.start.character:found.range.end.character] == '"colour"'
+
+
+def test_syntax_error_is_pointed_at():
+    text = '{"id": "a",\n "summary": "s",,\n}'
+    (found,) = task_file_diagnostics(text, "a", "pending", fold([]), running=False)
+    assert found.range.start.line == 1
+    assert found.severity == lsp.DiagnosticSeverity.Error
+
+
+def test_stale_claim_and_failed_task_are_warnings():
+    claimed = '{"id": "a", "summary": "s", "claimed_by": "w3"}'
+    (stale,) = task_file_diagnostics(claimed, "a", "current", fold([]), running=False)
+    assert stale.severity == lsp.DiagnosticSeverity.Warning
+    assert stale.message.startswith("claimed by w3 but no swarm is running")
+    failed = '{"id": "a", "summary": "s", "failure": "checks failed three times"}'
+    (warning,) = task_file_diagnostics(failed, "a", "failed", fold([]), running=False)
+    assert warning.message == "task failed: checks failed three times (Requeue to try again)"
+
+
+def test_spec_items_get_live_status_or_a_hint_when_no_task_implements_them():
+    snapshot = running_snapshot()
+    document = parse_spec(SPEC)
+    found = spec_diagnostics(snapshot, document, link_tasks(document, [(t.id, t.spec) for t in snapshot.tasks.values()]))
+    by_line = {d.range.start.line: (d.severity, d.message) for d in found}
+    assert by_line[1] == (lsp.DiagnosticSeverity.Information, "login: awaiting your review · w1 · round 2")
+    assert by_line[2] == (lsp.DiagnosticSeverity.Information, "logout: pending")
+    assert by_line[3] == (lsp.DiagnosticSeverity.Hint, "no task implements this item yet")
+    assert 4 not in by_line  # ticked by hand: nothing to say
+
+
+def test_hover_shows_attempts_and_last_feedback():
+    snapshot = running_snapshot()
+    snapshot.apply(ev.ReviewVerdictGiven(review_id="rv1", task_id="login", reviewer="human", approved=False,
+                                         feedback="1. The form has no CSRF token."))
+    item = parse_spec(SPEC).items[0]
+    task = Task(id="login", summary="Add the login page", acceptance=["a form posts to /login"],
+                attempts=[Attempt(worker="w1", branch="oompa/w1/login", started_at="t", verdicts=["changes requested"],
+                                  outcome="rejected")])
+    text = item_hover(snapshot, item, ["login"], {"login": task})
+    assert "### `login` — running · w1 · round 3" in text
+    assert "1. w1 on `oompa/w1/login` — rejected, verdicts: changes requested" in text
+    assert "> 1. The form has no CSRF token." in text
+    assert "- a form posts to /login" in text
