@@ -1,0 +1,167 @@
+/**
+ * The extension's composition root: one log channel, one status-bar item, the server
+ * connection, the three views, the commands and the two content providers, wired together.
+ * It holds no swarm logic: everything shown comes from the server (invariant 8).
+ *
+ * Workspace trust: the server runs code from the workspace (its .venv, the configured checks,
+ * the agents), so in an untrusted workspace nothing starts; the status item and the views
+ * say why, and granting trust starts the server.
+ */
+
+import * as fs from "node:fs";
+import * as vscode from "vscode";
+import { StatusDocument, registerCommands } from "./commands";
+import { Command, ContextKey, SERVER_COMMAND_SETTING, SETTING_SECTION, STATUS_SCHEME, View } from "./contributions";
+import { SwarmMirror } from "./mirror";
+import { CONTENT_SCHEME, Request, decodeReviewDiff } from "./protocol";
+import { ReviewDiffs } from "./reviewDiff";
+import { ServerConnection } from "./server";
+import { resolveServerCommand } from "./serverCommand";
+import { statusBarFace, type ServerState } from "./status";
+import { reviewFileNodes, reviewNodes, taskGroups, workerNodes, type TreeNode } from "./trees";
+import { NodeTreeProvider } from "./views";
+
+/** What the extension hands to other extensions (and to its integration tests). */
+export interface OompaApi {
+  readonly connection: ServerConnection;
+  readonly mirror: SwarmMirror;
+  readonly views: { workers: NodeTreeProvider; tasks: NodeTreeProvider; reviews: NodeTreeProvider };
+  statusBarText(): string;
+}
+
+const ELAPSED_TICK_MS = 1000;
+
+export function activate(context: vscode.ExtensionContext): OompaApi {
+  const log = vscode.window.createOutputChannel("Oompa", { log: true });
+  const mirror = new SwarmMirror();
+  const connection = new ServerConnection({
+    log,
+    mirror,
+    resolveCommand: () => resolveServerCommand(serverCommandSetting(), workspaceRoot(), isExecutable),
+    workspaceRoot,
+    reportFailure: (message, actions) => showFailure(message, actions, log),
+  });
+  const diffs = new ReviewDiffs(connection);
+  const statusDocument = new StatusDocument();
+  const views = createViews(mirror, connection);
+  const statusItem = createStatusItem(connection, mirror);
+  context.subscriptions.push(
+    log,
+    connection,
+    statusItem,
+    views.workers,
+    views.tasks,
+    views.reviews,
+    vscode.window.registerTreeDataProvider(View.workers, views.workers),
+    vscode.window.registerTreeDataProvider(View.tasks, views.tasks),
+    vscode.window.registerTreeDataProvider(View.reviews, views.reviews),
+    vscode.workspace.registerTextDocumentContentProvider(CONTENT_SCHEME, diffs),
+    vscode.workspace.registerTextDocumentContentProvider(STATUS_SCHEME, statusDocument),
+    ...registerCommands({ connection, mirror, diffs, log, statusDocument }),
+    ...watchMirror(mirror, views),
+    elapsedTicker(mirror, views.workers),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => void connection.start()),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration(`${SETTING_SECTION}.${SERVER_COMMAND_SETTING}`) && vscode.workspace.isTrusted) {
+        void connection.restart();
+      }
+    }),
+  );
+  if (vscode.workspace.isTrusted) {
+    void connection.start();
+  } else {
+    log.warn("the workspace is not trusted: the server and agents are not started");
+    void connection.restrict();
+  }
+  return { connection, mirror, views, statusBarText: () => statusItem.text };
+}
+
+export function deactivate(): void {
+  // the connection is in context.subscriptions: disposing it stops the server
+}
+
+function workspaceRoot(): string | undefined {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  return folder?.uri.scheme === "file" ? folder.uri.fsPath : undefined;
+}
+
+function serverCommandSetting(): unknown {
+  return vscode.workspace.getConfiguration(SETTING_SECTION).get<unknown>(SERVER_COMMAND_SETTING);
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function showFailure(message: string, actions: string[], log: vscode.LogOutputChannel): void {
+  void vscode.window.showErrorMessage(message, ...actions).then((choice) => {
+    if (choice === "Show Logs") {
+      log.show();
+    } else if (choice === "Restart Server") {
+      void vscode.commands.executeCommand(Command.restartServer);
+    }
+  });
+}
+
+function createViews(mirror: SwarmMirror, connection: ServerConnection): OompaApi["views"] {
+  const reviewFiles = async (node: TreeNode): Promise<TreeNode[]> => {
+    const reviewId = node.id.slice("review:".length);
+    const diff = decodeReviewDiff(await connection.request(Request.diff, { review_id: reviewId }));
+    return reviewFileNodes(diff);
+  };
+  return {
+    workers: new NodeTreeProvider(() => workerNodes(mirror.workers, Date.now() / 1000)),
+    tasks: new NodeTreeProvider(() => taskGroups(mirror.tasks)),
+    reviews: new NodeTreeProvider(() => reviewNodes(mirror.reviews, (id) => mirror.task(id)), reviewFiles),
+  };
+}
+
+function watchMirror(mirror: SwarmMirror, views: OompaApi["views"]): vscode.Disposable[] {
+  const stop = mirror.onChange((parts) => {
+    if (parts.has("workers")) {
+      views.workers.refresh();
+    }
+    if (parts.has("tasks")) {
+      views.tasks.refresh();
+      views.reviews.refresh(); // review labels carry the task's summary
+    } else if (parts.has("reviews")) {
+      views.reviews.refresh();
+    }
+    if (parts.has("swarm")) {
+      void vscode.commands.executeCommand("setContext", ContextKey.swarmState, mirror.swarm.state);
+    }
+  });
+  return [{ dispose: stop }];
+}
+
+/** Workers show how long they have been in their state: refresh while the swarm runs. */
+function elapsedTicker(mirror: SwarmMirror, workers: NodeTreeProvider): vscode.Disposable {
+  const timer = setInterval(() => {
+    if (mirror.swarm.state === "running" && mirror.workers.length > 0) {
+      workers.refresh();
+    }
+  }, ELAPSED_TICK_MS);
+  return { dispose: () => clearInterval(timer) };
+}
+
+function createStatusItem(connection: ServerConnection, mirror: SwarmMirror): vscode.StatusBarItem {
+  const item = vscode.window.createStatusBarItem("oompa.status", vscode.StatusBarAlignment.Left, 50);
+  item.name = "Oompa";
+  const update = (state: ServerState = connection.state): void => {
+    const face = statusBarFace(state, mirror.swarm, connection.lastError);
+    item.text = face.text;
+    item.tooltip = face.tooltip;
+    item.backgroundColor = face.background === undefined ? undefined : new vscode.ThemeColor(face.background);
+    item.command = state === "failed" ? Command.showLogs : state === "restricted" ? "workbench.trust.manage" : Command.showStatus;
+  };
+  connection.onDidChangeState(update);
+  mirror.onChange(() => update());
+  update();
+  item.show();
+  return item;
+}
