@@ -491,3 +491,54 @@ def test_checkout_detached_puts_a_worktree_on_a_merge_result(repo: Repo, root: P
 def test_git_failures_name_the_command(repo: Repo) -> None:
     with pytest.raises(GitCommandFailed, match="git merge-base"):
         repo.merge_base("main", "0" * 40)
+
+
+def test_advance_target_never_overwrites_an_ignored_file_of_the_user(repo: Repo, root: Path) -> None:
+    commit_file(root, ".gitignore", "build/\n.env\n", "Ignore .env")
+    old = repo.rev_parse("main")
+    wt = root.parent / "wt-env"
+    git(root, "worktree", "add", "-q", "-b", "oompa/w1", str(wt))
+    write(wt / ".env", "SECRET=worker\n")
+    git(wt, "add", "-f", ".env")
+    git(wt, "commit", "-q", "-m", "Worker commits an .env")
+    merged = repo.merge_trees(old, repo.rev_parse("oompa/w1"), "Merge").commit
+    write(root / ".env", "SECRET=user\n")
+
+    result = repo.advance_target("main", merged, old)
+    assert result.status == "blocked" and result.files == (".env",)
+    assert (root / ".env").read_text() == "SECRET=user\n" and repo.rev_parse("main") == old
+
+
+def test_a_worktree_whose_folder_was_deleted_is_recreated(repo: Repo, tmp_path: Path) -> None:
+    wt = tmp_path / "w1"
+    repo.ensure_worktree(wt, "oompa/w1", "main")
+    subprocess.run(["rm", "-rf", str(wt)], check=True)
+    assert repo.ensure_worktree(wt, "oompa/w1", "main") is False
+    assert (wt / "README.md").exists()
+
+
+def test_discard_changes_undoes_edits_made_during_a_review(repo: Repo, tmp_path: Path) -> None:
+    wt = tmp_path / "w1"
+    repo.ensure_worktree(wt, "oompa/w1", "main")
+    write(wt / "a.txt", "worker\n")
+    reviewed = repo.commit_all(wt, "Worker")
+    write(wt / "a.txt", "reviewer sneaks an edit\n")
+    write(wt / "b.txt", "and a file\n")
+    repo.commit_all(wt, "Reviewer commit")
+    repo.discard_changes(wt, reviewed)
+    assert repo.head(wt) == reviewed == repo.rev_parse("oompa/w1")
+    assert (wt / "a.txt").read_text() == "worker\n" and not (wt / "b.txt").exists()
+
+
+def test_workers_can_use_the_adapter_from_threads_at_once(repo: Repo, tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one_cycle(n: int) -> str:
+        wt = tmp_path / f"w{n}"
+        repo.ensure_worktree(wt, f"oompa/w{n}", "main")
+        write(wt / f"file{n}.txt", f"{n}\n")
+        return repo.commit_all(wt, f"Worker {n}")
+
+    with ThreadPoolExecutor(4) as pool:
+        heads = list(pool.map(one_cycle, range(4)))
+    assert [repo.rev_parse(f"oompa/w{n}") for n in range(4)] == heads

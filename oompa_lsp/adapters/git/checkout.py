@@ -5,12 +5,15 @@ The target branch is usually checked out in the user's main worktree. Moving its
 next commit would silently revert the merge). So the move happens with `git merge --ff-only`
 inside that worktree: git checks every file it would touch and refuses, changing nothing,
 when local changes or untracked files are in the way. Never `--autostash`, never reset.
+Git does overwrite *ignored* files silently (a local `.env`, say), so before merging we
+refuse when a path the merge adds already exists there.
 
 Must not import: engine, lsp, cli.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from oompa_lsp.core.errors import TargetMoved
@@ -51,6 +54,11 @@ def fast_forward_checkout(worktree: Path, branch: str, new: str, old: str) -> Ad
         reason = f"{worktree} is in the middle of a {busy}; finish or abort it and the merge resumes"
         return AdvanceResult("blocked", new, reason=reason, worktree=worktree)
     require_head(worktree, branch, old)
+    in_the_way = ignored_files_in_the_way(worktree, old, new)
+    if in_the_way:
+        names = parsing.file_names(in_the_way)
+        reason = f"{worktree}: untracked {names} would be overwritten; move them away and the merge resumes"
+        return AdvanceResult("blocked", new, reason=reason, files=tuple(in_the_way), worktree=worktree)
     out = run_git(["merge", "--ff-only", "--no-autostash", "--no-stat", "--quiet", new], worktree, check=False)
     if out.code == 0:
         return AdvanceResult("advanced", new, how="fast-forward", worktree=worktree)
@@ -67,3 +75,21 @@ def require_head(worktree: Path, branch: str, expected: str) -> None:
         raise TargetMoved(f"{worktree} no longer has {branch} checked out; read the target again and retry")
     if head != expected:
         raise TargetMoved(f"{branch} moved to {head[:12]} (expected {expected[:12]}); merge again on top of it")
+
+
+def ignored_files_in_the_way(worktree: Path, old: str, new: str) -> list[str]:
+    """Paths the move from `old` to `new` adds that already exist on disk in `worktree`.
+
+    Untracked files that are not ignored git protects itself; ignored ones it would replace.
+    A path is also in the way when one of its parent folders exists as a file.
+    """
+    out = run_git(["diff", "--name-only", "-z", "--no-renames", "--diff-filter=A", old, new, "--"], worktree)
+    return [path for path in out.fields() if _occupied(worktree, path)]
+
+
+def _occupied(worktree: Path, path: str) -> bool:
+    target = worktree / path
+    if os.path.lexists(target):
+        return True
+    folders = [parent for parent in target.parents if worktree in parent.parents]
+    return any(os.path.lexists(folder) and not folder.is_dir() for folder in folders)

@@ -12,7 +12,9 @@ Must not import: engine, lsp, cli, anything but the standard library and oompa_l
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,13 @@ _REPOSITORY_VARIABLES = (
     "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY",
     "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_NAMESPACE", "GIT_PREFIX", "GIT_QUARANTINE_PATH",
 )
+# `git worktree add` fills .git/worktrees/<id>/ after creating it; a git reading the worktree
+# list meanwhile (any `worktree add/list`, `checkout -B`) dies on the half-written entry before
+# changing anything. That is a race between two gits, so the loser is simply run again.
+_HALF_WRITTEN_WORKTREE = re.compile(r"failed to read .*worktrees/")
+_RACE_RETRIES = 6
+_RACE_PAUSE_S = 0.02
+
 # Settings that keep output parseable whatever the user configured.
 _OUTPUT_SETTINGS = {"core.quotePath": "false", "color.ui": "false", "advice.detachedHead": "false"}
 
@@ -73,6 +82,20 @@ def run_git(
     """Run `git <args>` in `cwd`; raise GitCommandFailed on a non-zero exit when `check`."""
     settings = {**_OUTPUT_SETTINGS, **(config or {})}
     argv = ["git", *(part for key, value in settings.items() for part in ("-c", f"{key}={value}")), *args]
+    for attempt in range(_RACE_RETRIES):
+        try:
+            result = _run_once(argv, cwd, stdin, timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise GitCommandFailed(list(args), -1, f"timed out after {timeout:.0f}s") from exc
+        if result.code == 0 or not _HALF_WRITTEN_WORKTREE.search(result.stderr):
+            break
+        time.sleep(_RACE_PAUSE_S * 2**attempt)
+    if check and result.code != 0:
+        raise GitCommandFailed(list(args), result.code, result.stderr)
+    return result
+
+
+def _run_once(argv: list[str], cwd: Path, stdin: bytes | None, timeout: float) -> GitOutput:
     try:
         done = subprocess.run(
             argv, cwd=cwd, env=git_environment(), timeout=timeout, capture_output=True,
@@ -82,12 +105,7 @@ def run_git(
         if not Path(cwd).is_dir():
             raise RepositoryError(f"{cwd} does not exist or is not a folder") from exc
         raise RepositoryError("git is not installed or not on PATH: install git 2.38 or newer") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise GitCommandFailed(list(args), -1, f"timed out after {timeout:.0f}s") from exc
-    result = GitOutput(done.returncode, done.stdout, done.stderr.decode("utf-8", "replace"))
-    if check and result.code != 0:
-        raise GitCommandFailed(list(args), result.code, result.stderr)
-    return result
+    return GitOutput(done.returncode, done.stdout, done.stderr.decode("utf-8", "replace"))
 
 
 def identity_config(cwd: Path) -> dict[str, str]:

@@ -102,14 +102,14 @@ def refused_merge(stderr: str) -> tuple[str, list[str]]:
         return f"git refused to update the checkout: {_first_message(stderr)}", []
     parts = []
     if tracked:
-        parts.append(f"uncommitted changes to {_names(tracked)}")
+        parts.append(f"uncommitted changes to {file_names(tracked)}")
     if untracked:
-        parts.append(f"untracked {_names(untracked)}")
+        parts.append(f"untracked {file_names(untracked)}")
     reason = f"{' and '.join(parts)} would be overwritten; commit, move or revert them and the merge resumes"
     return reason, tracked + untracked
 
 
-def _names(files: list[str]) -> str:
+def file_names(files: list[str]) -> str:
     shown = ", ".join(files[:_SHOWN_FILES])
     more = len(files) - _SHOWN_FILES
     return f"{shown} and {more} more" if more > 0 else shown

@@ -124,7 +124,8 @@ class Repo:
             return
         current = self._commit_of(ref)
         if current != old:
-            raise TargetMoved(f"{branch} moved to {(current or 'nothing')[:12]} (expected {old[:12]}); merge again on top of it")
+            moved_to = (current or "nothing")[:12]
+            raise TargetMoved(f"{branch} moved to {moved_to} (expected {old[:12]}); merge again on top of it")
         raise GitCommandFailed(["update-ref", ref, new, old], out.code, out.stderr)
 
     def advance_target(self, branch: str, new: str, old: str) -> AdvanceResult:
@@ -311,6 +312,8 @@ class Repo:
         target already contains the branch (or, for squash, its changes) the result is
         "up_to_date". Conflicts create nothing and list the files. No ref moves here.
         """
+        if strategy not in ("merge", "squash"):
+            raise RepositoryError(f"merge strategy {strategy!r} is not supported without a checkout (use merge or squash)")
         target, branch = self.rev_parse(target_commit), self.rev_parse(branch_commit)
         if self.is_ancestor(branch, target):
             return MergeResult("up_to_date", commit=target, tree=self._tree_of(target))
@@ -342,7 +345,8 @@ class Repo:
         worktree = _real(worktree)
         self._refuse_main_checkout(worktree, "merge into")
         sha = self.rev_parse(target)
-        argv = ["merge", "--no-ff", "--no-edit", "--no-autostash", "--no-verify", "-m", message or f"Merge {target}", sha]
+        message = message or f"Merge {target}"
+        argv = ["merge", "--no-ff", "--no-edit", "--no-autostash", "--no-verify", "-m", message, sha]
         config = {**identity_config(worktree), **_RESOLVER_CONFIG}
         out = run_git(argv, worktree, config=config, check=False)
         if out.code == 0:
@@ -380,11 +384,10 @@ class Repo:
         for candidate in [name, *(f"{name}-{n}" for n in range(2, _MAX_PARK_SUFFIX))]:
             ref = PARKED_PREFIX + candidate
             current = self._commit_of(ref)
-            created = current is None and run_git(["update-ref", "-m", "oompa: park", ref, sha, ""], self.root, check=False).code == 0
-            if created or current == sha:
+            if current == sha or (current is None and self._create_ref(ref, sha)):
                 log.info("parked %s at %s", ref, sha[:12])
                 return ParkedRef(candidate, ref, sha)
-        raise RepositoryError(f"too many parked refs named {name}; drop some with `git update-ref -d {PARKED_PREFIX}{name}-N`")
+        raise RepositoryError(f"too many parked refs named {name}; drop some (`git update-ref -d {PARKED_PREFIX}{name}-N`)")
 
     def list_parked(self) -> list[ParkedRef]:
         fmt = "%(refname)%00%(objectname)%00%(committerdate:unix)%00%(subject)"
@@ -412,6 +415,10 @@ class Repo:
     def _commit_of(self, ref: str) -> str | None:
         out = run_git(["rev-parse", "--verify", "-q", "--end-of-options", f"{ref}^{{commit}}"], self.root, check=False)
         return out.line if out.code == 0 else None
+
+    def _create_ref(self, ref: str, sha: str) -> bool:
+        """Create `ref` at `sha` unless it exists (an empty old value means "must not exist")."""
+        return run_git(["update-ref", "-m", "oompa: park", ref, sha, ""], self.root, check=False).code == 0
 
     def _tree_of(self, commit: str) -> str:
         return run_git(["rev-parse", "--verify", f"{commit}^{{tree}}"], self.root).line
@@ -465,7 +472,9 @@ class Repo:
 
     def _add_worktree(self, path: Path, branch: str, start: str) -> None:
         if path.exists() and any(path.iterdir()):
-            raise RepositoryError(f"{path} exists and is not a worktree of {self.root}: move it away or choose another worktree folder")
+            raise RepositoryError(
+                f"{path} exists and is not a worktree of {self.root}: move it away or choose another worktree folder"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         run_git(["worktree", "add", "-q", "--no-track", "-B", branch, str(path), start], self.root)
 
@@ -482,10 +491,12 @@ def _work_tree_of(cwd: Path) -> Path:
     """The top of the working tree containing `cwd`, or RepositoryError saying what to do."""
     probe = run_git(["rev-parse", "--is-bare-repository", "--is-inside-work-tree"], cwd, check=False)
     if probe.code != 0:
-        raise RepositoryError(f"{cwd} is not inside a git repository: run `git init` and commit, or open the repository's folder")
+        raise RepositoryError(
+            f"{cwd} is not inside a git repository: run `git init` and commit, or open the repository's folder"
+        )
     bare, inside = probe.text.split()
     if bare == "true":
-        raise RepositoryError(f"{cwd} is a bare repository: open a worktree of it (`git worktree add <folder>`) instead")
+        raise RepositoryError(f"{cwd} is a bare repository: open a worktree of it (`git worktree add <dir>`) instead")
     if inside != "true":
         raise RepositoryError(f"{cwd} is inside a .git folder: open the repository's working tree instead")
     return Path(os.path.realpath(run_git(["rev-parse", "--show-toplevel"], cwd).line))
