@@ -56,6 +56,22 @@ class StoreScan(Struct):
     def ids(self, state: TaskState) -> set[str]:
         return {task.id for task in self.tasks.get(state, [])}
 
+    @property
+    def pending(self) -> list[Task]:
+        return self.tasks.get("pending", [])
+
+    @property
+    def current(self) -> list[Task]:
+        return self.tasks.get("current", [])
+
+    @property
+    def complete(self) -> list[Task]:
+        return self.tasks.get("complete", [])
+
+    @property
+    def failed(self) -> list[Task]:
+        return self.tasks.get("failed", [])
+
     def find(self, task_id: str) -> tuple[TaskState, Task] | None:
         for state in TASK_STATES:
             for task in self.tasks.get(state, []):

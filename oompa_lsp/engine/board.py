@@ -9,12 +9,10 @@ May import: core, adapters. Must not import: lsp, cli.
 
 from __future__ import annotations
 
-import os
-import socket
-
 import anyio
 
-from ..adapters.task_store import Owner
+from ..adapters.task_store import owner_here
+from ..core.tasks import Owner
 from ..core.events import TaskInvalid, TaskSeen
 from ..core.tasks import Task, blocked_forever
 from .context import SwarmContext
@@ -31,7 +29,7 @@ class TaskBoard:
         self._invalid: set[str] = set()
 
     def owner(self, worker_id: str) -> Owner:
-        return Owner(worker=worker_id, run_id=self.ctx.run_id, pid=os.getpid(), host=socket.gethostname())
+        return owner_here(worker_id, self.ctx.run_id)
 
     async def next_task(self, worker_id: str, stopping: anyio.Event) -> Task | None:
         """Claim the next task for `worker_id`; None when the swarm is drained or stopping."""

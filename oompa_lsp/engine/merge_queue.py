@@ -78,8 +78,10 @@ class MergeQueue:
             old = await anyio.to_thread.run_sync(git.rev_parse, self.ctx.target)
             message = f"oompa: merge {request.task_id}: {request.summary}"
             merged = await anyio.to_thread.run_sync(self._merge_commit, old, request, message)
-            if merged.conflicts:
+            if merged.status == "conflict":
                 return MergeOutcome("conflict", files=list(merged.conflicts))
+            if merged.status == "up_to_date":
+                return MergeOutcome("landed", commit=old)
             results = await self._check_merged(request, merged.commit)
             if results is not None and any(r.exit_code != 0 for r in results):
                 return MergeOutcome("checks_failed", results=results)
@@ -91,8 +93,9 @@ class MergeQueue:
                 return MergeOutcome("landed", commit=merged.commit)
 
     def _merge_commit(self, old: str, request: MergeRequest, message: str):
-        squash = self.ctx.config.merge.strategy == "squash"
-        return self.ctx.repo.merge_trees(old, request.head, message, squash=squash)
+        # git 2.39's merge-tree cannot replay commits, so "rebase" lands as one linear commit.
+        strategy = "merge" if self.ctx.config.merge.strategy == "merge" else "squash"
+        return self.ctx.repo.merge_trees(old, request.head, message, strategy=strategy)
 
     async def _check_merged(self, request: MergeRequest, commit: str) -> list[CheckResult] | None:
         checks = self.ctx.config.merge.checks
@@ -104,7 +107,7 @@ class MergeQueue:
             results = await run_checks(checks, request.worktree, self.ctx.config.merge.check_timeout_s)
         finally:
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(git.checkout_branch, request.worktree, request.branch)
+                await anyio.to_thread.run_sync(git.ensure_worktree, request.worktree, request.branch, request.branch)
         ok = all(r.exit_code == 0 for r in results)
         self.ctx.emit(ChecksRan(task_id=request.task_id, stage="merged", ok=ok, results=results))
         return results
@@ -116,7 +119,7 @@ class MergeQueue:
                 result = await anyio.to_thread.run_sync(self.ctx.repo.advance_target, self.ctx.target, new, old)
             except TargetMoved:
                 return False
-            if not result.blocked:
+            if result.advanced:
                 self._set_paused("")
                 return True
             self._set_paused(result.reason)

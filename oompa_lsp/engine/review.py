@@ -123,11 +123,11 @@ class ReviewDesk:
     async def _discard_tampering(self, case: ReviewCase) -> None:
         git = self.ctx.repo
         changes = await anyio.to_thread.run_sync(git.status_porcelain, case.worktree)
-        head = await anyio.to_thread.run_sync(git.rev_parse, "HEAD", case.worktree)
+        head = await anyio.to_thread.run_sync(git.head, case.worktree)
         if not changes and head == case.head:
             return
-        await anyio.to_thread.run_sync(git.reset_worktree, case.worktree, case.head)
-        listed = changes.splitlines() if changes else [f"HEAD moved to {head[:10]}"]
+        await anyio.to_thread.run_sync(git.discard_changes, case.worktree, case.head)
+        listed = [f"{c.code} {c.path}" for c in changes] or [f"HEAD moved to {head[:10]}"]
         self.ctx.emit(ReviewTamperingDiscarded(review_id=case.review_id, task_id=case.task.id, changes=listed))
 
     def _record(self, case: ReviewCase, verdict: Verdict, reviewer: str) -> Verdict:

@@ -170,10 +170,25 @@ class Swarm:
         """Claims of dead runs go back to pending; their unmerged work is parked first."""
         recovered = await anyio.to_thread.run_sync(self.store.recover, lambda owner: owner.run_id == ctx.run_id)
         for task_id, owner in recovered:
-            self._emit(TaskRecovered(task_id=task_id, previous_owner=f"{owner.worker}@{owner.run_id} (pid {owner.pid})"))
-        salvaged = await anyio.to_thread.run_sync(self.repo.salvage_branches, "oompa/", ctx.target)
+            who = owner.describe() if owner else "an owner that died before recording itself"
+            self._emit(TaskRecovered(task_id=task_id, previous_owner=who))
+        salvaged = await anyio.to_thread.run_sync(self._salvage_branches, ctx.target)
         for branch, ref in salvaged:
             self._emit(LogMessage(level="info", message=f"parked unmerged work of a stopped run: {branch} -> {ref}"))
+
+    def _salvage_branches(self, target: str) -> list[tuple[str, str]]:
+        """Branches a stopped run left: park unmerged work, then drop the branch."""
+        parked = []
+        for branch, commit in self.repo.list_branches("oompa/").items():
+            holder = self.repo.worktree_for_branch(branch)
+            if holder is not None and not holder.is_main:
+                self.repo.checkout_detached(holder.path, commit)
+            into = target
+            if not self.repo.is_merged(commit, target):
+                into = self.repo.park(branch.removeprefix("oompa/"), commit).ref
+                parked.append((branch, into))
+            self.repo.delete_branch_if_merged(branch, into)
+        return parked
 
     async def _finish(self, board: TaskBoard) -> SwarmResult:
         scan = await board.refresh()
@@ -191,8 +206,8 @@ class Swarm:
 
     async def _remove_worktrees(self) -> None:
         paths = [w.worktree for w in self._workers if w.worktree.exists()]
-        freed = await anyio.to_thread.run_sync(self.repo.remove_worktrees, paths)
-        self._emit(CleanupDone(removed=[str(p) for p in paths], freed_bytes=freed))
+        report = await anyio.to_thread.run_sync(self.repo.remove_worktrees, paths)
+        self._emit(CleanupDone(removed=[str(p) for p in report.removed], freed_bytes=report.bytes_freed))
 
     # -- control ----------------------------------------------------------------------------
 
@@ -243,7 +258,12 @@ class Swarm:
             return
         if self.snapshot.tasks.get(task_id) is None or self.snapshot.tasks[task_id].state != "pending":
             raise EngineRequestError(f"task {task_id!r} is not pending or running")
-        self.store.cancel_pending(task_id, "cancelled by the user")
+        found = self.store.get(task_id)
+        if found is None:
+            raise EngineRequestError(f"no task {task_id!r}")
+        task = found[1]
+        task.failure = "cancelled by the user"
+        self.store.move(task_id, "pending", "failed", task)
         self._emit(TaskFailed(task_id=task_id, reason="cancelled by the user"))
 
     def review_diff(self, review_id: str) -> ReviewDiff:

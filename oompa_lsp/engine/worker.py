@@ -96,7 +96,8 @@ class Worker:
         """A turn without a task; True when it created new tasks and did not say it is done."""
         before = {t.id for t in (await self.board.refresh()).pending}
         self._state("working", detail="planning")
-        await self._prepare_worktree(f"oompa/plan/{self.spec.id}")
+        branch = f"oompa/plan/{self.spec.id}"
+        await self._prepare_worktree(branch)
         scan = await self.board.refresh()
         everything = [*scan.pending, *scan.current, *scan.complete, *scan.failed]
         prompt = self._render(None, existing_tasks=prompting.existing_tasks_block(everything))
@@ -106,6 +107,8 @@ class Worker:
         finally:
             self.board.producers -= 1
             self.ctx.wakeup.notify()
+        with anyio.CancelScope(shield=True):
+            await self._drop_branch(branch, into=self.ctx.target)
         created = {t.id for t in (await self.board.refresh()).pending} - before
         return bool(created) and turn.signal.kind != "done" and turn.outcome.ok
 
@@ -172,7 +175,7 @@ class Worker:
         git = self.ctx.repo
         message = f"{job.task.id}: {job.task.summary}"
         committed = await anyio.to_thread.run_sync(git.commit_all, self.worktree, message)
-        return committed or await anyio.to_thread.run_sync(git.rev_parse, "HEAD", self.worktree)
+        return committed or await anyio.to_thread.run_sync(git.head, self.worktree)
 
     async def _checks_feedback(self, job: _Job) -> str | None:
         checks = self.ctx.config.merge.checks
@@ -230,7 +233,8 @@ class Worker:
                                   conflict_files="\n".join(f"- {f}" for f in conflicted or files))
         turn = await run_until_signal(self.ctx, self._job_seat(job), "resolver", prompt, self.worktree, job.task)
         self._add_usage(job, turn)
-        if turn.signal.kind != "complete" or not turn.outcome.ok:
+        left = await anyio.to_thread.run_sync(git.files_with_conflict_markers, self.worktree, conflicted or files)
+        if turn.signal.kind != "complete" or not turn.outcome.ok or left:
             await anyio.to_thread.run_sync(git.abort_merge, self.worktree)
             await self._give_back(job, "the resolver could not resolve the conflict", "pending")
             return None
@@ -245,7 +249,7 @@ class Worker:
         task = job.task
         task.attempts[-1].outcome = "merged"
         task.merged_commit = commit
-        task.claimed_by = None
+        task.claimed_by, task.owner = None, None
         await anyio.to_thread.run_sync(self.ctx.store.move, task.id, "current", "complete", task)
         self.ctx.emit(TaskCompleted(task_id=task.id, commit=commit))
         await self._drop_branch(job.branch, into=self.ctx.target)
@@ -265,7 +269,7 @@ class Worker:
         await self._move_back(task, disposition, reason)
 
     async def _move_back(self, task: Task, disposition: Disposition, reason: str) -> None:
-        task.claimed_by, task.claimed_at = None, None
+        task.claimed_by, task.claimed_at, task.owner = None, None, None
         task.failure = reason if disposition == "failed" else None
         await anyio.to_thread.run_sync(self.ctx.store.move, task.id, "current", disposition, task)
         if disposition == "failed":
@@ -275,19 +279,20 @@ class Worker:
 
     async def _park(self, job: _Job, reason: str) -> str | None:
         git = self.ctx.repo
-        head = await anyio.to_thread.run_sync(git.rev_parse, "HEAD", self.worktree)
+        head = await anyio.to_thread.run_sync(git.head, self.worktree)
         if head == job.base or await anyio.to_thread.run_sync(git.is_ancestor, head, self.ctx.target):
             await self._drop_branch(job.branch, into=self.ctx.target)
             return None
         name = f"{job.task.id}/{len(job.task.attempts)}"
-        ref = await anyio.to_thread.run_sync(git.park, name, head)
-        self.ctx.emit(BranchParked(task_id=job.task.id, ref=ref, reason=reason.splitlines()[0]))
-        await self._drop_branch(job.branch, into=ref)
-        return ref
+        parked = await anyio.to_thread.run_sync(git.park, name, head)
+        self.ctx.emit(BranchParked(task_id=job.task.id, ref=parked.ref, reason=reason.splitlines()[0]))
+        await self._drop_branch(job.branch, into=parked.ref)
+        return parked.ref
 
     async def _drop_branch(self, branch: str, into: str) -> None:
         git = self.ctx.repo
-        await anyio.to_thread.run_sync(git.detach_worktree, self.worktree)
+        head = await anyio.to_thread.run_sync(git.head, self.worktree)
+        await anyio.to_thread.run_sync(git.checkout_detached, self.worktree, head)
         await anyio.to_thread.run_sync(git.delete_branch_if_merged, branch, into)
 
     # -- user requests ----------------------------------------------------------------------

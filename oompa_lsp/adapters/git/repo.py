@@ -95,6 +95,11 @@ class Repo:
     def branch_exists(self, name: str) -> bool:
         return self._commit_of(f"refs/heads/{name}") is not None
 
+    def list_branches(self, prefix: str) -> dict[str, str]:
+        """Local branches whose short name starts with `prefix`, mapped to their commits."""
+        out = run_git(["for-each-ref", "--format=%(refname:short)%00%(objectname)", f"refs/heads/{prefix}"], self.root)
+        return dict(line.split("\0", 1) for line in out.text.splitlines() if line)
+
     def head(self, worktree: Path) -> str:
         """The commit checked out in `worktree`."""
         return run_git(["rev-parse", "--verify", "HEAD"], Path(worktree)).line
