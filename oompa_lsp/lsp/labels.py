@@ -58,13 +58,17 @@ def urgency(task: TaskView, review: ReviewView | None) -> tuple[int, str]:
     return _URGENCY.get(phase(task, review), 9), task.id
 
 
-def swarm_title(snapshot: Snapshot, viewer: bool) -> str:
-    """The first line of spec.md: state and counts, e.g. `oompa: running · 3 workers · ...`."""
+def swarm_title(snapshot: Snapshot, viewer: bool, configured_workers: int = 0) -> str:
+    """The first line of spec.md: state and counts, e.g. `oompa: running · 3 workers · ...`.
+    Before any run the snapshot knows no workers; the configured count stands in."""
     state = snapshot.state if snapshot.run_id or snapshot.state != "idle" else "not started"
     parts = [f"oompa: {state}"]
     if viewer:
         parts.append(f"following pid {snapshot.pid}" if snapshot.pid else "following another process")
-    parts.append(snapshot.summary_line())
+    summary = snapshot.summary_line()
+    if not snapshot.workers and configured_workers:
+        summary = summary.replace("0 workers", f"{configured_workers} workers", 1)
+    parts.append(summary)
     if snapshot.paused_reason:
         parts.append(f"merge paused: {_short(snapshot.paused_reason)}")
     if snapshot.state == "stopped" and snapshot.stopped_reason:

@@ -22,8 +22,9 @@ MAX_TASKS_PER_ITEM = 3
 _INFO = ""  # a lens that only shows text: an empty command id does nothing when clicked
 
 
-def spec_lenses(snapshot: Snapshot, document: SpecDocument, links: SpecLinks, *, viewer: bool) -> list[lsp.CodeLens]:
-    lenses = _swarm_lenses(snapshot, viewer)
+def spec_lenses(snapshot: Snapshot, document: SpecDocument, links: SpecLinks, *, viewer: bool,
+                configured_workers: int = 0) -> list[lsp.CodeLens]:
+    lenses = _swarm_lenses(snapshot, viewer, configured_workers)
     reviews = reviews_by_task(snapshot)
     running = snapshot.state == "running"
     for index, task_ids in links.by_item.items():
@@ -51,8 +52,8 @@ def task_file_lenses(snapshot: Snapshot, task_id: str, folder_state: str, *, run
     return lenses + _actions(_line_range(0), task, review, None, running)
 
 
-def _swarm_lenses(snapshot: Snapshot, viewer: bool) -> list[lsp.CodeLens]:
-    lenses = [_lens(0, swarm_title(snapshot, viewer), _INFO)]
+def _swarm_lenses(snapshot: Snapshot, viewer: bool, configured_workers: int) -> list[lsp.CodeLens]:
+    lenses = [_lens(0, swarm_title(snapshot, viewer, configured_workers), _INFO)]
     if snapshot.state in ("running", "stopping"):
         lenses.append(_lens(0, "■ Stop swarm", p.STOP_SWARM))
     else:

@@ -53,6 +53,7 @@ logger = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
 CONTENT_REGISTRATION_ID = "oompa-git-content"
+READY_WAIT_S = 15.0
 DEFAULT_REJECT_FEEDBACK = "Rejected in the editor without comment: look again at the task and its acceptance criteria."
 
 
@@ -86,6 +87,7 @@ class OompaServer(LanguageServer):
         self._progress_token: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread_id = 0
+        self.ready = asyncio.Event()
 
     # -- state, as read from the session ----------------------------------------------------
 
@@ -100,6 +102,17 @@ class OompaServer(LanguageServer):
     @property
     def running(self) -> bool:
         return bool(self.session and self.session.running)
+
+    def configured_workers(self) -> int:
+        return sum(w.count for w in self.session.swarm.config.workers) if self.session else 0
+
+    async def until_ready(self) -> None:
+        """Requests that render state wait for `initialized` to have opened the session, so a
+        fast client never sees an empty swarm (bounded: a stuck start still gets an answer)."""
+        try:
+            await asyncio.wait_for(self.ready.wait(), READY_WAIT_S)
+        except asyncio.TimeoutError:
+            logger.warning("answering before the session is ready")
 
     def paths(self) -> tuple[Path | None, Path | None]:
         """(spec.md, tasks folder) of the workspace, from oompa.json or the defaults."""
@@ -151,7 +164,8 @@ class OompaServer(LanguageServer):
             return
         self.forwarder.on_event(event)
 
-    def require_session(self) -> Session:
+    async def require_session(self) -> Session:
+        await self.until_ready()
         if self.session is None:
             raise RequestFailed(f"oompa is not available here: {self.problem or 'still starting'}")
         return self.session
@@ -175,7 +189,8 @@ class OompaServer(LanguageServer):
             return []
         if kind[0] == "spec":
             parsed = self.spec_document(self.workspace.get_text_document(uri))
-            return spec_lenses(self.snapshot, parsed, self.spec_links(parsed), viewer=self.viewer)
+            return spec_lenses(self.snapshot, parsed, self.spec_links(parsed), viewer=self.viewer,
+                               configured_workers=self.configured_workers())
         return task_file_lenses(self.snapshot, kind[1], kind[2], running=self.running)
 
     def diagnostics_for(self, document: TextDocument) -> list[lsp.Diagnostic] | None:
@@ -372,7 +387,10 @@ def _register_lifecycle(server: OompaServer) -> None:
         ls._loop, ls._loop_thread_id = asyncio.get_running_loop(), threading.get_ident()
         _handle_sigterm(ls)
         _register_content_provider(ls)
-        await ls.open_session()
+        try:
+            await ls.open_session()
+        finally:
+            ls.ready.set()
         if ls.options.autoStart and ls.session is not None:
             await _start(ls)
 
@@ -434,11 +452,13 @@ def _register_documents(server: OompaServer) -> None:
             ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
     @server.feature(lsp.TEXT_DOCUMENT_CODE_LENS)
-    def code_lens(ls: OompaServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
+    async def code_lens(ls: OompaServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
+        await ls.until_ready()
         return ls.lenses_for(params.text_document.uri)
 
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
-    def hover(ls: OompaServer, params: lsp.HoverParams) -> lsp.Hover | None:
+    async def hover(ls: OompaServer, params: lsp.HoverParams) -> lsp.Hover | None:
+        await ls.until_ready()
         return _spec_hover(ls, params.text_document.uri, params.position.line)
 
 
@@ -463,8 +483,9 @@ def _spec_hover(ls: OompaServer, uri: str, line: int) -> lsp.Hover | None:
 
 def _register_requests(server: OompaServer) -> None:
     @server.feature(p.STATUS)
-    def status(ls: OompaServer, params: Any) -> dict[str, Any]:
+    async def status(ls: OompaServer, params: Any) -> dict[str, Any]:
         p.raise_if_bad(params)
+        await ls.until_ready()
         snapshot = ls.snapshot
         fields = {name: getattr(snapshot, name) for name in snapshot.__struct_fields__}
         return msgspec.to_builtins(p.StatusResult(**fields, viewer=ls.viewer))
@@ -485,7 +506,7 @@ def _register_requests(server: OompaServer) -> None:
 
 
 async def _diff(ls: OompaServer, review_id: str) -> dict[str, Any]:
-    session = ls.require_session()
+    session = await ls.require_session()
     try:
         found = await session.review_diff(review_id)
     except EngineRequestError as exc:
@@ -503,7 +524,7 @@ def _status_letter(status: str) -> str:
 
 async def _content(ls: OompaServer, uri: str) -> str:
     path, ref = p.parse_git_uri(uri)
-    session = ls.require_session()
+    session = await ls.require_session()
     data = await anyio.to_thread.run_sync(session.swarm.repo.file_at, ref, path)
     return (data or b"").decode("utf-8", errors="replace")
 
@@ -517,28 +538,28 @@ def _register_commands(server: OompaServer) -> None:
     @server.command(p.STOP_SWARM)
     async def stop_swarm(ls: OompaServer, *args: Any) -> dict[str, Any]:
         p.command_arguments(p.STOP_SWARM, args)
-        return _done(ls, await ls.require_session().stop())
+        return _done(ls, await (await ls.require_session()).stop())
 
     @server.command(p.APPROVE)
     async def approve(ls: OompaServer, *args: Any) -> dict[str, Any]:
         (review_id,) = p.command_arguments(p.APPROVE, args)
-        return _done(ls, await _engine(ls.require_session().approve(review_id)))
+        return _done(ls, await _engine((await ls.require_session()).approve(review_id)))
 
     @server.command(p.REJECT)
     async def reject(ls: OompaServer, *args: Any) -> dict[str, Any]:
         values = p.command_arguments(p.REJECT, args)
         feedback = values[1] if len(values) > 1 else DEFAULT_REJECT_FEEDBACK
-        return _done(ls, await _engine(ls.require_session().reject(values[0], feedback)))
+        return _done(ls, await _engine((await ls.require_session()).reject(values[0], feedback)))
 
     @server.command(p.REQUEUE)
     async def requeue(ls: OompaServer, *args: Any) -> dict[str, Any]:
         (task_id,) = p.command_arguments(p.REQUEUE, args)
-        return _done(ls, await _engine(ls.require_session().requeue(task_id)))
+        return _done(ls, await _engine((await ls.require_session()).requeue(task_id)))
 
     @server.command(p.CANCEL_TASK)
     async def cancel_task(ls: OompaServer, *args: Any) -> dict[str, Any]:
         (task_id,) = p.command_arguments(p.CANCEL_TASK, args)
-        return _done(ls, await _engine(ls.require_session().cancel_task(task_id)))
+        return _done(ls, await _engine((await ls.require_session()).cancel_task(task_id)))
 
     @server.command(p.OPEN_DIFF)
     async def open_diff(ls: OompaServer, *args: Any) -> dict[str, Any]:
@@ -555,7 +576,7 @@ def _register_commands(server: OompaServer) -> None:
 
 
 async def _start(ls: OompaServer) -> dict[str, Any]:
-    session = ls.require_session()
+    session = await ls.require_session()
     try:
         message = await session.start()
     except OompaError as exc:

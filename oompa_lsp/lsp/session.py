@@ -213,8 +213,7 @@ class Session:
         return review
 
     async def _post(self, command) -> str:
-        command.sender = f"editor pid {os.getpid()}"
-        await anyio.to_thread.run_sync(control.post, self.swarm.oompa_dir, command)
+        await anyio.to_thread.run_sync(control.post, self.swarm.oompa_dir, command, f"editor pid {os.getpid()}")
         return f"sent {type(command).__name__} to pid {self.viewing_pid}"
 
     # -- events -----------------------------------------------------------------------------

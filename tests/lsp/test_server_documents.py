@@ -1,0 +1,120 @@
+"""oompa-lsp as a real client sees it, before any swarm runs: spec.md lenses and hovers,
+task-file diagnostics from the editor's buffer as the user types, the status request, and
+JSON-RPC errors that name the problem."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException
+
+from lsp_helpers import WAIT_S, agent_config, code_lenses, git, make_repo, open_document, start_client
+
+SPEC = """# Calculator
+- [ ] Subtraction {#add-subtract}
+- [ ] Multiplication
+- [ ] Division
+"""
+TASKS = {
+    "add-subtract": {"summary": "Add subtract()", "spec": "add-subtract"},
+    "add-multiply": {"summary": "Add multiply()", "spec": "Multiplication"},
+}
+
+
+@pytest.fixture
+def repo(tmp_path, marker):
+    return make_repo(tmp_path / "repo", spec=SPEC, tasks=TASKS, config=agent_config(marker))
+
+
+async def test_spec_md_shows_summary_start_and_linked_items(repo, clients):
+    client = await start_client(repo)
+    clients.append(client)
+    uri = open_document(client, repo / "spec.md")
+    lenses = await code_lenses(client, uri)
+    assert lenses[0] == (0, "oompa: not started · 1 workers · 2 pending · 0 running · 0 in review · 0 merged", "", None)
+    assert lenses[1][1:3] == ("▶ Start swarm", "oompa.startSwarm")
+    assert (1, "○ add-subtract: pending", "", None) in lenses
+    assert (2, "○ add-multiply: pending", "", None) in lenses
+    diagnostics = await client.wait_until(lambda: client.diagnostics.get(uri), "spec.md diagnostics")
+    by_line = {d.range.start.line: (d.severity, d.message) for d in diagnostics}
+    assert by_line[1] == (lsp.DiagnosticSeverity.Information, "add-subtract: pending")
+    assert by_line[3] == (lsp.DiagnosticSeverity.Hint, "no task implements this item yet")
+    assert (diagnostics[0].range.start.character, diagnostics[0].range.end.character) == (0, len(SPEC.splitlines()[1]))
+
+
+async def test_hover_on_an_item_names_its_task(repo, clients):
+    client = await start_client(repo)
+    clients.append(client)
+    uri = open_document(client, repo / "spec.md")
+    hover = await asyncio.wait_for(client.text_document_hover_async(lsp.HoverParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri), position=lsp.Position(2, 8))), WAIT_S)
+    assert "### `add-multiply` — pending" in hover.contents.value
+    assert "Add multiply()" in hover.contents.value
+
+
+async def test_task_file_errors_follow_the_buffer_as_the_user_types(repo, clients):
+    client = await start_client(repo)
+    clients.append(client)
+    path = repo / "tasks" / "pending" / "add-subtract.json"
+    broken = '{\n  "id": "add-subtract",\n  "summary": "Add subtract()",\n  "priority": "high"\n}\n'
+    uri = open_document(client, path, text=broken)  # the buffer, not the file on disk
+    diagnostics = await client.wait_until(lambda: client.diagnostics.get(uri), "task-file diagnostics")
+    (error,) = diagnostics
+    assert error.severity == lsp.DiagnosticSeverity.Error
+    assert "Expected `int`, got `str`" in error.message
+    assert (error.range.start.line, error.range.start.character, error.range.end.character) == (3, 14, 20)
+
+    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[lsp.TextDocumentContentChangePartial(
+            range=lsp.Range(lsp.Position(3, 14), lsp.Position(3, 20)), text="3")]))
+    await client.wait_until(lambda: len(client.diagnostics[uri]) == 0, "the error to clear after the fix")
+
+    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=3),
+        content_changes=[lsp.TextDocumentContentChangeWholeDocument(text='{"id": "other", "summary": "x"}')]))
+    (mismatch,) = await client.wait_until(lambda: client.diagnostics.get(uri), "an id mismatch")
+    assert mismatch.message == "id 'other' does not match the file name 'add-subtract'.json"
+    assert (mismatch.range.start.character, mismatch.range.end.character) == (7, 14)
+
+    lenses = await code_lenses(client, uri)
+    assert lenses[0][1] == "oompa: pending"
+
+
+async def test_status_request_gives_the_snapshot(repo, clients):
+    client = await start_client(repo)
+    clients.append(client)
+    status = await client.request("oompa/status", {})
+    assert status["viewer"] is False
+    assert status["state"] == "idle"
+    assert {t["id"]: t["state"] for t in status["tasks"].values()} == {"add-subtract": "pending", "add-multiply": "pending"}
+
+
+async def test_bad_params_get_an_error_naming_the_problem(repo, clients):
+    client = await start_client(repo)
+    clients.append(client)
+    with pytest.raises(JsonRpcException, match="review_id"):
+        await client.request("oompa/diff", {"review": "rv1"})
+    with pytest.raises(JsonRpcException, match="no pending review 'nope'"):
+        await client.request("oompa/diff", {"review_id": "nope"})
+    with pytest.raises(JsonRpcException, match=r"oompa.approve takes \[review_id\], got 0"):
+        await client.command("oompa.approve")
+    with pytest.raises(JsonRpcException, match="ref must be a commit sha"):
+        await client.request("oompa/fileContent", {"uri": "oompa-git:/a.py?ref=HEAD"})
+
+
+async def test_content_provider_is_registered_dynamically_and_serves_files_at_a_commit(repo, clients):
+    client = await start_client(repo)
+    clients.append(client)
+    registration = await client.wait_until(lambda: client.registrations, "a dynamic registration")
+    assert registration[0].method == "workspace/textDocumentContent"
+    head = git(repo, "rev-parse", "HEAD").strip()
+    found = await client.request("oompa/fileContent", {"uri": f"oompa-git:/spec.md?ref={head}"})
+    assert found == {"content": SPEC}
+    missing = await client.request("oompa/fileContent", {"uri": f"oompa-git:/nope.txt?ref={head}"})
+    assert missing == {"content": ""}
+    result = await asyncio.wait_for(client.protocol.send_request_async(
+        "workspace/textDocumentContent", lsp.TextDocumentContentParams(uri=f"oompa-git:/spec.md?ref={head}")), WAIT_S)
+    assert result.text == SPEC
