@@ -88,6 +88,8 @@ class OompaServer(LanguageServer):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread_id = 0
         self.ready = asyncio.Event()
+        self.generation = 0  # counts state changes, so renderings can be cached between them
+        self._lens_cache: tuple[tuple, list[lsp.CodeLens]] | None = None
 
     # -- state, as read from the session ----------------------------------------------------
 
@@ -160,8 +162,9 @@ class OompaServer(LanguageServer):
 
     def on_engine_event(self, event: Event) -> None:
         if self._loop is not None and threading.get_ident() != self._loop_thread_id:
-            self._loop.call_soon_threadsafe(self.forwarder.on_event, event)  # notify only from the loop
+            self._loop.call_soon_threadsafe(self.on_engine_event, event)  # notify only from the loop
             return
+        self.generation += 1
         self.forwarder.on_event(event)
 
     async def require_session(self) -> Session:
@@ -188,10 +191,19 @@ class OompaServer(LanguageServer):
         if kind is None:
             return []
         if kind[0] == "spec":
-            parsed = self.spec_document(self.workspace.get_text_document(uri))
-            return spec_lenses(self.snapshot, parsed, self.spec_links(parsed), viewer=self.viewer,
-                               configured_workers=self.configured_workers())
+            return self._spec_lenses(self.workspace.get_text_document(uri))
         return task_file_lenses(self.snapshot, kind[1], kind[2], running=self.running)
+
+    def _spec_lenses(self, document: TextDocument) -> list[lsp.CodeLens]:
+        """Rendered once per (document version, state generation): editors ask again and again."""
+        key = (document.uri, document.version, self.generation, self.viewer)
+        if document.version is not None and self._lens_cache is not None and self._lens_cache[0] == key:
+            return self._lens_cache[1]
+        parsed = self.spec_document(document)
+        lenses = spec_lenses(self.snapshot, parsed, self.spec_links(parsed), viewer=self.viewer,
+                             configured_workers=self.configured_workers())
+        self._lens_cache = (key, lenses)
+        return lenses
 
     def diagnostics_for(self, document: TextDocument) -> list[lsp.Diagnostic] | None:
         kind = self.classify(document.uri)
@@ -212,6 +224,7 @@ class OompaServer(LanguageServer):
 
     def refresh(self) -> None:
         """State changed: re-send diagnostics of open documents and ask for fresh lenses."""
+        self.generation += 1
         for document in list(self.workspace.text_documents.values()):
             self.publish(document)
         self._publish_invalid_on_disk()
