@@ -156,6 +156,7 @@ class OompaServer(LanguageServer):
             return
         self.session = Session(swarm)
         self.session.subscribe(self.on_engine_event)
+        self.session.on_mode_change = self.on_mode_change
         await self.session.attach()
         self.forwarder.swarm_state(urgent=True)
         self.refresh()
@@ -166,6 +167,17 @@ class OompaServer(LanguageServer):
             return
         self.generation += 1
         self.forwarder.on_event(event)
+
+    def on_mode_change(self) -> None:
+        """Attached as a viewer, or back to idle: what the editor shows changed wholesale."""
+        self.generation += 1
+        if self.ready.is_set():
+            self.forwarder.swarm_state(urgent=True)
+            self.forwarder.schedule_refresh()
+
+    def report_server_error(self, error: Exception, source) -> None:
+        logger.error("%s", error, exc_info=error)  # pygls would only show it to the user
+        super().report_server_error(error, source)
 
     async def require_session(self) -> Session:
         await self.until_ready()

@@ -70,6 +70,7 @@ class Session:
         self._watch_task: asyncio.Task | None = None
         self._lock = SwarmLock(swarm.oompa_dir)
         self.last_result: SwarmResult | None = None
+        self.on_mode_change: Callable[[], None] = lambda: None  # the view re-renders everything
         swarm.subscribe(self._from_engine)
 
     # -- what views read --------------------------------------------------------------------
@@ -165,6 +166,7 @@ class Session:
         self._snapshot = self.swarm.snapshot
         if self.mode == "host":
             self.mode = "idle"
+            self.on_mode_change()
             if not _closing_loop():
                 self._watch_task = asyncio.get_running_loop().create_task(self._watch_for_other_runs())
 
@@ -244,6 +246,7 @@ class Session:
         self._cancel_watch()
         self._snapshot, self.mode, self.viewing_pid = snapshot, "viewer", holder.pid
         self._follow_task = asyncio.create_task(self._follow(run_log, offset))
+        self.on_mode_change()
         return True
 
     async def _follow(self, run_log: RunLog, offset: int) -> None:
@@ -283,6 +286,7 @@ class Session:
     def _stop_following(self) -> None:
         if self.mode == "viewer":
             self.mode, self.viewing_pid = "idle", None
+            self.on_mode_change()
             if not _closing_loop():
                 self._watch_task = asyncio.get_running_loop().create_task(self._watch_for_other_runs())
 

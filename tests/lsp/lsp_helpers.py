@@ -22,7 +22,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 from pytest_lsp.client import register_lsp_features
 from pytest_lsp.protocol import LanguageClientProtocol
 
-WAIT_S = 60.0
+WAIT_S = float(os.environ.get("OOMPA_TEST_WAIT_S", "60"))
 
 
 def git(root: Path, *args: str) -> str:
@@ -216,5 +216,5 @@ def open_document(client: OompaClient, path: Path, text: str | None = None, vers
 async def code_lenses(client: OompaClient, uri: str) -> list[tuple[int, str, str, list | None]]:
     found = await asyncio.wait_for(client.text_document_code_lens_async(
         lsp.CodeLensParams(text_document=lsp.TextDocumentIdentifier(uri=uri))), WAIT_S)
-    return [(lens.range.start.line, lens.command.title, lens.command.command, lens.command.arguments)
-            for lens in found or []]
+    return [(lens.range.start.line, lens.command.title, lens.command.command,
+             None if lens.command.arguments is None else list(lens.command.arguments)) for lens in found or []]

@@ -128,8 +128,8 @@ async def test_a_second_window_follows_as_viewer_and_its_approval_reaches_the_en
     await wait_state(owner, "note-a", "complete")
     await wait_state(viewer, "note-a", "complete")
     assert "notes/note-a.md" in git(repo, "show", "--name-only", "--format=", "main")
-    stopped = await viewer.wait_for_oompa("oompa/swarmState", lambda s: s["state"] == "stopped", timeout=90)
-    assert stopped["viewer"] is False  # the run ended: the window is no longer following anyone
+    # the run ended: the window is no longer following anyone
+    await viewer.wait_for_oompa("oompa/swarmState", lambda s: s["state"] == "stopped" and not s["viewer"], timeout=90)
 
 
 async def test_shutdown_mid_run_kills_agents_and_returns_claims(tmp_path, marker, clients):
