@@ -72,13 +72,12 @@ class Forwarder:
         self._alert(event)
         if isinstance(event, ev.MergeLanded):
             self.outlet.task_merged(event.task_id)
+        if isinstance(event, ev.SwarmStarted):
+            self.outlet.progress("begin", swarm_title(self.snapshot(), self.viewer()), 0)
         if not isinstance(event, (ev.AgentActivity, ev.LogMessage)):
             self.swarm_state(urgent=isinstance(event, _URGENT_STATE_EVENTS))
             self.schedule_refresh()
-        if isinstance(event, ev.SwarmStarted):
-            self.outlet.progress("begin", swarm_title(self.snapshot(), self.viewer()), 0)
         if isinstance(event, ev.SwarmStopped):
-            self._flush_state()
             self.outlet.progress("end", self.snapshot().stopped_reason or "stopped", None)
 
     # -- notifications ----------------------------------------------------------------------
