@@ -12,9 +12,12 @@ Must not import: oompa_lsp.engine, oompa_lsp.adapters.
 
 from __future__ import annotations
 
+import re
+
 from lsprotocol import types as lsp
 
-from oompa_lsp.core.jsonpos import Span
+from oompa_lsp.core.errors import ConfigError
+from oompa_lsp.core.jsonpos import Span, span_of_path, split_path
 from oompa_lsp.core.snapshot import Snapshot, TaskView
 from oompa_lsp.core.spec import SpecDocument, SpecItem, SpecLinks
 from oompa_lsp.core.tasks import Task, decode_task
@@ -22,6 +25,7 @@ from oompa_lsp.core.tasks import Task, decode_task
 from .labels import reviews_by_task, status_words
 
 SOURCE = "oompa"
+_LINE_COLUMN = re.compile(r"^(\d+):(\d+)")
 
 
 def task_file_diagnostics(text: str, task_id: str, folder_state: str, snapshot: Snapshot,
@@ -94,3 +98,21 @@ def _whole_line(text: str, line: int) -> lsp.Range:
     lines = text.split("\n", line + 1)
     length = len(lines[line].rstrip("\r")) if line < len(lines) else 0
     return lsp.Range(lsp.Position(line, 0), lsp.Position(line, length))
+
+
+def config_diagnostics(error: ConfigError, text: str) -> list[lsp.Diagnostic]:
+    """oompa.json's one problem, where the ConfigError says it is (line:col, or a key path)."""
+    message = f"{error.problem} ({error.hint})" if error.hint else error.problem
+    return [_diagnostic(_config_range(error.where, text), message, lsp.DiagnosticSeverity.Error, "config")]
+
+
+def _config_range(where: str, text: str) -> lsp.Range:
+    found = _LINE_COLUMN.match(where)
+    if found:
+        line, column = int(found.group(1)) - 1, int(found.group(2)) - 1
+        span = span_of_path(text, split_path("$." + where.split("(", 1)[1].rstrip(")")), False) if "(" in where else None
+        if span is not None and span.start.line == line:
+            return _range(span)
+        return lsp.Range(lsp.Position(line, column), lsp.Position(line, column + 1))
+    span = span_of_path(text, split_path("$." + where), False) if where else None
+    return _range(span) if span is not None else _whole_line(text, 0)

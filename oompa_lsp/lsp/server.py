@@ -35,7 +35,8 @@ from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace import TextDocument
 from pygls.workspace.position_codec import ServerTextPosition, ServerTextRange
 
-from oompa_lsp.core.errors import EngineRequestError, OompaError
+from oompa_lsp.adapters.config_file import CONFIG_NAME
+from oompa_lsp.core.errors import ConfigError, EngineRequestError, OompaError
 from oompa_lsp.core.events import Event
 from oompa_lsp.core.snapshot import Snapshot
 from oompa_lsp.core.spec import SpecDocument, SpecLinks, link_tasks, parse_spec
@@ -43,7 +44,7 @@ from oompa_lsp.core.tasks import TASK_STATES
 from oompa_lsp.engine.swarm import Swarm
 
 from . import protocol as p
-from .diagnostics import spec_diagnostics, task_file_diagnostics
+from .diagnostics import config_diagnostics, spec_diagnostics, task_file_diagnostics
 from .forwarding import Forwarder, state_params
 from .hover import item_hover
 from .lenses import spec_lenses, task_file_lenses
@@ -153,12 +154,42 @@ class OompaServer(LanguageServer):
         except OompaError as exc:
             self.problem = str(exc)
             self.show_message("error", f"oompa: {exc}")
+            self._publish_config_problem(exc)
             return
+        self.problem = ""
+        self._publish_config_problem(None)
         self.session = Session(swarm)
         self.session.subscribe(self.on_engine_event)
         self.session.on_mode_change = self.on_mode_change
         await self.session.attach()
         self.forwarder.swarm_state(urgent=True)
+        self.refresh()
+
+    def config_uri(self) -> str:
+        return from_fs_path(str(self.root / CONFIG_NAME)) if self.root else ""
+
+    def _publish_config_problem(self, error: OompaError | None) -> None:
+        """A bad oompa.json is underlined where the problem is; fixed, the mark goes away."""
+        if not self.root:
+            return
+        found: list[lsp.Diagnostic] = []
+        if isinstance(error, ConfigError) and Path(error.path).name == CONFIG_NAME:
+            document = self.workspace.get_text_document(self.config_uri())
+            try:
+                found = _in_client_units(document, config_diagnostics(error, document.source))
+            except OSError:
+                found = []
+        self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=self.config_uri(), diagnostics=found))
+
+    async def reopen_session(self) -> None:
+        """oompa.json was saved: load it again unless a swarm is running or being followed."""
+        if self.session is not None:
+            if self.session.mode != "idle":
+                return
+            await self.session.close()
+            self.session = None
+        await self.open_session()
+        self.generation += 1
         self.refresh()
 
     def on_engine_event(self, event: Event) -> None:
@@ -208,6 +239,9 @@ class OompaServer(LanguageServer):
 
     def _spec_lenses(self, document: TextDocument) -> list[lsp.CodeLens]:
         """Rendered once per (document version, state generation): editors ask again and again."""
+        if self.session is None and self.problem:
+            where = lsp.Range(lsp.Position(0, 0), lsp.Position(0, 0))
+            return [lsp.CodeLens(range=where, command=lsp.Command(title=f"oompa: {self.problem}", command=""))]
         key = (document.uri, document.version, self.generation, self.viewer)
         if document.version is not None and self._lens_cache is not None and self._lens_cache[0] == key:
             return self._lens_cache[1]
@@ -468,6 +502,11 @@ def _register_documents(server: OompaServer) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: OompaServer, params: lsp.DidChangeTextDocumentParams) -> None:
         ls.publish(ls.workspace.get_text_document(params.text_document.uri))
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
+    async def did_save(ls: OompaServer, params: lsp.DidSaveTextDocumentParams) -> None:
+        if params.text_document.uri == ls.config_uri():
+            await ls.reopen_session()
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: OompaServer, params: lsp.DidCloseTextDocumentParams) -> None:

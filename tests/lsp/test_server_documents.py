@@ -118,3 +118,26 @@ async def test_content_provider_is_registered_dynamically_and_serves_files_at_a_
     result = await asyncio.wait_for(client.protocol.send_request_async(
         "workspace/textDocumentContent", lsp.TextDocumentContentParams(uri=f"oompa-git:/spec.md?ref={head}")), WAIT_S)
     assert result.text == SPEC
+
+
+async def test_a_bad_oompa_json_is_underlined_and_fixing_it_brings_the_swarm_back(repo, clients):
+    config_path = repo / "oompa.json"
+    good = config_path.read_text()
+    config_path.write_text(good.replace('"fake:worker"', '"nosuch:worker"'))
+    client = await start_client(repo)
+    clients.append(client)
+    config_uri = config_path.as_uri()
+    (problem,) = await client.wait_until(lambda: client.diagnostics.get(config_uri), "the oompa.json diagnostic")
+    assert "unknown harness 'nosuch'" in problem.message
+    line = config_path.read_text().splitlines()[problem.range.start.line]
+    assert line[problem.range.start.character:problem.range.end.character] == '"nosuch:worker"'
+    spec_uri = open_document(client, repo / "spec.md")
+    (lens,) = await code_lenses(client, spec_uri)
+    assert lens[1].startswith("oompa: ") and "unknown harness 'nosuch'" in lens[1]
+    assert any("unknown harness" in m.message for m in client.messages)  # window/showMessage
+
+    config_path.write_text(good)
+    client.text_document_did_save(lsp.DidSaveTextDocumentParams(text_document=lsp.TextDocumentIdentifier(uri=config_uri)))
+    await client.wait_until(lambda: len(client.diagnostics[config_uri]) == 0, "the oompa.json diagnostic to clear")
+    lenses = await code_lenses(client, spec_uri)
+    assert lenses[1][1] == "▶ Start swarm"
