@@ -1,0 +1,101 @@
+"""Gemini CLI (`gemini`): argv, and its `--output-format stream-json` events.
+
+Launch: prompt on stdin with no `-p` (a non-TTY stdin runs headless), `--approval-mode yolo` so
+tools run unattended, `--skip-trust` because a fresh worktree is not a trusted folder (an
+untrusted folder turns approvals back on). A new session gets `--session-id <uuid we chose>`,
+a resumed one `--resume <uuid>`. The live tasks folder joins the workspace with
+`--include-directories`. Gemini has no reasoning-effort flag; the level is not passed.
+
+Stream (0.61): `init` (session_id, model), `message` (role user|assistant, content, `delta`
+for streamed chunks), `tool_use` (tool_name, tool_id, parameters), `tool_result` (status,
+error), `error` (severity, message) and a closing `result` (status success|error, error,
+stats with input_tokens/output_tokens).
+
+Must not import: engine, lsp, cli; anything but the standard library and oompa_lsp.core.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oompa_lsp.core.agents import AgentRequest
+from oompa_lsp.core.tasks import Usage
+
+from .stream import (Adapter, event_type_in, Launch, StreamResult, as_count, extra_dirs, failure_from_text, json_event,
+                     json_events, new_session_id, one_line, resuming, tool_call)
+
+
+def launch(request: AgentRequest, command: list[str], args: list[str]) -> Launch:
+    argv = [*command, "--output-format", "stream-json", "--approval-mode", "yolo", "--skip-trust"]
+    if request.model:
+        argv += ["-m", request.model]
+    for folder in extra_dirs(request):
+        argv += ["--include-directories", folder]
+    if resuming(request):
+        session_id = str(request.session_id)
+        argv += ["--resume", session_id]
+    else:
+        session_id = new_session_id(request)
+        argv += ["--session-id", session_id]
+    return Launch(argv=[*argv, *args], stdin=request.prompt.encode("utf-8"), session_id=session_id)
+
+
+def parse(lines: list[str], cwd: str = "") -> StreamResult:
+    result = StreamResult()
+    reply: list[str] = []   # the assistant's text since its last tool call: its final message
+    for event in json_events(lines):
+        kind = event.get("type")
+        if kind == "init" and isinstance(event.get("session_id"), str):
+            result.session_id = event["session_id"]
+        elif kind == "message" and event.get("role") == "assistant":
+            reply = _extend(reply, event)
+        elif kind == "tool_use":
+            result.tool_calls.append(tool_call(str(event.get("tool_name", "?")), event.get("parameters"), cwd))
+            reply = []
+        elif kind == "error":
+            result.last_api_error = str(event.get("message", "")) or result.last_api_error
+        elif kind == "result":
+            _read_result(event, result)
+    result.final_text = "" if result.error else "".join(reply).strip()
+    return result
+
+
+def _extend(reply: list[str], event: dict[str, Any]) -> list[str]:
+    content = event.get("content")
+    if not isinstance(content, str):
+        return reply
+    return [*reply, content] if event.get("delta") else [content]
+
+
+def _read_result(event: dict[str, Any], result: StreamResult) -> None:
+    result.finished = True
+    stats = event.get("stats") if isinstance(event.get("stats"), dict) else {}
+    result.usage = Usage(input_tokens=as_count(stats.get("input_tokens")),
+                         output_tokens=as_count(stats.get("output_tokens")))
+    if event.get("status") == "error":
+        error = event.get("error") if isinstance(event.get("error"), dict) else {}
+        failure_from_text(result, str(error.get("message") or result.last_api_error or "gemini failed"))
+
+
+def activity(line: str, cwd: str = "") -> str | None:
+    event = json_event(line)
+    if event is None:
+        return None
+    kind = event.get("type")
+    if kind == "tool_use":
+        return tool_call(str(event.get("tool_name", "?")), event.get("parameters"), cwd).summary
+    if kind == "tool_result" and event.get("status") == "error":
+        error = event.get("error") if isinstance(event.get("error"), dict) else {}
+        return one_line(f"tool failed: {error.get('message', '')}")
+    if kind == "error":
+        return one_line(f"gemini {event.get('severity', 'error')}: {event.get('message', '')}")
+    if kind == "init":
+        return one_line(f"gemini session started (model {event.get('model', '?')})")
+    if kind == "result" and event.get("status") == "error":
+        error = event.get("error") if isinstance(event.get("error"), dict) else {}
+        return one_line(f"gemini failed: {error.get('message', '')}")
+    return None
+
+
+ADAPTER = Adapter(name="gemini", binary="gemini", launch=launch, parse=parse, activity=activity,
+                  closes=event_type_in("result"))

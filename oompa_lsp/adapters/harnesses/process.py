@@ -1,0 +1,247 @@
+"""Running one agent process group: stdin in, stdout lines out, bounded in time, always ended.
+
+The agent runs in a session (process group) of its own, so ending it ends everything it
+started: on timeout, on cancellation of the caller, on an early stop, and also after a normal
+exit (children left behind, e.g. a dev server, would outlive the turn and keep our pipes open).
+Ending means SIGTERM to the group, a short grace, then SIGKILL. Reading stdout never hangs
+the caller: once the group is ended, the pipes are drained for a moment and then abandoned.
+
+Must not import: engine, lsp, cli; anything but the standard library, anyio and oompa_lsp.core.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import anyio
+from anyio.abc import ByteReceiveStream, ByteSendStream, Process
+
+logger = logging.getLogger(__name__)
+
+GRACE_S = 2.0        # between SIGTERM and SIGKILL
+CLOSING_GRACE_S = 10.0  # how long a CLI may take to exit after its closing event
+DRAIN_S = 1.0        # reading what is left in the pipes once the group is gone
+STDERR_LINES = 100   # how much stderr is kept for error messages and the transcript
+_POLL_S = 0.05
+
+
+@dataclass
+class ProcessResult:
+    exit_code: int | None
+    timed_out: bool = False                  # the deadline (or the grace after the closing event) passed
+    stopped: bool = False                    # ended early because a line said the run was hopeless
+    stdout_lines: list[str] = field(default_factory=list)
+    stderr_tail: list[str] = field(default_factory=list)
+    duration_s: float = 0.0
+
+
+# What a line means for the run: go on (None), STOP now, or CLOSING (the CLI has said its last
+# word: it gets CLOSING_GRACE_S to exit, so one that hangs on exit does not cost the whole timeout).
+STOP = "stop"
+CLOSING = "closing"
+LineHandler = Callable[[str], str | None]
+
+
+async def run_process_group(argv: list[str], *, cwd: str, env: dict[str, str], stdin: bytes,
+                            timeout_s: float, on_line: LineHandler | None = None,
+                            transcript: Path | None = None) -> ProcessResult:
+    """Run argv to completion or until `timeout_s`; raises OSError if it cannot start."""
+    started = anyio.current_time()
+    process = await anyio.open_process(argv, cwd=cwd, env=env, start_new_session=True)
+    run = _Run(process, on_line, _open_transcript(transcript))
+    try:
+        await run.supervise(stdin, timeout_s)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await end_group(process)
+            await _close(process)
+            run.finish_transcript()
+    result = run.result()
+    result.duration_s = anyio.current_time() - started
+    return result
+
+
+class _Run:
+    """The state of one running group: its output so far and why it stopped."""
+
+    def __init__(self, process: Process, on_line: LineHandler | None, transcript: BinaryIO | None) -> None:
+        self.process = process
+        self.on_line = on_line
+        self.transcript = transcript
+        self.stdout: list[str] = []
+        self.stderr: deque[str] = deque(maxlen=STDERR_LINES)
+        self.timed_out = False
+        self.stopped = False
+        self.deadline: anyio.CancelScope | None = None
+
+    async def supervise(self, stdin: bytes, timeout_s: float) -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_feed, self.process.stdin, stdin)
+            readers = [anyio.Event(), anyio.Event()]
+            tg.start_soon(self._pump, self.process.stdout, self._stdout_line, readers[0], True)
+            tg.start_soon(self._pump, self.process.stderr, self.stderr.append, readers[1], False)
+            with anyio.move_on_after(timeout_s) as deadline:
+                self.deadline = deadline
+                await self.process.wait()
+            self.timed_out = deadline.cancelled_caught
+            await end_group(self.process)
+            with anyio.move_on_after(DRAIN_S):
+                for done in readers:
+                    await done.wait()
+            tg.cancel_scope.cancel()
+
+    async def _pump(self, stream: ByteReceiveStream | None, deliver: Callable[[str], object],
+                    done: anyio.Event, to_transcript: bool) -> None:
+        pending = b""
+        try:
+            if stream is None:
+                return
+            async for chunk in stream:
+                if to_transcript:
+                    self._record(chunk)
+                *lines, pending = (pending + chunk).split(b"\n")
+                for raw in lines:
+                    deliver(_text(raw))
+            if pending:
+                deliver(_text(pending))
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            pass
+        finally:
+            done.set()
+
+    def _stdout_line(self, line: str) -> None:
+        self.stdout.append(line)
+        if self.on_line is None or self.stopped:
+            return
+        try:
+            meaning = self.on_line(line)
+        except Exception:  # a broken live view must not break the run
+            logger.exception("line handler failed")
+            return
+        if meaning == STOP:
+            self.stopped = True
+            signal_group(self.process.pid, signal.SIGTERM)
+        elif meaning == CLOSING and self.deadline is not None:
+            self.deadline.deadline = min(self.deadline.deadline, anyio.current_time() + CLOSING_GRACE_S)
+
+    def _record(self, chunk: bytes) -> None:
+        if self.transcript is not None:
+            self.transcript.write(chunk)
+            self.transcript.flush()
+
+    def finish_transcript(self) -> None:
+        if self.transcript is None:
+            return
+        if self.stderr:
+            self.transcript.write(b"\n--- stderr (last lines) ---\n")
+            self.transcript.write("\n".join(self.stderr).encode("utf-8", "replace") + b"\n")
+        self.transcript.close()
+
+    def result(self) -> ProcessResult:
+        return ProcessResult(exit_code=self.process.returncode, timed_out=self.timed_out, stopped=self.stopped,
+                             stdout_lines=self.stdout, stderr_tail=list(self.stderr))
+
+
+async def _feed(stream: ByteSendStream | None, data: bytes) -> None:
+    """Write the prompt and close stdin; an agent that never reads it is not an error."""
+    if stream is None:
+        return
+    try:
+        if data:
+            await stream.send(data)
+    except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+        pass
+    finally:
+        try:
+            await stream.aclose()
+        except (anyio.BrokenResourceError, OSError):
+            pass
+
+
+async def end_group(process: Process, grace_s: float = GRACE_S) -> None:
+    """SIGTERM the process group, wait up to `grace_s` for it to go, then SIGKILL what is left."""
+    pgid = process.pid
+    if not live_members(pgid) and process.returncode is not None:
+        return
+    signal_group(pgid, signal.SIGTERM)
+    with anyio.move_on_after(grace_s):
+        await process.wait()
+        while live_members(pgid):
+            await anyio.sleep(_POLL_S)
+        return
+    signal_group(pgid, signal.SIGKILL)
+    with anyio.move_on_after(grace_s):
+        await process.wait()
+
+
+def signal_group(pgid: int, signum: int) -> None:
+    try:
+        os.killpg(pgid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def live_members(pgid: int) -> list[int]:
+    """Processes of the group that are still running (zombies waiting for a reaper are not)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return [pgid] if _group_exists(pgid) else []
+    members = []
+    for entry in proc.iterdir():
+        if entry.name.isdigit() and _in_group_and_running(entry, pgid):
+            members.append(int(entry.name))
+    return members
+
+
+def _in_group_and_running(entry: Path, pgid: int) -> bool:
+    try:
+        stat = (entry / "stat").read_text()
+    except OSError:
+        return False
+    # The command name (field 2) may contain spaces and parentheses: split after its closing ")".
+    fields = stat[stat.rfind(")") + 2:].split()
+    return len(fields) > 2 and fields[0] not in ("Z", "X") and fields[2] == str(pgid)
+
+
+def _group_exists(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+async def _close(process: Process) -> None:
+    for stream in (process.stdin, process.stdout, process.stderr):
+        if stream is not None:
+            try:
+                await stream.aclose()
+            except (anyio.BrokenResourceError, OSError):
+                pass
+    if process.returncode is None:
+        with anyio.move_on_after(GRACE_S):
+            await process.wait()
+
+
+def _open_transcript(path: Path | None) -> BinaryIO | None:
+    if path is None:
+        return None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open("ab")
+    except OSError as exc:
+        logger.warning("cannot write transcript %s: %s", path, exc)
+        return None
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace").rstrip("\r")
