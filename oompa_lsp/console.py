@@ -72,7 +72,8 @@ def cost_text(usage: Usage) -> str:
 def status_table(snapshot: Snapshot) -> str:
     if not snapshot.run_id:
         return "no swarm has run in this repository yet"
-    lines = [f"run {snapshot.run_id} on {snapshot.target}: {snapshot.state}"
+    state = "finished" if snapshot.ok else snapshot.state
+    lines = [f"run {snapshot.run_id} on {snapshot.target}: {state}"
              + (f" ({snapshot.stopped_reason})" if snapshot.stopped_reason else ""),
              snapshot.summary_line() + f" · {cost_text(snapshot.usage)}"]
     if snapshot.paused_reason:

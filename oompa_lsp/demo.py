@@ -14,7 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from .adapters.run_log import RunLog
 from .adapters.task_store import TaskStore
+from .core import events as ev
 from .core.tasks import Task
 
 SPEC = """# calc
@@ -44,6 +46,7 @@ def make_demo_repo(where: Path) -> Path:
     repo.mkdir(parents=True)
     (repo / "calc.py").write_text("def add(a, b):\n    return a + b\n", encoding="utf-8")
     (repo / "spec.md").write_text(SPEC, encoding="utf-8")
+    (repo / ".gitignore").write_text("__pycache__/\n", encoding="utf-8")
     (repo / "oompa.json").write_text(json.dumps(demo_config(), indent=2) + "\n", encoding="utf-8")
     for argv in (["init", "-q", "-b", "main"], ["add", "-A"],
                  ["-c", "user.name=oompa demo", "-c", "user.email=demo@oompa.invalid", "commit", "-q", "-m", "calc: add"]):
@@ -65,6 +68,18 @@ def demo_config() -> dict:
     }
 
 
+def what_happened(repo: Path) -> str:
+    """Counts of the lifecycle steps the run went through, from its event log."""
+    run_log = RunLog.open_latest(repo / ".oompa")
+    events = run_log.read_all() if run_log else []
+    count = lambda kind: sum(1 for e in events if isinstance(e, kind))  # noqa: E731
+    rejected = sum(1 for e in events if isinstance(e, ev.ReviewVerdictGiven) and not e.approved)
+    return (f"What happened: {count(ev.TaskClaimed)} claims, {count(ev.AgentFinished)} agent turns, "
+            f"{count(ev.ReviewVerdictGiven)} reviews ({rejected} asked for changes), "
+            f"{count(ev.MergeConflicted)} merge conflict(s) resolved by the worker, "
+            f"{count(ev.MergeLanded)} merges landed, {count(ev.BranchParked)} branch(es) parked.")
+
+
 def run_demo(where: Path | None) -> int:
     from .cli import run_swarm
     from .engine.swarm import Swarm
@@ -73,7 +88,9 @@ def run_demo(where: Path | None) -> int:
     print(f"demo repository: {repo}\n")
     started = time.monotonic()
     code = run_swarm(Swarm.open(repo))
-    print(f"\nfinished in {time.monotonic() - started:.1f}s. Where to look:")
+    print(f"\nfinished in {time.monotonic() - started:.1f}s.")
+    print(what_happened(repo))
+    print("\nWhere to look:")
     print(f"  git -C {repo} log --oneline --graph   the merges the queue landed")
     print(f"  oompa -C {repo} status                 the final snapshot (add --json for the editor's view)")
     print(f"  {repo}/.oompa/runs/                   events.jsonl and agent transcripts")

@@ -24,7 +24,7 @@ RECIPES = {
 }
 DIVIDE_FIXED = ("def divide(a, b):\n    if b == 0:\n        raise ZeroDivisionError(\"divide by zero\")\n"
                 "    return a / b\n")
-_MARKERS = re.compile(r"^(<<<<<<<|=======|>>>>>>>)( .*)?$")
+_OURS, _BASE, _THEIRS, _END = "<<<<<<<", "|||||||", "=======", ">>>>>>>"
 
 
 def main() -> int:
@@ -52,7 +52,8 @@ def work(prompt: str) -> str:
 
 
 def review(prompt: str) -> str:
-    if "def divide" in prompt and "ZeroDivisionError" not in prompt:
+    diff = prompt.partition("```diff")[2]
+    if "def divide" in diff and "ZeroDivisionError" not in diff:
         return ("The change divides without guarding b == 0.\n"
                 "VERDICT: CHANGES_REQUESTED\n1. divide.py: raise ZeroDivisionError with a clear message when b == 0")
     return "The change does what the task asks and nothing else.\nVERDICT: APPROVED"
@@ -63,9 +64,24 @@ def resolve(prompt: str) -> str:
     for name in files:
         path = Path(name)
         if path.exists():
-            kept = [line for line in path.read_text(encoding="utf-8").splitlines() if not _MARKERS.match(line)]
-            path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+            path.write_text(keep_both_sides(path.read_text(encoding="utf-8")), encoding="utf-8")
     return f"Kept both sides in {', '.join(files)}.\nCOMPLETE_AND_READY_FOR_MERGE"
+
+
+def keep_both_sides(text: str) -> str:
+    """Resolve conflict hunks by keeping ours then theirs, dropping the base section."""
+    kept, in_base = [], False
+    for line in text.splitlines():
+        if line.startswith((_OURS, _END)):
+            continue
+        if line.startswith(_BASE):
+            in_base = True
+        elif line.startswith(_THEIRS):
+            in_base = False
+            kept += [""] if kept and kept[-1] else []
+        elif not in_base:
+            kept.append(line)
+    return "\n".join(kept) + "\n"
 
 
 if __name__ == "__main__":

@@ -104,6 +104,7 @@ class ReviewDesk:
 
     async def _run_reviewer(self, case: ReviewCase, model: str, prompt: str, index: int):
         ref = parse_model_ref(model)
+        before = await anyio.to_thread.run_sync(self.ctx.repo.status_porcelain, case.worktree)
         worker = f"reviewer:{case.worker}"
         request = AgentRequest(harness=ref.harness, model=ref.model, reasoning=ref.reasoning, prompt=prompt,
                                cwd=str(case.worktree), role="reviewer", timeout_s=self.ctx.config.review.timeout_s,
@@ -113,18 +114,19 @@ class ReviewDesk:
         self.ctx.emit(AgentFinished(worker=worker, role="reviewer", task_id=case.task.id, exit_code=outcome.exit_code,
                                     duration_s=outcome.duration_s, usage=outcome.usage, error=outcome.error,
                                     error_kind=outcome.error_kind))
-        await self._discard_tampering(case)
+        await self._discard_tampering(case, before)
         return outcome
 
     def _env(self, case: ReviewCase) -> dict[str, str]:
         return {"OOMPA_ROLE": "reviewer", "OOMPA_WORKTREE": str(case.worktree), "OOMPA_TASK_ID": case.task.id,
                 "OOMPA_TASKS_DIR": str(self.ctx.tasks_dir), "OOMPA_TARGET": self.ctx.target}
 
-    async def _discard_tampering(self, case: ReviewCase) -> None:
+    async def _discard_tampering(self, case: ReviewCase, before: list) -> None:
+        """Undo whatever the reviewer changed; untracked leftovers of the checks were there before."""
         git = self.ctx.repo
         changes = await anyio.to_thread.run_sync(git.status_porcelain, case.worktree)
         head = await anyio.to_thread.run_sync(git.head, case.worktree)
-        if not changes and head == case.head:
+        if changes == before and head == case.head:
             return
         await anyio.to_thread.run_sync(git.discard_changes, case.worktree, case.head)
         listed = [f"{c.code} {c.path}" for c in changes] or [f"HEAD moved to {head[:10]}"]

@@ -22,6 +22,7 @@ from msgspec import Struct
 from ..adapters import control
 from ..adapters.config_file import LoadedConfig, load_config
 from ..adapters.git import Repo, default_worktree_root
+from ..adapters.processes import kill_processes_under
 from ..adapters.run_log import RunLog, SwarmLock
 from ..adapters.task_store import TaskStore
 from ..core.commands import Approve, CancelTask, Reject, Requeue, StopSwarm
@@ -167,7 +168,10 @@ class Swarm:
         return specs
 
     async def _recover(self, ctx: SwarmContext) -> None:
-        """Claims of dead runs go back to pending; their unmerged work is parked first."""
+        """Claims of dead runs go back to pending; their agents are ended, their unmerged work parked."""
+        orphans = await anyio.to_thread.run_sync(kill_processes_under, ctx.worktree_root)
+        if orphans:
+            self._emit(LogMessage(level="warning", message=f"ended {len(orphans)} agent process(es) left by a stopped run"))
         recovered = await anyio.to_thread.run_sync(self.store.recover, lambda owner: owner.run_id == ctx.run_id)
         for task_id, owner in recovered:
             who = owner.describe() if owner else "an owner that died before recording itself"

@@ -1,0 +1,192 @@
+"""The `oompa` command as a user runs it: real processes, signals, a second terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from oompa_lsp.adapters.processes import processes_under
+from oompa_lsp.core.tasks import Task
+
+from .swarm_fixtures import Project, git, make_project
+
+_SLOW = [{"write": {"{task_id}.txt": "partial\n"}, "sleep": 60},
+         {"write": {"{task_id}.txt": "done\n"}, "final": "COMPLETE_AND_READY_FOR_MERGE"}]
+SLOW_FIRST = {"roles": {  # t1..t3 hang on their first call; everything else is quick
+    "reviewer": {"*": [{"final": "VERDICT: APPROVED"}]},
+    "worker": {"t1": _SLOW, "t2": _SLOW, "t3": _SLOW,
+               "*": [{"write": {"{task_id}.txt": "done\n"}, "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+               "-": [{"final": "__DONE__"}]}}}
+
+
+def oompa(project: Project, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "oompa_lsp.cli", "-C", str(project.root), *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def start_swarm(project: Project) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "oompa_lsp.cli", "-C", str(project.root), "swarm"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_for(predicate, timeout: float = 30, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def agents_alive(project: Project) -> list[int]:
+    return processes_under(project.root.parent / "worktrees")
+
+
+@pytest.fixture
+def busy_project(tmp_path):
+    project = make_project(tmp_path)
+    project.configure(SLOW_FIRST)
+    project.add_tasks(*(Task(id=f"t{n}", summary=f"task {n}") for n in range(1, 5)))
+    yield project
+    for pid in agents_alive(project):
+        os.kill(pid, signal.SIGKILL)
+
+
+def test_kill_9_then_a_new_run_recovers_every_claim(busy_project):
+    project = busy_project
+    swarm = start_swarm(project)
+    wait_for(lambda: len(agents_alive(project)) == 3, what="three agents at work")
+    swarm.kill()  # SIGKILL: no cleanup runs
+    swarm.wait(timeout=10)
+    assert len(project.task_files("current")) == 3
+    status = json.loads(oompa(project, "status", "--json").stdout)
+    assert status["state"] == "stopped"
+
+    rerun = oompa(project, "swarm", timeout=120)
+
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert rerun.stdout.count("recovered from") == 3
+    assert "ended" in rerun.stdout and "agent process(es) left by a stopped run" in rerun.stdout
+    assert project.task_files("complete") == ["t1", "t2", "t3", "t4"]
+    for n in range(1, 5):
+        assert git(project.root, "show", f"main:t{n}.txt") == "done"
+    assert agents_alive(project) == []
+
+
+def test_ctrl_c_kills_agents_returns_claims_and_keeps_worktrees(busy_project):
+    project = busy_project
+    swarm = start_swarm(project)
+    wait_for(lambda: len(project.task_files("current")) == 3, what="three claims")
+    wait_for(lambda: len(agents_alive(project)) >= 3, what="three agents")
+    started = time.monotonic()
+    swarm.send_signal(signal.SIGINT)
+    output, _ = swarm.communicate(timeout=30)
+
+    assert time.monotonic() - started < 10
+    assert swarm.returncode == 1 and "stopped: interrupted" in output
+    assert project.task_files("current") == []
+    assert project.task_files("pending") == ["t1", "t2", "t3", "t4"]
+    assert agents_alive(project) == []
+    assert len(list((project.root.parent / "worktrees").iterdir())) == 3
+
+
+def test_oompa_stop_from_another_terminal(busy_project):
+    project = busy_project
+    swarm = start_swarm(project)
+    wait_for(lambda: len(project.task_files("current")) == 3, what="three claims")
+    stop = oompa(project, "stop")
+    output, _ = swarm.communicate(timeout=30)
+
+    assert stop.returncode == 0 and "asked the swarm" in stop.stdout
+    assert swarm.returncode == 1 and "stopped with `oompa stop`" in output
+    assert project.task_files("current") == []
+    assert agents_alive(project) == []
+    assert oompa(project, "stop").returncode == 1
+
+
+def test_review_from_the_cli_in_human_mode(tmp_path):
+    project = make_project(tmp_path)
+    project.configure({"roles": {"worker": {"*": [{"write": {"r.txt": "r\n"}, "final": "COMPLETE_AND_READY_FOR_MERGE"},
+                                                  {"write": {"r.txt": "r2\n"}, "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+                                            "-": [{"final": "__DONE__"}]}}},
+                      workers=[{"model": "fake:m", "count": 1}], review={"mode": "human"})
+    project.add_tasks(Task(id="r", summary="reviewed by a human"))
+    swarm = start_swarm(project)
+
+    def pending_review() -> str | None:
+        listed = oompa(project, "review").stdout
+        return listed.split()[0] if listed.startswith("r-") else None
+
+    wait_for(lambda: pending_review() is not None, what="a pending review")
+    first = pending_review()
+    assert oompa(project, "review", "reject", first).returncode == 2  # feedback is required
+    assert oompa(project, "review", "reject", first, "-m", "say r2").returncode == 0
+    wait_for(lambda: (pending_review() or first) != first, what="the second round")
+    assert oompa(project, "review", "approve", pending_review()).returncode == 0
+    output, _ = swarm.communicate(timeout=60)
+
+    assert swarm.returncode == 0, output
+    assert git(project.root, "show", "main:r.txt") == "r2"
+    fix_prompt = [c for c in project.calls() if c["task_id"] == "r"][1]["prompt"]
+    assert "say r2" in fix_prompt
+
+
+def test_status_json_while_running_and_tasks_table(busy_project):
+    project = busy_project
+    swarm = start_swarm(project)
+    try:
+        wait_for(lambda: len(project.task_files("current")) == 3, what="three claims")
+        status = json.loads(oompa(project, "status", "--json").stdout)
+        assert status["state"] == "running"
+        assert sorted(status["workers"]) == ["w1", "w2", "w3"]
+        assert sum(1 for t in status["tasks"].values() if t["state"] == "current") == 3
+        tasks = oompa(project, "tasks").stdout
+        assert "CURRENT (3)" in tasks and "PENDING (1)" in tasks
+        refused = oompa(project, "cleanup")
+        assert refused.returncode == 1 and "running" in refused.stdout
+    finally:
+        swarm.send_signal(signal.SIGINT)
+        swarm.communicate(timeout=30)
+
+
+def test_requeue_a_failed_task(tmp_path):
+    project = make_project(tmp_path)
+    project.configure({"roles": {}}, review={"mode": "none"})
+    project.add_tasks(Task(id="f", summary="failed once"))
+    os.makedirs(project.root / "tasks" / "failed")
+    os.rename(project.root / "tasks" / "pending" / "f.json", project.root / "tasks" / "failed" / "f.json")
+    result = oompa(project, "requeue", "f")
+    assert result.returncode == 0 and project.task_files("pending") == ["f"]
+    missing = oompa(project, "requeue", "nope")
+    assert missing.returncode == 2 and "nope" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_check_reports_a_missing_agent_binary(tmp_path):
+    project = make_project(tmp_path)
+    project.configure({"roles": {}}, workers=[{"model": "ghost:m"}],
+                      harnesses={"ghost": {"command": ["no-such-agent-binary"]}}, review={"mode": "none"})
+    result = oompa(project, "check")
+    assert result.returncode == 1
+    assert "ghost" in result.stdout and "FAIL" in result.stdout
+
+
+def test_cleanup_removes_merged_worktrees_and_reports_disk(tmp_path):
+    project = make_project(tmp_path)
+    project.configure({"roles": {}}, review={"mode": "none"})
+    worktree = project.root.parent / "worktrees" / "old"
+    git(project.root, "worktree", "add", "-q", "--detach", str(worktree), "main")
+    (worktree / "big.bin").write_bytes(b"x" * 200_000)
+    git(project.root, "-C", str(worktree), "add", "big.bin")  # staged, uncommitted: must be kept
+    kept = oompa(project, "cleanup")
+    assert "kept" in kept.stdout and worktree.exists()
+    git(project.root, "-C", str(worktree), "reset", "-q", "--hard")
+    result = oompa(project, "cleanup")
+    assert result.returncode == 0 and "removed worktree" in result.stdout
+    assert not worktree.exists() and "freed" in result.stdout
