@@ -75,7 +75,8 @@ def test_custom_harness_needs_a_command(tmp_path):
 
 def test_cli_prints_one_line_and_no_traceback(tmp_path):
     write(tmp_path, '{"workers": [{"model": "claude:opus", "bogus": 1}]}')
-    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    for argv in (["init", "-q"], ["-c", "user.name=t", "-c", "user.email=t@x.invalid", "commit", "-q", "--allow-empty", "-m", "init"]):
+        subprocess.run(["git", *argv], cwd=tmp_path, check=True)
     result = subprocess.run([sys.executable, "-m", "oompa_lsp.cli", "-C", str(tmp_path), "tasks"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
