@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-import msgspec
 
 from oompa_lsp.core import events as ev
 from oompa_lsp.core.snapshot import Snapshot
@@ -64,7 +63,7 @@ class Forwarder:
         if isinstance(event, ev.ReviewRequested):
             self._review_requested(event.review_id)
         if isinstance(event, ev.ReviewVerdictGiven):
-            self.outlet.notify(p.REVIEW_RESOLVED, msgspec.to_builtins(p.ReviewResolvedParams(
+            self.outlet.notify(p.REVIEW_RESOLVED, p.to_payload(p.ReviewResolvedParams(
                 event.review_id, event.task_id, event.approved, event.reviewer, event.feedback)))
         if isinstance(event, (ev.WorkerStateChanged, ev.AgentFinished)):
             self._worker_updated(event.worker)
@@ -86,19 +85,19 @@ class Forwarder:
         task = self.snapshot().tasks.get(task_id)
         if task is None:
             return
-        payload = msgspec.to_builtins(task)
+        payload = p.to_payload(task)
         payload["uri"] = self.outlet.task_uri(task_id, task.state)
         self.outlet.notify(p.TASK_UPDATED, payload)
 
     def _review_requested(self, review_id: str) -> None:
         review = self.snapshot().reviews.get(review_id)
         if review is not None:
-            self.outlet.notify(p.REVIEW_REQUESTED, msgspec.to_builtins(review))
+            self.outlet.notify(p.REVIEW_REQUESTED, p.to_payload(review))
 
     def _worker_updated(self, worker_id: str) -> None:
         worker = self.snapshot().workers.get(worker_id)
         if worker is not None:
-            self.outlet.notify(p.WORKER_UPDATED, msgspec.to_builtins(worker))
+            self.outlet.notify(p.WORKER_UPDATED, p.to_payload(worker))
 
     def _log_line(self, event: ev.Event) -> None:
         line = _log_of(event)
@@ -110,16 +109,16 @@ class Forwarder:
                 self._dropped_timer = asyncio.get_running_loop().call_later(1.0, self._report_dropped)
             return
         if suppressed:
-            self.outlet.notify(p.LOG, msgspec.to_builtins(p.LogParams(
+            self.outlet.notify(p.LOG, p.to_payload(p.LogParams(
                 "warning", f"{suppressed} messages suppressed", event.at or time.time())))
-        self.outlet.notify(p.LOG, msgspec.to_builtins(line))
+        self.outlet.notify(p.LOG, p.to_payload(line))
 
     def _report_dropped(self) -> None:
         """Say how many lines were dropped even when no further line comes to carry it."""
         self._dropped_timer = None
         dropped = self._log.take()
         if dropped:
-            self.outlet.notify(p.LOG, msgspec.to_builtins(p.LogParams(
+            self.outlet.notify(p.LOG, p.to_payload(p.LogParams(
                 "warning", f"{dropped} messages suppressed", time.time())))
 
     def _alert(self, event: ev.Event) -> None:
@@ -166,7 +165,7 @@ class Forwarder:
 
 def state_params(snapshot: Snapshot, viewer: bool) -> dict[str, Any]:
     counts = snapshot.counts()
-    return msgspec.to_builtins(p.SwarmStateParams(
+    return p.to_payload(p.SwarmStateParams(
         state=snapshot.state, run_id=snapshot.run_id, summary=snapshot.summary_line(),
         counts=p.Counts(**{k: counts.get(k, 0) for k in ("pending", "current", "complete", "failed")}),
         paused_reason=snapshot.paused_reason, viewer=viewer, usage=snapshot.usage,

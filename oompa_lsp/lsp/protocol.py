@@ -223,6 +223,18 @@ COMMANDS: dict[str, CommandSpec] = {spec.name: spec for spec in (
 )}
 
 
+def to_payload(value: Any) -> Any:
+    """Builtins for pygls, with every field present: the core views omit defaults when they
+    are stored, but an editor should not have to know a field's default to read it."""
+    if isinstance(value, Struct):
+        return {field: to_payload(getattr(value, field)) for field in value.__struct_fields__}
+    if isinstance(value, dict):
+        return {key: to_payload(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_payload(item) for item in value]
+    return msgspec.to_builtins(value)
+
+
 class BadParams(Struct, frozen=True):
     """What was wrong with a request's params; the server answers Invalid Params with it."""
 
@@ -321,11 +333,10 @@ def _fields(struct: type) -> str:
     fields = msgspec.structs.fields(struct)
     if not fields:
         return "_none_\n"
-    omits = struct.__struct_config__.omit_defaults
-    rows = ["| field | type | when absent |", "|---|---|---|"]
+    rows = ["| field | type | default |", "|---|---|---|"]
     for field in fields:
-        absent = f"omitted when `{_default_of(field)}`" if omits and not field.required else ""
-        rows.append(f"| `{field.encode_name}` | `{_type_name(field.type)}` | {absent} |")
+        default = "" if field.required else f"`{_default_of(field)}`"
+        rows.append(f"| `{field.encode_name}` | `{_type_name(field.type)}` | {default} |")
     return "\n".join(rows) + "\n"
 
 
@@ -390,8 +401,10 @@ a test fails when this file and the module differ. Standard LSP comes first (cod
 diagnostics, hover, `$/progress`, `window/showMessage`, `workspace/applyEdit`,
 `workspace/codeLens/refresh`); the methods below are what LSP has no word for.
 
-Conventions: field names are snake_case as written here; optional fields are omitted when
-they have no value; times are unix seconds (float). Params that do not match get a JSON-RPC
+Conventions: field names are snake_case as written here; every field is always present
+(the default column says what a field holds when there is nothing to say); times are unix
+seconds (float); each notification carries the whole object, so a client replaces rather
+than merges. Params that do not match get a JSON-RPC
 error -32602 (Invalid Params) whose message names the problem; a request naming an unknown
 review or task gets -32602 too.
 

@@ -552,7 +552,7 @@ def _register_requests(server: OompaServer) -> None:
         await ls.until_ready()
         snapshot = ls.snapshot
         fields = {name: getattr(snapshot, name) for name in snapshot.__struct_fields__}
-        return msgspec.to_builtins(p.StatusResult(**fields, viewer=ls.viewer))
+        return p.to_payload(p.StatusResult(**fields, viewer=ls.viewer))
 
     @server.feature(p.DIFF)
     async def diff(ls: OompaServer, params: Any) -> dict[str, Any]:
@@ -578,7 +578,7 @@ async def _diff(ls: OompaServer, review_id: str) -> dict[str, Any]:
     files = [p.DiffFile(path=f.path, status=_status_letter(f.status), base_uri=p.git_uri(getattr(f, "old_path", None) or f.path, found.base),
                         head_uri=p.git_uri(f.path, found.head), old_path=getattr(f, "old_path", None))
              for f in found.files]
-    return msgspec.to_builtins(p.DiffResult(found.review_id, found.task_id, found.base, found.head, files))
+    return p.to_payload(p.DiffResult(found.review_id, found.task_id, found.base, found.head, files))
 
 
 def _status_letter(status: str) -> str:
@@ -662,7 +662,7 @@ async def _engine(request) -> str:
 
 
 def _done(ls: OompaServer, message: str, ok: bool = True) -> dict[str, Any]:
-    return msgspec.to_builtins(p.CommandResult(ok=ok, message=message, viewer=ls.viewer))
+    return p.to_payload(p.CommandResult(ok=ok, message=message, viewer=ls.viewer))
 
 
 # -- entry point ----------------------------------------------------------------------------

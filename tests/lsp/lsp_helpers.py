@@ -50,30 +50,38 @@ def make_repo(root: Path, *, spec: str, tasks: dict[str, dict], config: dict[str
     return root
 
 
-def agent_config(marker: str, *, workers: int = 1, iterations: int = 3, review_mode: str = "human",
-                 timeout_s: float = 60) -> dict[str, Any]:
-    """Workers and reviewer played by the bundled scripted agent; `marker` tags its processes."""
-    command = [sys.executable, "-m", "oompa_lsp.demo_agent", marker]
+FAKE_AGENT = Path(__file__).resolve().parent.parent / "fake_agent.py"
+
+
+def agent_config(marker: str, scratch: Path, script: dict | None = None, *, workers: int = 1, iterations: int = 3,
+                 review_mode: str = "human", timeout_s: float = 60) -> dict[str, Any]:
+    """Workers played by tests/fake_agent.py following `script` (written into `scratch`);
+    `marker` is put in the agents' environment so a test can find every process they started,
+    children included."""
+    script_path = scratch / "script.json"
+    script_path.write_text(json.dumps(script or {"roles": {"*": {"*": [{"final": "__DONE__"}]}}}))
     return {
         "workers": [{"model": "fake:worker", "count": workers, "iterations": iterations, "timeout_s": timeout_s}],
         "review_model": "fake:reviewer",
         "review": {"mode": review_mode},
-        "harnesses": {"fake": {"command": command}},
+        "harnesses": {"fake": {"command": [sys.executable, str(FAKE_AGENT)],
+                               "env": {"FAKE_AGENT_SCRIPT": str(script_path), "OOMPA_TEST_MARKER": marker}}},
     }
 
 
 def agent_processes(marker: str) -> list[int]:
-    """Live processes whose command line carries the marker (agents this test started)."""
+    """Live processes started by this test's agents (their environment carries the marker)."""
+    needle = f"OOMPA_TEST_MARKER={marker}".encode()
     found = []
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-            state = (entry / "stat").read_text().split()[2]
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if marker.encode() in cmdline and state != "Z":
+        if needle in environ and state != "Z":
             found.append(int(entry.name))
     return found
 

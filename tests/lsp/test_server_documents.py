@@ -25,7 +25,7 @@ TASKS = {
 
 @pytest.fixture
 def repo(tmp_path, marker):
-    return make_repo(tmp_path / "repo", spec=SPEC, tasks=TASKS, config=agent_config(marker))
+    return make_repo(tmp_path / "repo", spec=SPEC, tasks=TASKS, config=agent_config(marker, tmp_path))
 
 
 async def test_spec_md_shows_summary_start_and_linked_items(repo, clients):

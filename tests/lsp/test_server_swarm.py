@@ -22,6 +22,20 @@ TASKS = {
     "note-a": {"summary": "Write notes/note-a.md", "spec": "note-a", "priority": 2},
     "note-b": {"summary": "Write notes/note-b.md", "spec": "note-b", "priority": 1},
 }
+NOTE = "# {task_id}\n\nWritten by the fake agent.\n"
+DONE = "Wrote the note.\nCOMPLETE_AND_READY_FOR_MERGE"
+
+
+def writes_notes(delay: float = 0.0) -> dict:
+    """Each task writes notes/<id>.md; note-b's second call (after a rejection) adds a line."""
+    write = {"write": {"notes/{task_id}.md": NOTE}, "sleep": delay, "final": DONE}
+    fix = {"append": {"notes/{task_id}.md": "Asked for by the review of {task_id}."}, "final": DONE}
+    return {"roles": {"*": {"note-b": [write, fix], "-": [{"final": "__DONE__"}], "*": [write]}}}
+
+
+HANGS = {"roles": {"*": {
+    "note-a": [{"ignore_sigterm": True, "spawn_sleeper": 300, "say": "thinking", "sleep": 300, "final": DONE}],
+    "*": [{"final": "__DONE__"}]}}}
 # how a task may move: the scheduler claims pending work, a review or merge ends it or sends it back
 ALLOWED = {("pending", "current"), ("current", "pending"), ("current", "complete"), ("current", "failed"),
            ("failed", "pending"), ("complete", "pending")}
@@ -52,13 +66,13 @@ async def wait_state(client, task_id: str, state: str, timeout: float = 90) -> d
 
 
 async def test_human_review_in_the_editor_from_start_to_merge(tmp_path, marker, clients):
-    repo = make_repo(tmp_path / "repo", spec=SPEC, tasks=TASKS, config=agent_config(marker))
-    client = await start_client(repo, env={"OOMPA_DEMO_DELAY": "0.05"})
+    repo = make_repo(tmp_path / "repo", spec=SPEC, tasks=TASKS, config=agent_config(marker, tmp_path, writes_notes()))
+    client = await start_client(repo)
     clients.append(client)
     spec_uri = open_document(client, repo / "spec.md")
 
     started = await client.command("oompa.startSwarm")
-    assert started == {"ok": True, "message": "the swarm started"}
+    assert started == {"ok": True, "message": "the swarm started", "viewer": False}
 
     review = await wait_review(client, "note-a")
     assert review["mode"] == "human" and review["worker"] == "w1"
@@ -70,13 +84,13 @@ async def test_human_review_in_the_editor_from_start_to_merge(tmp_path, marker, 
     (changed,) = diff["files"]
     assert (changed["path"], changed["status"]) == ("notes/note-a.md", "A")
     head = await client.request("oompa/fileContent", {"uri": changed["head_uri"]})
-    assert head["content"] == "# note-a\n\nDone by the demo agent.\n"
+    assert head["content"] == "# note-a\n\nWritten by the fake agent.\n"
     assert (await client.request("oompa/fileContent", {"uri": changed["base_uri"]}))["content"] == ""
 
     assert (await client.command("oompa.approve", review["review_id"]))["ok"] is True
     merged = await wait_state(client, "note-a", "complete")
     assert merged["uri"].endswith("/tasks/complete/note-a.json")
-    assert git(repo, "show", "main:notes/note-a.md") == "# note-a\n\nDone by the demo agent.\n"
+    assert git(repo, "show", "main:notes/note-a.md") == "# note-a\n\nWritten by the fake agent.\n"
     assert merged["commit"] in git(repo, "log", "--format=%H", "main")
 
     # ticking the item is offered, and lands through workspace/applyEdit (the editor's undo stack)
@@ -95,6 +109,7 @@ async def test_human_review_in_the_editor_from_start_to_merge(tmp_path, marker, 
     assert feedback and feedback[-1]["last_feedback"] == "1. Say which task wrote the note."
     await client.command("oompa.approve", again["review_id"])
     await wait_state(client, "note-b", "complete")
+    assert git(repo, "show", "main:notes/note-b.md").endswith("Asked for by the review of note-b.\n")
 
     final = await client.wait_for_oompa("oompa/swarmState", lambda s: s["state"] == "stopped", timeout=90)
     assert final["counts"]["complete"] == 2
@@ -111,8 +126,9 @@ async def test_human_review_in_the_editor_from_start_to_merge(tmp_path, marker, 
 
 
 async def test_a_second_window_follows_as_viewer_and_its_approval_reaches_the_engine(tmp_path, marker, clients):
-    repo = make_repo(tmp_path / "repo", spec=SPEC, tasks={"note-a": TASKS["note-a"]}, config=agent_config(marker))
-    owner = await start_client(repo, env={"OOMPA_DEMO_DELAY": "0.05"})
+    repo = make_repo(tmp_path / "repo", spec=SPEC, tasks={"note-a": TASKS["note-a"]},
+                     config=agent_config(marker, tmp_path, writes_notes(delay=1.0)))  # the viewer attaches mid-run
+    owner = await start_client(repo)
     clients.append(owner)
     await owner.command("oompa.startSwarm")
 
@@ -123,22 +139,25 @@ async def test_a_second_window_follows_as_viewer_and_its_approval_reaches_the_en
     second_start = await viewer.command("oompa.startSwarm")
     assert second_start["viewer"] is True and "this window follows it" in second_start["message"]
 
-    review = await wait_review(viewer, "note-a")  # seen through the owner's event log
+    # what a client connecting mid-run does: the snapshot first, then live notifications
+    pending = [r for r in status["reviews"].values() if r["task_id"] == "note-a"]
+    review = pending[0] if pending else await wait_review(viewer, "note-a")
     assert (await viewer.command("oompa.approve", review["review_id"]))["viewer"] is True
     await wait_state(owner, "note-a", "complete")
     await wait_state(viewer, "note-a", "complete")
-    assert "notes/note-a.md" in git(repo, "show", "--name-only", "--format=", "main")
+    assert git(repo, "show", "main:notes/note-a.md").startswith("# note-a")
     # the run ended: the window is no longer following anyone
     await viewer.wait_for_oompa("oompa/swarmState", lambda s: s["state"] == "stopped" and not s["viewer"], timeout=90)
 
 
 async def test_shutdown_mid_run_kills_agents_and_returns_claims(tmp_path, marker, clients):
-    repo = make_repo(tmp_path / "repo", spec=SPEC, tasks={"note-a": TASKS["note-a"]}, config=agent_config(marker))
-    client = await start_client(repo, env={"OOMPA_DEMO_DELAY": "120"})  # the agent hangs
+    repo = make_repo(tmp_path / "repo", spec=SPEC, tasks={"note-a": TASKS["note-a"]},
+                     config=agent_config(marker, tmp_path, HANGS))  # the agent hangs, ignores SIGTERM, has a child
+    client = await start_client(repo)
     clients.append(client)
     await client.command("oompa.startSwarm")
     await wait_state(client, "note-a", "current")
-    await client.wait_until(lambda: agent_processes(marker), "the agent process to start")
+    await client.wait_until(lambda: len(agent_processes(marker)) >= 2, "the agent and its child to start")
 
     began = time.monotonic()
     await stop_client(client)

@@ -17,7 +17,7 @@ SPEC = "# Notes\n- [ ] Write the first note {#note-a}\n"
 
 
 async def test_a_server_follows_a_swarm_another_process_runs(tmp_path, marker, clients):
-    repo = make_repo(tmp_path / "repo", spec=SPEC, config=agent_config(marker),
+    repo = make_repo(tmp_path / "repo", spec=SPEC, config=agent_config(marker, tmp_path),
                      tasks={"note-a": {"summary": "Write a note", "spec": "note-a"}})
     oompa_dir = repo / ".oompa"
     client = await start_client(repo)
