@@ -69,9 +69,16 @@ class Worker:
     # -- the loop -----------------------------------------------------------------------
 
     async def run(self, stopping: anyio.Event) -> None:
-        for _cycle in range(self.spec.iterations):
-            if stopping.is_set() or not await self._cycle(stopping):
-                break
+        # A planner may still write tasks: until it is done, nobody may call the queue drained.
+        planner = self.spec.role == "planner"
+        self.board.producers += planner
+        try:
+            for _cycle in range(self.spec.iterations):
+                if stopping.is_set() or not await self._cycle(stopping):
+                    break
+        finally:
+            self.board.producers -= planner
+            self.ctx.wakeup.notify()
         if not stopping.is_set():
             self._state("done")
 
@@ -103,7 +110,9 @@ class Worker:
         prompt = self._render(None, existing_tasks=prompting.existing_tasks_block(everything))
         self.board.producers += 1
         try:
-            turn = await run_until_signal(self.ctx, self._seat(), self.spec.role, prompt, self.worktree, None)
+            # Planning turns are not resumed: the next cycle asks again with the tasks that now exist.
+            seat = AgentSeat(self.spec.id, self.spec.model, self.spec.timeout_s, max_resumes=0)
+            turn = await run_until_signal(self.ctx, seat, self.spec.role, prompt, self.worktree, None)
         finally:
             self.board.producers -= 1
             self.ctx.wakeup.notify()
