@@ -11,6 +11,7 @@ import argparse
 import json
 import signal
 import sys
+import time
 from pathlib import Path
 
 import anyio
@@ -75,8 +76,10 @@ def cmd_swarm(args: argparse.Namespace) -> int:
 
 def run_swarm(swarm: Swarm, quiet: bool = False) -> int:
     if not quiet:
-        swarm.subscribe(_print_event)
+        swarm.subscribe(LiveView(swarm).on_event)
     result = anyio.run(_run_until_signal, swarm)
+    if not quiet:
+        print(f"          [{console.live_summary(swarm.snapshot)}]")
     print(("done: " if result.ok else "stopped: ") + result.reason)
     return 0 if result.ok else 1
 
@@ -96,10 +99,26 @@ async def _stop_on_signals(swarm: Swarm, scope: anyio.CancelScope) -> None:
             swarm.stop("interrupted (Ctrl-C)" if signum == signal.SIGINT else "terminated")
 
 
-def _print_event(event) -> None:
-    line = console.line_for(event)
-    if line:
-        print(line, flush=True)
+class LiveView:
+    """Event lines as they happen, and the swarm's summary whenever it changes (at most every
+    few seconds): workers, tasks by state, reviews, merges and cost."""
+
+    SUMMARY_EVERY_S = 3.0
+
+    def __init__(self, swarm: Swarm) -> None:
+        self.swarm = swarm
+        self.last_summary = ""
+        self.last_at = 0.0
+
+    def on_event(self, event) -> None:
+        line = console.line_for(event)
+        if line:
+            print(line, flush=True)
+        summary = console.live_summary(self.swarm.snapshot)
+        now = time.monotonic()
+        if summary != self.last_summary and now - self.last_at >= self.SUMMARY_EVERY_S:
+            self.last_summary, self.last_at = summary, now
+            print(f"          [{summary}]", flush=True)
 
 
 # -- demo -------------------------------------------------------------------------------

@@ -69,6 +69,11 @@ def cost_text(usage: Usage) -> str:
     return f"{tokens} tokens{cost}" if tokens or usage.cost_usd is not None else "cost unknown"
 
 
+def live_summary(snapshot: Snapshot) -> str:
+    busy = [f"{w.id}:{w.state}" + (f"({w.task_id})" if w.task_id else "") for w in snapshot.workers.values()]
+    return f"{snapshot.summary_line()} · {cost_text(snapshot.usage)} · " + " ".join(busy)
+
+
 def status_table(snapshot: Snapshot) -> str:
     if not snapshot.run_id:
         return "no swarm has run in this repository yet"

@@ -30,7 +30,7 @@ _OURS, _BASE, _THEIRS, _END = "<<<<<<<", "|||||||", "=======", ">>>>>>>"
 def main() -> int:
     prompt = sys.stdin.read()
     role = os.environ.get("OOMPA_ROLE", "worker")
-    time.sleep(float(os.environ.get("OOMPA_DEMO_DELAY", "0.2")))  # so the live view has something to show
+    time.sleep(float(os.environ.get("DEMO_AGENT_DELAY_S", "0.2")))  # so the live view has something to show
     actions = {"reviewer": review, "resolver": resolve}
     print(actions.get(role, work)(prompt))
     return 0
