@@ -8,6 +8,7 @@ May import: core, adapters, engine, console, cli helpers. Must not import: lsp.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -92,7 +93,8 @@ def run_demo(where: Path | None) -> int:
     print(what_happened(repo))
     print("\nWhere to look:")
     print(f"  git -C {repo} log --oneline --graph   the merges the queue landed")
-    print(f"  oompa -C {repo} status                 the final snapshot (add --json for the editor's view)")
+    oompa = shutil.which("oompa") or str(Path(sys.executable).with_name("oompa"))
+    print(f"  {oompa} -C {repo} status   the final snapshot (add --json for the editor's view)")
     print(f"  {repo}/.oompa/runs/                   events.jsonl and agent transcripts")
     print(f"  {repo}/tasks/complete/                each task with its attempts, verdicts and feedback")
     return code
