@@ -144,7 +144,7 @@ def activity(line: str, cwd: str = "") -> str | None:
 
 
 def stop_on(line: str) -> tuple[ErrorKind, str] | None:
-    event = json_event(line)
+    event = json_event(line) if "api_retry" in line else None
     if not event or event.get("type") != "system" or event.get("subtype") != "api_retry":
         return None
     rejected = event.get("error") == "authentication_failed" or event.get("error_status") in (401, 403)

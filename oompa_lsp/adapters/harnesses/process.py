@@ -132,17 +132,21 @@ class _Run:
             self.deadline.deadline = min(self.deadline.deadline, anyio.current_time() + CLOSING_GRACE_S)
 
     def _record(self, chunk: bytes) -> None:
-        if self.transcript is not None:
-            self.transcript.write(chunk)
-            self.transcript.flush()
-
-    def finish_transcript(self) -> None:
         if self.transcript is None:
             return
+        try:
+            self.transcript.write(chunk)
+            self.transcript.flush()
+        except OSError as exc:  # a full disk loses the transcript, not the agent's turn
+            logger.warning("transcript stopped: %s", exc)
+            self.transcript.close()
+            self.transcript = None
+
+    def finish_transcript(self) -> None:
         if self.stderr:
-            self.transcript.write(b"\n--- stderr (last lines) ---\n")
-            self.transcript.write("\n".join(self.stderr).encode("utf-8", "replace") + b"\n")
-        self.transcript.close()
+            self._record(b"\n--- stderr (last lines) ---\n" + "\n".join(self.stderr).encode("utf-8", "replace") + b"\n")
+        if self.transcript is not None:
+            self.transcript.close()
 
     def result(self) -> ProcessResult:
         return ProcessResult(exit_code=self.process.returncode, timed_out=self.timed_out, stopped=self.stopped,

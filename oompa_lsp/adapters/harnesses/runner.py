@@ -79,10 +79,9 @@ async def run_agent(request: AgentRequest, harness: HarnessConfig | None,
     launch = adapter.launch(request, command_of(adapter, harness), args_of(harness))
     env = agent_env(request, harness, launch)
     program = resolve_program(launch.argv[0], request.cwd, env)
-    if not os.path.isdir(request.cwd):
-        return _failed(f"the agent's working directory {request.cwd} does not exist", "not_found", started)
-    if program is None:
-        return _failed(f"{launch.argv[0]}: not found (not on PATH, or not executable)", "not_found", started)
+    problem = _cannot_start(launch.argv[0], program, request.cwd)
+    if problem or program is None:
+        return _failed(problem, "not_found", started)
     lines = _LineHandler(adapter, request.cwd, on_activity)
     try:
         ran = await run_process_group(
@@ -91,6 +90,14 @@ async def run_agent(request: AgentRequest, harness: HarnessConfig | None,
     except OSError as exc:
         return _failed(f"cannot start {launch.argv[0]}: {exc.strerror or exc}", "not_found", started)
     return outcome_of(adapter, request, launch, ran, lines.stop)
+
+
+def _cannot_start(name: str, program: str | None, cwd: str) -> str:
+    if not os.path.isdir(cwd):
+        return f"the agent's working directory {cwd} does not exist"
+    if program is None:
+        return f"{name}: not found (not on PATH, or not executable)"
+    return ""
 
 
 def agent_env(request: AgentRequest, harness: HarnessConfig | None, launch: Launch) -> dict[str, str]:

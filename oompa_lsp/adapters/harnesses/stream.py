@@ -77,8 +77,12 @@ def json_events(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
 
 def event_type_in(*types: str) -> Callable[[str], bool]:
     """A `closes` test: the line is a JSON event of one of these types."""
+    quoted = tuple(f'"{t}"' for t in types)
+
     def closes(line: str) -> bool:
-        event = json_event(line) if '"type"' in line else None
+        if not any(q in line for q in quoted):  # most lines are not: skip decoding them
+            return False
+        event = json_event(line)
         return event is not None and event.get("type") in types
     return closes
 
