@@ -8,7 +8,6 @@ Async tests run on anyio's pytest plugin (asyncio backend).
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 import uuid
@@ -267,6 +266,15 @@ def test_claude_resume_gets_resume_and_never_session_id(worktree):
     argv = argv_of("claude", worktree, session_id="5f0c2a4e-1111-4222-8333-944445555666", resume=True)
     assert argv[argv.index("--resume") + 1] == "5f0c2a4e-1111-4222-8333-944445555666"
     assert "--session-id" not in argv
+
+
+@pytest.mark.parametrize("session_id", [None, "5f0c2a4e-1111-4222-8333-944445555666", "not-a-uuid"])
+@pytest.mark.parametrize("resume", [False, True])
+def test_claude_never_gets_session_id_and_resume_together(worktree, session_id, resume):
+    argv = argv_of("claude", worktree, session_id=session_id, resume=resume)
+    assert ("--session-id" in argv) != ("--resume" in argv)
+    if "--session-id" in argv:
+        assert uuid.UUID(argv[argv.index("--session-id") + 1])  # the CLI insists on a UUID
 
 
 def test_claude_may_write_the_tasks_folder_outside_the_worktree(tmp_path, worktree):

@@ -21,7 +21,7 @@ from typing import Any
 from oompa_lsp.core.agents import AgentRequest, ErrorKind
 from oompa_lsp.core.tasks import Usage
 
-from .stream import (Adapter, event_type_in, Launch, StreamResult, as_count, classify_failure, extra_dirs, json_event,
+from .stream import (Adapter, Launch, StreamResult, as_count, event_type_in, classify_failure, extra_dirs, json_event,
                      json_events, kind_of_status, new_session_id, one_line, resuming, retry_after_in, tool_call)
 
 ALLOWED_TOOLS = "Write Edit NotebookEdit Bash Read Glob Grep"
@@ -114,7 +114,8 @@ def _result_message(event: dict[str, Any]) -> str:
 
 def _usage(event: dict[str, Any]) -> Usage:
     usage = event.get("usage") if isinstance(event.get("usage"), dict) else {}
-    fed = sum(as_count(usage.get(k)) for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
+    kinds = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+    fed = sum(as_count(usage.get(k)) for k in kinds)  # all the prompt the model read, cached or not
     cost = event.get("total_cost_usd")
     return Usage(input_tokens=fed, output_tokens=as_count(usage.get("output_tokens")),
                  cost_usd=float(cost) if isinstance(cost, (int, float)) else None)

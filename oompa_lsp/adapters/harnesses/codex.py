@@ -4,8 +4,8 @@ Launch: `codex exec --json ... -` with the prompt on stdin; a resumed turn is
 `codex exec --json ... resume <thread id> -` (options go before `resume`, where both forms
 accept them; the harness's `args` go there too). Non-interactive writing in the worktree:
 `sandbox_mode="workspace-write"` and `approval_policy="never"` as `-c` overrides, so a user's
-own `-c` in `args` (which come later) can replace them; the live tasks folder is made writable with `--add-dir`. The model is `-m`,
-reasoning `-c model_reasoning_effort=...`.
+own `-c` in `args` (which come later) can replace them; the live tasks folder is made writable
+with `--add-dir`. The model is `-m`, reasoning `-c model_reasoning_effort=...`.
 
 Stream (0.169): `thread.started` (thread_id, the session to resume), `turn.started`,
 `item.started/updated/completed` (items: agent_message, reasoning, command_execution,
@@ -26,8 +26,8 @@ from typing import Any
 from oompa_lsp.core.agents import AgentRequest, ToolCall
 from oompa_lsp.core.tasks import Usage
 
-from .stream import (Adapter, event_type_in, Launch, StreamResult, as_count, extra_dirs, failure_from_text, json_event, json_events,
-                     one_line, relative_to, resuming, tool_call)
+from .stream import (Adapter, Launch, StreamResult, as_count, event_type_in, extra_dirs, failure_from_text,
+                     json_event, json_events, one_line, relative_to, resuming, tool_call)
 
 
 def launch(request: AgentRequest, command: list[str], args: list[str]) -> Launch:
@@ -87,8 +87,7 @@ def tool_calls_of(item: dict[str, Any], cwd: str) -> list[ToolCall]:
         return [tool_call("Bash", {"command": item.get("command", "")}, cwd)]
     if kind == "file_change":
         changes = [c for c in item.get("changes") or [] if isinstance(c, dict)]
-        return [ToolCall(name="Edit", summary=one_line(f"{_verb(c.get('kind'))} {relative_to(str(c.get('path', '?')), cwd)}"))
-                for c in changes]
+        return [_file_change(change, cwd) for change in changes]
     if kind == "mcp_tool_call":
         return [tool_call(f"{item.get('server', '?')}.{item.get('tool', '?')}", item.get("arguments"), cwd)]
     if kind == "web_search":
@@ -96,8 +95,9 @@ def tool_calls_of(item: dict[str, Any], cwd: str) -> list[ToolCall]:
     return []
 
 
-def _verb(kind: object) -> str:
-    return {"add": "Write", "delete": "Delete", "update": "Edit"}.get(str(kind), "Edit")
+def _file_change(change: dict[str, Any], cwd: str) -> ToolCall:
+    verb = {"add": "Write", "delete": "Delete", "update": "Edit"}.get(str(change.get("kind")), "Edit")
+    return ToolCall(name="Edit", summary=one_line(f"{verb} {relative_to(str(change.get('path', '?')), cwd)}"))
 
 
 def _usage(raw: object) -> Usage:

@@ -21,7 +21,7 @@ from typing import Any
 from oompa_lsp.core.agents import AgentRequest
 from oompa_lsp.core.tasks import Usage
 
-from .stream import (Adapter, event_type_in, Launch, StreamResult, as_count, extra_dirs, failure_from_text, json_event,
+from .stream import (Adapter, Launch, StreamResult, as_count, event_type_in, extra_dirs, failure_from_text, json_event,
                      json_events, new_session_id, one_line, resuming, tool_call)
 
 

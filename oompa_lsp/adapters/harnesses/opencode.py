@@ -21,7 +21,7 @@ from typing import Any
 from oompa_lsp.core.agents import AgentRequest
 from oompa_lsp.core.tasks import Usage
 
-from .stream import (Adapter, event_type_in, Launch, StreamResult, as_count, classify_failure, json_event, json_events,
+from .stream import (Adapter, Launch, StreamResult, as_count, event_type_in, classify_failure, json_event, json_events,
                      kind_of_status, one_line, resuming, retry_after_in, tool_call)
 
 
@@ -72,7 +72,8 @@ def _add_step_usage(part: dict[str, Any], result: StreamResult) -> None:
     tokens = part.get("tokens") if isinstance(part.get("tokens"), dict) else {}
     cache = tokens.get("cache") if isinstance(tokens.get("cache"), dict) else {}
     cost = part.get("cost")
-    step = Usage(input_tokens=as_count(tokens.get("input")) + as_count(cache.get("read")) + as_count(cache.get("write")),
+    fed = as_count(tokens.get("input")) + as_count(cache.get("read")) + as_count(cache.get("write"))
+    step = Usage(input_tokens=fed,
                  output_tokens=as_count(tokens.get("output")) + as_count(tokens.get("reasoning")),
                  cost_usd=float(cost) if isinstance(cost, (int, float)) else None)
     result.usage = result.usage.plus(step)

@@ -164,7 +164,8 @@ def _failure(adapter: Adapter, request: AgentRequest, parsed: StreamResult, ran:
     if ran.timed_out and not parsed.finished:
         context = parsed.last_api_error or parsed.error or _stderr_summary(ran.stderr_tail)
         detail = f" (last error: {context})" if context else ""
-        return f"{request.harness} gave no result within {request.timeout_s:g}s and was stopped{detail}", "timeout", None
+        message = f"{request.harness} gave no result within {request.timeout_s:g}s and was stopped{detail}"
+        return message, "timeout", None
     if parsed.error:
         return parsed.error, parsed.error_kind or "exit", parsed.retry_after_s
     # A CLI that hung on exit after its closing event was ended by us: its result stands.
