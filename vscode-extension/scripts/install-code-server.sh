@@ -20,12 +20,8 @@ APT_PACKAGES=(build-essential pkg-config python3 libkrb5-dev libx11-dev libxkbfi
 
 log() { echo "[install-code-server] $*" >&2; }
 
-if [[ -f "$PREFIX/.complete" && -x "$BIN" ]]; then
-  echo "$BIN"
-  exit 0
-fi
-
 missing_apt_packages() {
+  command -v dpkg-query >/dev/null || return 0 # not Debian: the packages are the user's business
   local pkg
   for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || echo "$pkg"
@@ -79,7 +75,12 @@ seed_ripgrep_cache() {
 }
 
 main() {
+  # checked every time: Chromium is needed by the tests even when code-server is cached
   ensure_apt_packages
+  if [[ -f "$PREFIX/.complete" && -x "$BIN" ]]; then
+    echo "$BIN"
+    return 0
+  fi
   mkdir -p "$CACHE/tmp" "$CACHE/xdg/config" "$CACHE/xdg/data" "$CACHE/xdg/cache" "$PREFIX"
   export TMPDIR="$CACHE/tmp" XDG_CONFIG_HOME="$CACHE/xdg/config" XDG_DATA_HOME="$CACHE/xdg/data" XDG_CACHE_HOME="$CACHE/xdg/cache"
   WORK="$(mktemp -d "$CACHE/tmp/work.XXXXXX")"

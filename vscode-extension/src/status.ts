@@ -7,7 +7,7 @@
 
 import type { Snapshot, SwarmState, TaskState, TaskView } from "./protocol";
 import { TASK_STATES } from "./protocol";
-import { formatCost, formatElapsed } from "./trees";
+import { formatCost, formatElapsed, stateWords } from "./trees";
 
 /** Where the connection to the language server stands. */
 export type ServerState = "stopped" | "starting" | "running" | "failed" | "restricted";
@@ -110,7 +110,7 @@ function workerSection(snapshot: Snapshot, now: number): string[] {
   }
   const rows = workers.map((w) => {
     const elapsed = w.since > 0 ? formatElapsed(now - w.since) : "";
-    return `| ${w.id} | ${w.role} | ${w.state} | ${w.task_id ?? ""} | ${w.model} | ${elapsed} | ${formatCost(w.usage) ?? ""} |`;
+    return `| ${w.id} | ${w.role} | ${stateWords(w.state)} | ${w.task_id ?? ""} | ${w.model} | ${elapsed} | ${formatCost(w.usage) ?? ""} |`;
   });
   return ["## Workers", "", "| worker | role | state | task | model | for | cost |", "|---|---|---|---|---|---|---|", ...rows, ""];
 }

@@ -71,14 +71,19 @@ export function workerNodes(workers: WorkerView[], now: number): TreeNode[] {
   return [...workers].sort((a, b) => a.id.localeCompare(b.id)).map((w) => workerNode(w, now));
 }
 
+/** "awaiting_review" → "awaiting review". */
+export function stateWords(state: string): string {
+  return state.replace(/_/g, " ");
+}
+
 function workerNode(worker: WorkerView, now: number): TreeNode {
-  const parts = [worker.state, worker.task_id, worker.model];
+  const parts = [stateWords(worker.state), worker.task_id, worker.model];
   if (worker.since > 0) {
     parts.push(formatElapsed(now - worker.since));
   }
   parts.push(formatCost(worker.usage));
   const tooltip = [
-    `${worker.id} (${worker.role || "worker"}): ${worker.state}`,
+    `${worker.id} (${worker.role || "worker"}): ${stateWords(worker.state)}`,
     worker.detail,
     `model ${worker.model}`,
     `cycle ${worker.cycles} of ${worker.iterations}`,

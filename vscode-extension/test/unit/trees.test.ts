@@ -30,6 +30,11 @@ describe("the Workers view", () => {
     assert.equal(nodes[1]?.description, "idle · m");
   });
 
+  it("words a state for people", () => {
+    const [node] = workerNodes([decodeWorker({ id: "w1", model: "m", role: "r", state: "awaiting_review", task_id: "t1" })], 0);
+    assert.equal(node?.description, "awaiting review · t1 · m");
+  });
+
   it("formats durations and costs for people", () => {
     assert.equal(formatElapsed(7), "7s");
     assert.equal(formatElapsed(3725), "1h 02m");

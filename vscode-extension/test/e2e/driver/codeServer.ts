@@ -44,16 +44,22 @@ function isolatedEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 export interface Profile {
   userDataDir: string;
   extensionsDir: string;
+  /** Whether VS Code checks workspace trust (then a new folder opens in Restricted Mode). */
+  trust: boolean;
 }
 
-/** A fresh user-data folder with settings that keep the workbench quiet and trusting. */
-export function makeProfile(root: string): Profile {
-  const profile = { userDataDir: path.join(root, "user-data"), extensionsDir: path.join(root, "extensions") };
+/**
+ * A fresh user-data folder with settings that keep the workbench quiet. Workspace trust is
+ * off (every folder trusted) unless `trust` asks for VS Code's trust checks.
+ */
+export function makeProfile(root: string, trust = false): Profile {
+  const profile = { userDataDir: path.join(root, "user-data"), extensionsDir: path.join(root, "extensions"), trust };
   const userDir = path.join(profile.userDataDir, "User");
   fs.mkdirSync(userDir, { recursive: true });
   fs.mkdirSync(profile.extensionsDir, { recursive: true });
   const settings = {
-    "security.workspace.trust.enabled": false,
+    "security.workspace.trust.enabled": trust,
+    "security.workspace.trust.startupPrompt": "never",
     "workbench.startupEditor": "none",
     "workbench.tips.enabled": false,
     "workbench.enableExperiments": false,
@@ -106,7 +112,7 @@ export class CodeServer {
       "--bind-addr", `127.0.0.1:${port}`,
       "--disable-telemetry",
       "--disable-update-check",
-      "--disable-workspace-trust",
+      ...(profile.trust ? [] : ["--disable-workspace-trust"]),
       "--disable-getting-started-override",
       "--config", path.join(path.dirname(profile.userDataDir), "code-server.yaml"),
       "--user-data-dir", profile.userDataDir,

@@ -12,6 +12,15 @@ export interface ProcessInfo {
 }
 
 export function lingeringProcesses(folder: string): ProcessInfo[] {
+  return processes((info) => info.cwd.startsWith(folder) || info.command.includes(folder));
+}
+
+/** Processes working in `folder` (a language server runs in its workspace; the editor does not). */
+export function processesWorkingIn(folder: string): ProcessInfo[] {
+  return processes((info) => info.cwd.startsWith(folder));
+}
+
+function processes(matches: (info: { cwd: string; command: string }) => boolean): ProcessInfo[] {
   const found: ProcessInfo[] = [];
   for (const entry of fs.readdirSync("/proc")) {
     const pid = Number(entry);
@@ -19,7 +28,7 @@ export function lingeringProcesses(folder: string): ProcessInfo[] {
       continue;
     }
     const info = describe(pid);
-    if (info !== undefined && (info.cwd.startsWith(folder) || info.command.includes(folder))) {
+    if (info !== undefined && matches(info)) {
       found.push({ pid, command: info.command });
     }
   }

@@ -5,8 +5,9 @@
  *     out/test/e2e/api inside the extension host (activation, server start, lenses and
  *     diagnostics, views during a swarm of scripted agents, the review diff, approve → merge).
  *  2. UI level: the packaged .vsix is installed; "Oompa: Start Swarm" is run from the command
- *     palette; the lenses and the Tasks view are seen on screen; a screenshot is saved to
- *     docs/screenshots/.
+ *     palette; the lenses, the Tasks view and a review's diff editor are seen on screen
+ *     (screenshots saved to docs/screenshots/), the review approved with the editor-title
+ *     button. Then, in Restricted Mode, the extension says why it starts nothing.
  *
  * Each run gets its own temporary folder (workspace, profile, logs); afterwards no process
  * started from it may be left (the language server and its agents included).
@@ -18,8 +19,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { Browser } from "playwright-core";
 import { CodeServer, EXTENSION_DIR, REPO_DIR, installCodeServer, installVsix, makeProfile } from "./codeServer";
-import { lingeringProcesses, endProcesses } from "./processes";
-import { runUiScenario } from "./ui";
+import { endProcesses, lingeringProcesses, processesWorkingIn } from "./processes";
+import { runUiScenario, runUntrustedScenario } from "./ui";
 import { launchBrowser, runExtensionTests } from "./workbench";
 import { VENV_SERVER, makeWorkspace } from "./workspace";
 
@@ -81,6 +82,24 @@ async function uiLevel(binary: string, browser: Browser, root: string): Promise<
   }
 }
 
+async function untrustedLevel(binary: string, browser: Browser, root: string): Promise<string> {
+  const facts = makeWorkspace(path.join(root, "untrusted"), { serverSetting: false });
+  const profile = makeProfile(path.join(root, "untrusted"), true);
+  installVsix(binary, profile, VSIX);
+  const server = await CodeServer.start(binary, profile, facts.folder, path.join(root, "untrusted", "code-server.log"));
+  try {
+    const message = await runUntrustedScenario(browser, server, facts);
+    const servers = processesWorkingIn(facts.folder);
+    if (servers.length > 0) {
+      throw new Error(`a process runs in the untrusted workspace: ${servers.map((p) => p.command).join("; ")}`);
+    }
+    return `no server started; said "${message}"`;
+  } finally {
+    await server.stop();
+    await noneLeft(path.join(root, "untrusted"));
+  }
+}
+
 /** The language server and its agents (working in the run folder) must not outlive the editor. */
 async function noneLeft(folder: string): Promise<void> {
   const deadline = Date.now() + 10_000;
@@ -116,6 +135,7 @@ async function main(): Promise<number> {
       }
       if (only !== "api") {
         outcomes.push(await timed("UI-level run of the packaged .vsix", () => uiLevel(binary, browser, root)));
+        outcomes.push(await timed("UI-level run in an untrusted workspace", () => untrustedLevel(binary, browser, root)));
       }
     } finally {
       await browser.close();

@@ -1,11 +1,17 @@
 /**
- * The UI-level run: what a user does and sees, in the workbench, with the packaged .vsix.
- * Open spec.md, run "Oompa: Start Swarm" from the command palette, see the swarm's code
- * lenses on spec.md and the tasks in the Tasks view, save a screenshot, stop the swarm.
+ * The UI-level runs: what a user does and sees in the workbench, with the packaged .vsix.
+ *
+ * Trusted workspace: open spec.md, run "Oompa: Start Swarm" from the command palette, see the
+ * swarm's code lenses on spec.md and the tasks in the Tasks view (screenshot), click a review
+ * in the Reviews view to get the diff editor (screenshot), approve it with the editor-title
+ * button and see it leave the Reviews view, stop the swarm.
+ *
+ * Untrusted workspace: the status item says "restricted", "Oompa: Start Swarm" explains why
+ * nothing starts, and no language server runs.
  */
 
 import * as path from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, Locator, Page } from "playwright-core";
 import type { CodeServer } from "./codeServer";
 import { openWorkbench, quickOpen, runFromPalette } from "./workbench";
 import type { WorkspaceFacts } from "./workspace";
@@ -22,15 +28,30 @@ export async function runUiScenario(browser: Browser, server: CodeServer, facts:
     const summaryLens = page.locator(".codelens-decoration", { hasText: /workers/ }).first();
     await summaryLens.waitFor({ timeout: SEEN_TIMEOUT_MS });
     await runFromPalette(page, "Oompa: Focus on Tasks View");
-    const firstTask = facts.taskIds[0] ?? "";
-    await taskRow(page, firstTask).waitFor({ timeout: SEEN_TIMEOUT_MS });
-    // let the swarm get somewhere worth showing: a worker at work or a review waiting
-    await page.locator(".monaco-list-row", { hasText: /round|working|awaiting_review/ }).first().waitFor({ timeout: SEEN_TIMEOUT_MS }).catch(() => undefined);
-    const shot = path.join(screenshots, "vscode-swarm.png");
-    await page.screenshot({ path: shot });
-    const lens = (await summaryLens.textContent()) ?? "";
+    await widenSideBar(page, 160);
+    const [firstTask = "", secondTask = ""] = facts.taskIds;
+    await row(pane(page, "Tasks"), firstTask).waitFor({ timeout: SEEN_TIMEOUT_MS });
+    const review = row(pane(page, "Reviews"), firstTask);
+    await review.waitFor({ timeout: SEEN_TIMEOUT_MS });
+    await row(pane(page, "Reviews"), secondTask).waitFor({ timeout: SEEN_TIMEOUT_MS });
+    await page.locator(".codelens-decoration", { hasText: /awaiting your review/ }).first().waitFor({ timeout: SEEN_TIMEOUT_MS });
+    const overview = path.join(screenshots, "vscode-swarm.png");
+    await page.screenshot({ path: overview });
+    const lens = ((await summaryLens.textContent()) ?? "").trim();
+
+    await review.click();
+    const approve = page.locator(".editor-actions .action-label[aria-label^='Approve Review']").first();
+    await approve.waitFor({ timeout: SEEN_TIMEOUT_MS });
+    await page.locator(".editor-container .monaco-diff-editor").first().waitFor({ timeout: SEEN_TIMEOUT_MS });
+    const diff = path.join(screenshots, "vscode-review.png");
+    await page.screenshot({ path: diff });
+    await approve.click();
+    await review.waitFor({ state: "detached", timeout: SEEN_TIMEOUT_MS });
+    await page.locator(".codelens-decoration", { hasText: /1 merged/ }).first().waitFor({ timeout: SEEN_TIMEOUT_MS });
+
     await runFromPalette(page, "Oompa: Stop Swarm");
-    return `lens "${lens.trim()}" and task ${firstTask} seen; screenshot ${path.relative(path.dirname(screenshots), shot)}`;
+    const shots = [overview, diff].map((s) => path.basename(s)).join(", ");
+    return `lens "${lens}" and task ${firstTask} seen; ${firstTask} approved from the diff editor's title; screenshots ${shots}`;
   } catch (error) {
     await page.screenshot({ path: path.join(path.dirname(facts.folder), "failure.png") }).catch(() => undefined);
     throw error;
@@ -39,7 +60,42 @@ export async function runUiScenario(browser: Browser, server: CodeServer, facts:
   }
 }
 
-function taskRow(page: Page, taskId: string): ReturnType<Page["locator"]> {
-  const tasksPane = page.locator(".pane", { has: page.locator(".pane-header", { hasText: "Tasks" }) });
-  return tasksPane.locator(".monaco-list-row", { hasText: taskId }).first();
+/** In Restricted Mode: the extension says why it does nothing. Returns the message shown. */
+export async function runUntrustedScenario(browser: Browser, server: CodeServer, facts: WorkspaceFacts): Promise<string> {
+  const page = await openWorkbench(browser, server, facts.folder);
+  try {
+    await page.locator(".statusbar-item", { hasText: "Oompa: restricted" }).first().waitFor({ timeout: SEEN_TIMEOUT_MS });
+    await runFromPalette(page, "Oompa: Start Swarm");
+    const toast = page.locator(".notifications-toasts .notification-toast", { hasText: "not trusted" }).first();
+    await toast.waitFor({ timeout: SEEN_TIMEOUT_MS });
+    return ((await toast.locator(".notification-list-item-message").first().textContent()) ?? "").trim();
+  } catch (error) {
+    await page.screenshot({ path: path.join(path.dirname(facts.folder), "failure-untrusted.png") }).catch(() => undefined);
+    throw error;
+  } finally {
+    await page.close();
+  }
+}
+
+/** Drags the sash between the side bar and the editor, so the views' lines fit on screen. */
+async function widenSideBar(page: Page, pixels: number): Promise<void> {
+  const box = await page.locator(".part.sidebar").boundingBox();
+  if (box === null) {
+    return;
+  }
+  const x = box.x + box.width - 1;
+  const y = box.y + box.height / 2;
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  await page.mouse.move(x + pixels, y, { steps: 8 });
+  await page.mouse.up();
+  await page.mouse.move(x + pixels + 400, y); // off the sash, which stays highlighted under the pointer
+}
+
+function pane(page: Page, title: string): Locator {
+  return page.locator(".pane", { has: page.locator(".pane-header", { hasText: title }) });
+}
+
+function row(container: Locator, text: string): Locator {
+  return container.locator(".monaco-list-row", { hasText: text }).first();
 }

@@ -105,7 +105,7 @@ function writeConfig(folder: string, root: string): void {
  */
 function agentScript(): unknown {
   const ready = "COMPLETE_AND_READY_FOR_MERGE";
-  const perTask = TASKS.map((t) => [
+  const perTask = TASKS.map((t): [string, unknown[]] => [
     t.id,
     [
       { write: { [t.file]: `${t.line}\n` }, sleep: 0.5, final: `Wrote ${t.file}.\n${ready}` },
