@@ -19,6 +19,7 @@ from typing import Literal
 import anyio
 
 from ..core.config import ModelRef
+from ..core.errors import OompaError
 from ..adapters.config_file import bundled_prompts_dir
 from ..core.events import BranchParked, CheckResult, ChecksRan, LogMessage, MergeConflicted, TaskClaimed, TaskCompleted, TaskFailed, TaskReturned, WorkerStateChanged, WorktreeReady
 from ..core.tasks import Attempt, Task
@@ -133,6 +134,9 @@ class Worker:
                 await self._work_on(self.job)
             if scope.cancelled_caught and self.job.user_disposition:
                 await self._give_back(self.job, self.job.user_reason, self.job.user_disposition)
+        except OompaError as exc:  # a task-level failure (git, store): an event, not a crash
+            with anyio.CancelScope(shield=True):
+                await self._recover_from(task, exc)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 if self.job is not None and self.job.task.id == task.id:
@@ -141,6 +145,18 @@ class Worker:
         finally:
             self.job = None
             self.board.release(task.id)
+
+    async def _recover_from(self, task: Task, error: OompaError) -> None:
+        reason = f"internal error: {error}"
+        self.ctx.emit(LogMessage(level="error", worker=self.spec.id, message=f"{task.id}: {reason}"))
+        try:
+            if self.job is not None and self.job.task.id == task.id:
+                await self._give_back(self.job, reason, "pending")
+            else:
+                await self._move_back(task, "pending", reason)
+        except OompaError as again:
+            self.ctx.emit(LogMessage(level="error", worker=self.spec.id,
+                                     message=f"{task.id} stays claimed (the next start recovers it): {again}"))
 
     async def _record_claim(self, task: Task, branch: str) -> Task:
         attempt = Attempt(worker=self.spec.id, branch=branch, started_at=_now())

@@ -117,3 +117,22 @@ async def test_new_worktrees_get_setup_and_copied_files(tmp_path):
     ready = [e.reused for e in events if isinstance(e, ev.WorktreeReady)]
     assert ready[0] is False and all(ready[1:])  # one worktree, reused for the next cycles
     assert "build/" not in git(project.root, "show", "--stat", "main")
+
+
+async def test_a_git_failure_is_an_event_and_the_claim_is_returned(tmp_path):
+    project = make_project(tmp_path)
+    project.configure({"roles": {**APPROVE, "worker": {"*": [FINISH], "-": [{"final": "__DONE__"}]}}},
+                      workers=[{"model": "fake:m", "iterations": 2}],
+                      worktree={"dir": str(tmp_path / "worktrees")})
+    squatter = tmp_path / "worktrees" / "w1"
+    squatter.mkdir(parents=True)
+    (squatter / "not-a-worktree.txt").write_text("someone else's folder\n", encoding="utf-8")
+    project.add_tasks(Task(id="g", summary="cannot get a worktree"))
+
+    result, events = await run(project.root)
+
+    assert not result.ok and "pending" in result.reason
+    errors = [e.message for e in events if isinstance(e, ev.LogMessage) and e.level == "error"]
+    assert errors and "internal error" in errors[0] and "g:" in errors[0]
+    assert project.task_files("pending") == ["g"] and project.task_files("current") == []
+    assert (squatter / "not-a-worktree.txt").exists()
