@@ -12,7 +12,8 @@ linked to an item); `oompa-lsp` runs on it as a subprocess and a pygls client me
 
 The baseline, measured in the same run, is a request the server answers without work (a
 code lens request for a file oompa does not render); results are reported as p50/p95 in
-milliseconds and as ratios to that baseline. Run: `python bench/lsp_latency.py [--items N]`.
+milliseconds and as ratios to that baseline. Run: `python bench/lsp_latency.py [--items N]`
+(`OOMPA_BENCH_SERVER='["argv", ...]'` runs another server command, e.g. under a profiler).
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class BenchClient(LanguageClient):
             self.feature(method)(lambda ls, params: None)
         self.feature(lsp.CLIENT_REGISTER_CAPABILITY)(lambda ls, params: None)
         self.feature(lsp.WORKSPACE_CODE_LENS_REFRESH)(lambda ls, params: None)
+        self.feature(lsp.WINDOW_SHOW_MESSAGE_REQUEST)(lambda ls, params: None)  # "tick the item?": not now
 
 
 def make_repo(root: Path, items: int) -> Path:
@@ -137,7 +139,8 @@ async def measure(items: int, rounds: int, swarm_seconds: float) -> list[dict[st
         repo = make_repo(Path(scratch) / "repo", items)
         client = BenchClient()
         env = {**os.environ, "OOMPA_DEMO_DELAY": "0"}
-        await client.start_io(sys.executable, "-m", "oompa_lsp", env=env)
+        command = json.loads(os.environ.get("OOMPA_BENCH_SERVER", "null")) or [sys.executable, "-m", "oompa_lsp"]
+        await client.start_io(*command, env=env)
         await asyncio.wait_for(client.initialize_async(lsp.InitializeParams(
             capabilities=lsp.ClientCapabilities(), root_uri=repo.as_uri(), process_id=os.getpid())), WAIT_S)
         client.initialized(lsp.InitializedParams())

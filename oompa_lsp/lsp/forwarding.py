@@ -29,6 +29,7 @@ from .labels import swarm_title
 LOG_PER_SECOND = 20
 STATE_INTERVAL_S = 0.25
 REFRESH_DEBOUNCE_S = 0.2
+REFRESH_COST_FACTOR = 10
 _TASK_EVENTS = (ev.TaskSeen, ev.TaskClaimed, ev.TaskReturned, ev.TaskRecovered, ev.TaskCompleted,
                 ev.TaskFailed, ev.ReviewRequested, ev.ReviewVerdictGiven)
 _URGENT_STATE_EVENTS = (ev.SwarmStarted, ev.SwarmStopped, ev.MergePaused, ev.MergeResumed)
@@ -55,6 +56,7 @@ class Forwarder:
         self._state_sent_at = 0.0
         self._refresh_timer: asyncio.TimerHandle | None = None
         self._dropped_timer: asyncio.TimerHandle | None = None
+        self._refresh_cost = 0.0
 
     def on_event(self, event: ev.Event) -> None:
         """Called after the event was applied to the snapshot."""
@@ -149,12 +151,17 @@ class Forwarder:
             self.outlet.progress("report", swarm_title(snapshot, self.viewer()), _percentage(snapshot))
 
     def schedule_refresh(self) -> None:
+        """Refresh once things settle; a refresh that costs much (a spec of thousands of items)
+        waits longer, so re-rendering never takes more than about a tenth of the loop's time."""
         if self._refresh_timer is None:
-            self._refresh_timer = asyncio.get_running_loop().call_later(REFRESH_DEBOUNCE_S, self._refresh)
+            delay = max(REFRESH_DEBOUNCE_S, REFRESH_COST_FACTOR * self._refresh_cost)
+            self._refresh_timer = asyncio.get_running_loop().call_later(delay, self._refresh)
 
     def _refresh(self) -> None:
         self._refresh_timer = None
+        began = time.perf_counter()
         self.outlet.refresh()
+        self._refresh_cost = time.perf_counter() - began
 
     def close(self) -> None:
         for timer in (self._state_timer, self._refresh_timer, self._dropped_timer):

@@ -37,7 +37,7 @@ from pygls.workspace.position_codec import ServerTextPosition, ServerTextRange
 
 from oompa_lsp.adapters.config_file import CONFIG_NAME
 from oompa_lsp.core.errors import ConfigError, EngineRequestError, OompaError
-from oompa_lsp.core.events import Event
+from oompa_lsp.core.events import Event, TaskSeen
 from oompa_lsp.core.snapshot import Snapshot
 from oompa_lsp.core.spec import SpecDocument, SpecLinks, link_tasks, parse_spec
 from oompa_lsp.core.tasks import TASK_STATES
@@ -91,6 +91,9 @@ class OompaServer(LanguageServer):
         self.ready = asyncio.Event()
         self.generation = 0  # counts state changes, so renderings can be cached between them
         self._lens_cache: tuple[tuple, list[lsp.CodeLens]] | None = None
+        self.link_generation = 0  # counts changes that can move a task to another spec item
+        self._links_cache: tuple[tuple, SpecLinks, SpecDocument] | None = None
+        self._published: dict[str, tuple] = {}  # uri -> what was last published there
 
     # -- state, as read from the session ----------------------------------------------------
 
@@ -190,6 +193,7 @@ class OompaServer(LanguageServer):
             self.session = None
         await self.open_session()
         self.generation += 1
+        self.link_generation += 1
         self.refresh()
 
     def on_engine_event(self, event: Event) -> None:
@@ -197,11 +201,14 @@ class OompaServer(LanguageServer):
             self._loop.call_soon_threadsafe(self.on_engine_event, event)  # notify only from the loop
             return
         self.generation += 1
+        if isinstance(event, TaskSeen):  # the only event that can change a task's `spec`
+            self.link_generation += 1
         self.forwarder.on_event(event)
 
     def on_mode_change(self) -> None:
         """Attached as a viewer, or back to idle: what the editor shows changed wholesale."""
         self.generation += 1
+        self.link_generation += 1
         if self.ready.is_set():
             self.forwarder.swarm_state(urgent=True)
             self.forwarder.schedule_refresh()
@@ -227,7 +234,14 @@ class OompaServer(LanguageServer):
         return parsed
 
     def spec_links(self, parsed: SpecDocument) -> SpecLinks:
-        return link_tasks(parsed, ((t.id, t.spec) for t in self.snapshot.tasks.values()))
+        """Which tasks implement which items; linked again only when the spec or a task's
+        `spec` may have changed (linking slugs every task: too slow for every state change)."""
+        key = (id(parsed), self.link_generation, id(self.snapshot))
+        if self._links_cache is not None and self._links_cache[0] == key and self._links_cache[2] is parsed:
+            return self._links_cache[1]
+        links = link_tasks(parsed, ((t.id, t.spec) for t in self.snapshot.tasks.values()))
+        self._links_cache = (key, links, parsed)
+        return links
 
     def lenses_for(self, uri: str) -> list[lsp.CodeLens]:
         kind = self.classify(uri)
@@ -262,17 +276,23 @@ class OompaServer(LanguageServer):
             found = task_file_diagnostics(document.source, kind[1], kind[2], self.snapshot, running=self.running)
         return _in_client_units(document, found)
 
-    def publish(self, document: TextDocument) -> None:
+    def publish(self, document: TextDocument, *, only_if_changed: bool = False) -> None:
         found = self.diagnostics_for(document)
-        if found is not None:
-            self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
-                uri=document.uri, diagnostics=found, version=document.version))
+        if found is None:
+            return
+        seen = (document.version, tuple((d.range.start.line, d.range.start.character, d.range.end.line,
+                                         d.range.end.character, d.severity, d.message) for d in found))
+        if only_if_changed and self._published.get(document.uri) == seen:
+            return  # a state change that does not show here: spare the editor 2,000 diagnostics
+        self._published[document.uri] = seen
+        self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
+            uri=document.uri, diagnostics=found, version=document.version))
 
     def refresh(self) -> None:
         """State changed: re-send diagnostics of open documents and ask for fresh lenses."""
         self.generation += 1
         for document in list(self.workspace.text_documents.values()):
-            self.publish(document)
+            self.publish(document, only_if_changed=True)
         self._publish_invalid_on_disk()
         if _supports(self.client_capabilities, "workspace", "code_lens", "refresh_support"):
             self.workspace_code_lens_refresh(None)
@@ -512,6 +532,7 @@ def _register_documents(server: OompaServer) -> None:
     def did_close(ls: OompaServer, params: lsp.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
         ls._spec_cache.pop(uri, None)
+        ls._published.pop(uri, None)
         if ls.classify(uri) is not None:
             ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 

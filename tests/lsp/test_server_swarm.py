@@ -6,6 +6,7 @@ that follows as a viewer, and a shutdown mid-run that leaves no agent process be
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 
 import pytest
@@ -119,6 +120,7 @@ async def test_human_review_in_the_editor_from_start_to_merge(tmp_path, marker, 
     assert tokens, "no $/progress was reported for the running swarm"
     kinds = [getattr(r, "kind", None) for r in client.progress_reports[tokens[0]]]
     assert kinds[0] == "begin" and kinds[-1] == "end"
+    assert client.lens_refreshes > 0  # workspace/codeLens/refresh as state changed
 
     await stop_client(client)
     clients.remove(client)
@@ -153,9 +155,8 @@ async def test_a_second_window_follows_as_viewer_and_its_approval_reaches_the_en
 async def test_shutdown_mid_run_kills_agents_and_returns_claims(tmp_path, marker, clients):
     repo = make_repo(tmp_path / "repo", spec=SPEC, tasks={"note-a": TASKS["note-a"]},
                      config=agent_config(marker, tmp_path, HANGS))  # the agent hangs, ignores SIGTERM, has a child
-    client = await start_client(repo)
+    client = await start_client(repo, options={"autoStart": True})  # started from `initialized`
     clients.append(client)
-    await client.command("oompa.startSwarm")
     await wait_state(client, "note-a", "current")
     await client.wait_until(lambda: len(agent_processes(marker)) >= 2, "the agent and its child to start")
 
@@ -167,3 +168,21 @@ async def test_shutdown_mid_run_kills_agents_and_returns_claims(tmp_path, marker
     assert agent_processes(marker) == []
     assert (repo / "tasks" / "pending" / "note-a.json").is_file()
     assert not (repo / "tasks" / "current" / "note-a.json").exists()
+
+
+async def test_sigterm_to_the_server_still_stops_the_swarm_cleanly(tmp_path, marker, clients):
+    """Editors kill their servers; the swarm must not leave agents or claims behind."""
+    repo = make_repo(tmp_path / "repo", spec=SPEC, tasks={"note-a": TASKS["note-a"]},
+                     config=agent_config(marker, tmp_path, HANGS))
+    client = await start_client(repo, options={"autoStart": True})
+    clients.append(client)
+    await wait_state(client, "note-a", "current")
+    await client.wait_until(lambda: len(agent_processes(marker)) >= 2, "the agent and its child to start")
+
+    client._server.send_signal(signal.SIGTERM)
+    await asyncio.wait_for(client._server.wait(), 15)
+    clients.remove(client)
+    await client.stop()
+    await asyncio.sleep(0.2)
+    assert agent_processes(marker) == []
+    assert (repo / "tasks" / "pending" / "note-a.json").is_file()
