@@ -86,10 +86,13 @@ main() {
   WORK="$(mktemp -d "$CACHE/tmp/work.XXXXXX")"
   trap 'rm -rf "$WORK"' EXIT
   seed_ripgrep_cache "$WORK"
+  # ignore_scripts: when run from `npm run`, the caller's setting (the extension's .npmrc) is
+  # inherited through the environment, and code-server's native modules need their scripts
   export npm_config_nodedir="$(node_prefix_with_headers)" npm_config_unsafe_perm=true npm_config_yes=true \
-    npm_config_dangerously_allow_all_scripts=true npm_config_update_notifier=false npm_config_fund=false \
-    npm_config_audit=false
+    npm_config_dangerously_allow_all_scripts=true npm_config_ignore_scripts=false \
+    npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
   log "npm install code-server@$VERSION into $PREFIX (about a minute, once)"
+  rm -rf "$PREFIX/node_modules" # whatever an interrupted install left
   [[ -f "$PREFIX/package.json" ]] || echo '{"private": true}' >"$PREFIX/package.json"
   (cd "$PREFIX" && npm install --no-save --loglevel=error "code-server@$VERSION" >&2)
   "$BIN" --version >&2

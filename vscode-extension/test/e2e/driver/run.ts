@@ -11,7 +11,9 @@
  *
  * Each run gets its own temporary folder (workspace, profile, logs); afterwards no process
  * started from it may be left (the language server and its agents included).
- * Options: `--api` or `--ui` to run one part; OOMPA_E2E_KEEP=1 keeps the temporary folder.
+ * Options: `--api` or `--ui` to run one part; OOMPA_E2E_KEEP=1 keeps the temporary folder;
+ * OOMPA_E2E_VERBOSE=1 prints all of the workbench's log; OOMPA_E2E_CACHE moves the code-server
+ * cache; OOMPA_E2E_CHROMIUM names the browser.
  */
 
 import * as fs from "node:fs";
@@ -26,7 +28,8 @@ import { VENV_SERVER, makeWorkspace } from "./workspace";
 
 const API_TESTS = path.join(EXTENSION_DIR, "out", "test", "e2e", "api", "index.js");
 const VSIX = path.join(EXTENSION_DIR, "oompa-vscode.vsix");
-const SCREENSHOTS = path.join(REPO_DIR, "docs", "screenshots");
+/** Where the UI run saves its screenshots (the README shows them); OOMPA_E2E_SCREENSHOTS moves them. */
+const SCREENSHOTS = process.env.OOMPA_E2E_SCREENSHOTS ?? path.join(REPO_DIR, "docs", "screenshots");
 const API_TIMEOUT_MS = 6 * 60_000;
 
 interface Outcome {
