@@ -217,9 +217,9 @@ async function pickReview(ctx: CommandContext, title: string): Promise<string | 
 }
 
 async function pickTask(ctx: CommandContext, title: string): Promise<string | undefined> {
-  const tasks = ctx.mirror.tasks.filter((t: TaskView) => t.state !== "pending");
+  const tasks = ctx.mirror.tasks.filter((t: TaskView) => t.state === "current" || t.state === "failed");
   if (tasks.length === 0) {
-    void vscode.window.showInformationMessage("Oompa: no task is in progress, merged or failed.");
+    void vscode.window.showInformationMessage("Oompa: no task is in progress or failed.");
     return undefined;
   }
   const items = tasks.map((t) => ({ label: t.id, description: t.state, detail: t.summary, id: t.id }));

@@ -31,6 +31,12 @@ export interface OompaApi {
 
 const ELAPSED_TICK_MS = 1000;
 
+/**
+ * The one piece of module state: VS Code awaits only the promise `deactivate` returns, so the
+ * server's orderly shutdown (agents killed, claims returned) must be reachable from there.
+ */
+let running: ServerConnection | undefined;
+
 export function activate(context: vscode.ExtensionContext): OompaApi {
   const log = vscode.window.createOutputChannel("Oompa", { log: true });
   const mirror = new SwarmMirror();
@@ -67,6 +73,7 @@ export function activate(context: vscode.ExtensionContext): OompaApi {
       }
     }),
   );
+  running = connection;
   if (vscode.workspace.isTrusted) {
     void connection.start();
   } else {
@@ -76,8 +83,10 @@ export function activate(context: vscode.ExtensionContext): OompaApi {
   return { connection, mirror, views, statusBarText: () => statusItem.text };
 }
 
-export function deactivate(): void {
-  // the connection is in context.subscriptions: disposing it stops the server
+export async function deactivate(): Promise<void> {
+  const connection = running;
+  running = undefined;
+  await connection?.stop();
 }
 
 function workspaceRoot(): string | undefined {

@@ -175,6 +175,17 @@ describe("Oompa in a real VS Code", function () {
     assert.ok(gitLog().length > 0);
   });
 
+  it("opens a task's file from the Tasks view", async () => {
+    const merged = (await api.views.tasks.getChildren())?.find((group) => group.label === "Merged");
+    assert.ok(merged, "a Merged group");
+    const [task] = (await api.views.tasks.getChildren(merged)) ?? [];
+    assert.ok(task?.command, "a task node with a click command");
+    await vscode.commands.executeCommand(task.command.command, ...task.command.arguments);
+    const editor = await waitFor("the task file in an editor", () => vscode.window.activeTextEditor);
+    assert.equal(editor.document.uri.fsPath, path.join(facts.folder, "tasks", "complete", `${task.label}.json`));
+    await vscode.commands.executeCommand("workbench.action.closeActiveEditor");
+  });
+
   it("shows the status as a document", async () => {
     await vscode.commands.executeCommand(Command.showStatus);
     const document = await waitFor("the status document", () => vscode.window.activeTextEditor?.document.uri.scheme === "oompa-status" && vscode.window.activeTextEditor.document);
@@ -184,6 +195,15 @@ describe("Oompa in a real VS Code", function () {
   it("stops the swarm", async () => {
     await vscode.commands.executeCommand(Command.stopSwarm);
     await waitFor("the swarm to stop", () => api.mirror.swarm.state === "stopped" || api.mirror.swarm.state === "idle");
+  });
+
+  it("passes on the server's refusal: a merged task cannot be requeued", async () => {
+    const taskId = facts.taskIds[0] ?? "";
+    await assert.rejects(
+      Promise.resolve(vscode.commands.executeCommand(Command.requeueTask, taskId)),
+      /could not requeue greeting: .*cannot be requeued/,
+    );
+    assert.equal(api.mirror.task(taskId)?.state, "complete");
   });
 
   it("reports a server that does not start once, with the reason, and recovers on a good command", async () => {
