@@ -30,6 +30,7 @@ from oompa_lsp.core.config import BUILTIN_HARNESSES, HarnessConfig
 from . import claude, codex, command, gemini, opencode
 from .process import CLOSING, STOP, ProcessResult, run_process_group
 from .stream import Adapter, Launch, StreamResult, classify_failure, one_line, retry_after_in
+from .verified import version_warning
 
 logger = logging.getLogger(__name__)
 
@@ -200,8 +201,9 @@ def _failed(message: str, kind: ErrorKind, started: float) -> AgentOutcome:
 
 
 async def probe_harness(name: str, harness: HarnessConfig | None) -> HarnessProbe:
-    """Is the harness there, and which version? Built-ins answer `--version`; custom commands
-    are only looked up (running them would start an agent)."""
+    """Is the harness there, and which version? Built-ins answer `--version` (a warning when it
+    is not the release the adapter was verified with); custom commands are only looked up
+    (running them would start an agent)."""
     adapter = adapter_for(name, harness)
     if adapter is None:
         return HarnessProbe(name=name, found=False, error="not a built-in harness and no \"command\" configured")
@@ -227,4 +229,5 @@ async def _probe_version(name: str, argv: list[str], env: dict[str, str]) -> Har
         detail = _stderr_summary(ran.stderr_tail)
         return HarnessProbe(name=name, found=True, path=argv[0], version=version,
                             warning=f"`--version` {why}" + (f": {detail}" if detail else ""))
-    return HarnessProbe(name=name, found=True, path=argv[0], version=one_line(version))
+    return HarnessProbe(name=name, found=True, path=argv[0], version=one_line(version),
+                        warning=version_warning(name, version))

@@ -1,0 +1,73 @@
+"""How each real CLI is pointed at a scripted model server: the harness entry of `oompa.json`.
+
+Every CLI gets its own configuration folder inside the test's tmp_path (never the user's home),
+an API key that is any string, and the server's loopback URL:
+
+- claude: `ANTHROPIC_BASE_URL`, `ANTHROPIC_API_KEY`, `CLAUDE_CONFIG_DIR`, no telemetry or
+  other non-essential traffic; `CLAUDE_CODE_MAX_RETRIES` bounds its own retries of 429/5xx.
+- codex: a model provider declared with `-c model_providers.<id>={...}` in the harness's `args`
+  (codex puts them before `resume`, where both `exec` and `exec resume` accept them), its key
+  in `OPENAI_API_KEY`, its state in `CODEX_HOME`.
+- gemini: `GOOGLE_GEMINI_BASE_URL` and `GEMINI_API_KEY`, its state under `GEMINI_CLI_HOME`.
+- opencode: its `anthropic` provider's `baseURL` through `OPENCODE_CONFIG_CONTENT`, state in
+  XDG folders.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from oompa_lsp.core.config import HarnessConfig
+
+from .install_clis import InstalledCli
+
+API_KEY = "sk-scripted-not-a-real-key"
+
+# Variables of the machine that would send a CLI elsewhere than the scripted server.
+FOREIGN_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL",
+                     "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX", "CLAUDE_CONFIG_DIR", "OPENAI_API_KEY",
+                     "OPENAI_BASE_URL", "CODEX_HOME", "GEMINI_API_KEY", "GOOGLE_API_KEY",
+                     "GOOGLE_GEMINI_BASE_URL", "GOOGLE_GENAI_USE_VERTEXAI", "OPENCODE_CONFIG",
+                     "OPENCODE_CONFIG_CONTENT")
+
+
+def claude_harness(cli: InstalledCli, server_url: str, home: Path, retries: int = 0) -> dict[str, Any]:
+    home.mkdir(parents=True, exist_ok=True)
+    return {"command": [str(cli.binary)],
+            "env": {"ANTHROPIC_BASE_URL": server_url, "ANTHROPIC_API_KEY": API_KEY,
+                    "CLAUDE_CONFIG_DIR": str(home), "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+                    "DISABLE_TELEMETRY": "1", "DISABLE_AUTOUPDATER": "1",
+                    "CLAUDE_CODE_MAX_RETRIES": str(retries)}}
+
+
+def codex_harness(cli: InstalledCli, server_url: str, home: Path, retries: int = 0) -> dict[str, Any]:
+    home.mkdir(parents=True, exist_ok=True)
+    provider = (f'model_providers.scripted={{name="scripted",base_url="{server_url}/v1",env_key="OPENAI_API_KEY",'
+                f'wire_api="responses",supports_websockets=false,request_max_retries={retries},'
+                f'stream_max_retries={retries}}}')
+    return {"command": [str(cli.binary)], "args": ["-c", 'model_provider="scripted"', "-c", provider],
+            "env": {"CODEX_HOME": str(home), "OPENAI_API_KEY": API_KEY}}
+
+
+def gemini_harness(cli: InstalledCli, server_url: str, home: Path) -> dict[str, Any]:
+    home.mkdir(parents=True, exist_ok=True)
+    return {"command": [str(cli.binary)],
+            "env": {"GOOGLE_GEMINI_BASE_URL": server_url, "GEMINI_API_KEY": API_KEY,
+                    "GEMINI_CLI_HOME": str(home), "GEMINI_TELEMETRY_ENABLED": "false"}}
+
+
+def opencode_harness(cli: InstalledCli, server_url: str, home: Path) -> dict[str, Any]:
+    config = {"autoupdate": False, "share": "disabled",
+              "provider": {"anthropic": {"options": {"baseURL": f"{server_url}/v1", "apiKey": API_KEY}}}}
+    folders = {key: home / key.lower() for key in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME",
+                                                   "XDG_STATE_HOME")}
+    for folder in folders.values():
+        folder.mkdir(parents=True, exist_ok=True)
+    return {"command": [str(cli.binary)],
+            "env": {"OPENCODE_CONFIG_CONTENT": json.dumps(config), **{k: str(v) for k, v in folders.items()}}}
+
+
+def harness_config(entry: dict[str, Any]) -> HarnessConfig:
+    return HarnessConfig(command=entry.get("command"), args=entry.get("args", []), env=entry.get("env", {}))
