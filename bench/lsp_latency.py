@@ -57,9 +57,14 @@ class BenchClient(LanguageClient):
         def diagnostics(ls: BenchClient, params: lsp.PublishDiagnosticsParams) -> None:
             ls.diagnostics.setdefault(params.uri, []).append((params.version, time.perf_counter()))
 
+        last_since: dict[str, float] = {}
+
         @self.feature("oompa/workerUpdated")
         def worker(ls: BenchClient, params: dict) -> None:
-            if params.get("since"):
+            # `since` is the time of the event that changed the worker's state; an update for
+            # another reason (usage) keeps the old `since` and measures nothing
+            if params.get("since") and last_since.get(params["id"]) != params["since"]:
+                last_since[params["id"]] = params["since"]
                 ls.worker_latencies.append(time.time() - params["since"])
 
         for method in ("oompa/swarmState", "oompa/taskUpdated", "oompa/reviewRequested", "oompa/reviewResolved",

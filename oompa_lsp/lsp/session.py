@@ -139,6 +139,7 @@ class Session:
                 logger.warning("the swarm did not stop within %.0f s; cancelling it", STOP_GRACE_S)
                 self._run_task.cancel()
                 await self._wait_run(KILL_GRACE_S)
+        self._cancel_watch()  # the run's end started one
 
     async def _wait_run(self, timeout: float) -> None:
         assert self._run_task is not None
@@ -189,7 +190,7 @@ class Session:
     async def requeue(self, task_id: str) -> str:
         if self.mode == "viewer":
             return await self._post(Requeue(task_id=task_id))
-        await anyio.to_thread.run_sync(self.swarm.requeue, task_id)
+        self.swarm.requeue(task_id)  # on the loop: its event reaches the snapshot from this thread
         return f"requeued {task_id}"
 
     async def cancel_task(self, task_id: str) -> str:

