@@ -48,6 +48,9 @@ class AgentOutcome(Struct, omit_defaults=True):
     error_kind: ErrorKind | None = None
     retry_after_s: float | None = None
     duration_s: float = 0.0
+    # `usage` is the session's running total so far (codex on a resumed thread), not this
+    # run's own: whoever adds turns up must keep only the difference.
+    usage_is_session_total: bool = False
 
     @property
     def ok(self) -> bool:

@@ -13,8 +13,9 @@ file_change, mcp_tool_call, web_search, todo_list, error), `turn.completed` (usa
 `turn.failed` (error.message), and top-level `error` events, which are often only
 "Reconnecting..." notices and so not failures by themselves.
 
-Usage caveat: on a resumed thread codex reports the thread's cumulative token counts, not
-the turn's; this adapter passes on what codex reports.
+Usage: `turn.completed` carries the thread's running total, not the turn's (seen with 0.169:
+a resumed thread reports the earlier turns' tokens plus its own). The adapter passes it on
+marked `usage_is_session_total`; the engine keeps the difference per session.
 
 Must not import: engine, lsp, cli; anything but the standard library and oompa_lsp.core.
 """
@@ -127,4 +128,4 @@ def activity(line: str, cwd: str = "") -> str | None:
 
 
 ADAPTER = Adapter(name="codex", binary="codex", launch=launch, parse=parse, activity=activity,
-                  closes=event_type_in("turn.completed", "turn.failed"))
+                  closes=event_type_in("turn.completed", "turn.failed"), usage_is_session_total=True)

@@ -154,7 +154,8 @@ def outcome_of(adapter: Adapter, request: AgentRequest, launch: Launch, ran: Pro
     return AgentOutcome(
         final_text="" if error else parsed.final_text, exit_code=ran.exit_code,
         session_id=parsed.session_id or launch.session_id, usage=parsed.usage, tool_calls=parsed.tool_calls,
-        error=error, error_kind=kind, retry_after_s=retry_after, duration_s=round(ran.duration_s, 3))
+        error=error, error_kind=kind, retry_after_s=retry_after, duration_s=round(ran.duration_s, 3),
+        usage_is_session_total=adapter.usage_is_session_total)
 
 
 def _failure(adapter: Adapter, request: AgentRequest, parsed: StreamResult, ran: ProcessResult,

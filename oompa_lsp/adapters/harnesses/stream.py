@@ -65,6 +65,8 @@ class Adapter:
     # The CLI's closing event (its final result): after it, the process only has to exit.
     closes: Callable[[str], bool] = lambda line: False
     expects_closing_event: bool = True
+    # The usage the CLI reports is its session's running total (see AgentOutcome).
+    usage_is_session_total: bool = False
 
 
 def json_events(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
