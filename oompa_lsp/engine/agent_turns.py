@@ -5,10 +5,11 @@ May import: core, adapters. Must not import: lsp, cli.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
+import msgspec
 
 from ..adapters.harnesses import run_agent
 from ..core.agents import AgentOutcome, AgentRequest, AgentRole
@@ -42,6 +43,7 @@ class AgentSeat:
     max_resumes: int
     session_id: str | None = None
     turns: int = 0
+    session_usage: Usage = field(default_factory=Usage)  # the session's running total, when the CLI reports one
 
 
 async def run_until_signal(ctx: SwarmContext, seat: AgentSeat, role: AgentRole, prompt: str,
@@ -87,11 +89,28 @@ async def _run_once(ctx: SwarmContext, seat: AgentSeat, role: AgentRole, prompt:
                           session_id=seat.session_id))
     outcome = await run_agent(request, ctx.config.harnesses.get(seat.model.harness),
                               lambda text: ctx.emit(AgentActivity(worker=seat.worker, text=text)))
+    outcome = _this_turn_only(seat, outcome)
     seat.session_id = outcome.session_id or seat.session_id
     ctx.emit(AgentFinished(worker=seat.worker, role=role, task_id=task_id, signal=_signal_name(outcome),
                            exit_code=outcome.exit_code, duration_s=outcome.duration_s, usage=outcome.usage,
                            error=outcome.error, error_kind=outcome.error_kind))
     return outcome
+
+
+def _this_turn_only(seat: AgentSeat, outcome: AgentOutcome) -> AgentOutcome:
+    """A CLI that reports its session's running total (codex): count what this turn added."""
+    if not outcome.usage_is_session_total or outcome.usage == Usage():
+        return outcome  # a failed turn reports nothing; the session's total stands
+    same_session = outcome.session_id is not None and outcome.session_id == seat.session_id
+    before = seat.session_usage if same_session else Usage()
+    seat.session_usage = outcome.usage
+    return msgspec.structs.replace(outcome, usage=_difference(outcome.usage, before))
+
+
+def _difference(total: Usage, before: Usage) -> Usage:
+    cost = None if total.cost_usd is None else max(total.cost_usd - (before.cost_usd or 0.0), 0.0)
+    return Usage(max(total.input_tokens - before.input_tokens, 0), max(total.output_tokens - before.output_tokens, 0),
+                 cost)
 
 
 def _signal_name(outcome: AgentOutcome) -> str:
