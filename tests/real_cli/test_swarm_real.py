@@ -1,0 +1,128 @@
+"""Whole swarms on the real `claude` and the real `codex`, against a scripted model server.
+
+Two workers and a reviewer run through `Swarm` in real git worktrees. The scripted model edits
+files through each CLI's own tools (claude's Write and Edit, codex's apply_patch through its
+shell tool), the reviewer requests changes once, the fix is made in the *resumed* session —
+the server sees the earlier turns in the request, or its script could not reach the fix step —
+and both tasks merge.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import anyio
+import pytest
+
+from engine.swarm_fixtures import Project, git, make_project
+from model_servers.anthropic import AnthropicServer
+from model_servers.anthropic import USAGE as ANTHROPIC_USAGE
+from model_servers.base import ScriptedServer
+from model_servers.openai_responses import USAGE as RESPONSES_USAGE
+from model_servers.openai_responses import ResponsesServer
+from model_servers.scenario import Conversation, Decide, EditFile, Rule, Say, Scenario, WriteFile
+from oompa_lsp.core import events as ev
+from oompa_lsp.core.tasks import Task
+from oompa_lsp.engine.swarm import Swarm
+
+from .clis import claude_harness, codex_harness
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+
+WORKER = "You are a worker in an oompa swarm"
+REVIEWER = "You review one change"
+FEEDBACK = "alpha.txt still says draft; it must say final"
+
+
+def review(conversation: Conversation) -> Say:
+    if "+alpha draft" in conversation.text:
+        return Say(f"1. {FEEDBACK}.\nVERDICT: CHANGES_REQUESTED")
+    return Say("The change meets the task.\nVERDICT: APPROVED")
+
+
+def reviewed_swarm_scenario() -> Scenario:
+    return Scenario(
+        Rule(REVIEWER, [Decide(review)], name="reviewer"),
+        Rule((WORKER, "Task `alpha`"), [
+            WriteFile("alpha.txt", "alpha draft\n"),
+            Say("Wrote alpha.txt.\nCOMPLETE_AND_READY_FOR_MERGE"),
+            EditFile("alpha.txt", "alpha draft", "alpha final"),
+            Say("alpha.txt now says final.\nCOMPLETE_AND_READY_FOR_MERGE")], name="alpha"),
+        Rule((WORKER, "Task `beta`"), [
+            WriteFile("beta.txt", "beta\n"),
+            Say("Wrote beta.txt.\nCOMPLETE_AND_READY_FOR_MERGE")], name="beta"),
+        Rule((WORKER, "No task is assigned to you"), [Say("Nothing left for me.\n__DONE__")], name="idle"))
+
+
+def configure(project: Project, harness: str, entry: dict) -> None:
+    config = {"workers": [{"model": f"{harness}:scripted-worker", "count": 2, "iterations": 3, "timeout_s": 90,
+                           "max_resumes": 1}],
+              "review_model": f"{harness}:scripted-reviewer",
+              "worktree": {"dir": str(project.root.parent / "worktrees")},
+              "harnesses": {harness: entry}}
+    (project.root / "oompa.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    project.add_tasks(Task(id="alpha", summary="write alpha.txt", acceptance=["alpha.txt says final"]),
+                      Task(id="beta", summary="write beta.txt"))
+
+
+async def run_swarm(root: Path, timeout: float = 150) -> tuple[object, list]:
+    swarm = Swarm.open(root)
+    seen: list = []
+    swarm.subscribe(seen.append)
+    with anyio.fail_after(timeout):
+        result = await swarm.run()
+    return result, seen
+
+
+def turns_of(server: ScriptedServer, rule: str) -> list[Conversation]:
+    return [r.conversation for r in server.conversations() if r.answer.startswith(f"{rule} ")]
+
+
+def check_reviewed_swarm(project: Project, server: ScriptedServer, result, events: list, usage_per_reply: dict) -> None:
+    assert result.ok, result.reason
+    assert project.task_files("complete") == ["alpha", "beta"]
+    assert git(project.root, "show", "main:alpha.txt") == "alpha final"
+    assert git(project.root, "show", "main:beta.txt") == "beta"
+    # Nothing the CLIs keep for themselves reached the target branch.
+    assert sorted(git(project.root, "ls-tree", "--name-only", "main").splitlines()) == \
+        ["alpha.txt", "beta.txt", "shared.txt", "spec.md"]
+    log = git(project.root, "log", "--format=%s", "main")
+    assert "alpha" in log and "beta" in log
+    assert len([e for e in events if isinstance(e, ev.MergeLanded)]) == 2
+    assert project.task("complete", "alpha").attempts[-1].verdicts == ["CHANGES_REQUESTED", "APPROVED"]
+    assert not [e for e in events if isinstance(e, ev.ReviewTamperingDiscarded)]
+
+    # The fix came in the resumed session: the engine resumed it, and the request that asked
+    # for the fix carried the first turn (its prompt, its reply, its tool result) and the feedback.
+    alpha = [e for e in events if isinstance(e, ev.AgentStarted) and e.task_id == "alpha" and e.role != "reviewer"]
+    assert [e.resumed for e in alpha] == [False, True]
+    assert alpha[1].session_id
+    fix = turns_of(server, "alpha")[2]
+    assert fix.replies_so_far == 2
+    assert "Task `alpha`" in fix.user_texts[0] or "Task `alpha`" in fix.text
+    assert any(FEEDBACK in text for text in fix.user_texts)
+    assert any("alpha.txt" in result_text for result_text in fix.tool_results)
+    assert [c.model for c in turns_of(server, "reviewer")] == ["scripted-reviewer"] * 3
+
+    # The live view saw the CLI's own tools at work; the usage adds up to what the server reported.
+    activity = " | ".join(e.text for e in events if isinstance(e, ev.AgentActivity))
+    assert "alpha.txt" in activity and "beta.txt" in activity
+    reported = sum(e.usage.input_tokens for e in events if isinstance(e, ev.AgentFinished))
+    assert reported == usage_per_reply["input_tokens"] * len(server.conversations())
+
+
+async def test_claude_swarm_with_a_review_fixed_in_the_resumed_session(tmp_path, claude_cli):
+    project = make_project(tmp_path)
+    with AnthropicServer(reviewed_swarm_scenario()) as server:
+        configure(project, "claude", claude_harness(claude_cli, server.url, tmp_path / "claude-config"))
+        result, events = await run_swarm(project.root)
+    check_reviewed_swarm(project, server, result, events, ANTHROPIC_USAGE)
+
+
+async def test_codex_swarm_with_a_review_fixed_in_the_resumed_session(tmp_path, codex_cli):
+    project = make_project(tmp_path)
+    with ResponsesServer(reviewed_swarm_scenario()) as server:
+        configure(project, "codex", codex_harness(codex_cli, server.url, tmp_path / "codex-home"))
+        result, events = await run_swarm(project.root)
+    check_reviewed_swarm(project, server, result, events, RESPONSES_USAGE)
