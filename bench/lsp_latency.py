@@ -182,7 +182,7 @@ async def measure(items: int, rounds: int, swarm_seconds: float) -> list[dict[st
     if during_run:
         rows.append(summary("codeLens on spec.md while the swarm runs", during_run, base))
     if client.worker_latencies:
-        rows.append(summary(f"engine event -> oompa/workerUpdated (4 workers)", client.worker_latencies, base))
+        rows.append(summary("engine event -> oompa/workerUpdated (4 workers)", client.worker_latencies, base))
     return rows
 
 

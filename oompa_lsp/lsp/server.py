@@ -45,7 +45,7 @@ from oompa_lsp.engine.swarm import Swarm
 
 from . import protocol as p
 from .diagnostics import config_diagnostics, spec_diagnostics, task_file_diagnostics
-from .forwarding import Forwarder, state_params
+from .forwarding import Forwarder
 from .hover import item_hover
 from .lenses import spec_lenses, task_file_lenses
 from .session import Session
@@ -56,9 +56,6 @@ VERSION = "0.1.0"
 CONTENT_REGISTRATION_ID = "oompa-git-content"
 READY_WAIT_S = 15.0
 DEFAULT_REJECT_FEEDBACK = "Rejected in the editor without comment: look again at the task and its acceptance criteria."
-
-
-_EMPTY = Snapshot()
 
 
 class RequestFailed(JsonRpcException):
@@ -94,12 +91,13 @@ class OompaServer(LanguageServer):
         self.link_generation = 0  # counts changes that can move a task to another spec item
         self._links_cache: tuple[tuple, SpecLinks, SpecDocument] | None = None
         self._published: dict[str, tuple] = {}  # uri -> what was last published there
+        self._no_swarm = Snapshot()  # what is shown while there is no session
 
     # -- state, as read from the session ----------------------------------------------------
 
     @property
     def snapshot(self) -> Snapshot:
-        return self.session.snapshot if self.session else _EMPTY
+        return self.session.snapshot if self.session else self._no_swarm
 
     @property
     def viewer(self) -> bool:
