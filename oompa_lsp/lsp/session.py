@@ -105,6 +105,8 @@ class Session:
         if self.mode == "viewer" or await self._try_follow():
             return f"the swarm already runs in pid {self.viewing_pid}; this window follows it"
         self._cancel_watch()
+        if self._run_task is not None:
+            await self._fresh_swarm()
         started: asyncio.Future = asyncio.get_running_loop().create_future()
         self.mode = "host"
         self._run_task = asyncio.create_task(self._host(started))
@@ -115,6 +117,13 @@ class Session:
             await self._try_follow()
             return f"the swarm already runs in pid {self.viewing_pid}; this window follows it"
         return "the swarm started"
+
+    async def _fresh_swarm(self) -> None:
+        """A second run in this window gets a new engine object (and today's oompa.json):
+        an engine carries what it learned in a run, such as why that run stopped."""
+        fresh = await anyio.to_thread.run_sync(Swarm.open, self.swarm.repo_root)
+        fresh.subscribe(self._from_engine)
+        self.swarm, self._run_task = fresh, None
 
     async def stop(self, reason: str = "stopped from the editor") -> str:
         if self.mode == "host":

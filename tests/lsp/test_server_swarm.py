@@ -6,6 +6,7 @@ that follows as a viewer, and a shutdown mid-run that leaves no agent process be
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 
@@ -186,3 +187,20 @@ async def test_sigterm_to_the_server_still_stops_the_swarm_cleanly(tmp_path, mar
     await asyncio.sleep(0.2)
     assert agent_processes(marker) == []
     assert (repo / "tasks" / "pending" / "note-a.json").is_file()
+
+
+async def test_a_second_run_in_the_same_window_picks_up_new_tasks(tmp_path, marker, clients):
+    repo = make_repo(tmp_path / "repo", spec=SPEC, tasks={"note-a": TASKS["note-a"]},
+                     config=agent_config(marker, tmp_path, writes_notes(), review_mode="none"))
+    client = await start_client(repo)
+    clients.append(client)
+    await client.command("oompa.startSwarm")
+    first = await client.wait_for_oompa("oompa/swarmState", lambda s: s["state"] == "stopped")
+    assert first["counts"]["complete"] == 1
+
+    (repo / "tasks" / "pending" / "note-b.json").write_text(json.dumps({"id": "note-b", **TASKS["note-b"]}))
+    assert (await client.command("oompa.startSwarm"))["message"] == "the swarm started"
+    second = await client.wait_for_oompa("oompa/swarmState",
+                                         lambda s: s["state"] == "stopped" and s["run_id"] != first["run_id"])
+    assert second["counts"]["complete"] == 2 and second["stopped_reason"] == "all 2 task(s) complete"
+    assert git(repo, "show", "main:notes/note-b.md").startswith("# note-b")
