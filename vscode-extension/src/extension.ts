@@ -69,7 +69,7 @@ export function activate(context: vscode.ExtensionContext): OompaApi {
     vscode.workspace.onDidGrantWorkspaceTrust(() => void connection.start()),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration(`${SETTING_SECTION}.${SERVER_COMMAND_SETTING}`) && vscode.workspace.isTrusted) {
-        void connection.restart();
+        void connection.reconfigure();
       }
     }),
   );

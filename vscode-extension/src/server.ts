@@ -45,11 +45,23 @@ export class ServerUnavailableError extends Error {
   }
 }
 
-/** The extension reports failures itself, once and with a fix; the client only logs them. */
+/**
+ * The extension reports failures itself, once and with a fix: the client only logs them. Its
+ * own clean-up after a failed initialize calls stop() without waiting; a refusal there (the
+ * client never ran) is expected and only logged.
+ */
 class QuietLanguageClient extends LanguageClient {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the base class types `data` as any
   override error(message: string, data?: any, _showNotification?: boolean | "force"): void {
     super.error(message, data, false);
+  }
+
+  override async stop(timeout?: number): Promise<void> {
+    try {
+      await super.stop(timeout);
+    } catch (error) {
+      this.info(`stop: ${error instanceof Error ? error.message : String(error)}`, undefined, false);
+    }
   }
 }
 
@@ -64,6 +76,8 @@ export interface ServerConnectionOptions {
 
 /** How long the server gets to shut down before its process group is killed. */
 const STOP_GRACE_MS = 4000;
+/** How long the server gets to answer `initialize`. */
+const START_TIMEOUT_MS = 30_000;
 /** Quiet time after a burst of notifications before the mirror is reconciled with a snapshot. */
 const RECONCILE_DELAY_MS = 800;
 
@@ -74,7 +88,10 @@ export class ServerConnection implements vscode.Disposable {
   private queuedRestart: Promise<void> | undefined;
   private currentState: ServerState = "stopped";
   private error: string | undefined;
-  private failureReported = false;
+  /** The failure last shown to the user; the same one is not shown again until a start succeeds. */
+  private reportedFailure: string | undefined;
+  /** The command of the server running (or last tried), to restart only when it changes. */
+  private command: ServerCommand | undefined;
   private reconcileTimer: NodeJS.Timeout | undefined;
   private readonly stateChanged = new vscode.EventEmitter<ServerState>();
   readonly onDidChangeState = this.stateChanged.event;
@@ -107,6 +124,18 @@ export class ServerConnection implements vscode.Disposable {
       });
     }
     return this.queuedRestart;
+  }
+
+  /** Restarts when the configured command differs from the one in use (settings changed). */
+  reconfigure(): Promise<void> {
+    return this.serialize(async () => {
+      const next = this.options.resolveCommand();
+      if (this.command !== undefined && describeCommand(next) === describeCommand(this.command)) {
+        return;
+      }
+      await this.stopNow("stopped");
+      await this.startNow();
+    });
   }
 
   /** Marks the connection as not allowed to run (untrusted workspace), stopping any server. */
@@ -160,24 +189,24 @@ export class ServerConnection implements vscode.Disposable {
     }
     const command = this.options.resolveCommand();
     const sorter = new StderrSorter();
+    this.command = command;
     this.error = undefined;
-    this.failureReported = false;
     this.setState("starting");
     this.options.log.info(`starting the server: ${describeCommand(command)} (from ${command.source})`);
     const client = new QuietLanguageClient("oompa", "Oompa", () => this.spawnServer(command, sorter), this.clientOptions(command, sorter));
     this.listen(client);
     this.client = client;
-    try {
-      await client.start();
-      await this.refresh().catch((error: unknown) => this.options.log.warn(`oompa/status failed: ${String(error)}`));
-    } catch (error) {
+    const failure = await startClient(client);
+    if (failure !== undefined) {
       await this.abandon(client);
-      this.fail(command, sorter, `did not start: ${reasonOf(error, sorter)}`);
+      this.fail(command, `did not start: ${reasonOf(failure, sorter)}`, startFailureAdvice(command));
       return;
     }
     if (this.client === client) {
+      this.reportedFailure = undefined;
       this.setState("running");
       this.options.log.info("the server is running");
+      await this.refresh().catch((error: unknown) => this.options.log.warn(`oompa/status failed: ${String(error)}`));
     }
   }
 
@@ -276,22 +305,19 @@ export class ServerConnection implements vscode.Disposable {
     }
     this.client = undefined;
     this.options.mirror.clear();
-    this.fail(command, sorter, `stopped unexpectedly: ${reasonOf(undefined, sorter)}`);
+    const advice = "Restart it with \"Oompa: Restart Server\"; the log (\"Oompa: Show Logs\") has what it wrote last.";
+    this.fail(command, `stopped unexpectedly: ${reasonOf(undefined, sorter)}`, advice);
   }
 
-  private fail(command: ServerCommand, sorter: StderrSorter, what: string): void {
+  private fail(command: ServerCommand, what: string, advice: string): void {
     this.error = what;
     this.setState("failed");
-    if (this.failureReported) {
-      return;
-    }
-    this.failureReported = true;
-    const message = `Oompa: the server (${describeCommand(command)}) ${what}. ${startFailureAdvice(command)}`;
+    const message = `Oompa: the server (${describeCommand(command)}) ${what}. ${advice}`;
     this.options.log.error(message);
-    for (const line of sorter.lastLines()) {
-      this.options.log.error(`[server] ${line}`);
+    if (message !== this.reportedFailure) {
+      this.reportedFailure = message;
+      this.options.reportFailure(message, ["Show Logs", "Restart Server"]);
     }
-    this.options.reportFailure(message, ["Show Logs", "Restart Server"]);
   }
 
   private async abandon(client: LanguageClient): Promise<void> {
@@ -330,6 +356,34 @@ export class ServerConnection implements vscode.Disposable {
       this.options.log.warn("the server did not exit after shutdown: killing it");
       killGroup(child.pid);
     }
+  }
+}
+
+/**
+ * Starts the client; returns why it did not come up, if it did not. `start()` can resolve
+ * although the server exited during `initialize` (the client drops its own rejection when the
+ * connection closes first), so the client's state is checked too; a server that never answers
+ * `initialize` is given up on after START_TIMEOUT_MS.
+ */
+async function startClient(client: LanguageClient): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<Error>((resolve) => {
+    timer = setTimeout(() => resolve(new Error(`no answer to initialize within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+  });
+  const started = client.start();
+  // A second start() while one is under way returns the client's own start promise; observing
+  // it keeps the rejection the client drops on an early close from surfacing as unhandled.
+  client.start().catch(() => undefined);
+  try {
+    const outcome = await Promise.race([started.then(() => undefined), timeout]);
+    if (outcome !== undefined) {
+      return outcome;
+    }
+    return client.isRunning() ? undefined : new Error("the server exited during start-up");
+  } catch (error) {
+    return error;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

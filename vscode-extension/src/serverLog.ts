@@ -2,7 +2,9 @@
  * Sorting the server's stderr into log levels. pygls and Python's logging write one record
  * per line, prefixed with the level; VS Code would show every stderr line as an error. Here a
  * record keeps its own level (so INFO chatter stays below the channel's default level and does
- * not flood it), and continuation lines (a traceback) keep the level of the record they follow.
+ * not flood it) and other continuation lines keep the level of the record they follow. A
+ * traceback is folded: its frames go to the trace level, and only the exception line keeps the
+ * record's level, so an error reads as two lines unless the user asks for traces.
  *
  * Must not import: vscode.
  */
@@ -16,6 +18,10 @@ const LEVEL_WORDS: [RegExp, StderrLevel][] = [
   [/\bDEBUG\b/, "debug"],
 ];
 
+const TRACEBACK_START = /^Traceback \(most recent call last\)/;
+/** The lines that join chained tracebacks. */
+const TRACEBACK_LINK = /^(During handling of the above exception|The above exception was the direct cause)/;
+
 /** How far into a line a level word may stand to count as the record's level. */
 const LEVEL_PREFIX_LENGTH = 48;
 
@@ -28,6 +34,7 @@ export interface StderrLine {
 export class StderrSorter {
   private partial = "";
   private current: StderrLevel = "info";
+  private inTraceback = false;
   private readonly tail: string[] = [];
 
   constructor(private readonly tailLength = 20) {}
@@ -60,8 +67,21 @@ export class StderrSorter {
     const found = LEVEL_WORDS.find(([pattern]) => pattern.test(head));
     if (found) {
       this.current = found[1];
-    } else if (line.startsWith("Traceback (most recent call last)")) {
-      this.current = "error";
+      this.inTraceback = false;
+      return { level: this.current, text: line };
+    }
+    if (TRACEBACK_START.test(line)) {
+      if (!this.inTraceback && this.current !== "error" && this.current !== "warn") {
+        this.current = "error"; // a traceback with no record before it: an uncaught exception
+      }
+      this.inTraceback = true;
+      return { level: "trace", text: line };
+    }
+    if (this.inTraceback) {
+      if (/^\s/.test(line) || TRACEBACK_LINK.test(line)) {
+        return { level: "trace", text: line };
+      }
+      this.inTraceback = false; // the exception itself: what went wrong, at the record's level
     }
     return { level: this.current, text: line };
   }

@@ -34,14 +34,46 @@ describe("choosing the server command", () => {
 });
 
 describe("sorting the server's stderr", () => {
-  it("keeps each logging record at its own level, continuation lines included", () => {
+  it("keeps each logging record at its own level, across chunk boundaries", () => {
     const sorter = new StderrSorter();
     const lines = [
-      ...sorter.push("INFO:pygls.protocol:Sending data\nWARNING:oompa_lsp.lsp:merge pa"),
-      ...sorter.push("used\nERROR:oompa_lsp.engine:boom\nTraceback (most recent call last):\n  File \"x.py\"\n"),
+      ...sorter.push("INFO:pygls.protocol:Sending data\noompa-lsp WARNING oompa_lsp.lsp: merge pa"),
+      ...sorter.push("used\n  (continued)\n"),
     ];
-    assert.deepEqual(lines.map((l) => l.level), ["info", "warn", "error", "error", "error"]);
-    assert.equal(lines[1]?.text, "WARNING:oompa_lsp.lsp:merge paused");
+    assert.deepEqual(lines.map((l) => l.level), ["info", "warn", "warn"]);
+    assert.equal(lines[1]?.text, "oompa-lsp WARNING oompa_lsp.lsp: merge paused");
+  });
+
+  it("folds a traceback: frames at trace level, the exception at the record's level", () => {
+    const sorter = new StderrSorter();
+    const lines = sorter.push(
+      [
+        'oompa-lsp ERROR pygls.protocol.json_rpc: Exception occurred for message "14"',
+        "Traceback (most recent call last):",
+        '  File "server.py", line 642, in requeue',
+        "    return _done(ls, await _engine(...))",
+        "           ^^^^^^^^^^",
+        "During handling of the above exception, another exception occurred:",
+        "Traceback (most recent call last):",
+        '  File "server.py", line 682, in _engine',
+        "oompa_lsp.lsp.server.RequestFailed: task greeting cannot be requeued",
+        "",
+      ].join("\n"),
+    );
+    assert.deepEqual(
+      lines.filter((l) => l.level !== "trace").map((l) => [l.level, l.text]),
+      [
+        ["error", 'oompa-lsp ERROR pygls.protocol.json_rpc: Exception occurred for message "14"'],
+        ["error", "oompa_lsp.lsp.server.RequestFailed: task greeting cannot be requeued"],
+      ],
+    );
+    assert.equal(lines.length, 9);
+  });
+
+  it("treats a traceback with no record before it as an error", () => {
+    const sorter = new StderrSorter();
+    const lines = sorter.push('Traceback (most recent call last):\n  File "m.py"\nModuleNotFoundError: No module named \'pygls\'\n');
+    assert.deepEqual(lines.map((l) => l.level), ["trace", "trace", "error"]);
   });
 
   it("keeps the last lines and picks the telling one for an error message", () => {

@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import type { OompaApi } from "../../../src/extension";
@@ -49,6 +50,23 @@ function gitShow(spec: string): string {
 async function labels(provider: vscode.TreeDataProvider<TreeNode>, parent?: TreeNode): Promise<string[]> {
   const children = (await provider.getChildren(parent)) ?? [];
   return children.map((node) => node.label);
+}
+
+/** The language server's pid: the extension host's child running oompa-lsp. */
+function serverPid(): number | undefined {
+  for (const entry of fs.readdirSync("/proc")) {
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const command = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8");
+      if (parent === process.pid && command.includes("oompa-lsp")) {
+        return Number(entry);
+      }
+    } catch {
+      // gone, or not a process
+    }
+  }
+  return undefined;
 }
 
 function diffTabs(): vscode.TabInputTextDiff[] {
@@ -214,6 +232,9 @@ describe("Oompa in a real VS Code", function () {
     assert.match(api.connection.lastError ?? "", /command not found \(\/nonexistent\/oompa-lsp\)/);
     assert.equal(api.statusBarText(), "$(error) Oompa");
     await assert.rejects(Promise.resolve(vscode.commands.executeCommand(Command.showStatus)));
+    // a server that starts and dies at once: the reason comes from its stderr
+    await settings.update("server.command", ["python3", "-m", "oompa_no_such_module"], vscode.ConfigurationTarget.Workspace);
+    await waitFor("the second start to fail", () => api.connection.state === "failed" && /No module named/.test(api.connection.lastError ?? ""));
     await settings.update("server.command", good, vscode.ConfigurationTarget.Workspace);
     await waitFor("the server to run again", () => api.connection.state === "running");
   });
@@ -223,5 +244,16 @@ describe("Oompa in a real VS Code", function () {
     assert.equal(api.connection.state, "running");
     const status = await api.connection.request("oompa/status", {});
     assert.ok(status && typeof status === "object");
+  });
+
+  it("reports a server that dies, and Restart Server brings it back", async () => {
+    const pid = await waitFor("the server's process", () => serverPid());
+    process.kill(pid, "SIGKILL");
+    await waitFor("the connection to fail", () => api.connection.state === "failed");
+    assert.match(api.connection.lastError ?? "", /stopped unexpectedly/);
+    assert.equal(api.mirror.workers.length, 0, "nothing shown pretends to be live");
+    await vscode.commands.executeCommand(Command.restartServer);
+    assert.equal(api.connection.state, "running");
+    assert.notEqual(serverPid(), pid);
   });
 });
