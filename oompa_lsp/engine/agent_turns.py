@@ -1,10 +1,15 @@
 """Running an agent until it signals: resumes with a nudge, backoff on rate limits, events.
 
+Rate limits: the turn is retried up to 3 times, after the wait the CLI asked for, else after
+20 s, doubling (at most 300 s). OOMPA_RATE_LIMIT_BACKOFF_S sets that first wait (the real-CLI
+tests use 1 s).
+
 May import: core, adapters. Must not import: lsp, cli.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,7 +68,7 @@ async def run_until_signal(ctx: SwarmContext, seat: AgentSeat, role: AgentRole, 
 
 async def _run_with_backoff(ctx: SwarmContext, seat: AgentSeat, role: AgentRole, prompt: str,
                             worktree: Path, task: Task | None) -> AgentOutcome:
-    delay = _BACKOFF_S
+    delay = _first_backoff_s()
     for attempt in range(_RATE_LIMIT_RETRIES + 1):
         outcome = await _run_once(ctx, seat, role, prompt, worktree, task)
         if outcome.error_kind != "rate_limit" or attempt == _RATE_LIMIT_RETRIES:
@@ -73,6 +78,14 @@ async def _run_with_backoff(ctx: SwarmContext, seat: AgentSeat, role: AgentRole,
         await anyio.sleep(wait)
         delay = min(delay * 2, _BACKOFF_MAX_S)
     return outcome
+
+
+def _first_backoff_s() -> float:
+    try:
+        value = float(os.environ.get("OOMPA_RATE_LIMIT_BACKOFF_S", _BACKOFF_S))
+    except ValueError:
+        return _BACKOFF_S
+    return value if value >= 0 else _BACKOFF_S
 
 
 async def _run_once(ctx: SwarmContext, seat: AgentSeat, role: AgentRole, prompt: str,
