@@ -45,11 +45,19 @@ class AnthropicServer(ScriptedServer):
         return Conversation(
             api=self.api, model=str(body.get("model", "")),
             user_texts=[t for m in messages if m.get("role") == "user" for t in [_text_of(m.get("content"))] if t],
-            replies_so_far=sum(1 for m in messages if m.get("role") == "assistant"),
+            replies_so_far=sum(1 for m in messages if self._is_our_reply(m)),
             tool_results=[_text_of(b.get("content")) for m in messages for b in _blocks(m)
                           if b.get("type") == "tool_result"],
             tool_names=[str(t.get("name")) for t in body.get("tools") or [] if isinstance(t, dict)],
             cwd=match.group(1) if match else "", system=system)
+
+    def _is_our_reply(self, message: dict[str, Any]) -> bool:
+        """An assistant message this server wrote (not a placeholder the CLI put in the history)."""
+        if message.get("role") != "assistant":
+            return False
+        blocks = _blocks(message) or [{"type": "text", "text": message.get("content")}]
+        return any(str(b.get("id", "")).startswith("toolu_scripted_") or
+                   (b.get("type") == "text" and self.said(str(b.get("text")))) for b in blocks)
 
     def other_request(self, handler: BaseHTTPRequestHandler, method: str, path: str, body: Any) -> tuple[int, Any]:
         if "count_tokens" in path:
@@ -70,6 +78,7 @@ class AnthropicServer(ScriptedServer):
 
     def _content_block(self, reply: Reply, conversation: Conversation) -> tuple[dict[str, Any], str]:
         if isinstance(reply, Say):
+            self.remember_said(reply.text)
             return {"type": "text", "text": reply.text}, "end_turn"
         if isinstance(reply, WriteFile):
             tool = UseTool("Write", {"file_path": absolute(reply.path, conversation.cwd), "content": reply.content})

@@ -45,6 +45,7 @@ class ScriptedServer:
         self.scenario = scenario
         self.requests: list[Recorded] = []
         self.errors: list[str] = []               # our own failures while answering
+        self._said: set[str] = set()              # every text reply given, to know our own in a history
         self.closing = threading.Event()
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -78,6 +79,16 @@ class ScriptedServer:
     def record(self, entry: Recorded) -> None:
         with self._lock:
             self.requests.append(entry)
+
+    def remember_said(self, text: str) -> None:
+        with self._lock:
+            self._said.add(text)
+
+    def said(self, text: str) -> bool:
+        """Did this server give that text reply? A CLI may put its own placeholders in a history
+        (claude resumes a failed turn with an assistant message "No response requested.")."""
+        with self._lock:
+            return text in self._said
 
     # -- what subclasses provide ------------------------------------------------------------
 

@@ -46,10 +46,17 @@ class ResponsesServer(ScriptedServer):
         match = next((m for m in map(_CWD.search, user) if m), None)
         return Conversation(
             api=self.api, model=str(body.get("model", "")), user_texts=[t for t in user if t],
-            replies_so_far=sum(1 for i in items if _is_reply(i)),
+            replies_so_far=sum(1 for i in items if self._is_our_reply(i)),
             tool_results=[str(i.get("output", "")) for i in items if str(i.get("type", "")).endswith("_output")],
             tool_names=[str(t.get("name") or t.get("type")) for t in body.get("tools") or [] if isinstance(t, dict)],
             cwd=match.group(1).strip() if match else "", system=str(body.get("instructions") or ""))
+
+    def _is_our_reply(self, item: dict[str, Any]) -> bool:
+        """A model output this server wrote (not something the CLI put in the history itself)."""
+        kind = item.get("type", "message")
+        if kind in _REPLY_ITEMS:
+            return str(item.get("call_id", "")).startswith("call_scripted_")
+        return kind == "message" and item.get("role") == "assistant" and self.said(_text_of(item))
 
     def other_request(self, handler: BaseHTTPRequestHandler, method: str, path: str, body: Any) -> tuple[int, Any]:
         if method == "GET" and "/models" in path:
@@ -78,6 +85,7 @@ class ResponsesServer(ScriptedServer):
     def _item(self, reply: Reply) -> dict[str, Any]:
         number = next(self._ids)
         if isinstance(reply, Say):
+            self.remember_said(reply.text)
             return {"type": "message", "role": "assistant", "id": f"msg_scripted_{number}", "status": "completed",
                     "content": [{"type": "output_text", "text": reply.text, "annotations": []}]}
         if isinstance(reply, WriteFile):
@@ -110,9 +118,6 @@ def patch_command(body: str) -> str:
     return f"apply_patch <<'PATCH'\n*** Begin Patch\n{body}*** End Patch\nPATCH"
 
 
-def _is_reply(item: dict[str, Any]) -> bool:
-    kind = item.get("type", "message")
-    return kind in _REPLY_ITEMS or (kind == "message" and item.get("role") == "assistant")
 
 
 def _text_of(item: dict[str, Any]) -> str:

@@ -3,9 +3,10 @@
 A scenario is a list of rules. Each request a CLI sends is read into a `Conversation` (the
 user's texts, how many replies the model already gave in it, the tool results it got back,
 the working directory the CLI announced). The first rule whose `when` matches picks the reply:
-`replies[n]`, where n is the number of model replies already in the conversation. So a step
-is chosen by what the request *carries*: a resumed session that lost its history would get
-the first reply again, and the test would see it.
+`replies[n]`, where n is the number of replies of this server already in the conversation's
+history (placeholders a CLI puts there itself do not count). So a step is chosen by what the
+request *carries*: a resumed session that lost its history would get the first reply again,
+and the test would see it.
 
 Replies: `Say` (text, ends the turn), `WriteFile`, `EditFile` and `RunShell` (the CLI's own
 file-writing, file-editing or shell tool, translated by each server into that CLI's tool), `UseTool` (any tool by its

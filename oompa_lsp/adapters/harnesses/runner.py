@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from .verified import version_warning
 logger = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_S = 15.0
+_ERROR_LINE = re.compile(r"(?i)^(?:error|fatal)\b")
 _GIT_REPOSITORY_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR",
                              "GIT_OBJECT_DIRECTORY", "GIT_NAMESPACE", "GIT_PREFIX")
 
@@ -187,9 +189,14 @@ def _exit_failure(harness: str, ran: ProcessResult) -> tuple[str, ErrorKind, flo
 
 
 def _stderr_summary(lines: list[str], count: int = 3) -> str:
-    """The last few telling stderr lines: stack frames and lone brackets say nothing."""
+    """The last few telling stderr lines: stack frames and lone brackets say nothing. An
+    `error: ...` line leads even when a usage text follows it (codex prints one after a bad flag)."""
     telling = [ln.strip() for ln in lines if ln.strip() and not _is_noise(ln.strip())]
-    return one_line(" | ".join(telling[-count:]), 500)
+    chosen = telling[-count:]
+    errors = [ln for ln in telling if _ERROR_LINE.match(ln)]
+    if errors and errors[-1] not in chosen:
+        chosen = [errors[-1], *telling[-(count - 1):]]
+    return one_line(" | ".join(chosen), 500)
 
 
 def _is_noise(line: str) -> bool:
