@@ -34,6 +34,33 @@ export const ContextKey = {
   swarmState: "oompa-vscode.swarmState",
 } as const;
 
+/**
+ * Which client command handles a server command invoked from a code lens (VS Code runs lens
+ * commands through the language client). The client commands add what the editor can do: a
+ * diff editor for Open Diff, a feedback box for Reject, the trust check for Start, and an
+ * error message when the server refuses. Anything else goes to the server as it is.
+ */
+export function routeServerCommand(command: string, args: readonly unknown[]): [string, unknown[]] | undefined {
+  const [first] = args;
+  switch (command) {
+    case "oompa.startSwarm":
+      return [Command.startSwarm, []];
+    case "oompa.stopSwarm":
+      return [Command.stopSwarm, []];
+    case "oompa.openDiff":
+      return typeof first === "string" ? [Command.openReviewDiff, [first]] : undefined;
+    case "oompa.approve":
+      return typeof first === "string" ? [Command.approveReview, [first]] : undefined;
+    case "oompa.reject":
+      // with feedback already given (another client, a script), the server gets it as it is
+      return typeof first === "string" && args.length === 1 ? [Command.rejectReview, [first]] : undefined;
+    case "oompa.requeue":
+      return typeof first === "string" ? [Command.requeueTask, [first]] : undefined;
+    default:
+      return undefined;
+  }
+}
+
 export const SETTING_SECTION = "oompa";
 export const SERVER_COMMAND_SETTING = "server.command";
 export const STATUS_SCHEME = "oompa-status";

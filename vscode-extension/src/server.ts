@@ -20,6 +20,7 @@ import {
   type LanguageClientOptions,
   type StreamInfo,
 } from "vscode-languageclient/node";
+import { routeServerCommand } from "./contributions";
 import type { SwarmMirror } from "./mirror";
 import {
   Notification,
@@ -219,6 +220,13 @@ export class ServerConnection implements vscode.Disposable {
       ],
       outputChannel: this.options.log,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
+      middleware: {
+        // code lenses run server commands: some are better served by the client's commands
+        executeCommand: (serverCommand, args, next): vscode.ProviderResult<unknown> => {
+          const route = routeServerCommand(serverCommand, args);
+          return route ? vscode.commands.executeCommand<unknown>(route[0], ...route[1]) : (next(serverCommand, args) as vscode.ProviderResult<unknown>);
+        },
+      },
       initializationFailedHandler: () => false,
       errorHandler: {
         error: () => ({ action: ErrorAction.Continue, handled: true }),

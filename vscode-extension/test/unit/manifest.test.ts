@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { Command, View } from "../../src/contributions";
+import { Command, View, routeServerCommand } from "../../src/contributions";
 import { ServerCommand } from "../../src/protocol";
 
 interface Manifest {
@@ -62,5 +62,21 @@ describe("the extension manifest", () => {
     assert.equal(manifest.capabilities.untrustedWorkspaces.supported, "limited");
     assert.deepEqual(manifest.capabilities.untrustedWorkspaces.restrictedConfigurations, ["oompa.server.command"]);
     assert.ok("oompa.server.command" in manifest.contributes.configuration.properties);
+  });
+});
+
+describe("server commands run from code lenses", () => {
+  it("go through the client's commands where the editor adds something", () => {
+    assert.deepEqual(routeServerCommand(ServerCommand.openDiff, ["r1"]), [Command.openReviewDiff, ["r1"]]);
+    assert.deepEqual(routeServerCommand(ServerCommand.reject, ["r1"]), [Command.rejectReview, ["r1"]]);
+    assert.deepEqual(routeServerCommand(ServerCommand.startSwarm, []), [Command.startSwarm, []]);
+    assert.deepEqual(routeServerCommand(ServerCommand.requeue, ["t1"]), [Command.requeueTask, ["t1"]]);
+  });
+
+  it("go to the server as they are otherwise", () => {
+    assert.equal(routeServerCommand(ServerCommand.reject, ["r1", "feedback given"]), undefined);
+    assert.equal(routeServerCommand(ServerCommand.cancelTask, ["t1"]), undefined);
+    assert.equal(routeServerCommand(ServerCommand.tickItem, ["t1"]), undefined);
+    assert.equal(routeServerCommand(ServerCommand.approve, []), undefined);
   });
 });

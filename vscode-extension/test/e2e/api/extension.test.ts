@@ -149,10 +149,11 @@ describe("Oompa in a real VS Code", function () {
     assert.deepEqual((await labels(api.views.tasks, inProgress)).sort(), [...facts.taskIds].sort());
   });
 
-  it("opens a review's change as a diff editor: base on the left, the worker's head on the right", async () => {
+  it("opens a review's change from its lens as a diff editor: base on the left, the worker's head on the right", async () => {
     const review = api.mirror.reviews.find((r) => r.task_id === facts.taskIds[0]);
     assert.ok(review, "the first task has a pending review");
-    await vscode.commands.executeCommand(Command.openReviewDiff, review.review_id);
+    // as a click on the spec.md lens "Open Diff" does: the server's command, through the client
+    await vscode.commands.executeCommand("oompa.openDiff", review.review_id);
     const tab = await waitFor("a diff editor of oompa-git documents", () => diffTabs().find((t) => t.modified.scheme === "oompa-git"));
     const change = facts.changes[review.task_id];
     assert.ok(change);
