@@ -194,9 +194,13 @@ def signal_group(pgid: int, signum: int) -> None:
 
 def live_members(pgid: int) -> list[int]:
     """Processes of the group that are still running (zombies waiting for a reaper are not)."""
+    # The usual answer after an agent exits is "none": the kernel says so in one call, where
+    # reading /proc/*/stat of every process on the machine blocks the event loop for ms.
+    if not _group_exists(pgid):
+        return []
     proc = Path("/proc")
     if not proc.is_dir():
-        return [pgid] if _group_exists(pgid) else []
+        return [pgid]
     members = []
     for entry in proc.iterdir():
         if entry.name.isdigit() and _in_group_and_running(entry, pgid):
