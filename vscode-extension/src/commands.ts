@@ -42,8 +42,11 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   return handlers.map(([id, handler]) => vscode.commands.registerCommand(id, (...args: unknown[]) => reporting(ctx, handler(...args))));
 }
 
-/** Shows a failed command's reason once, and still rejects so a caller (a test) sees it. */
-async function reporting<T>(ctx: CommandContext, work: Promise<T>): Promise<T> {
+/**
+ * Shows a failed command's reason, once, and resolves to undefined: a rejection would make
+ * VS Code show a second, generic error for a command run from the palette.
+ */
+async function reporting<T>(ctx: CommandContext, work: Promise<T>): Promise<T | undefined> {
   try {
     return await work;
   } catch (error) {
@@ -57,7 +60,7 @@ async function reporting<T>(ctx: CommandContext, work: Promise<T>): Promise<T> {
         void vscode.commands.executeCommand(Command.restartServer);
       }
     });
-    throw error;
+    return undefined;
   }
 }
 
@@ -105,18 +108,20 @@ async function startSwarm(ctx: CommandContext): Promise<CommandResult | undefine
   return result;
 }
 
-async function restartServer(ctx: CommandContext): Promise<void> {
+async function restartServer(ctx: CommandContext): Promise<boolean> {
   if (!vscode.workspace.isTrusted) {
     throw new ServerUnavailableError(UNTRUSTED);
   }
   await ctx.connection.restart();
+  return ctx.connection.state === "running";
 }
 
-async function showStatus(ctx: CommandContext): Promise<void> {
+async function showStatus(ctx: CommandContext): Promise<boolean> {
   await ensureServer(ctx);
   const snapshot = decodeSnapshot(await ctx.connection.request(Request.status, {}));
   ctx.mirror.applySnapshot(snapshot);
   await ctx.statusDocument.show(renderStatus(snapshot, Date.now() / 1000));
+  return true;
 }
 
 async function openReviewDiff(ctx: CommandContext, target: unknown, path: unknown): Promise<unknown> {

@@ -86,7 +86,7 @@ describe("Oompa in a real VS Code", function () {
   });
 
   after(async () => {
-    await vscode.commands.executeCommand(Command.stopSwarm).then(undefined, () => undefined);
+    await vscode.commands.executeCommand(Command.stopSwarm);
   });
 
   it("activates on the workspace and starts the server from oompa.server.command", async () => {
@@ -169,7 +169,7 @@ describe("Oompa in a real VS Code", function () {
   it("approves the review: the change merges into main and the diff editor closes", async () => {
     const review = api.mirror.reviews.find((r) => r.task_id === facts.taskIds[0]);
     assert.ok(review);
-    await vscode.commands.executeCommand(Command.approveReview, review.review_id);
+    assert.equal(await vscode.commands.executeCommand(Command.approveReview, review.review_id), true);
     await waitFor("the task to be merged", () => api.mirror.task(review.task_id)?.state === "complete");
     const change = facts.changes[review.task_id];
     assert.ok(change);
@@ -206,7 +206,7 @@ describe("Oompa in a real VS Code", function () {
   });
 
   it("shows the status as a document", async () => {
-    await vscode.commands.executeCommand(Command.showStatus);
+    assert.equal(await vscode.commands.executeCommand(Command.showStatus), true);
     const document = await waitFor("the status document", () => vscode.window.activeTextEditor?.document.uri.scheme === "oompa-status" && vscode.window.activeTextEditor.document);
     assert.match(document.getText(), /## Merged \(2\)/);
   });
@@ -218,10 +218,8 @@ describe("Oompa in a real VS Code", function () {
 
   it("passes on the server's refusal: a merged task cannot be requeued", async () => {
     const taskId = facts.taskIds[0] ?? "";
-    await assert.rejects(
-      Promise.resolve(vscode.commands.executeCommand(Command.requeueTask, taskId)),
-      /could not requeue greeting: .*cannot be requeued/,
-    );
+    // the command shows the server's reason and resolves to nothing (no second, generic error)
+    assert.equal(await vscode.commands.executeCommand(Command.requeueTask, taskId), undefined);
     assert.equal(api.mirror.task(taskId)?.state, "complete");
   });
 
@@ -232,7 +230,7 @@ describe("Oompa in a real VS Code", function () {
     await waitFor("the start to fail", () => api.connection.state === "failed");
     assert.match(api.connection.lastError ?? "", /command not found \(\/nonexistent\/oompa-lsp\)/);
     assert.equal(api.statusBarText(), "$(error) Oompa");
-    await assert.rejects(Promise.resolve(vscode.commands.executeCommand(Command.showStatus)));
+    assert.equal(await vscode.commands.executeCommand(Command.showStatus), undefined, "Show Status fails while no server runs");
     // a server that starts and dies at once: the reason comes from its stderr
     await settings.update("server.command", ["python3", "-m", "oompa_no_such_module"], vscode.ConfigurationTarget.Workspace);
     await waitFor("the second start to fail", () => api.connection.state === "failed" && /No module named/.test(api.connection.lastError ?? ""));

@@ -8,13 +8,14 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
+import * as os from "node:os";
 import * as path from "node:path";
 
 export const EXTENSION_DIR = path.resolve(__dirname, "../../../..");
 export const REPO_DIR = path.resolve(EXTENSION_DIR, "..");
 
 export function cacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME ?? path.join(process.env.HOME ?? "/root", ".cache");
+  const base = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache");
   return process.env.OOMPA_E2E_CACHE ?? path.join(base, "oompa-e2e");
 }
 
