@@ -16,6 +16,7 @@ run, so a slow stretch of the shared machine does not always hit the same side.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import threading
 import time
 from collections import deque
@@ -63,6 +64,19 @@ def _swarm(root: Path, tasks: int, workers: int) -> tuple[float, float]:
     return report["wall_s"], report["cpu_s"]
 
 
+def _add_worktree(repo: Path, path: Path, branch: str) -> None:
+    """`git worktree add`, run again when it lost a race with another add (git dies reading the
+    other's half-written entry, as the engine's git adapter also knows)."""
+    for attempt in range(6):
+        try:
+            git(repo, "worktree", "add", "-q", "-B", branch, str(path), "main")
+            return
+        except subprocess.CalledProcessError as exc:
+            if b"worktrees/" not in (exc.stderr or b"") or attempt == 5:
+                raise
+            time.sleep(0.02 * 2**attempt)
+
+
 def _baseline(root: Path, tasks: int, workers: int) -> tuple[float, float]:
     repo = make_repo(root / "repo", REPO_FILES)
     ids = deque(f"t{n:04d}" for n in range(tasks))
@@ -78,7 +92,7 @@ def _baseline(root: Path, tasks: int, workers: int) -> tuple[float, float]:
             if added:
                 git(path, "checkout", "-q", "--force", "-B", branch, "main")
             else:
-                git(repo, "worktree", "add", "-q", "-B", branch, str(path), "main")
+                _add_worktree(repo, path, branch)
                 added = True
             (path / f"bench-{task_id}.txt").write_text(f"done by {task_id}\n", encoding="utf-8")
             git(path, "add", "-A")
@@ -90,13 +104,23 @@ def _baseline(root: Path, tasks: int, workers: int) -> tuple[float, float]:
         if added:
             git(repo, "worktree", "remove", "--force", str(path))
 
+    errors: list[BaseException] = []
+
+    def guarded(number: int) -> None:
+        try:
+            worker(number)
+        except BaseException as exc:  # reported below, with the count of landed tasks
+            errors.append(exc)
+
     started = time.perf_counter()
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(workers)]
+    threads = [threading.Thread(target=guarded, args=(n,)) for n in range(workers)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"the baseline failed: {errors[0]!r}")
     commits = int(git(repo, "rev-list", "--count", "main"))
     if commits != 1 + 2 * tasks:
         raise RuntimeError(f"the baseline landed {(commits - 1) // 2} of {tasks} tasks")
