@@ -118,6 +118,15 @@ async def test_harness_env_reaches_the_agent_and_the_request_env_wins(tmp_path, 
     assert outcome.final_text == "value=anything"
 
 
+async def test_agent_pwd_is_its_worktree_not_the_swarms_folder(worktree, monkeypatch):
+    # opencode takes its project folder from $PWD: an inherited PWD would send its edits to
+    # the checkout the swarm was started from.
+    monkeypatch.setenv("PWD", str(worktree.parent))
+    harness = HarnessConfig(command=[sys.executable, "-c", "import os; print(os.environ['PWD'])"])
+    outcome = await run_agent(request(worktree, harness="pwd"), harness)
+    assert outcome.final_text == str(worktree)
+
+
 async def test_resumed_turn_gets_oompa_resume_and_the_same_session(tmp_path, worktree):
     script = Script(tmp_path, {"executor": {"t1": [{"final": "first"}, {"final": "second"}]}})
     first = await run_agent(request(worktree), script.harness())

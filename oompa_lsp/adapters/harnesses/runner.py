@@ -7,7 +7,8 @@ of the caller ends the agent's process group and propagates.
 Environment of an agent: ours, minus inherited OOMPA_* (a swarm started from inside an agent
 must not leak its own role or task) and minus git's repository variables (a swarm started
 from a git hook must not point the agent's git at another checkout), plus the harness's
-`env`, plus the request's `env`, plus what the adapter adds.
+`env`, plus the request's `env`, plus what the adapter adds; PWD is the agent's working
+directory (opencode believes $PWD over its real working directory).
 
 Must not import: engine, lsp, cli; anything but the standard library, anyio, msgspec and
 oompa_lsp.core.
@@ -109,6 +110,9 @@ def agent_env(request: AgentRequest, harness: HarnessConfig | None, launch: Laun
     env.update(harness.env if harness is not None else {})
     env.update(request.env)
     env.update(launch.env)
+    # PWD must name the worktree: opencode (1.18) takes its project folder from $PWD, not from
+    # its real working directory, and would otherwise edit the checkout the swarm started in.
+    env["PWD"] = request.cwd
     return env
 
 
