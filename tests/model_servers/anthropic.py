@@ -1,10 +1,11 @@
-"""A scripted model speaking the Anthropic Messages API (`POST /v1/messages`), for `claude`.
+"""A scripted model speaking the Anthropic Messages API (`POST /v1/messages`), for `claude`
+(and for `opencode` through its anthropic provider).
 
 Streaming requests get server-sent events in the API's order: `message_start`, one content
 block (`text_delta`s, or a `tool_use` whose input arrives as `input_json_delta`),
 `message_delta` with the stop reason and usage, `message_stop`. `WriteFile` becomes Claude
 Code's `Write` tool (absolute `file_path`), `EditFile` its `Edit` tool, `RunShell` its `Bash`
-tool. Errors use the API's
+tool; when the request offers opencode's tools instead, their `write`/`edit`/`bash`. Errors use the API's
 error body (`{"type": "error", "error": {"type": "rate_limit_error", ...}}`) and `retry-after`.
 
 Every reply reports `USAGE` tokens, so a test can add up what the CLI should have counted.
@@ -80,16 +81,7 @@ class AnthropicServer(ScriptedServer):
         if isinstance(reply, Say):
             self.remember_said(reply.text)
             return {"type": "text", "text": reply.text}, "end_turn"
-        if isinstance(reply, WriteFile):
-            tool = UseTool("Write", {"file_path": absolute(reply.path, conversation.cwd), "content": reply.content})
-        elif isinstance(reply, EditFile):
-            tool = UseTool("Edit", {"file_path": absolute(reply.path, conversation.cwd), "old_string": reply.old_line,
-                                    "new_string": reply.new_line})
-        elif isinstance(reply, RunShell):
-            tool = UseTool("Bash", {"command": reply.command, "description": "scripted command"})
-        else:
-            tool = reply
-        assert isinstance(tool, UseTool), reply
+        tool = reply if isinstance(reply, UseTool) else _tool_for(reply, conversation)
         return {"type": "tool_use", "id": f"toolu_scripted_{next(self._ids)}", "name": tool.name,
                 "input": tool.input}, "tool_use"
 
@@ -114,6 +106,23 @@ class AnthropicServer(ScriptedServer):
         message = failure.message or f"scripted {failure.status} ({kind})"
         send_json(handler, failure.status, {"type": "error", "error": {"type": kind, "message": message}},
                   {"request-id": "req_scripted", **retry_headers(failure)})
+
+
+def _tool_for(reply: Reply, conversation: Conversation) -> UseTool:
+    """The CLI's own tool: claude offers `Write`/`Edit`/`Bash` (snake_case arguments), opencode
+    `write`/`edit`/`bash` (camelCase)."""
+    path = absolute(getattr(reply, "path", ""), conversation.cwd)
+    opencode = "write" in conversation.tool_names and "Write" not in conversation.tool_names
+    if isinstance(reply, WriteFile):
+        return UseTool("write", {"filePath": path, "content": reply.content}) if opencode else \
+            UseTool("Write", {"file_path": path, "content": reply.content})
+    if isinstance(reply, EditFile):
+        return UseTool("edit", {"filePath": path, "oldString": reply.old_line, "newString": reply.new_line}) \
+            if opencode else UseTool("Edit", {"file_path": path, "old_string": reply.old_line,
+                                              "new_string": reply.new_line})
+    if isinstance(reply, RunShell):
+        return UseTool("bash" if opencode else "Bash", {"command": reply.command, "description": "scripted command"})
+    raise AssertionError(f"not a tool reply: {reply!r}")
 
 
 def _deltas(block: dict[str, Any]) -> list[dict[str, Any]]:

@@ -123,8 +123,8 @@ class Rule:
         return conversation.mentions(*needles)
 
 
-# Side requests that are not the agent's turn (titles, topic checks) get this when no rule
-# claims them, so a scenario only has to script the conversation it is about.
+# Side requests that are not the agent's turn (titles, topic checks) and requests no rule
+# claims get this, so a scenario only has to script the conversations it is about.
 DEFAULT_REPLY = Say("OK")
 
 
@@ -139,6 +139,10 @@ class Scenario:
 
     def reply_to(self, conversation: Conversation) -> tuple[Reply, str]:
         """The reply, and which rule and step gave it (for the request record)."""
+        if not conversation.tool_names:
+            # An agent's turn always offers tools; a request without any is the CLI's own side
+            # question (opencode asks for a title, quoting the whole prompt).
+            return self.fallback, "side request"
         for index, rule in enumerate(self.rules):
             if rule.matches(conversation):
                 return self._step(index, rule, conversation)

@@ -8,7 +8,8 @@ an API key that is any string, and the server's loopback URL:
 - codex: a model provider declared with `-c model_providers.<id>={...}` in the harness's `args`
   (codex puts them before `resume`, where both `exec` and `exec resume` accept them), its key
   in `OPENAI_API_KEY`, its state in `CODEX_HOME`.
-- gemini: `GOOGLE_GEMINI_BASE_URL` and `GEMINI_API_KEY`, its state under `GEMINI_CLI_HOME`.
+- gemini: `GOOGLE_GEMINI_BASE_URL` and `GEMINI_API_KEY`, its state and `settings.json` under
+  `GEMINI_CLI_HOME` (the settings select the API-key login and bound its retries).
 - opencode: its `anthropic` provider's `baseURL` through `OPENCODE_CONFIG_CONTENT`, state in
   XDG folders.
 """
@@ -51,22 +52,32 @@ def codex_harness(cli: InstalledCli, server_url: str, home: Path, retries: int =
             "env": {"CODEX_HOME": str(home), "OPENAI_API_KEY": API_KEY}}
 
 
-def gemini_harness(cli: InstalledCli, server_url: str, home: Path) -> dict[str, Any]:
-    home.mkdir(parents=True, exist_ok=True)
+def gemini_harness(cli: InstalledCli, server_url: str, home: Path, attempts: int = 1) -> dict[str, Any]:
+    # Headless gemini refuses to start ("Invalid auth method selected") until a settings file
+    # names the API-key method; `general.maxAttempts` bounds its own silent retries.
+    settings = {"security": {"auth": {"selectedType": "gemini-api-key"}}, "general": {"maxAttempts": attempts}}
+    (home / ".gemini").mkdir(parents=True, exist_ok=True)
+    (home / ".gemini" / "settings.json").write_text(json.dumps(settings), encoding="utf-8")
     return {"command": [str(cli.binary)],
             "env": {"GOOGLE_GEMINI_BASE_URL": server_url, "GEMINI_API_KEY": API_KEY,
                     "GEMINI_CLI_HOME": str(home), "GEMINI_TELEMETRY_ENABLED": "false"}}
 
 
-def opencode_harness(cli: InstalledCli, server_url: str, home: Path) -> dict[str, Any]:
+def opencode_harness(cli: InstalledCli, server_url: str, home: Path, models: tuple[str, ...] = ()) -> dict[str, Any]:
+    # A model opencode's catalogue does not know must be declared, or the run fails with
+    # "UnknownError: Unexpected server error".
     config = {"autoupdate": False, "share": "disabled",
-              "provider": {"anthropic": {"options": {"baseURL": f"{server_url}/v1", "apiKey": API_KEY}}}}
+              "provider": {"anthropic": {"options": {"baseURL": f"{server_url}/v1", "apiKey": API_KEY},
+                                         "models": {name: {"name": name} for name in models}}}}
     folders = {key: home / key.lower() for key in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME",
                                                    "XDG_STATE_HOME")}
     for folder in folders.values():
         folder.mkdir(parents=True, exist_ok=True)
+    # No catalogue download, updates or default plugins: the tests have no internet to wait for.
+    quiet = {"OPENCODE_DISABLE_MODELS_FETCH": "1", "OPENCODE_DISABLE_AUTOUPDATE": "1",
+             "OPENCODE_DISABLE_DEFAULT_PLUGINS": "1", "OPENCODE_DISABLE_LSP_DOWNLOAD": "1"}
     return {"command": [str(cli.binary)],
-            "env": {"OPENCODE_CONFIG_CONTENT": json.dumps(config), **{k: str(v) for k, v in folders.items()}}}
+            "env": {"OPENCODE_CONFIG_CONTENT": json.dumps(config), **quiet, **{k: str(v) for k, v in folders.items()}}}
 
 
 def harness_config(entry: dict[str, Any]) -> HarnessConfig:
