@@ -474,6 +474,21 @@ def test_abort_merge_restores_the_worker_branch(repo: Repo, root: Path, tmp_path
     assert repo.head(wt) == worker_head and not repo.has_changes(wt)
 
 
+def test_a_worktree_left_mid_conflict_is_reused_clean_and_its_work_parked(repo: Repo, root: Path, tmp_path: Path) -> None:
+    wt = tmp_path / "w1"
+    repo.ensure_worktree(wt, "oompa/w1", "main")
+    write(wt / "src" / "app.py", edit_line(APP, 5, "five by worker"))
+    worker_head = repo.commit_all(wt, "Worker edits five")
+    new_main = commit_file(root, "src/app.py", edit_line(APP, 5, "five on main"), "Main edits five")
+    repo.merge_into_worktree(wt, "main")  # the run stopped here: conflict markers, MERGE_HEAD
+
+    assert repo.ensure_worktree(wt, "oompa/w1", "main") is True
+    assert repo.head(wt) == new_main and not repo.has_changes(wt)
+    assert repo.unmerged_files(wt) == [] and repo.abort_merge(wt) is False
+    assert (wt / "src" / "app.py").read_text() == edit_line(APP, 5, "five on main")
+    assert [p.commit for p in repo.list_parked()] == [worker_head]
+
+
 def test_checkout_detached_puts_a_worktree_on_a_merge_result(repo: Repo, root: Path, tmp_path: Path) -> None:
     wt = tmp_path / "checks"
     repo.ensure_worktree(wt, "oompa/checks", "main")

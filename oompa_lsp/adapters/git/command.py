@@ -108,6 +108,23 @@ def _run_once(argv: list[str], cwd: Path, stdin: bytes | None, timeout: float) -
     return GitOutput(done.returncode, done.stdout, done.stderr.decode("utf-8", "replace"))
 
 
+def run_git_with_identity(args: Sequence[str], cwd: Path) -> GitOutput:
+    """Run a git command that records an author (commit, commit-tree). When it fails and the
+    user has no identity configured, run it again with the fallback of `identity_config`.
+
+    Asking first would cost two `git var` processes on every commit; users almost always
+    have an identity, so the question is asked only when git has refused.
+    """
+    out = run_git(args, cwd, check=False)
+    if out.code != 0:
+        filled = identity_config(cwd)
+        if filled:
+            out = run_git(args, cwd, check=False, config=filled)
+    if out.code != 0:
+        raise GitCommandFailed(list(args), out.code, out.stderr)
+    return out
+
+
 def identity_config(cwd: Path) -> dict[str, str]:
     """`-c` settings that give commits an author where the user configured none.
 

@@ -2,7 +2,10 @@
 
 `Repo` holds the main repository root and nothing mutable: each method runs git in a
 subprocess and returns, so the engine may call it from worker threads. Two calls on the same
-worktree at once are the caller's business (git's own locks make the loser fail loudly).
+worktree at once are the caller's business (git's own locks make the loser fail loudly). A
+process costs milliseconds and a task needs dozens, so two plain questions are answered from
+the repository's files when they answer plainly (is this full id a loose commit? where is a
+worktree's git dir?), and by git otherwise.
 
 What it protects (DESIGN §2): the user's main checkout is never reset, cleaned, committed in
 or merged into (those methods refuse it); the only thing that moves a checked-out branch is
@@ -20,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
@@ -28,7 +32,7 @@ from oompa_lsp.core.errors import GitCommandFailed, RepositoryError, TargetMoved
 
 from . import checkout, parsing
 from .cleanup import disk_usage
-from .command import identity_config, run_git
+from .command import identity_config, run_git, run_git_with_identity
 from .records import AdvanceResult, ChangedFile, CleanupReport, MergeResult, ParkedRef, StatusEntry, Worktree
 
 log = logging.getLogger(__name__)
@@ -40,6 +44,7 @@ _DIFF_OPTIONS = (
     "--no-color", "--no-ext-diff", "--no-textconv", "--find-renames", "--no-relative",
     "--src-prefix=a/", "--dst-prefix=b/",
 )
+_FULL_OBJECT_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # sha1 or sha256
 _CONFLICT_MARKER = re.compile(rb"^(<<<<<<<|>>>>>>>) ", re.MULTILINE)
 # Resolvers (agents) get the common ancestor in conflict hunks: it says what each side changed.
 _RESOLVER_CONFIG = {"merge.conflictStyle": "zdiff3"}
@@ -239,7 +244,7 @@ class Repo:
         worktree = _real(worktree)
         self._refuse_main_checkout(worktree, "check out a commit in")
         sha = self.rev_parse(commit)
-        self._abandon_operations(worktree)
+        self._quit_operations(worktree)
         run_git(["checkout", "-q", "--force", "--detach", sha], worktree)
         run_git(["clean", "-fdq"], worktree)
 
@@ -248,7 +253,7 @@ class Repo:
         branch back to `commit` when given: how changes made during a review are undone."""
         worktree = _real(worktree)
         self._refuse_main_checkout(worktree, "discard changes in")
-        self._abandon_operations(worktree)
+        self._quit_operations(worktree)
         run_git(["reset", "-q", "--hard", *([self.rev_parse(commit)] if commit else [])], worktree)
         run_git(["clean", "-fdq"], worktree)
 
@@ -266,7 +271,7 @@ class Repo:
         if staged.code == 0 and checkout.operation_in_progress(worktree) != "merge":
             return None
         # Hooks are the user's interactive tooling; the swarm runs its configured checks instead.
-        run_git(["commit", "-q", "--no-verify", "-m", message], worktree, config=identity_config(worktree))
+        run_git_with_identity(["commit", "-q", "--no-verify", "-m", message], worktree)
         return self.head(worktree)
 
     def status_porcelain(self, worktree: Path) -> list[StatusEntry]:
@@ -418,6 +423,8 @@ class Repo:
     # -- helpers ----------------------------------------------------------------------------------
 
     def _commit_of(self, ref: str) -> str | None:
+        if _is_loose_commit(self.root, ref):
+            return ref
         out = run_git(["rev-parse", "--verify", "-q", "--end-of-options", f"{ref}^{{commit}}"], self.root, check=False)
         return out.line if out.code == 0 else None
 
@@ -442,7 +449,7 @@ class Repo:
 
     def _commit_tree(self, tree: str, parents: list[str], message: str) -> str:
         argv = ["commit-tree", tree, *(part for parent in parents for part in ("-p", parent)), "-m", message]
-        return run_git(argv, self.root, config=identity_config(self.root)).line
+        return run_git_with_identity(argv, self.root).line
 
     def _check_ref_name(self, ref: str) -> None:
         if run_git(["check-ref-format", ref], self.root, check=False).code != 0:
@@ -462,18 +469,19 @@ class Repo:
             log.warning("branch %s had work %s does not contain; parked it as %s", branch, start[:12], parked.ref)
 
     def _reset_worktree(self, path: Path, branch: str, start: str) -> None:
-        self._abandon_operations(path)
+        self._quit_operations(path)
         run_git(["checkout", "-q", "--force", "--no-track", "-B", branch, start], path)
         run_git(["clean", "-fdq"], path)
 
-    def _abandon_operations(self, worktree: Path) -> None:
-        """Leave any half-done rebase, cherry-pick, revert or bisect (a merge is left by reset)."""
+    def _quit_operations(self, worktree: Path) -> None:
+        """Leave any half-done rebase, cherry-pick, revert or bisect. Every caller then resets
+        the index and files (`checkout --force` or `reset --hard`), which also ends a merge
+        (MERGE_HEAD and conflicted entries go): a reset here as well would walk the tree twice."""
         operation = checkout.operation_in_progress(worktree)
         if operation in ("rebase", "cherry-pick", "revert"):
             run_git([operation, "--quit"], worktree)
         elif operation == "bisect":
             run_git(["bisect", "reset", "HEAD"], worktree)
-        run_git(["reset", "-q", "--hard"], worktree)
 
     def _add_worktree(self, path: Path, branch: str, start: str) -> None:
         if path.exists() and any(path.iterdir()):
@@ -515,6 +523,24 @@ def _check_branch_name(branch: str) -> None:
 
 def _real(path: Path | str) -> Path:
     return Path(os.path.realpath(Path(path).expanduser()))
+
+
+def _is_loose_commit(root: Path, name: str) -> bool:
+    """True when `name` is the full id of a commit stored as a loose object of the repository
+    whose main worktree is `root`, read without running git.
+
+    The engine re-verifies ids it just got from git many times per task (a process each);
+    fresh commits are loose objects, whose header says their type. Only a yes is trusted:
+    packed objects, a separate git dir or anything unreadable go to `git rev-parse`.
+    """
+    if not _FULL_OBJECT_ID.fullmatch(name):
+        return False
+    try:
+        with open(root / ".git" / "objects" / name[:2] / name[2:], "rb") as stored:
+            header = zlib.decompressobj().decompress(stored.read(512), 8)
+    except (OSError, zlib.error):
+        return False
+    return header.startswith(b"commit ")
 
 
 def _has_conflict_markers(path: Path) -> bool:
