@@ -9,7 +9,14 @@ a resumed one `--resume <uuid>`. The live tasks folder joins the workspace with
 Stream (0.61): `init` (session_id, model), `message` (role user|assistant, content, `delta`
 for streamed chunks), `tool_use` (tool_name, tool_id, parameters), `tool_result` (status,
 error), `error` (severity, message) and a closing `result` (status success|error, error,
-stats with input_tokens/output_tokens).
+stats with input_tokens/output_tokens). A session is saved only once the model has answered:
+a first turn that failed before that is reported without a session id, so the retry starts
+a new session instead of a `--resume` that would fail.
+
+Errors: `result.error.type` is "unknown" even for HTTP errors; the message carries the API's
+text (`[API Error: ...]`), and a 429 adds "Please wait and try again later. To increase your
+limits, request a quota increase ...". With its default `general.maxAttempts` (10) gemini
+retries 429 and 5xx silently, with growing waits, before it prints anything.
 
 Must not import: engine, lsp, cli; anything but the standard library and oompa_lsp.core.
 """
@@ -41,9 +48,12 @@ def launch(request: AgentRequest, command: list[str], args: list[str]) -> Launch
 
 
 def parse(lines: list[str], cwd: str = "") -> StreamResult:
-    result = StreamResult()
+    result = StreamResult(session_saved=False)
     reply: list[str] = []   # the assistant's text since its last tool call: its final message
     for event in json_events(lines):
+        # Gemini writes the session once the model has answered: a first turn that failed
+        # before that leaves nothing to `--resume` ("No previous sessions found").
+        result.session_saved = result.session_saved or _model_spoke(event)
         kind = event.get("type")
         if kind == "init" and isinstance(event.get("session_id"), str):
             result.session_id = event["session_id"]
@@ -58,6 +68,12 @@ def parse(lines: list[str], cwd: str = "") -> StreamResult:
             _read_result(event, result)
     result.final_text = "" if result.error else "".join(reply).strip()
     return result
+
+
+def _model_spoke(event: dict[str, Any]) -> bool:
+    kind = event.get("type")
+    return kind == "tool_use" or (kind == "message" and event.get("role") == "assistant") or \
+        (kind == "result" and event.get("status") == "success")
 
 
 def _extend(reply: list[str], event: dict[str, Any]) -> list[str]:

@@ -37,7 +37,8 @@ from .verified import version_warning
 logger = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_S = 15.0
-_ERROR_LINE = re.compile(r"(?i)^(?:error|fatal)\b")
+_ERROR_LINE = re.compile(r"(?i)^(?:error|fatal|unknown (?:argument|option)s?)\b")
+_USAGE_LINE = re.compile(r"(?i)^(?:usage|options|positionals):")
 _GIT_REPOSITORY_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR",
                              "GIT_OBJECT_DIRECTORY", "GIT_NAMESPACE", "GIT_PREFIX")
 
@@ -157,9 +158,10 @@ def outcome_of(adapter: Adapter, request: AgentRequest, launch: Launch, ran: Pro
                stop: tuple[ErrorKind, str] | None = None) -> AgentOutcome:
     parsed = adapter.parse(ran.stdout_lines, request.cwd)
     error, kind, retry_after = _failure(adapter, request, parsed, ran, stop)
+    session_id = (parsed.session_id or launch.session_id) if parsed.session_saved else None
     return AgentOutcome(
         final_text="" if error else parsed.final_text, exit_code=ran.exit_code,
-        session_id=parsed.session_id or launch.session_id, usage=parsed.usage, tool_calls=parsed.tool_calls,
+        session_id=session_id, usage=parsed.usage, tool_calls=parsed.tool_calls,
         error=error, error_kind=kind, retry_after_s=retry_after, duration_s=round(ran.duration_s, 3),
         usage_is_session_total=adapter.usage_is_session_total)
 
@@ -194,10 +196,14 @@ def _exit_failure(harness: str, ran: ProcessResult) -> tuple[str, ErrorKind, flo
 
 def _stderr_summary(lines: list[str], count: int = 3) -> str:
     """The last few telling stderr lines: stack frames and lone brackets say nothing. An
-    `error: ...` line leads even when a usage text follows it (codex prints one after a bad flag)."""
+    `error: ...` line leads even when more follows it, and a usage text (what codex, gemini and
+    opencode print after an argument they do not accept) is named, not quoted."""
     telling = [ln.strip() for ln in lines if ln.strip() and not _is_noise(ln.strip())]
-    chosen = telling[-count:]
     errors = [ln for ln in telling if _ERROR_LINE.match(ln)]
+    if any(_USAGE_LINE.match(ln) for ln in telling):
+        usage = 'it printed its usage text: an argument it does not accept? (see the harness\'s "args")'
+        return one_line(" | ".join([*errors[-1:], usage]), 500)
+    chosen = telling[-count:]
     if errors and errors[-1] not in chosen:
         chosen = [errors[-1], *telling[-(count - 1):]]
     return one_line(" | ".join(chosen), 500)

@@ -38,6 +38,9 @@ class StreamResult:
     error_kind: ErrorKind | None = None
     retry_after_s: float | None = None
     finished: bool = False          # the CLI's closing event (result, turn end) was seen
+    # False when the CLI kept nothing to resume (gemini saves no session whose first request
+    # failed): the next turn must start a new session instead of resuming this one.
+    session_saved: bool = True
     last_api_error: str | None = None  # an API failure the CLI retried: context for a timeout
 
 
@@ -156,7 +159,7 @@ _KEYWORDS: tuple[tuple[ErrorKind, re.Pattern[str]], ...] = (
                         r"(?:x-)?api[ _-]?key|unauthenticated|unauthorized|not logged in|please run /login|"
                         r"login required|credentials? (?:expired|missing|not found)")),
     ("rate_limit", re.compile(r"(?i)rate[ _-]?limit|too many requests|resource_exhausted|quota exceeded|"
-                              r"exceeded your current quota|usage limit")),
+                              r"exceeded your current quota|usage limit|request a quota increase")),
     ("server", re.compile(r"(?i)internal server error|service unavailable|bad gateway|gateway timeout|"
                           r"overloaded|high demand|server[_ ]error")),
 )
