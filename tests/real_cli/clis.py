@@ -82,3 +82,24 @@ def opencode_harness(cli: InstalledCli, server_url: str, home: Path, models: tup
 
 def harness_config(entry: dict[str, Any]) -> HarnessConfig:
     return HarnessConfig(command=entry.get("command"), args=entry.get("args", []), env=entry.get("env", {}))
+
+
+def harness_for(name: str, cli: InstalledCli, server_url: str, home: Path, retries: int = 0) -> dict[str, Any]:
+    """The harness entry of any of the four CLIs; `retries` bounds the CLI's own retries of a
+    failed request where it has a setting for that (opencode has none)."""
+    if name == "claude":
+        return claude_harness(cli, server_url, home, retries=retries)
+    if name == "codex":
+        return codex_harness(cli, server_url, home, retries=retries)
+    if name == "gemini":
+        return gemini_harness(cli, server_url, home, attempts=retries + 1)
+    return opencode_harness(cli, server_url, home, models=SCRIPTED_MODELS)
+
+
+# The model names the tests use (opencode must have them declared, under its anthropic provider).
+SCRIPTED_MODELS = ("scripted", "scripted-worker", "scripted-reviewer")
+
+
+def model_ref(name: str, model: str) -> str:
+    """`harness:model` for oompa.json: opencode names the provider too."""
+    return f"{name}:anthropic/{model}" if name == "opencode" else f"{name}:{model}"

@@ -9,7 +9,9 @@ Rate limits: the engine retries a rate-limited turn after a backoff (OOMPA_RATE_
 makes the first wait 1 s here) and gives up after three retries. The CLIs' own retries are
 turned down (CLAUDE_CODE_MAX_RETRIES=0, codex request_max_retries=0) so that the engine's
 handling is what is tested — except in the auth case of claude, where its default retries are
-kept to show that the adapter stops a login that cannot succeed.
+kept to show that the adapter stops a login that cannot succeed. gemini runs with
+`general.maxAttempts: 1`. opencode has no such setting: it retries a 429 itself (honouring
+`retry-after`) and a 500 silently with growing waits, so it has tests of its own for those.
 """
 
 from __future__ import annotations
@@ -25,24 +27,40 @@ import pytest
 from engine.swarm_fixtures import Project, git, make_project
 from model_servers.anthropic import AnthropicServer
 from model_servers.base import ScriptedServer
+from model_servers.gemini import GeminiServer
 from model_servers.openai_responses import ResponsesServer
 from model_servers.scenario import Attempts, Fail, Reply, Rule, Say, Scenario, Stall, WriteFile
 from oompa_lsp.core import events as ev
 from oompa_lsp.core.tasks import Task
 from oompa_lsp.engine.swarm import Swarm
 
-from .clis import claude_harness, codex_harness
+from .clis import harness_for, model_ref
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 WORKER = "You are a worker in an oompa swarm"
-RATE_LIMITED = Fail(429, "Rate limit reached for requests per minute.")
+ALL = ["claude", "codex", "gemini", "opencode"]
+# Each API's own wording, without a retry hint (so the engine's backoff is what shows).
+RATE_LIMITS = {"claude": "This request would exceed your account's rate limit. Please try again later.",
+               "codex": "Rate limit reached for requests per minute.",
+               "gemini": "Resource has been exhausted (e.g. check quota).",
+               "opencode": "This request would exceed your account's rate limit. Please try again later."}
+# gemini and opencode take seconds to start: a silent model must not be mistaken for a slow start.
+QUIET_TIMEOUT_S = {"claude": 4, "codex": 4, "gemini": 15, "opencode": 15}
 
 
-@pytest.fixture(params=["claude", "codex"])
+@pytest.fixture
 def cli(request):
-    """The harness name and its installed binary: every test runs on both CLIs."""
+    """The harness name and its installed binary (tests choose the CLIs with `indirect`)."""
     return request.param, request.getfixturevalue(f"{request.param}_cli")
+
+
+def on(*names: str):
+    return pytest.mark.parametrize("cli", list(names), indirect=True)
+
+
+def rate_limited(harness: str) -> Fail:
+    return Fail(429, RATE_LIMITS[harness])
 
 
 @pytest.fixture(autouse=True)
@@ -56,17 +74,18 @@ def scenario(*turn: Reply | Attempts) -> Scenario:
 
 
 def server_for(harness: str, scripted: Scenario) -> ScriptedServer:
-    return AnthropicServer(scripted) if harness == "claude" else ResponsesServer(scripted)
+    servers = {"claude": AnthropicServer, "codex": ResponsesServer, "gemini": GeminiServer, "opencode": AnthropicServer}
+    return servers[harness](scripted)
 
 
 def configure(project: Project, cli, server: ScriptedServer, timeout_s: float = 60, args: list[str] = (),
               cli_retries: int = 0) -> None:
     harness, installed = cli
-    make = claude_harness if harness == "claude" else codex_harness
-    entry = make(installed, server.url, project.root.parent / f"{harness}-home", retries=cli_retries)
+    entry = harness_for(harness, installed, server.url, project.root.parent / f"{harness}-home", retries=cli_retries)
     entry["args"] = [*entry.get("args", []), *args]
-    config = {"workers": [{"model": f"{harness}:scripted", "count": 1, "iterations": 1, "timeout_s": timeout_s}],
-              "review_model": f"{harness}:scripted-reviewer", "task_attempts": 1,
+    config = {"workers": [{"model": model_ref(harness, "scripted"), "count": 1, "iterations": 1,
+                           "timeout_s": timeout_s}],
+              "review_model": model_ref(harness, "scripted-reviewer"), "task_attempts": 1,
               "worktree": {"dir": str(project.root.parent / "worktrees")},
               "harnesses": {harness: entry}}
     (project.root / "oompa.json").write_text(json.dumps(config), encoding="utf-8")
@@ -96,6 +115,7 @@ def failure_of(project: Project, result, events: list) -> tuple[ev.AgentFinished
     return worker_turns(events)[-1], failed[0].reason
 
 
+@on(*ALL)
 async def test_rejected_api_key_fails_the_task_as_an_auth_error(tmp_path, cli):
     harness, _ = cli
     project = make_project(tmp_path)
@@ -105,15 +125,16 @@ async def test_rejected_api_key_fails_the_task_as_an_auth_error(tmp_path, cli):
         result, events, took = await run_swarm(project.root)
     turn, reason = failure_of(project, result, events)
     assert turn.error_kind == "auth"
-    assert "401" in turn.error or "log in" in turn.error
+    assert "invalid x-api-key" in turn.error or "could not log in" in turn.error   # the API's words, or ours
     assert f"agent error (auth): {turn.error}" in reason
     assert took < 30, "a login that cannot succeed must not be retried for minutes"
 
 
+@on("claude", "codex", "gemini")
 async def test_rate_limit_is_retried_after_a_backoff_and_the_work_lands(tmp_path, cli):
     harness, _ = cli
     project = make_project(tmp_path)
-    turn = scenario(Attempts(RATE_LIMITED, RATE_LIMITED, WriteFile("t.txt", "t\n")),
+    turn = scenario(Attempts(rate_limited(harness), rate_limited(harness), WriteFile("t.txt", "t\n")),
                     Say("Wrote t.txt.\nCOMPLETE_AND_READY_FOR_MERGE"))
     with server_for(harness, turn) as server:
         configure(project, cli, server)
@@ -129,10 +150,11 @@ async def test_rate_limit_is_retried_after_a_backoff_and_the_work_lands(tmp_path
     assert "Task `t`" in answered[0].conversation.text
 
 
+@on("claude", "codex")
 async def test_persistent_rate_limit_fails_the_task_with_the_reason(tmp_path, cli):
     harness, _ = cli
     project = make_project(tmp_path)
-    with server_for(harness, scenario(RATE_LIMITED)) as server:
+    with server_for(harness, scenario(rate_limited(harness))) as server:
         configure(project, cli, server)
         result, events, _ = await run_swarm(project.root)
     turn, reason = failure_of(project, result, events)
@@ -141,6 +163,7 @@ async def test_persistent_rate_limit_fails_the_task_with_the_reason(tmp_path, cl
     assert "agent error (rate_limit)" in reason
 
 
+@on("claude", "codex", "gemini")
 async def test_server_error_fails_the_task_as_a_server_error(tmp_path, cli):
     harness, _ = cli
     project = make_project(tmp_path)
@@ -153,6 +176,7 @@ async def test_server_error_fails_the_task_as_a_server_error(tmp_path, cli):
     assert f"agent error (server): {turn.error}" in reason
 
 
+@on(*ALL)
 async def test_cli_that_exits_non_zero_fails_the_task_with_its_exit_code_and_complaint(tmp_path, cli):
     harness, _ = cli
     project = make_project(tmp_path)
@@ -162,22 +186,54 @@ async def test_cli_that_exits_non_zero_fails_the_task_with_its_exit_code_and_com
     turn, reason = failure_of(project, result, events)
     assert turn.error_kind == "exit" and turn.exit_code not in (0, None)
     assert turn.error.startswith(f"{harness} exited with code {turn.exit_code}: ")
-    assert "no-such-flag" in turn.error       # the CLI's own complaint, from its stderr
+    if harness == "opencode":   # it prints its usage text and nothing else
+        assert "printed its usage text" in turn.error
+    else:                       # the CLI's own complaint, from its stderr
+        assert "such-flag" in turn.error
     assert not server.conversations()
 
 
+@on(*ALL)
 async def test_cli_waiting_on_a_silent_model_is_stopped_at_its_timeout(tmp_path, cli):
     harness, _ = cli
     project = make_project(tmp_path)
+    timeout = QUIET_TIMEOUT_S[harness]
     with server_for(harness, scenario(Stall())) as server:
-        configure(project, cli, server, timeout_s=4)
+        configure(project, cli, server, timeout_s=timeout)
         result, events, took = await run_swarm(project.root)
         turn, reason = failure_of(project, result, events)
         assert server.conversations(), "the CLI did reach the model"
     assert turn.error_kind == "timeout"
-    assert turn.error.startswith(f"{harness} gave no result within 4s and was stopped")
-    assert took < 30
+    assert turn.error.startswith(f"{harness} gave no result within {timeout}s and was stopped")
+    assert took < timeout + 25
     assert not processes_inside(tmp_path), "the CLI's process group was ended"
+
+
+@on("opencode")
+async def test_opencode_retries_a_rate_limit_itself_and_the_work_lands(tmp_path, cli):
+    project = make_project(tmp_path)
+    limited = Fail(429, RATE_LIMITS["opencode"], retry_after_s=1)
+    turn = scenario(Attempts(limited, WriteFile("t.txt", "t\n")), Say("Wrote t.txt.\nCOMPLETE_AND_READY_FOR_MERGE"))
+    with server_for("opencode", turn) as server:
+        configure(project, cli, server)
+        result, events, _ = await run_swarm(project.root)
+    assert result.ok, result.reason
+    assert git(project.root, "show", "main:t.txt") == "t"
+    assert [e.error_kind for e in worker_turns(events)] == [None], "opencode retried within its own turn"
+    assert [r.status for r in server.conversations() if r.answer.startswith("worker step 0")] == [429, 200]
+
+
+@on("opencode")
+async def test_opencode_retrying_a_server_error_silently_is_stopped_at_the_timeout(tmp_path, cli):
+    project = make_project(tmp_path)
+    with server_for("opencode", scenario(Fail(500, "the model crashed"))) as server:
+        configure(project, cli, server, timeout_s=QUIET_TIMEOUT_S["opencode"])
+        result, events, _ = await run_swarm(project.root)
+    turn, reason = failure_of(project, result, events)
+    # opencode prints nothing while it retries: all the user can be told is that it gave up waiting.
+    assert turn.error_kind == "timeout"
+    assert [r.status for r in server.conversations() if r.answer.startswith("worker")][:2] == [500, 500]
+    assert "agent error (timeout): opencode gave no result within" in reason
 
 
 def processes_inside(folder: Path) -> list[int]:

@@ -28,7 +28,7 @@ from oompa_lsp.core import events as ev
 from oompa_lsp.core.tasks import Task
 from oompa_lsp.engine.swarm import Swarm
 
-from .clis import claude_harness, codex_harness, gemini_harness, opencode_harness
+from .clis import claude_harness, codex_harness, gemini_harness, harness_for, model_ref
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -57,10 +57,10 @@ def reviewed_swarm_scenario() -> Scenario:
         Rule((WORKER, "No task is assigned to you"), [Say("Nothing left for me.\n__DONE__")], name="idle"))
 
 
-def configure(project: Project, harness: str, entry: dict, model_prefix: str = "") -> None:
-    config = {"workers": [{"model": f"{harness}:{model_prefix}scripted-worker", "count": 2, "iterations": 3,
+def configure(project: Project, harness: str, entry: dict) -> None:
+    config = {"workers": [{"model": model_ref(harness, "scripted-worker"), "count": 2, "iterations": 3,
                            "timeout_s": 90, "max_resumes": 1}],
-              "review_model": f"{harness}:{model_prefix}scripted-reviewer",
+              "review_model": model_ref(harness, "scripted-reviewer"),
               "worktree": {"dir": str(project.root.parent / "worktrees")},
               "harnesses": {harness: entry}}
     (project.root / "oompa.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
@@ -143,8 +143,6 @@ async def test_gemini_swarm_with_a_review_fixed_in_the_resumed_session(tmp_path,
 async def test_opencode_swarm_with_a_review_fixed_in_the_resumed_session(tmp_path, opencode_cli):
     project = make_project(tmp_path)
     with AnthropicServer(reviewed_swarm_scenario()) as server:
-        configure(project, "opencode", opencode_harness(opencode_cli, server.url, tmp_path / "opencode-home",
-                                                       models=("scripted-worker", "scripted-reviewer")),
-                  model_prefix="anthropic/")
+        configure(project, "opencode", harness_for("opencode", opencode_cli, server.url, tmp_path / "opencode-home"))
         result, events = await run_swarm(project.root)
     check_reviewed_swarm(project, server, result, events, ANTHROPIC_USAGE)
