@@ -343,6 +343,12 @@ def parse_sample(harness: str, name: str):
      (5100, 130), ["write_file divide.py", "run_shell_command python -m pytest -q"]),
     ("opencode", "write_file", "Wrote the file.\nCOMPLETE_AND_READY_FOR_MERGE", "ses_e0341048dffeKFXehvfxObwCou",
      (100, 18), ["write hello.txt"]),
+    ("codex", "shell_and_patch", "Edited notes.txt.\nCOMPLETE_AND_READY_FOR_MERGE",
+     "01a1fce9-95d7-7de0-aeda-dac0e4a8a7a2", (400, 40),
+     ["Write notes.txt", "Edit notes.txt", "Bash /bin/bash -lc 'echo checked'"]),
+    ("gemini", "write_edit_shell", "Edited notes.txt.\nCOMPLETE_AND_READY_FOR_MERGE",
+     "e5473248-3f8b-424c-bd64-2f16b9eae93c", (400, 40),
+     ["write_file notes.txt", "replace notes.txt", "run_shell_command echo checked"]),
 ])
 def test_successful_streams_give_final_text_session_usage_and_tools(harness, name, text, session, tokens, tools):
     parsed = parse_sample(harness, name)
@@ -371,6 +377,12 @@ def test_api_failures_are_classified(harness, name, kind):
 
 def test_rate_limit_wait_is_read_from_the_message():
     assert parse_sample("gemini", "rate_limit_429").retry_after_s == 42.0
+
+
+def test_gemini_first_turn_that_failed_leaves_no_session_to_resume():
+    # gemini 0.61 answers `--resume` of such a session with "No previous sessions found".
+    assert not parse_sample("gemini", "rate_limit_429").session_saved
+    assert parse_sample("gemini", "write_edit_shell").session_saved
 
 
 def test_claude_resume_of_an_unknown_session_is_an_agent_error():
