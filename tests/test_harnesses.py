@@ -484,6 +484,7 @@ async def test_probe_reports_path_and_version(tmp_path):
     cli = stand_in_cli(tmp_path, None)
     probe = await probe_harness("claude", HarnessConfig(command=[str(cli)]))
     assert (probe.found, probe.path, probe.version) == (True, str(cli), "9.9.9 (Stand-in)")
+    assert probe.warning and "version 9.9.9, but the claude adapter was verified with" in probe.warning
     missing = await probe_harness("codex", HarnessConfig(command=["oompa-surely-not-installed-codex"]))
     assert not missing.found and "not found" in missing.error
     unknown = await probe_harness("mystery", None)

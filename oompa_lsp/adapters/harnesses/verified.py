@@ -46,5 +46,5 @@ def version_warning(name: str, reported: str) -> str | None:
     if found == verified.version:
         return None
     what = f"version {found}" if found else f"an unrecognised version ({reported!r})"
-    return (f"{what}; the {name} adapter was verified with {verified.version} "
-            f"(`npm install -g {verified.package}@{verified.version}` installs it)")
+    return (f"{what}, but the {name} adapter was verified with {verified.version}: "
+            f"`npm install -g {verified.package}@{verified.version}` installs that one")
