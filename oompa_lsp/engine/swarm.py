@@ -48,6 +48,7 @@ class SwarmResult(Struct):
 class ChangedFileView(Struct):
     path: str
     status: str
+    old_path: str | None = None  # where a renamed file was at the base
 
 
 class ReviewDiff(Struct):
@@ -101,6 +102,7 @@ class Swarm:
     # -- running ----------------------------------------------------------------------------
 
     async def run(self, *, task_status: TaskStatus = anyio.TASK_STATUS_IGNORED) -> SwarmResult:
+        self._stop_reason = ""
         lock = SwarmLock(self.oompa_dir)
         self._run_log = RunLog.create(self.oompa_dir)
         lock.acquire(self._run_log.run_id)
@@ -276,7 +278,7 @@ class Swarm:
             raise EngineRequestError(f"no pending review {review_id!r}")
         files = self.repo.changed_files(review.base, review.head)
         return ReviewDiff(review_id, review.task_id, review.base, review.head,
-                          [ChangedFileView(f.path, f.status) for f in files])
+                          [ChangedFileView(f.path, f.status, f.old_path) for f in files])
 
     def _require_desk(self) -> ReviewDesk:
         if self._desk is None:
