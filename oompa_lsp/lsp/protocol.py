@@ -211,7 +211,7 @@ COMMANDS: dict[str, CommandSpec] = {spec.name: spec for spec in (
                 (Argument("review_id", str, "the review's id"),
                  Argument("feedback", str, "what to change; when omitted (e.g. from a code lens) the "
                           "worker is told the change was rejected without comment", required=False))),
-    CommandSpec(REQUEUE, "Return a task to pending (from current, failed or complete).",
+    CommandSpec(REQUEUE, "Return a task to pending (from current or failed; a complete task has merged and stays).",
                 (Argument("task_id", str, "the task's id"),)),
     CommandSpec(CANCEL_TASK, "Stop work on a task: its agent is killed and the task returned.",
                 (Argument("task_id", str, "the task's id"),)),
