@@ -213,7 +213,11 @@ class OompaServer(LanguageServer):
             self.forwarder.schedule_refresh()
 
     def report_server_error(self, error: Exception, source) -> None:
-        logger.error("%s", error, exc_info=error)  # pygls would only show it to the user
+        if isinstance(error, JsonRpcException):
+            # A refusal the client is told about (bad params, nothing to approve): not a server fault.
+            logger.info("request refused: %s", error)
+        else:
+            logger.error("%s", error, exc_info=error)  # pygls would only show it to the user
         super().report_server_error(error, source)
 
     async def require_session(self) -> Session:
