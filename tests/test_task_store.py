@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -12,6 +13,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from oompa_lsp.adapters import task_store
 from oompa_lsp.adapters.task_store import TaskStore, owner_here, owner_process_alive
 from oompa_lsp.core.errors import ClaimLost, TaskFileError
 from oompa_lsp.core.tasks import TASK_STATES, Attempt, Owner, Task
@@ -235,3 +237,18 @@ def test_write_new_refuses_an_id_that_exists_in_any_state(tmp_path: Path) -> Non
     with pytest.raises(TaskFileError, match="summary"):
         store.write_new(Task(id="empty", summary=" "))
     assert _files_by_state(store) == {"pending": [], "current": ["t000.json"], "complete": [], "failed": []}
+
+
+def test_an_edit_in_place_is_seen_even_when_size_and_mtime_stay_the_same(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(task_store, "_SETTLED_AFTER_NS", 0)  # keep what was read at once (normally: after 2 s)
+    store = _store_with(tmp_path, 1)
+    path = store.path("pending", "t000")
+    long_ago = time.time() - 60
+    os.utime(path, (long_ago, long_ago))
+    assert store.scan().pending[0].summary == "task 0"
+    with open(path, "r+b") as file:  # same inode, same size, as an editor writing in place
+        file.write(path.read_bytes().replace(b"task 0", b"TASK 0"))
+    os.utime(path, (long_ago, long_ago))  # and a tool that keeps the old mtime (ctime still moves)
+
+    assert store.scan().pending[0].summary == "TASK 0"
+    assert store.claim_next(owner_here("w1", "run"), set(), set()).summary == "TASK 0"

@@ -10,6 +10,12 @@ state folder. No lock is needed: atomicity comes from the rename, across threads
 Files that are not valid tasks (bad JSON, an unsafe id, an id that does not match the file
 name, one id in two folders) are reported by `scan` and never claimed.
 
+A swarm scans the whole store before every claim. With a thousand tasks, opening and reading
+every file each time was most of the engine's work, so a store keeps the bytes of the files
+it read and reads a file again only when its inode, size or times changed (one `stat`
+instead of open, read and close). Files changed within the last seconds are always read
+again: the file system's timestamps are coarser than the moments between two writes.
+
 May import: the standard library, msgspec, oompa_lsp.core, oompa_lsp.adapters.atomic_files.
 Must not import: engine, lsp, cli.
 """
@@ -38,6 +44,8 @@ logger = logging.getLogger(__name__)
 _STABLE_SCAN_TRIES = 3
 _FILE_START = Span(Position(0, 0), Position(0, 1))
 _DEFAULT_UNOWNED_AFTER_S = 60.0
+# Changes within one tick of the kernel's coarse clock can keep mtime and size the same.
+_SETTLED_AFTER_NS = 2_000_000_000
 
 
 class InvalidTaskFile(Struct, frozen=True):
@@ -104,9 +112,43 @@ def owner_process_alive(owner: Owner) -> bool:
     return True
 
 
+class _ReadCache:
+    """File bytes by folder and name, valid while the file's stat signature is unchanged."""
+
+    def __init__(self) -> None:
+        self._folders: dict[str, dict[str, tuple[tuple[int, int, int, int], bytes]]] = {}
+
+    def read(self, folder: str, name: str) -> bytes:
+        """The file's bytes; raises what reading it raises (FileNotFoundError, OSError)."""
+        path = os.path.join(folder, name)
+        info = os.stat(path)
+        signature = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+        entries = self._folders.setdefault(folder, {})
+        kept = entries.get(name)
+        if kept is not None and kept[0] == signature:
+            return kept[1]
+        with open(path, "rb") as file:
+            data = file.read()
+        settled = time.time_ns() - max(info.st_mtime_ns, info.st_ctime_ns) > _SETTLED_AFTER_NS
+        if settled and len(data) == info.st_size:
+            entries[name] = (signature, data)
+        else:
+            entries.pop(name, None)
+        return data
+
+    def keep_only(self, folder: str, names: Iterable[str]) -> None:
+        """Forget the files of `folder` that are not among `names` (moved or deleted)."""
+        entries = self._folders.get(folder)
+        if entries:
+            for gone in entries.keys() - set(names):
+                entries.pop(gone, None)
+
+
 class TaskStore:
     def __init__(self, tasks_dir: Path) -> None:
         self.tasks_dir = Path(tasks_dir)
+        self._folder_names = {state: str(self.tasks_dir / state) for state in TASK_STATES}
+        self._cache = _ReadCache()
 
     def path(self, state: TaskState, task_id: str) -> Path:
         return self.tasks_dir / state / f"{task_id}.json"
@@ -121,6 +163,8 @@ class TaskStore:
             read = {state: [self._read(state, name) for name in names] for state, names in listing.items()}
             if self._listing() == listing:
                 break
+        for state, names in listing.items():
+            self._cache.keep_only(self._folder_names[state], names)
         return self._assemble(read)
 
     def read_state(self, state: TaskState) -> tuple[list[Task], list[InvalidTaskFile]]:
@@ -254,15 +298,16 @@ class TaskStore:
 
     def _read(self, state: TaskState, name: str) -> Task | InvalidTaskFile | None:
         """The task in one file, its problems, or None if the file moved away meanwhile."""
-        path = self.tasks_dir / state / name
+        folder = self._folder_names[state]  # strings, not Paths: this runs for every file of every scan
         try:
-            data = path.read_bytes()
+            data = self._cache.read(folder, name)
         except FileNotFoundError:
             return None
         except OSError as exc:
-            return InvalidTaskFile(str(path), state, [TaskProblem(f"cannot read the file: {exc.strerror}", _FILE_START)])
+            problem = TaskProblem(f"cannot read the file: {exc.strerror}", _FILE_START)
+            return InvalidTaskFile(os.path.join(folder, name), state, [problem])
         task, problems = decode_task(data, file_stem=name.removesuffix(".json"))
-        return task if task is not None else InvalidTaskFile(str(path), state, problems)
+        return task if task is not None else InvalidTaskFile(os.path.join(folder, name), state, problems)
 
     def _assemble(self, read: dict[TaskState, list[Task | InvalidTaskFile | None]]) -> StoreScan:
         found: dict[str, dict[TaskState, Task | InvalidTaskFile]] = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import anyio
 
-from ..adapters.task_store import owner_here
+from ..adapters.task_store import StoreScan, owner_here
 from ..core.tasks import Owner
 from ..core.events import TaskInvalid, TaskSeen
 from ..core.tasks import Task, blocked_forever
@@ -27,6 +27,9 @@ class TaskBoard:
         self.producers = 0  # agent turns running that may create tasks
         self._seen: dict[str, str] = {}  # task id -> state last announced
         self._invalid: set[str] = set()
+        self._scanning = anyio.Lock()
+        self._scans_started = 0
+        self._last_scan: tuple[int, StoreScan] | None = None  # (its number, the scan)
 
     def owner(self, worker_id: str) -> Owner:
         return owner_here(worker_id, self.ctx.run_id)
@@ -60,8 +63,23 @@ class TaskBoard:
         stuck = blocked_forever(scan.pending, known, {t.id for t in scan.failed})
         return len(stuck) == len(scan.pending)
 
-    async def refresh(self):
-        """Scan the store and announce tasks that are new or changed state, and invalid files."""
+    async def refresh(self) -> StoreScan:
+        """Scan the store and announce tasks that are new or changed state, and invalid files.
+
+        The scan returned always started after the call: callers arriving while a scan runs
+        wait for it, and then share the one that starts next (64 idle workers polling cost
+        one scan per round, not 64)."""
+        fresh_from = self._scans_started + 1
+        async with self._scanning:
+            if self._last_scan is not None and self._last_scan[0] >= fresh_from:
+                return self._last_scan[1]
+            self._scans_started += 1
+            number = self._scans_started
+            scan = await self._scan_and_announce()
+            self._last_scan = (number, scan)
+            return scan
+
+    async def _scan_and_announce(self) -> StoreScan:
         scan = await anyio.to_thread.run_sync(self.ctx.store.scan)
         for state in ("pending", "current", "complete", "failed"):
             for task in getattr(scan, state):
