@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 PROBE_TIMEOUT_S = 15.0
 _ERROR_LINE = re.compile(r"(?i)^(?:error|fatal|unknown (?:argument|option)s?)\b")
 _USAGE_LINE = re.compile(r"(?i)^(?:usage|options|positionals):")
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _GIT_REPOSITORY_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR",
                              "GIT_OBJECT_DIRECTORY", "GIT_NAMESPACE", "GIT_PREFIX")
 
@@ -198,7 +199,8 @@ def _stderr_summary(lines: list[str], count: int = 3) -> str:
     """The last few telling stderr lines: stack frames and lone brackets say nothing. An
     `error: ...` line leads even when more follows it, and a usage text (what codex, gemini and
     opencode print after an argument they do not accept) is named, not quoted."""
-    telling = [ln.strip() for ln in lines if ln.strip() and not _is_noise(ln.strip())]
+    plain = [_ANSI.sub("", ln).strip() for ln in lines]   # opencode colours its "Error:"
+    telling = [ln for ln in plain if ln and not _is_noise(ln)]
     errors = [ln for ln in telling if _ERROR_LINE.match(ln)]
     if any(_USAGE_LINE.match(ln) for ln in telling):
         usage = 'it printed its usage text: an argument it does not accept? (see the harness\'s "args")'
