@@ -10,13 +10,15 @@ an API key that is any string, and the server's loopback URL:
   in `OPENAI_API_KEY`, its state in `CODEX_HOME`.
 - gemini: `GOOGLE_GEMINI_BASE_URL` and `GEMINI_API_KEY`, its state and `settings.json` under
   `GEMINI_CLI_HOME` (the settings select the API-key login and bound its retries).
-- opencode: its `anthropic` provider's `baseURL` through `OPENCODE_CONFIG_CONTENT`, state in
-  XDG folders.
+- opencode: its `anthropic` provider's `baseURL` through `OPENCODE_CONFIG_CONTENT` (with the
+  scripted model names declared), state in XDG folders, its database created before the run.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +67,12 @@ def gemini_harness(cli: InstalledCli, server_url: str, home: Path, attempts: int
 
 def opencode_harness(cli: InstalledCli, server_url: str, home: Path, models: tuple[str, ...] = ()) -> dict[str, Any]:
     # A model opencode's catalogue does not know must be declared, or the run fails with
-    # "UnknownError: Unexpected server error".
+    # "UnknownError: Unexpected server error"; its price (USD per million tokens) makes opencode
+    # report a cost.
+    declared = {name: {"name": name, "cost": {"input": 3, "output": 15}} for name in models}
     config = {"autoupdate": False, "share": "disabled",
               "provider": {"anthropic": {"options": {"baseURL": f"{server_url}/v1", "apiKey": API_KEY},
-                                         "models": {name: {"name": name} for name in models}}}}
+                                         "models": declared}}}
     folders = {key: home / key.lower() for key in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME",
                                                    "XDG_STATE_HOME")}
     for folder in folders.values():
@@ -78,6 +82,14 @@ def opencode_harness(cli: InstalledCli, server_url: str, home: Path, models: tup
              "OPENCODE_DISABLE_DEFAULT_PLUGINS": "1", "OPENCODE_DISABLE_LSP_DOWNLOAD": "1"}
     return {"command": [str(cli.binary)],
             "env": {"OPENCODE_CONFIG_CONTENT": json.dumps(config), **quiet, **{k: str(v) for k, v in folders.items()}}}
+
+
+def initialise_opencode(entry: dict[str, Any]) -> None:
+    """Create opencode's database before a swarm starts several opencode processes at once:
+    two of them migrating a fresh database together fail with "database is locked"."""
+    env = {**os.environ, **entry["env"]}
+    subprocess.run([*entry["command"], "session", "list"], env=env, stdin=subprocess.DEVNULL,
+                   capture_output=True, timeout=60, check=True)
 
 
 def harness_config(entry: dict[str, Any]) -> HarnessConfig:
@@ -93,7 +105,9 @@ def harness_for(name: str, cli: InstalledCli, server_url: str, home: Path, retri
         return codex_harness(cli, server_url, home, retries=retries)
     if name == "gemini":
         return gemini_harness(cli, server_url, home, attempts=retries + 1)
-    return opencode_harness(cli, server_url, home, models=SCRIPTED_MODELS)
+    entry = opencode_harness(cli, server_url, home, models=SCRIPTED_MODELS)
+    initialise_opencode(entry)
+    return entry
 
 
 # The model names the tests use (opencode must have them declared, under its anthropic provider).

@@ -12,7 +12,7 @@ import os
 import pytest
 
 from .clis import FOREIGN_VARIABLES
-from .install_clis import CannotInstall, InstalledCli, install, node_missing
+from .install_clis import CannotInstall, InstalledCli, cache_root, install, node_missing
 
 
 @pytest.fixture
@@ -20,36 +20,48 @@ def anyio_backend():
     return "asyncio"
 
 
-def installed(name: str) -> InstalledCli:
+USED = pytest.StashKey[dict]()   # the CLIs this run installed or found, for the summary
+
+
+def installed(config: pytest.Config, name: str) -> InstalledCli:
     if os.environ.get("OOMPA_SKIP_REAL_CLIS"):
         pytest.skip(f"real {name} CLI not run: OOMPA_SKIP_REAL_CLIS is set")
     problem = node_missing()
     if problem:
         pytest.skip(f"real {name} CLI not run: {problem}")
     try:
-        return install(name)
+        cli = install(name)
     except CannotInstall as exc:
         pytest.fail(f"could not install the pinned {name} CLI: {exc}", pytrace=False)
+    config.stash.setdefault(USED, {})[name] = cli
+    return cli
 
 
 @pytest.fixture(scope="session")
-def claude_cli() -> InstalledCli:
-    return installed("claude")
+def claude_cli(pytestconfig) -> InstalledCli:
+    return installed(pytestconfig, "claude")
 
 
 @pytest.fixture(scope="session")
-def codex_cli() -> InstalledCli:
-    return installed("codex")
+def codex_cli(pytestconfig) -> InstalledCli:
+    return installed(pytestconfig, "codex")
 
 
 @pytest.fixture(scope="session")
-def gemini_cli() -> InstalledCli:
-    return installed("gemini")
+def gemini_cli(pytestconfig) -> InstalledCli:
+    return installed(pytestconfig, "gemini")
 
 
 @pytest.fixture(scope="session")
-def opencode_cli() -> InstalledCli:
-    return installed("opencode")
+def opencode_cli(pytestconfig) -> InstalledCli:
+    return installed(pytestconfig, "opencode")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    used = config.stash.get(USED, {})
+    if used:
+        names = ", ".join(f"{cli.name} {cli.version}" for cli in used.values())
+        terminalreporter.write_line(f"real agent CLIs: {names} (npm, cached in {cache_root()})")
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,6 @@
 """Whole swarms on the real `claude` and the real `codex`, against a scripted model server.
 
-Two workers and a reviewer run through `Swarm` in real git worktrees. The scripted model edits
+Two workers (reasoning level `high`) and a reviewer run through `Swarm` in real git worktrees. The scripted model edits
 files through each CLI's own tools (claude's Write and Edit, codex's apply_patch through its
 shell tool), the reviewer requests changes once, the fix is made in the *resumed* session —
 the server sees the earlier turns in the request, or its script could not reach the fix step —
@@ -10,6 +10,7 @@ and both tasks merge.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -58,7 +59,7 @@ def reviewed_swarm_scenario() -> Scenario:
 
 
 def configure(project: Project, harness: str, entry: dict) -> None:
-    config = {"workers": [{"model": model_ref(harness, "scripted-worker"), "count": 2, "iterations": 3,
+    config = {"workers": [{"model": model_ref(harness, "scripted-worker") + ":high", "count": 2, "iterations": 3,
                            "timeout_s": 90, "max_resumes": 1}],
               "review_model": model_ref(harness, "scripted-reviewer"),
               "worktree": {"dir": str(project.root.parent / "worktrees")},
@@ -81,7 +82,22 @@ def turns_of(server: ScriptedServer, rule: str) -> list[Conversation]:
     return [r.conversation for r in server.conversations() if r.answer.startswith(f"{rule} ")]
 
 
-def check_reviewed_swarm(project: Project, server: ScriptedServer, result, events: list, usage_per_reply: dict) -> None:
+@dataclass(frozen=True)
+class Expect:
+    """What differs between the CLIs' reports."""
+
+    input_tokens_per_reply: int
+    cost_reported: bool          # claude and opencode price the tokens themselves
+    effort_field: str | None     # where the request carries the worker's `:high`, if anywhere
+
+
+def check_reviewed_swarm(project: Project, server: ScriptedServer, result, events: list, expect: Expect) -> None:
+    check_merged(project, result, events)
+    check_fix_in_resumed_session(server, events)
+    check_reports(server, events, expect)
+
+
+def check_merged(project: Project, result, events: list) -> None:
     assert result.ok, result.reason
     assert project.task_files("complete") == ["alpha", "beta"]
     assert git(project.root, "show", "main:alpha.txt") == "alpha final"
@@ -95,25 +111,35 @@ def check_reviewed_swarm(project: Project, server: ScriptedServer, result, event
     assert project.task("complete", "alpha").attempts[-1].verdicts == ["CHANGES_REQUESTED", "APPROVED"]
     assert not [e for e in events if isinstance(e, ev.ReviewTamperingDiscarded)]
 
-    # The fix came in the resumed session: the engine resumed it, and the request that asked
-    # for the fix carried the first turn (its prompt, its reply, its tool result) and the feedback.
+
+def check_fix_in_resumed_session(server: ScriptedServer, events: list) -> None:
+    """The engine resumed the session, and the request that got the fix carried the first turn
+    (its prompt, the model's replies, the tool's result) and, after it, the review feedback."""
     alpha = [e for e in events if isinstance(e, ev.AgentStarted) and e.task_id == "alpha" and e.role != "reviewer"]
     assert [e.resumed for e in alpha] == [False, True]
     assert alpha[1].session_id
     fix = turns_of(server, "alpha")[2]
     assert fix.replies_so_far == 2
-    assert "Task `alpha`" in fix.user_texts[0] or "Task `alpha`" in fix.text
-    assert any(FEEDBACK in text for text in fix.user_texts)
+    asked = next(i for i, text in enumerate(fix.user_texts) if "Task `alpha`" in text)
+    told = next(i for i, text in enumerate(fix.user_texts) if FEEDBACK in text)
+    assert asked < told
     assert fix.tool_results, "the first turn's tool result is in the resumed history"
     assert [c.model for c in turns_of(server, "reviewer")] == ["scripted-reviewer"] * 3
 
-    # The live view saw the CLI's own tools at work; the usage adds up to what the server reported.
+
+def check_reports(server: ScriptedServer, events: list, expect: Expect) -> None:
+    """The live view saw the CLI's own tools at work; usage and cost add up to what the server
+    reported (opencode's title requests excepted: it does not report their tokens)."""
     activity = " | ".join(e.text for e in events if isinstance(e, ev.AgentActivity))
     assert "alpha.txt" in activity and "beta.txt" in activity
-    # (opencode's title requests are its own business: it does not report their tokens.)
-    reported = sum(e.usage.input_tokens for e in events if isinstance(e, ev.AgentFinished))
+    finished = [e for e in events if isinstance(e, ev.AgentFinished)]
     turns = [r for r in server.conversations() if r.answer != "side request"]
-    assert reported == usage_per_reply["input_tokens"] * len(turns)
+    assert sum(e.usage.input_tokens for e in finished) == expect.input_tokens_per_reply * len(turns)
+    costs = [e.usage.cost_usd for e in finished]
+    assert all(c is not None and c > 0 for c in costs) if expect.cost_reported else costs == [None] * len(costs)
+    if expect.effort_field:
+        bodies = [r.body for r in server.conversations() if r.answer.startswith("alpha")]
+        assert {body[expect.effort_field]["effort"] for body in bodies} == {"high"}
 
 
 async def test_claude_swarm_with_a_review_fixed_in_the_resumed_session(tmp_path, claude_cli):
@@ -121,7 +147,8 @@ async def test_claude_swarm_with_a_review_fixed_in_the_resumed_session(tmp_path,
     with AnthropicServer(reviewed_swarm_scenario()) as server:
         configure(project, "claude", claude_harness(claude_cli, server.url, tmp_path / "claude-config"))
         result, events = await run_swarm(project.root)
-    check_reviewed_swarm(project, server, result, events, ANTHROPIC_USAGE)
+    expect = Expect(ANTHROPIC_USAGE["input_tokens"], cost_reported=True, effort_field="output_config")
+    check_reviewed_swarm(project, server, result, events, expect)
 
 
 async def test_codex_swarm_with_a_review_fixed_in_the_resumed_session(tmp_path, codex_cli):
@@ -129,7 +156,8 @@ async def test_codex_swarm_with_a_review_fixed_in_the_resumed_session(tmp_path, 
     with ResponsesServer(reviewed_swarm_scenario()) as server:
         configure(project, "codex", codex_harness(codex_cli, server.url, tmp_path / "codex-home"))
         result, events = await run_swarm(project.root)
-    check_reviewed_swarm(project, server, result, events, RESPONSES_USAGE)
+    expect = Expect(RESPONSES_USAGE["input_tokens"], cost_reported=False, effort_field="reasoning")
+    check_reviewed_swarm(project, server, result, events, expect)
 
 
 async def test_gemini_swarm_with_a_review_fixed_in_the_resumed_session(tmp_path, gemini_cli):
@@ -137,7 +165,9 @@ async def test_gemini_swarm_with_a_review_fixed_in_the_resumed_session(tmp_path,
     with GeminiServer(reviewed_swarm_scenario()) as server:
         configure(project, "gemini", gemini_harness(gemini_cli, server.url, tmp_path / "gemini-home"))
         result, events = await run_swarm(project.root)
-    check_reviewed_swarm(project, server, result, events, {"input_tokens": GEMINI_USAGE["promptTokenCount"]})
+    # gemini has no reasoning flag: the level is not passed.
+    expect = Expect(GEMINI_USAGE["promptTokenCount"], cost_reported=False, effort_field=None)
+    check_reviewed_swarm(project, server, result, events, expect)
 
 
 async def test_opencode_swarm_with_a_review_fixed_in_the_resumed_session(tmp_path, opencode_cli):
@@ -145,4 +175,7 @@ async def test_opencode_swarm_with_a_review_fixed_in_the_resumed_session(tmp_pat
     with AnthropicServer(reviewed_swarm_scenario()) as server:
         configure(project, "opencode", harness_for("opencode", opencode_cli, server.url, tmp_path / "opencode-home"))
         result, events = await run_swarm(project.root)
-    check_reviewed_swarm(project, server, result, events, ANTHROPIC_USAGE)
+    # opencode accepts `--variant high`, but variants belong to models of its catalogue: the
+    # declared test model's requests do not change.
+    expect = Expect(ANTHROPIC_USAGE["input_tokens"], cost_reported=True, effort_field=None)
+    check_reviewed_swarm(project, server, result, events, expect)
