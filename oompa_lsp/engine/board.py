@@ -14,7 +14,7 @@ import anyio
 from ..adapters.task_store import StoreScan, owner_here
 from ..core.tasks import Owner
 from ..core.events import TaskInvalid, TaskSeen
-from ..core.tasks import Task, blocked_forever
+from ..core.tasks import Task, blocked_forever, claim_order
 from .context import SwarmContext
 
 _POLL_S = 0.5
@@ -44,12 +44,14 @@ class TaskBoard:
                 return task
             if self.drained(scan):
                 return None
-            await self.ctx.wakeup.wait(_POLL_S)
+            await self.ctx.wakeup.wait(_until_next_poll())
         return None
 
     def _claim(self, worker_id: str, scan) -> Task | None:
         busy = set().union(*self.in_flight.values()) if self.in_flight else set()
         complete = {t.id for t in scan.complete}
+        if not claim_order(scan.pending, complete, busy):
+            return None  # nothing claimable in a scan that started after we asked: skip reading pending again
         return self.ctx.store.claim_next(self.owner(worker_id), complete, busy)
 
     def release(self, task_id: str) -> None:
@@ -97,3 +99,9 @@ class TaskBoard:
     def stuck_tasks(self, scan) -> list[Task]:
         known = {t.id for state in (scan.pending, scan.current, scan.complete, scan.failed) for t in state}
         return blocked_forever(scan.pending, known, {t.id for t in scan.failed})
+
+
+def _until_next_poll() -> float:
+    """Idle workers poll on one shared beat, so their scans coincide and are shared (waiting
+    workers still wake at once on a notify)."""
+    return _POLL_S - anyio.current_time() % _POLL_S
