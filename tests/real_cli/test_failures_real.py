@@ -127,7 +127,7 @@ async def test_rejected_api_key_fails_the_task_as_an_auth_error(tmp_path, cli):
     assert turn.error_kind == "auth"
     assert "invalid x-api-key" in turn.error or "could not log in" in turn.error   # the API's words, or ours
     assert f"agent error (auth): {turn.error}" in reason
-    assert took < 30, "a login that cannot succeed must not be retried for minutes"
+    assert took < 60, "a login that cannot succeed must not be retried for minutes"
 
 
 @on("claude", "codex", "gemini")
