@@ -1,4 +1,4 @@
-"""What a user sees when the model's service fails, with the real `claude` and `codex`.
+"""What a user sees when the model's service fails, with the real claude, codex, gemini and opencode.
 
 One worker, one task, through `Swarm`; the scripted server answers the worker's turn with a
 401, a 429, a 500 or nothing at all, or the CLI is launched with a flag it rejects. Each case
