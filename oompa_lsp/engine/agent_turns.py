@@ -10,6 +10,7 @@ May import: core, adapters. Must not import: lsp, cli.
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,13 +69,20 @@ async def run_until_signal(ctx: SwarmContext, seat: AgentSeat, role: AgentRole, 
 
 async def _run_with_backoff(ctx: SwarmContext, seat: AgentSeat, role: AgentRole, prompt: str,
                             worktree: Path, task: Task | None) -> AgentOutcome:
+    return await with_rate_limit_backoff(ctx, seat.worker,
+                                         lambda: _run_once(ctx, seat, role, prompt, worktree, task))
+
+
+async def with_rate_limit_backoff(ctx: SwarmContext, worker: str,
+                                  run: Callable[[], Awaitable[AgentOutcome]]) -> AgentOutcome:
+    """Run `run` again after a growing wait while it ends rate-limited (workers and reviewers)."""
     delay = _first_backoff_s()
     for attempt in range(_RATE_LIMIT_RETRIES + 1):
-        outcome = await _run_once(ctx, seat, role, prompt, worktree, task)
+        outcome = await run()
         if outcome.error_kind != "rate_limit" or attempt == _RATE_LIMIT_RETRIES:
             return outcome
         wait = min(outcome.retry_after_s or delay, _BACKOFF_MAX_S)
-        ctx.emit(AgentActivity(worker=seat.worker, text=f"rate limited; retrying in {wait:.0f}s"))
+        ctx.emit(AgentActivity(worker=worker, text=f"rate limited; retrying in {wait:.0f}s"))
         await anyio.sleep(wait)
         delay = min(delay * 2, _BACKOFF_MAX_S)
     return outcome

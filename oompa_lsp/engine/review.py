@@ -23,6 +23,7 @@ from ..core.events import AgentFinished, AgentStarted, CheckResult, ReviewReques
 from ..core.signals import Verdict, read_verdict
 from ..core.tasks import Task
 from . import prompting
+from .agent_turns import with_rate_limit_backoff
 from .context import SwarmContext
 
 
@@ -103,9 +104,15 @@ class ReviewDesk:
                                 target=self.ctx.target, worktree=str(case.worktree))
 
     async def _run_reviewer(self, case: ReviewCase, model: str, prompt: str, index: int):
-        ref = parse_model_ref(model)
         before = await anyio.to_thread.run_sync(self.ctx.repo.status_porcelain, case.worktree)
         worker = f"reviewer:{case.worker}"
+        outcome = await with_rate_limit_backoff(self.ctx, worker,
+                                                lambda: self._reviewer_run(case, worker, model, prompt))
+        await self._discard_tampering(case, before)
+        return outcome
+
+    async def _reviewer_run(self, case: ReviewCase, worker: str, model: str, prompt: str):
+        ref = parse_model_ref(model)
         request = AgentRequest(harness=ref.harness, model=ref.model, reasoning=ref.reasoning, prompt=prompt,
                                cwd=str(case.worktree), role="reviewer", timeout_s=self.ctx.config.review.timeout_s,
                                env=self._env(case), transcript_path=str(self.ctx.run_log.transcript_path(worker, case.round)))
@@ -114,7 +121,6 @@ class ReviewDesk:
         self.ctx.emit(AgentFinished(worker=worker, role="reviewer", task_id=case.task.id, exit_code=outcome.exit_code,
                                     duration_s=outcome.duration_s, usage=outcome.usage, error=outcome.error,
                                     error_kind=outcome.error_kind))
-        await self._discard_tampering(case, before)
         return outcome
 
     def _env(self, case: ReviewCase) -> dict[str, str]:

@@ -136,3 +136,22 @@ async def test_a_git_failure_is_an_event_and_the_claim_is_returned(tmp_path):
     assert errors and "internal error" in errors[0] and "g:" in errors[0]
     assert project.task_files("pending") == ["g"] and project.task_files("current") == []
     assert (squatter / "not-a-worktree.txt").exists()
+
+
+async def test_a_rate_limited_reviewer_is_retried_after_a_backoff(tmp_path, monkeypatch):
+    monkeypatch.setenv("OOMPA_RATE_LIMIT_BACKOFF_S", "0.2")
+    project = make_project(tmp_path)
+    project.configure({"roles": {
+        "reviewer": {"*": [{"stderr": "error: 429 Too Many Requests (rate limit)", "exit": 1},
+                           {"final": "VERDICT: APPROVED"}]},
+        "worker": {"*": [FINISH], "-": [{"final": "__DONE__"}]}}}, workers=[{"model": "fake:m"}])
+    project.add_tasks(Task(id="rl", summary="reviewed after a rate limit"))
+
+    result, events = await run(project.root)
+
+    assert result.ok, result.reason
+    reviewer_runs = [e for e in events if isinstance(e, ev.AgentFinished) and e.role == "reviewer"]
+    assert [e.error_kind for e in reviewer_runs] == ["rate_limit", None]
+    assert any(isinstance(e, ev.AgentActivity) and "rate limited" in e.text for e in events)
+    verdicts = [e for e in events if isinstance(e, ev.ReviewVerdictGiven)]
+    assert [v.approved for v in verdicts] == [True]
