@@ -115,6 +115,30 @@ def test_rev_parse_and_branch_lookup(repo: Repo, root: Path) -> None:
         repo.rev_parse("nope")
 
 
+def test_commits_branches_and_heads_agree_with_git_whatever_the_storage(repo: Repo, root: Path, tmp_path: Path) -> None:
+    wt = tmp_path / "w1"
+    repo.ensure_worktree(wt, "oompa/w1", "main")
+    worker = commit_file(wt, "a.txt", "a\n", "worker")
+
+    def agree() -> None:
+        for ref in ("main", "refs/heads/oompa/w1", worker, "oompa/w1"):
+            assert repo.rev_parse(ref) == git(root, "rev-parse", f"{ref}^{{commit}}")
+        assert repo.head(wt) == git(wt, "rev-parse", "HEAD") and repo.head(root) == git(root, "rev-parse", "HEAD")
+
+    agree()  # loose objects and refs, as git writes them
+    git(root, "gc", "-q")  # everything packed
+    agree()
+    git(wt, "checkout", "-q", "--detach", "main")
+    commit_file(root, "b.txt", "b\n", "main moves on")  # a loose ref newer than its packed copy
+    agree()
+    tree = git(root, "rev-parse", "main^{tree}")
+    with pytest.raises(RepositoryError, match="does not name a commit"):
+        repo.rev_parse(tree)  # a full id that is not a commit
+    git(root, "tag", "-a", "-m", "annotated", "t1")
+    git(root, "update-ref", "refs/oompa/parked/tagged", git(root, "rev-parse", "t1"))  # a ref at a tag object
+    assert repo.rev_parse("refs/oompa/parked/tagged") == git(root, "rev-parse", "t1^{commit}")
+
+
 def test_exclude_local_adds_missing_lines_once_and_never_touches_gitignore(repo: Repo, root: Path) -> None:
     assert repo.exclude_local([".oompa/", "*.log"]) == [".oompa/", "*.log"]
     assert repo.exclude_local([".oompa/"]) == []

@@ -3,6 +3,7 @@
     command.py   running git (environment, timeouts, commit identity fallback)
     repo.py      Repo: refs, worktrees, commits, diffs, merge-tree merges, parking
     checkout.py  fast-forwarding a branch someone has checked out, safely
+    local_reads.py  answers read from the repository's files (loose commits, refs, HEAD)
     parsing.py   readers of git's -z / porcelain output and refusal messages
     records.py   the frozen records returned
     cleanup.py   default worktree location, disk usage

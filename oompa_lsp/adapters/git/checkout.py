@@ -18,7 +18,7 @@ from pathlib import Path
 
 from oompa_lsp.core.errors import TargetMoved
 
-from . import parsing
+from . import local_reads, parsing
 from .command import run_git
 from .records import AdvanceResult
 
@@ -34,24 +34,8 @@ _OPERATION_MARKERS = (
 
 
 def worktree_git_dir(worktree: Path) -> Path:
-    named = _git_dir_named_by(Path(worktree) / ".git")
+    named = local_reads.git_dir_of(worktree)
     return named if named is not None else Path(run_git(["rev-parse", "--absolute-git-dir"], worktree).line)
-
-
-def _git_dir_named_by(dot_git: Path) -> Path | None:
-    """The git dir a worktree's `.git` names — itself when a folder, `gitdir: <path>` when a
-    file — read without running git (this is asked several times per task). None for
-    anything else, and git decides."""
-    try:
-        if dot_git.is_dir():
-            return dot_git
-        text = dot_git.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-    if not text.startswith("gitdir: "):
-        return None
-    named = dot_git.parent / text.removeprefix("gitdir: ").strip()  # an absolute path replaces the base
-    return named if named.is_dir() else None
 
 
 def operation_in_progress(worktree: Path) -> str | None:

@@ -3,9 +3,9 @@
 `Repo` holds the main repository root and nothing mutable: each method runs git in a
 subprocess and returns, so the engine may call it from worker threads. Two calls on the same
 worktree at once are the caller's business (git's own locks make the loser fail loudly). A
-process costs milliseconds and a task needs dozens, so two plain questions are answered from
-the repository's files when they answer plainly (is this full id a loose commit? where is a
-worktree's git dir?), and by git otherwise.
+process costs milliseconds and a task needs dozens, so the plainest questions (which commit
+is this full id, this branch, this worktree's HEAD?) are first put to the repository's files
+(local_reads.py), and to git whenever the files do not answer plainly.
 
 What it protects (DESIGN §2): the user's main checkout is never reset, cleaned, committed in
 or merged into (those methods refuse it); the only thing that moves a checked-out branch is
@@ -23,14 +23,13 @@ from __future__ import annotations
 import logging
 import os
 import re
-import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
 from oompa_lsp.core.errors import GitCommandFailed, RepositoryError, TargetMoved
 
-from . import checkout, parsing
+from . import checkout, local_reads, parsing
 from .cleanup import disk_usage
 from .command import identity_config, run_git, run_git_with_identity
 from .records import AdvanceResult, ChangedFile, CleanupReport, MergeResult, ParkedRef, StatusEntry, Worktree
@@ -44,7 +43,6 @@ _DIFF_OPTIONS = (
     "--no-color", "--no-ext-diff", "--no-textconv", "--find-renames", "--no-relative",
     "--src-prefix=a/", "--dst-prefix=b/",
 )
-_FULL_OBJECT_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # sha1 or sha256
 _CONFLICT_MARKER = re.compile(rb"^(<<<<<<<|>>>>>>>) ", re.MULTILINE)
 # Resolvers (agents) get the common ancestor in conflict hunks: it says what each side changed.
 _RESOLVER_CONFIG = {"merge.conflictStyle": "zdiff3"}
@@ -107,7 +105,7 @@ class Repo:
 
     def head(self, worktree: Path) -> str:
         """The commit checked out in `worktree`."""
-        return run_git(["rev-parse", "--verify", "HEAD"], Path(worktree)).line
+        return local_reads.head_commit(self.root, Path(worktree)) or run_git(["rev-parse", "--verify", "HEAD"], Path(worktree)).line
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         out = run_git(["merge-base", "--is-ancestor", ancestor, descendant], self.root, check=False)
@@ -423,8 +421,11 @@ class Repo:
     # -- helpers ----------------------------------------------------------------------------------
 
     def _commit_of(self, ref: str) -> str | None:
-        if _is_loose_commit(self.root, ref):
+        if local_reads.is_loose_commit(self.root, ref):
             return ref
+        found = local_reads.ref_commit(self.root, ref) if ref.startswith("refs/") else None
+        if found is not None:
+            return found
         out = run_git(["rev-parse", "--verify", "-q", "--end-of-options", f"{ref}^{{commit}}"], self.root, check=False)
         return out.line if out.code == 0 else None
 
@@ -523,24 +524,6 @@ def _check_branch_name(branch: str) -> None:
 
 def _real(path: Path | str) -> Path:
     return Path(os.path.realpath(Path(path).expanduser()))
-
-
-def _is_loose_commit(root: Path, name: str) -> bool:
-    """True when `name` is the full id of a commit stored as a loose object of the repository
-    whose main worktree is `root`, read without running git.
-
-    The engine re-verifies ids it just got from git many times per task (a process each);
-    fresh commits are loose objects, whose header says their type. Only a yes is trusted:
-    packed objects, a separate git dir or anything unreadable go to `git rev-parse`.
-    """
-    if not _FULL_OBJECT_ID.fullmatch(name):
-        return False
-    try:
-        with open(root / ".git" / "objects" / name[:2] / name[2:], "rb") as stored:
-            header = zlib.decompressobj().decompress(stored.read(512), 8)
-    except (OSError, zlib.error):
-        return False
-    return header.startswith(b"commit ")
 
 
 def _has_conflict_markers(path: Path) -> bool:
