@@ -2,7 +2,8 @@
 
 Task files: schema and JSON errors (Error) with the exact ranges `core.tasks.decode_task`
 finds in the editor's buffer; stale claims and failed tasks (Warning). spec.md: live status
-of linked items (Information) and unchecked items no task implements (Hint).
+of linked items (Information), unchecked items no task implements (Hint), and a paused
+merge queue with its reason (Warning, on the first line).
 
 Columns are counted in Unicode code points here; the server converts them to the client's
 position encoding.
@@ -69,6 +70,11 @@ def _stale_claim(task: Task, folder_state: str, view: TaskView | None, running: 
 def spec_diagnostics(snapshot: Snapshot, document: SpecDocument, links: SpecLinks) -> list[lsp.Diagnostic]:
     reviews = reviews_by_task(snapshot)
     out: list[lsp.Diagnostic] = []
+    if snapshot.paused_reason:
+        # Invariant 3: the user must see why approved work is not landing, and what to do.
+        out.append(_diagnostic(lsp.Range(lsp.Position(0, 0), lsp.Position(1, 0)),
+                               f"the merge queue is paused: {snapshot.paused_reason}",
+                               lsp.DiagnosticSeverity.Warning, "merge-paused"))
     for item in document.items:
         task_ids = [t for t in links.by_item.get(item.index, []) if t in snapshot.tasks]
         if task_ids:

@@ -128,6 +128,18 @@ def test_spec_items_get_live_status_or_a_hint_when_no_task_implements_them():
     assert 4 not in by_line  # ticked by hand: nothing to say
 
 
+def test_a_paused_merge_queue_is_a_warning_with_its_reason_until_it_resumes():
+    snapshot = running_snapshot()
+    document = parse_spec(SPEC)
+    links = link_tasks(document, [(t.id, t.spec) for t in snapshot.tasks.values()])
+    snapshot.apply(ev.MergePaused(reason="your uncommitted change to app.py is in the way"))
+    paused = [d for d in spec_diagnostics(snapshot, document, links) if d.code == "merge-paused"]
+    assert len(paused) == 1 and paused[0].severity == lsp.DiagnosticSeverity.Warning
+    assert "app.py" in paused[0].message and paused[0].range.start.line == 0
+    snapshot.apply(ev.MergeResumed())
+    assert not [d for d in spec_diagnostics(snapshot, document, links) if d.code == "merge-paused"]
+
+
 def test_hover_shows_attempts_and_last_feedback():
     snapshot = running_snapshot()
     snapshot.apply(ev.ReviewVerdictGiven(review_id="rv1", task_id="login", reviewer="human", approved=False,
