@@ -10,6 +10,11 @@ Then, side by side:
   branch to the tip, remove untracked files, keep ignored ones);
 - fresh: `git worktree add` of a new worktree at the same tip (removed again untimed).
 
+A fresh add writes every file, so its time follows the disk: on this shared machine the same
+50k-file add took 1.3 s or 30 s depending on the moment (the disk's burst allowance, it
+seems). The ratio that carries the target is therefore taken against the fastest fresh add
+of the run (the most demanding comparison); the round-by-round ratio is reported beside it.
+
 A real cycle lasts as long as an agent's turn; the played-out one waits a second before its
 commit, so the worktree's index is written after its files, as it would be (otherwise git
 must re-read every "racily clean" file on the next reset, a cost real cycles do not pay).
@@ -51,7 +56,9 @@ def measure(workdir: Path, *, size: int, rounds: int, log) -> list[Figure]:
     return [
         Figure("4", f"reused worktree ready at the tip ({label})", "ms", [t * 1000 for t in reuse]),
         Figure("4", f"fresh git worktree add ({label})", "ms", [t * 1000 for t in fresh]),
-        at_most(Figure("4", f"reuse / fresh add ({label})", "x", ratios(reuse, fresh)), 0.10),
+        Figure("4", f"reuse / fresh add, round by round ({label})", "x", ratios(reuse, fresh)),
+        at_most(Figure("4", f"reuse / fastest fresh add of the run ({label})", "x", [t / min(fresh) for t in reuse]),
+                0.10),
     ]
 
 
