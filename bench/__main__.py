@@ -29,7 +29,7 @@ FULL = {
     "overhead": {"tasks": 100, "workers": 8, "runs": 5},
     "merge": {"sizes": [1_000, 10_000, 50_000], "merges": 9},
     "cycle": {"size": 50_000, "rounds": 5},
-    "scale": {"workers": 64, "tasks": 1_000, "runs": 1, "windows": 5, "window_s": 3.0},
+    "scale": {"workers": 64, "tasks": 1_000, "runs": 3, "windows": 5, "window_s": 3.0},
 }
 QUICK = {
     "overhead": {"tasks": 30, "workers": 8, "runs": 3},
