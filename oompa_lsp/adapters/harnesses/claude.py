@@ -22,7 +22,7 @@ from oompa_lsp.core.agents import AgentRequest, ErrorKind
 from oompa_lsp.core.tasks import Usage
 
 from .stream import (Adapter, Launch, StreamResult, as_count, event_type_in, classify_failure, extra_dirs, json_event,
-                     json_events, kind_of_status, new_session_id, one_line, resuming, retry_after_in, tool_call)
+                     json_events, kind_of_status, session_flags, one_line, retry_after_in, tool_call)
 
 ALLOWED_TOOLS = "Write Edit NotebookEdit Bash Read Glob Grep"
 _EFFORT = {"minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh"}
@@ -42,12 +42,8 @@ def launch(request: AgentRequest, command: list[str], args: list[str]) -> Launch
         argv += ["--effort", _EFFORT[request.reasoning]]
     for folder in extra_dirs(request):
         argv += ["--add-dir", folder]
-    if resuming(request):
-        session_id = request.session_id
-        argv += ["--resume", session_id]
-    else:
-        session_id = new_session_id(request)
-        argv += ["--session-id", session_id]
+    flags, session_id = session_flags(request)
+    argv += flags
     return Launch(argv=[*argv, *args], stdin=request.prompt.encode("utf-8"), session_id=session_id)
 
 

@@ -29,7 +29,7 @@ from oompa_lsp.core.agents import AgentRequest
 from oompa_lsp.core.tasks import Usage
 
 from .stream import (Adapter, Launch, StreamResult, as_count, event_type_in, extra_dirs, failure_from_text, json_event,
-                     json_events, new_session_id, one_line, resuming, tool_call)
+                     json_events, session_flags, one_line, tool_call)
 
 
 def launch(request: AgentRequest, command: list[str], args: list[str]) -> Launch:
@@ -38,12 +38,8 @@ def launch(request: AgentRequest, command: list[str], args: list[str]) -> Launch
         argv += ["-m", request.model]
     for folder in extra_dirs(request):
         argv += ["--include-directories", folder]
-    if resuming(request):
-        session_id = str(request.session_id)
-        argv += ["--resume", session_id]
-    else:
-        session_id = new_session_id(request)
-        argv += ["--session-id", session_id]
+    flags, session_id = session_flags(request)
+    argv += flags
     return Launch(argv=[*argv, *args], stdin=request.prompt.encode("utf-8"), session_id=session_id)
 
 

@@ -235,6 +235,15 @@ def resuming(request: AgentRequest) -> bool:
     return bool(request.resume and request.session_id)
 
 
+def session_flags(request: AgentRequest) -> tuple[list[str], str]:
+    """`--resume <id>` for a resumed turn, else `--session-id <new id>` (never both: the CLIs
+    that take these flags reject the pair); with the session id the turn will use."""
+    if resuming(request):
+        return ["--resume", str(request.session_id)], str(request.session_id)
+    session_id = new_session_id(request)
+    return ["--session-id", session_id], session_id
+
+
 def new_session_id(request: AgentRequest) -> str:
     """The id for a new session: the caller's when it is a UUID (the CLIs insist), else a fresh one."""
     try:
