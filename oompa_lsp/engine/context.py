@@ -54,5 +54,11 @@ class SwarmContext:
         return self.loaded.config
 
     @property
+    def target_ref(self) -> str:
+        """The target as a full ref: a tag or a file in .git with the branch's name cannot
+        stand in for it, and git need not be asked which one "main" means."""
+        return f"refs/heads/{self.target}"
+
+    @property
     def pending_dir(self) -> Path:
         return self.tasks_dir / "pending"

@@ -75,7 +75,7 @@ class MergeQueue:
     async def _merge(self, request: MergeRequest) -> MergeOutcome:
         git = self.ctx.repo
         while True:
-            old = await anyio.to_thread.run_sync(git.rev_parse, self.ctx.target)
+            old = await anyio.to_thread.run_sync(git.rev_parse, self.ctx.target_ref)
             message = f"oompa: merge {request.task_id}: {request.summary}"
             merged = await anyio.to_thread.run_sync(self._merge_commit, old, request, message)
             if merged.status == "conflict":
@@ -124,7 +124,7 @@ class MergeQueue:
                 return True
             self._set_paused(result.reason)
             await anyio.sleep(_BLOCKED_RETRY_S)
-            current = await anyio.to_thread.run_sync(self.ctx.repo.rev_parse, self.ctx.target)
+            current = await anyio.to_thread.run_sync(self.ctx.repo.rev_parse, self.ctx.target_ref)
             if current != old:
                 return False
 

@@ -178,7 +178,7 @@ class Swarm:
         for task_id, owner in recovered:
             who = owner.describe() if owner else "an owner that died before recording itself"
             self._emit(TaskRecovered(task_id=task_id, previous_owner=who))
-        salvaged = await anyio.to_thread.run_sync(self._salvage_branches, ctx.target)
+        salvaged = await anyio.to_thread.run_sync(self._salvage_branches, ctx.target_ref)
         for branch, ref in salvaged:
             self._emit(LogMessage(level="info", message=f"parked unmerged work of a stopped run: {branch} -> {ref}"))
 

@@ -118,7 +118,7 @@ class Worker:
             self.board.producers -= 1
             self.ctx.wakeup.notify()
         with anyio.CancelScope(shield=True):
-            await self._drop_branch(branch, into=self.ctx.target)
+            await self._drop_branch(branch, into=self.ctx.target_ref)
         created = {t.id for t in (await self.board.refresh()).pending} - before
         return bool(created) and turn.signal.kind != "done" and turn.outcome.ok
 
@@ -277,7 +277,7 @@ class Worker:
         task.claimed_by, task.owner = None, None
         await anyio.to_thread.run_sync(self.ctx.store.move, task.id, "current", "complete", task)
         self.ctx.emit(TaskCompleted(task_id=task.id, commit=commit))
-        await self._drop_branch(job.branch, into=self.ctx.target)
+        await self._drop_branch(job.branch, into=self.ctx.target_ref)
 
     # -- giving a task back ---------------------------------------------------------------
 
@@ -305,8 +305,8 @@ class Worker:
     async def _park(self, job: _Job, reason: str) -> str | None:
         git = self.ctx.repo
         head = await anyio.to_thread.run_sync(git.head, self.worktree)
-        if head == job.base or await anyio.to_thread.run_sync(git.is_ancestor, head, self.ctx.target):
-            await self._drop_branch(job.branch, into=self.ctx.target)
+        if head == job.base or await anyio.to_thread.run_sync(git.is_ancestor, head, self.ctx.target_ref):
+            await self._drop_branch(job.branch, into=self.ctx.target_ref)
             return None
         name = f"{job.task.id}/{len(job.task.attempts)}"
         parked = await anyio.to_thread.run_sync(git.park, name, head)
@@ -315,10 +315,7 @@ class Worker:
         return parked.ref
 
     async def _drop_branch(self, branch: str, into: str) -> None:
-        git = self.ctx.repo
-        head = await anyio.to_thread.run_sync(git.head, self.worktree)
-        await anyio.to_thread.run_sync(git.checkout_detached, self.worktree, head)
-        await anyio.to_thread.run_sync(git.delete_branch_if_merged, branch, into)
+        await anyio.to_thread.run_sync(self.ctx.repo.release_branch, self.worktree, branch, into)
 
     # -- user requests ----------------------------------------------------------------------
 
@@ -333,7 +330,7 @@ class Worker:
 
     async def _prepare_worktree(self, branch: str) -> str:
         git = self.ctx.repo
-        base = await anyio.to_thread.run_sync(git.rev_parse, self.ctx.target)
+        base = await anyio.to_thread.run_sync(git.rev_parse, self.ctx.target_ref)
         reused = await anyio.to_thread.run_sync(git.ensure_worktree, self.worktree, branch, base)
         if not reused:
             await self._set_up_new_worktree()

@@ -1,18 +1,20 @@
 """Answers read from a repository's own files, where they answer plainly, instead of running git.
 
 A git process costs milliseconds and one swarm task asks dozens of questions. The frequent,
-simple ones are answered here: is this full id a loose commit, where is a worktree's git dir,
-which commit do a worktree's HEAD or a branch's loose ref name. Only git's plain layout is
-read (loose objects and loose refs in `<main worktree>/.git`); each function returns None
-(or False) for anything else — packed objects or refs, reftable, a separate git dir, a
-symbolic or unreadable file — and the caller asks git. A yes is only given when git would
-give the same answer.
+simple ones are answered here: is this full id a loose commit (and what are its tree and
+parents), where is a worktree's git dir and what does its HEAD say, which commit does a branch
+name, or does the branch not exist at all, which worktrees exist and what they have checked
+out. Only git's plain layout is read (loose objects, loose refs, `packed-refs` and
+`worktrees/` in `<main worktree>/.git`); each function returns None (or False) for anything
+else — packed objects, reftable, a separate git dir, a half-written or unreadable file — and
+the caller asks git. An answer is only given when git would give the same one.
 
 Must not import: engine, lsp, cli; anything but the standard library.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import zlib
 from pathlib import Path
@@ -52,8 +54,7 @@ def git_dir_of(worktree: Path) -> Path | None:
 
 def head_commit(main_root: Path, worktree: Path) -> str | None:
     """The commit checked out in `worktree`: its HEAD, detached or on a loose branch ref."""
-    git_dir = git_dir_of(worktree)
-    head = _first_line(git_dir / "HEAD") if git_dir is not None else None
+    head = head_line(worktree)
     if head is None:
         return None
     if head.startswith("ref: "):
@@ -63,10 +64,124 @@ def head_commit(main_root: Path, worktree: Path) -> str | None:
 
 def ref_commit(main_root: Path, refname: str) -> str | None:
     """The commit a loose branch (refs/heads/...) or oompa ref (refs/oompa/...) points at."""
+    named = ref_target(main_root, refname)
+    return named if named and is_loose_commit(main_root, named) else None
+
+
+def ref_target(main_root: Path, refname: str) -> str | None:
+    """The object id a branch or oompa ref names, loose or packed; "" when no such ref exists."""
     if not _SHARED_REF.fullmatch(refname) or "/." in refname or ".." in refname or refname.endswith((".lock", "/")):
         return None
-    named = _first_line(main_root / ".git" / refname)
-    return named if named is not None and is_loose_commit(main_root, named) else None
+    git_dir = main_root / ".git"
+    if (git_dir / "reftable").exists() or not git_dir.is_dir():
+        return None
+    try:
+        with open(git_dir / refname, "rb") as loose:
+            data = loose.read(256)
+    except (FileNotFoundError, NotADirectoryError):
+        return _packed_ref(git_dir, refname)  # git writes packed-refs before deleting a loose ref
+    except OSError:
+        return None
+    named = data.decode("ascii", errors="replace").split("\n", 1)[0].strip()
+    return named if data.endswith(b"\n") and FULL_OBJECT_ID.fullmatch(named) else None
+
+
+def _packed_ref(git_dir: Path, refname: str) -> str | None:
+    try:
+        with open(git_dir / "packed-refs", "rb") as packed:
+            text = packed.read().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
+    except OSError:
+        return None
+    suffix = " " + refname
+    for line in text.splitlines():
+        if line.endswith(suffix) and not line.startswith(("#", "^")):
+            named = line[: -len(suffix)]
+            return named if FULL_OBJECT_ID.fullmatch(named) else None
+    return ""
+
+
+def commit_header(main_root: Path, commit: str) -> tuple[str, tuple[str, ...]] | None:
+    """The tree and parents of a commit stored as a loose object."""
+    if not FULL_OBJECT_ID.fullmatch(commit):
+        return None
+    try:
+        with open(main_root / ".git" / "objects" / commit[:2] / commit[2:], "rb") as stored:
+            data = zlib.decompress(stored.read())
+    except (OSError, zlib.error):
+        return None
+    header, _, body = data.partition(b"\0")
+    if not header.startswith(b"commit "):
+        return None
+    tree, parents = "", []
+    for line in body.split(b"\n"):
+        key, _, value = line.partition(b" ")
+        if key == b"tree":
+            tree = value.decode("ascii")
+        elif key == b"parent":
+            parents.append(value.decode("ascii"))
+        else:
+            break
+    return (tree, tuple(parents)) if FULL_OBJECT_ID.fullmatch(tree) else None
+
+
+def is_near_ancestor(main_root: Path, ancestor: str, descendant: str, reach: int = 64) -> bool:
+    """True when `ancestor` is `descendant` or found within `reach` loose commits behind it.
+
+    False means "not found nearby", not "not an ancestor": ask git then.
+    """
+    seen, frontier = set(), [descendant]
+    while frontier and len(seen) < reach:
+        commit = frontier.pop(0)
+        if commit == ancestor:
+            return True
+        if commit in seen:
+            continue
+        seen.add(commit)
+        header = commit_header(main_root, commit)
+        if header is None:
+            return False
+        frontier.extend(header[1])
+    return False
+
+
+def head_line(worktree: Path) -> str | None:
+    """What a worktree's HEAD says: "ref: refs/heads/<branch>" or a commit id."""
+    git_dir = git_dir_of(worktree)
+    return _first_line(git_dir / "HEAD") if git_dir is not None else None
+
+
+def worktree_heads(main_root: Path) -> list[tuple[Path, str, bool]] | None:
+    """Every worktree git knows, the main one first: (path, what its HEAD says, prunable).
+
+    Prunable as git means it: the folder is gone and the worktree is not locked.
+    """
+    git_dir = main_root / ".git"
+    main_head = _first_line(git_dir / "HEAD") if git_dir.is_dir() else None
+    if main_head is None:
+        return None
+    found = [(main_root, main_head, False)]
+    try:
+        entries = sorted(os.scandir(git_dir / "worktrees"), key=lambda entry: entry.name)
+    except FileNotFoundError:
+        return found
+    except OSError:
+        return None
+    for entry in entries:
+        linked = _linked_worktree(Path(entry.path))
+        if linked is None:
+            return None  # being written by a `git worktree add`, or not plain: git knows
+        found.append(linked)
+    return found
+
+
+def _linked_worktree(admin: Path) -> tuple[Path, str, bool] | None:
+    dot_git, head = _first_line(admin / "gitdir"), _first_line(admin / "HEAD")
+    if dot_git is None or head is None or not os.path.isabs(dot_git):
+        return None
+    prunable = not os.path.exists(dot_git) and not (admin / "locked").exists()
+    return Path(dot_git).parent, head, prunable
 
 
 def _first_line(path: Path) -> str | None:

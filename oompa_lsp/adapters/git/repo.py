@@ -108,6 +108,9 @@ class Repo:
         return local_reads.head_commit(self.root, Path(worktree)) or run_git(["rev-parse", "--verify", "HEAD"], Path(worktree)).line
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        near = self._commit_of(ancestor), self._commit_of(descendant)
+        if None not in near and local_reads.is_near_ancestor(self.root, *near):
+            return True
         out = run_git(["merge-base", "--is-ancestor", ancestor, descendant], self.root, check=False)
         if out.code not in (0, 1):
             raise GitCommandFailed(["merge-base", "--is-ancestor", ancestor, descendant], out.code, out.stderr)
@@ -152,7 +155,7 @@ class Repo:
         if holder is None:
             self.advance_ref(branch, new, old)
             return AdvanceResult("advanced", new, how="update-ref")
-        return checkout.fast_forward_checkout(holder.path, branch, new, old)
+        return checkout.fast_forward_checkout(self.root, holder.path, branch, new, old)
 
     # -- local excludes -------------------------------------------------------------------------
 
@@ -177,7 +180,16 @@ class Repo:
 
     def worktree_for_branch(self, branch: str) -> Worktree | None:
         """The worktree (still on disk) that has `branch` checked out, if any."""
-        return next((wt for wt in self.list_worktrees() if wt.branch == branch and not wt.prunable), None)
+        return next((wt for wt in self._known_worktrees() if wt.branch == branch and not wt.prunable), None)
+
+    def _known_worktrees(self) -> list[Worktree]:
+        """`list_worktrees` read from the repository's files when they answer plainly (the
+        `head` of each is then left out: only the branch is read)."""
+        heads = local_reads.worktree_heads(self.root)
+        if heads is None:
+            return self.list_worktrees()
+        return [Worktree(path, head=None, branch=_branch_in(line), is_main=number == 0, prunable=prunable)
+                for number, (path, line, prunable) in enumerate(heads)]
 
     def ensure_worktree(self, path: Path, branch: str, start_point: str) -> bool:
         """Make `path` a worktree on `branch` at `start_point`; True when an existing one was reused.
@@ -323,14 +335,16 @@ class Repo:
         if strategy not in ("merge", "squash"):
             raise RepositoryError(f"merge strategy {strategy!r} is not supported without a checkout (use merge or squash)")
         target, branch = self.rev_parse(target_commit), self.rev_parse(branch_commit)
-        if self.is_ancestor(branch, target):
+        if local_reads.is_near_ancestor(self.root, branch, target):
             return MergeResult("up_to_date", commit=target, tree=self._tree_of(target))
         if fast_forward and strategy == "merge" and self.is_ancestor(target, branch):
             return MergeResult("fast_forward", commit=branch, tree=self._tree_of(branch))
         tree, conflicts, messages = self._merge_tree(target, branch)
         if tree is None:
             return MergeResult("conflict", conflicts=tuple(conflicts), messages=tuple(messages))
-        if strategy == "squash" and tree == self._tree_of(target):
+        # Only a branch the target contains (or, squashed, whose changes it has) merges to the
+        # target's own tree, so git is asked about ancestry only then.
+        if tree == self._tree_of(target) and (strategy == "squash" or self.is_ancestor(branch, target)):
             return MergeResult("up_to_date", commit=target, tree=tree)
         parents = [target] if strategy == "squash" else [target, branch]
         return MergeResult("merged", commit=self._commit_tree(tree, parents, message), tree=tree)
@@ -406,6 +420,16 @@ class Repo:
         """Explicitly discard parked work (the user asked for it)."""
         run_git(["update-ref", "-m", "oompa: drop parked", "-d", PARKED_PREFIX + name], self.root)
 
+    def release_branch(self, worktree: Path, branch: str, into: str) -> bool:
+        """Take `worktree` off `branch` (detached where it stands, files untouched: the next
+        `ensure_worktree` resets them) and delete `branch` if `into` has all its changes.
+        True when deleted. Never the main checkout."""
+        worktree = _real(worktree)
+        self._refuse_main_checkout(worktree, "detach")
+        head = self.head(worktree)
+        run_git(["update-ref", "--no-deref", "-m", "oompa: release branch", "HEAD", head], worktree)
+        return self.delete_branch_if_merged(branch, into)
+
     def delete_branch_if_merged(self, branch: str, into: str) -> bool:
         """Delete `branch` only when `into` has all its changes and no worktree has it checked
         out; False (nothing done) otherwise. Unmerged work is never deleted: park it."""
@@ -423,8 +447,10 @@ class Repo:
     def _commit_of(self, ref: str) -> str | None:
         if local_reads.is_loose_commit(self.root, ref):
             return ref
-        found = local_reads.ref_commit(self.root, ref) if ref.startswith("refs/") else None
-        if found is not None:
+        found = local_reads.ref_target(self.root, ref) if ref.startswith("refs/") else None
+        if found == "":
+            return None  # no such branch or oompa ref, loose or packed
+        if found is not None and local_reads.is_loose_commit(self.root, found):
             return found
         out = run_git(["rev-parse", "--verify", "-q", "--end-of-options", f"{ref}^{{commit}}"], self.root, check=False)
         return out.line if out.code == 0 else None
@@ -434,6 +460,9 @@ class Repo:
         return run_git(["update-ref", "-m", "oompa: park", ref, sha, ""], self.root, check=False).code == 0
 
     def _tree_of(self, commit: str) -> str:
+        header = local_reads.commit_header(self.root, commit)
+        if header is not None:
+            return header[0]
         return run_git(["rev-parse", "--verify", f"{commit}^{{tree}}"], self.root).line
 
     def _empty_tree(self) -> str:
@@ -457,7 +486,7 @@ class Repo:
             raise RepositoryError(f"{ref!r} is not a valid git ref name")
 
     def _registered_worktree(self, path: Path) -> Worktree | None:
-        return next((wt for wt in self.list_worktrees() if _real(wt.path) == path), None)
+        return next((wt for wt in self._known_worktrees() if _real(wt.path) == path), None)
 
     def _refuse_main_checkout(self, path: Path, action: str) -> None:
         if path == self.root:
@@ -514,6 +543,12 @@ def _work_tree_of(cwd: Path) -> Path:
     if inside != "true":
         raise RepositoryError(f"{cwd} is inside a .git folder: open the repository's working tree instead")
     return Path(os.path.realpath(run_git(["rev-parse", "--show-toplevel"], cwd).line))
+
+
+def _branch_in(head_line: str) -> str | None:
+    """The short branch name a HEAD file names; None when detached (or on a non-branch ref)."""
+    ref = head_line.removeprefix("ref: ") if head_line.startswith("ref: ") else ""
+    return ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else None
 
 
 def _check_branch_name(branch: str) -> None:
