@@ -7,6 +7,7 @@ the adapter did to it.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -374,6 +375,7 @@ def test_advance_target_keeps_uncommitted_work_in_files_the_merge_does_not_touch
     assert (root / "README.md").read_text() == "# demo\nuser's unsaved line\n"
     assert (root / "notes.txt").read_text() == "untracked user notes\n"
     assert git(root, "status", "--porcelain").splitlines() == ["M  README.md", "?? notes.txt"]
+    assert git(root, "reflog", "-1", "--format=%gs", "HEAD") == "oompa: merge queue (fast-forward)"
 
 
 def test_advance_target_blocks_on_uncommitted_work_in_a_merged_file_then_resumes(repo: Repo, root: Path) -> None:
@@ -392,6 +394,18 @@ def test_advance_target_blocks_on_uncommitted_work_in_a_merged_file_then_resumes
     git(root, "checkout", "--", "src/app.py")
     assert repo.advance_target("main", merged, old).advanced
     assert git(root, "rev-parse", "HEAD") == merged
+
+
+def test_advance_target_accepts_a_file_touched_but_not_changed(repo: Repo, root: Path) -> None:
+    old = repo.rev_parse("main")
+    merged = repo.merge_trees(old, branch_with(root, "oompa/w1", "src/app.py", edit_line(APP, 4, "four")), "Merge").commit
+    app = root / "src" / "app.py"
+    app.write_text(app.read_text())  # an editor saved it unchanged: new timestamp, same content
+    os.utime(app, (1_000_000_000, 1_000_000_000))
+
+    result = repo.advance_target("main", merged, old)
+    assert result.advanced and git(root, "rev-parse", "HEAD") == merged
+    assert "four" in app.read_text() and git(root, "status", "--porcelain") == ""
 
 
 def test_advance_target_blocks_on_an_untracked_file_the_merge_would_create(repo: Repo, root: Path) -> None:
@@ -546,6 +560,34 @@ def test_advance_target_never_overwrites_an_ignored_file_of_the_user(repo: Repo,
     result = repo.advance_target("main", merged, old)
     assert result.status == "blocked" and result.files == (".env",)
     assert (root / ".env").read_text() == "SECRET=user\n" and repo.rev_parse("main") == old
+
+
+def test_which_worktree_holds_a_branch_agrees_with_git(repo: Repo, root: Path, tmp_path: Path) -> None:
+    for name in ("kept", "gone", "locked-away"):
+        git(root, "worktree", "add", "-q", "-b", f"oompa/{name}", str(tmp_path / name))
+    git(root, "worktree", "lock", str(tmp_path / "locked-away"))
+    subprocess.run(["rm", "-rf", str(tmp_path / "gone"), str(tmp_path / "locked-away")], check=True)
+    listed = {wt.branch: wt for wt in repo.list_worktrees()}  # git's own answer
+
+    for branch in ("main", "oompa/kept", "oompa/gone", "oompa/locked-away", "oompa/none"):
+        holder = repo.worktree_for_branch(branch)
+        expected = listed.get(branch)
+        expected = None if expected is None or expected.prunable else expected
+        assert (holder and holder.path.resolve()) == (expected and expected.path.resolve()), branch
+    assert repo.worktree_for_branch("main").is_main
+    # The vanished folder is pruned and made again; the kept one is reused as it is.
+    assert repo.ensure_worktree(tmp_path / "gone", "oompa/gone", "main") is False
+    assert repo.ensure_worktree(tmp_path / "kept", "oompa/kept", "main") is True
+
+
+def test_a_packed_branch_and_a_deleted_one_are_told_apart(repo: Repo, root: Path) -> None:
+    git(root, "branch", "oompa/packed")
+    git(root, "branch", "oompa/doomed")
+    git(root, "pack-refs", "--all")
+    assert not (root / ".git" / "refs" / "heads" / "oompa" / "packed").exists()
+    assert repo.branch_exists("oompa/packed") and repo.rev_parse("refs/heads/oompa/packed") == git(root, "rev-parse", "main")
+    git(root, "branch", "-D", "oompa/doomed")
+    assert not repo.branch_exists("oompa/doomed") and not repo.branch_exists("oompa/never")
 
 
 def test_a_worktree_whose_folder_was_deleted_is_recreated(repo: Repo, tmp_path: Path) -> None:

@@ -22,6 +22,9 @@ from .checks import run_checks
 from .context import SwarmContext
 
 _BLOCKED_RETRY_S = 2.0
+# Commits skip git's own auto maintenance; the queue runs it after this many landings (and
+# the swarm once at the end), so a long run still packs its loose objects.
+MAINTENANCE_EVERY = 100
 
 
 @dataclass
@@ -54,6 +57,7 @@ class MergeQueue:
         self.ctx = ctx
         self._send, self._receive = anyio.create_memory_object_stream[_Pending](max_buffer_size=1000)
         self._paused = False
+        self._landed = 0
 
     async def submit(self, request: MergeRequest) -> MergeOutcome:
         """Queue `request` and wait for its outcome."""
@@ -90,7 +94,13 @@ class MergeQueue:
                 self.ctx.emit(MergeLanded(task_id=request.task_id, commit=merged.commit,
                                           target=self.ctx.target, previous=old))
                 self.ctx.wakeup.notify()
+                await self._count_landing()
                 return MergeOutcome("landed", commit=merged.commit)
+
+    async def _count_landing(self) -> None:
+        self._landed += 1
+        if self._landed % MAINTENANCE_EVERY == 0:
+            await anyio.to_thread.run_sync(self.ctx.repo.run_auto_maintenance)
 
     def _merge_commit(self, old: str, request: MergeRequest, message: str):
         # git 2.39's merge-tree cannot replay commits, so "rebase" lands as one linear commit.

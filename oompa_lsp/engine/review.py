@@ -104,7 +104,7 @@ class ReviewDesk:
                                 target=self.ctx.target, worktree=str(case.worktree))
 
     async def _run_reviewer(self, case: ReviewCase, model: str, prompt: str, index: int):
-        before = await anyio.to_thread.run_sync(self.ctx.repo.status_porcelain, case.worktree)
+        before = await self._status_before(case)
         worker = f"reviewer:{case.worker}"
         outcome = await with_rate_limit_backoff(self.ctx, worker,
                                                 lambda: self._reviewer_run(case, worker, model, prompt))
@@ -122,6 +122,13 @@ class ReviewDesk:
                                     duration_s=outcome.duration_s, usage=outcome.usage, error=outcome.error,
                                     error_kind=outcome.error_kind))
         return outcome
+
+    async def _status_before(self, case: ReviewCase) -> list:
+        """What the worktree shows before the reviewer runs. The worker committed everything
+        (`git add -A`) just before, so only checks, run since, can have left files behind."""
+        if not case.checks:
+            return []
+        return await anyio.to_thread.run_sync(self.ctx.repo.status_porcelain, case.worktree)
 
     def _env(self, case: ReviewCase) -> dict[str, str]:
         return {"OOMPA_ROLE": "reviewer", "OOMPA_WORKTREE": str(case.worktree), "OOMPA_TASK_ID": case.task.id,

@@ -125,6 +125,7 @@ class Swarm:
             with anyio.CancelScope() as self._scope:
                 await self._run_workers(queue, task_status)
             result = await self._finish(board) if not self._stop_reason else SwarmResult(False, self._stop_reason)
+            await anyio.to_thread.run_sync(self.repo.run_auto_maintenance)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 self._emit(SwarmStopped(ok=False, reason=self._stop_reason or "the swarm was interrupted"))

@@ -66,6 +66,8 @@ class Worker:
         self.worktree = ctx.worktree_root / spec.id
         self.job: _Job | None = None
         self._worktree_ready = False
+        # True right after a landing that left nothing uncommitted in the worktree.
+        self._left_clean = False
 
     # -- the loop -----------------------------------------------------------------------
 
@@ -278,6 +280,12 @@ class Worker:
         await anyio.to_thread.run_sync(self.ctx.store.move, task.id, "current", "complete", task)
         self.ctx.emit(TaskCompleted(task_id=task.id, commit=commit))
         await self._drop_branch(job.branch, into=self.ctx.target_ref)
+        self._left_clean = self._landing_leaves_clean()
+
+    def _landing_leaves_clean(self) -> bool:
+        """Everything was committed (`git add -A`) and a model reviewer's leftovers were
+        discarded; no checks ran since, and no human had the review open to edit in."""
+        return not self.ctx.config.merge.checks and self.ctx.config.review.mode in ("model", "none")
 
     # -- giving a task back ---------------------------------------------------------------
 
@@ -331,7 +339,9 @@ class Worker:
     async def _prepare_worktree(self, branch: str) -> str:
         git = self.ctx.repo
         base = await anyio.to_thread.run_sync(git.rev_parse, self.ctx.target_ref)
-        reused = await anyio.to_thread.run_sync(git.ensure_worktree, self.worktree, branch, base)
+        clean, self._left_clean = self._left_clean, False
+        reused = await anyio.to_thread.run_sync(
+            lambda: git.ensure_worktree(self.worktree, branch, base, remove_untracked=not clean))
         if not reused:
             await self._set_up_new_worktree()
         self.ctx.emit(WorktreeReady(worker=self.spec.id, path=str(self.worktree), reused=reused))

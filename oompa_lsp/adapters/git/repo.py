@@ -191,13 +191,15 @@ class Repo:
         return [Worktree(path, head=None, branch=_branch_in(line), is_main=number == 0, prunable=prunable)
                 for number, (path, line, prunable) in enumerate(heads)]
 
-    def ensure_worktree(self, path: Path, branch: str, start_point: str) -> bool:
+    def ensure_worktree(self, path: Path, branch: str, start_point: str, *, remove_untracked: bool = True) -> bool:
         """Make `path` a worktree on `branch` at `start_point`; True when an existing one was reused.
 
         New: `git worktree add`. Existing: any half-done operation is abandoned, the branch
         reset to `start_point` and untracked files removed, but ignored files (build outputs,
         installed dependencies, copied .env) are kept. If `branch` holds work that
-        `start_point` does not contain, that work is parked first, never dropped.
+        `start_point` does not contain, that work is parked first, never dropped. A caller
+        that knows the worktree has no untracked files (all committed since) may pass
+        `remove_untracked=False` to spare the `git clean`.
         """
         path = _real(path)
         self._refuse_main_checkout(path, "reset")
@@ -206,7 +208,7 @@ class Repo:
         self._park_unmerged_branch(branch, start)
         known = self._registered_worktree(path)
         if known is not None and not known.prunable and path.is_dir():
-            self._reset_worktree(path, branch, start)
+            self._reset_worktree(path, branch, start, remove_untracked)
             return True
         if known is not None:
             self.prune_worktrees()
@@ -275,14 +277,27 @@ class Repo:
         worktree = _real(worktree)
         self._refuse_main_checkout(worktree, "commit in")
         run_git(["add", "-A"], worktree)
+        # Hooks are the user's interactive tooling; the swarm runs its configured checks instead.
+        # Git's auto maintenance would start one more process per commit: the engine runs it
+        # itself now and then (`run_auto_maintenance`).
+        argv = ["-c", "maintenance.auto=false", "commit", "-q", "--no-verify", "-m", message]
+        if run_git(argv, worktree, check=False).code == 0:
+            return self.head(worktree)
+        # Asked only now: "was anything staged?" costs a process and the answer is nearly always yes.
         staged = run_git(["diff", "--cached", "--quiet"], worktree, check=False)
         if staged.code not in (0, 1):
             raise GitCommandFailed(["diff", "--cached", "--quiet"], staged.code, staged.stderr)
         if staged.code == 0 and checkout.operation_in_progress(worktree) != "merge":
             return None
-        # Hooks are the user's interactive tooling; the swarm runs its configured checks instead.
-        run_git_with_identity(["commit", "-q", "--no-verify", "-m", message], worktree)
+        run_git_with_identity(argv, worktree)
         return self.head(worktree)
+
+    def run_auto_maintenance(self) -> None:
+        """What `git commit` does after each commit (gc when loose objects pile up; git decides
+        and runs it in the background), for the swarm's commits, which skip it."""
+        out = run_git(["maintenance", "run", "--auto", "--quiet"], self.root, check=False)
+        if out.code != 0:
+            log.warning("git maintenance run --auto failed (exit %d): %s", out.code, out.stderr.strip())
 
     def status_porcelain(self, worktree: Path) -> list[StatusEntry]:
         """Modified, staged and untracked (not ignored) files of `worktree`."""
@@ -298,7 +313,12 @@ class Repo:
         """Unified diff of `head` against merge-base(target, head): only the branch's own
         changes, however far the target moved since. Binary files appear by name."""
         head = self.rev_parse(head)
-        base = self.merge_base(self.rev_parse(target), head) or self._empty_tree()
+        target = self.rev_parse(target)
+        # `A...B` is the diff from their merge base, found by the same git process.
+        out = run_git(["diff", *_DIFF_OPTIONS, f"{target}...{head}", "--"], self.root, check=False)
+        if out.code == 0:
+            return out.text
+        base = self.merge_base(target, head) or self._empty_tree()
         return run_git(["diff", *_DIFF_OPTIONS, base, head, "--"], self.root).text
 
     def changed_files(self, base: str, head: str) -> list[ChangedFile]:
@@ -498,10 +518,11 @@ class Repo:
             parked = self.park(branch, tip)
             log.warning("branch %s had work %s does not contain; parked it as %s", branch, start[:12], parked.ref)
 
-    def _reset_worktree(self, path: Path, branch: str, start: str) -> None:
+    def _reset_worktree(self, path: Path, branch: str, start: str, remove_untracked: bool) -> None:
         self._quit_operations(path)
         run_git(["checkout", "-q", "--force", "--no-track", "-B", branch, start], path)
-        run_git(["clean", "-fdq"], path)
+        if remove_untracked:
+            run_git(["clean", "-fdq"], path)
 
     def _quit_operations(self, worktree: Path) -> None:
         """Leave any half-done rebase, cherry-pick, revert or bisect. Every caller then resets
