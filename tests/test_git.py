@@ -140,6 +140,25 @@ def test_commits_branches_and_heads_agree_with_git_whatever_the_storage(repo: Re
     assert repo.rev_parse("refs/oompa/parked/tagged") == git(root, "rev-parse", "t1^{commit}")
 
 
+def test_ancestry_and_trees_agree_with_git_loose_and_packed(repo: Repo, root: Path) -> None:
+    first = repo.rev_parse("main")
+    side = branch_with(root, "side", "side.txt", "side\n")
+    mainline = commit_file(root, "main.txt", "main\n", "main moves on")
+    merged = repo.merge_trees(mainline, side, "Merge side").commit
+    commits = [first, side, mainline, merged]
+
+    def agree() -> None:
+        for a in commits:
+            for b in commits:
+                expected = subprocess.run(["git", "merge-base", "--is-ancestor", a, b], cwd=root).returncode == 0
+                assert repo.is_ancestor(a, b) is expected, (a, b)
+        assert repo.merge_trees(merged, side, "again").status == "up_to_date"
+
+    agree()
+    git(root, "gc", "-q")
+    agree()
+
+
 def test_exclude_local_adds_missing_lines_once_and_never_touches_gitignore(repo: Repo, root: Path) -> None:
     assert repo.exclude_local([".oompa/", "*.log"]) == [".oompa/", "*.log"]
     assert repo.exclude_local([".oompa/"]) == []

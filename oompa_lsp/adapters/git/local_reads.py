@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import zlib
+from collections import deque
 from pathlib import Path
 
 FULL_OBJECT_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # sha1 or sha256
@@ -127,16 +128,18 @@ def commit_header(main_root: Path, commit: str) -> tuple[str, tuple[str, ...]] |
 
 
 def is_near_ancestor(main_root: Path, ancestor: str, descendant: str, reach: int = 64) -> bool:
-    """True when `ancestor` is `descendant` or found within `reach` loose commits behind it.
+    """True when `ancestor` is `descendant` or is found by walking back from it through at
+    most `reach` loose commits (reach 1: the commit itself or one of its parents).
 
     False means "not found nearby", not "not an ancestor": ask git then.
     """
-    seen, frontier = set(), [descendant]
-    while frontier and len(seen) < reach:
-        commit = frontier.pop(0)
+    seen: set[str] = set()
+    frontier = deque([descendant])
+    while frontier:
+        commit = frontier.popleft()
         if commit == ancestor:
             return True
-        if commit in seen:
+        if commit in seen or len(seen) >= reach:
             continue
         seen.add(commit)
         header = commit_header(main_root, commit)

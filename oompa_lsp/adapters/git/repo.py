@@ -355,7 +355,7 @@ class Repo:
         if strategy not in ("merge", "squash"):
             raise RepositoryError(f"merge strategy {strategy!r} is not supported without a checkout (use merge or squash)")
         target, branch = self.rev_parse(target_commit), self.rev_parse(branch_commit)
-        if local_reads.is_near_ancestor(self.root, branch, target):
+        if local_reads.is_near_ancestor(self.root, branch, target, reach=1):  # the same commit, or a parent
             return MergeResult("up_to_date", commit=target, tree=self._tree_of(target))
         if fast_forward and strategy == "merge" and self.is_ancestor(target, branch):
             return MergeResult("fast_forward", commit=branch, tree=self._tree_of(branch))
