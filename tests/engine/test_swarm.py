@@ -195,3 +195,24 @@ async def test_rejected_work_is_parked_not_deleted(tmp_path):
     task = project.task("failed", "p")
     assert [a.outcome for a in task.attempts] == ["parked", "parked"]
     assert "p.txt" in git(project.root, "show", "--stat", parked[0])
+
+
+async def test_the_swarm_still_runs_gits_housekeeping_for_its_commits(tmp_path):
+    """Worker commits skip git's per-commit auto maintenance; the engine runs it itself, so a
+    repository that asks for its loose objects to be packed gets them packed."""
+    project = make_project(tmp_path)
+    git(project.root, "config", "maintenance.gc.enabled", "false")
+    git(project.root, "config", "maintenance.loose-objects.enabled", "true")
+    git(project.root, "config", "maintenance.loose-objects.auto", "1")
+    project.configure({"roles": {**APPROVE, "worker": {
+        "*": [{"write": {"{task_id}.txt": "work of {task_id}\n"}, "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "-": [{"final": "__DONE__"}]}}})
+    project.add_tasks(*(Task(id=f"t{n}", summary=f"task {n}") for n in range(1, 4)))
+    assert "packs: 0" in git(project.root, "count-objects", "-v")
+
+    result, _, _ = await run_swarm(project.root)
+
+    assert result.ok, result.reason
+    packs = int(git(project.root, "count-objects", "-v").split("packs: ")[1].split()[0])
+    assert packs >= 1
+    assert git(project.root, "fsck", "--no-progress", "--connectivity-only") == ""
