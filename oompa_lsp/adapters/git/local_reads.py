@@ -155,16 +155,15 @@ def head_line(worktree: Path) -> str | None:
     return _first_line(git_dir / "HEAD") if git_dir is not None else None
 
 
-def worktree_heads(main_root: Path) -> list[tuple[Path, str, bool]] | None:
-    """Every worktree git knows, the main one first: (path, what its HEAD says, prunable).
-
-    Prunable as git means it: the folder is gone and the worktree is not locked.
+def worktrees_on(main_root: Path, head: str) -> list[tuple[Path, bool]] | None:
+    """The worktrees whose HEAD says `head` (e.g. "ref: refs/heads/main"), main first, as
+    (path, prunable). Prunable as git means it: the folder is gone and the worktree is not locked.
     """
     git_dir = main_root / ".git"
     main_head = _first_line(git_dir / "HEAD") if git_dir.is_dir() else None
     if main_head is None:
         return None
-    found = [(main_root, main_head, False)]
+    found = [(main_root, False)] if main_head == head else []
     try:
         entries = sorted(os.scandir(git_dir / "worktrees"), key=lambda entry: entry.name)
     except FileNotFoundError:
@@ -172,19 +171,33 @@ def worktree_heads(main_root: Path) -> list[tuple[Path, str, bool]] | None:
     except OSError:
         return None
     for entry in entries:
-        linked = _linked_worktree(Path(entry.path))
-        if linked is None:
+        linked_head = _first_line(Path(entry.path) / "HEAD")
+        if linked_head is None:
             return None  # being written by a `git worktree add`, or not plain: git knows
-        found.append(linked)
+        if linked_head == head:
+            linked = _linked_worktree(Path(entry.path))
+            if linked is None:
+                return None
+            found.append(linked)
     return found
 
 
-def _linked_worktree(admin: Path) -> tuple[Path, str, bool] | None:
-    dot_git, head = _first_line(admin / "gitdir"), _first_line(admin / "HEAD")
-    if dot_git is None or head is None or not os.path.isabs(dot_git):
+def is_registered_worktree(main_root: Path, path: Path) -> bool:
+    """True when `path` is a linked worktree of this repository that is on disk: its `.git`
+    file names an entry of `.git/worktrees/` that names it back. False: ask git."""
+    admin = git_dir_of(path)
+    if admin is None or admin.parent != main_root / ".git" / "worktrees":
+        return False
+    named = _first_line(admin / "gitdir")
+    return named is not None and os.path.isabs(named) and os.path.realpath(named) == os.path.realpath(path / ".git")
+
+
+def _linked_worktree(admin: Path) -> tuple[Path, bool] | None:
+    dot_git = _first_line(admin / "gitdir")
+    if dot_git is None or not os.path.isabs(dot_git):
         return None
     prunable = not os.path.exists(dot_git) and not (admin / "locked").exists()
-    return Path(dot_git).parent, head, prunable
+    return Path(dot_git).parent, prunable
 
 
 def _first_line(path: Path) -> str | None:

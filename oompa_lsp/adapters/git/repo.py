@@ -180,16 +180,11 @@ class Repo:
 
     def worktree_for_branch(self, branch: str) -> Worktree | None:
         """The worktree (still on disk) that has `branch` checked out, if any."""
-        return next((wt for wt in self._known_worktrees() if wt.branch == branch and not wt.prunable), None)
-
-    def _known_worktrees(self) -> list[Worktree]:
-        """`list_worktrees` read from the repository's files when they answer plainly (the
-        `head` of each is then left out: only the branch is read)."""
-        heads = local_reads.worktree_heads(self.root)
-        if heads is None:
-            return self.list_worktrees()
-        return [Worktree(path, head=None, branch=_branch_in(line), is_main=number == 0, prunable=prunable)
-                for number, (path, line, prunable) in enumerate(heads)]
+        holders = local_reads.worktrees_on(self.root, f"ref: refs/heads/{branch}")
+        if holders is None:
+            return next((wt for wt in self.list_worktrees() if wt.branch == branch and not wt.prunable), None)
+        return next((Worktree(path, head=None, branch=branch, is_main=path == self.root)
+                     for path, prunable in holders if not prunable), None)
 
     def ensure_worktree(self, path: Path, branch: str, start_point: str, *, remove_untracked: bool = True) -> bool:
         """Make `path` a worktree on `branch` at `start_point`; True when an existing one was reused.
@@ -506,7 +501,9 @@ class Repo:
             raise RepositoryError(f"{ref!r} is not a valid git ref name")
 
     def _registered_worktree(self, path: Path) -> Worktree | None:
-        return next((wt for wt in self._known_worktrees() if _real(wt.path) == path), None)
+        if local_reads.is_registered_worktree(self.root, path):
+            return Worktree(path, head=None, branch=None)  # on disk, so not prunable
+        return next((wt for wt in self.list_worktrees() if _real(wt.path) == path), None)
 
     def _refuse_main_checkout(self, path: Path, action: str) -> None:
         if path == self.root:
@@ -564,12 +561,6 @@ def _work_tree_of(cwd: Path) -> Path:
     if inside != "true":
         raise RepositoryError(f"{cwd} is inside a .git folder: open the repository's working tree instead")
     return Path(os.path.realpath(run_git(["rev-parse", "--show-toplevel"], cwd).line))
-
-
-def _branch_in(head_line: str) -> str | None:
-    """The short branch name a HEAD file names; None when detached (or on a non-branch ref)."""
-    ref = head_line.removeprefix("ref: ") if head_line.startswith("ref: ") else ""
-    return ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else None
 
 
 def _check_branch_name(branch: str) -> None:
