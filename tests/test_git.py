@@ -159,6 +159,37 @@ def test_ancestry_and_trees_agree_with_git_loose_and_packed(repo: Repo, root: Pa
     agree()
 
 
+def test_paths_a_move_adds_are_read_as_git_lists_them(root: Path) -> None:
+    from oompa_lsp.adapters.git import local_reads
+
+    write(root / "gone" / "x.txt", "becomes a file\n")
+    write(root / "flat.txt", "becomes a folder\n")
+    write(root / "kept" / "same.txt", "same\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "before")
+    old = git(root, "rev-parse", "HEAD")
+    subprocess.run(["rm", "-rf", str(root / "gone"), str(root / "flat.txt")], check=True)
+    write(root / "gone", "now a file\n")
+    write(root / "flat.txt" / "inside.txt", "now in a folder\n")
+    write(root / "deep" / "er" / "new file.txt", "new, with a space\n")
+    write(root / "src" / "app.py", edit_line(APP, 2, "changed, not added"))
+    write(root / "ünïcode.txt", "named in UTF-8\n")
+    os.symlink("README.md", root / "link")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "after")
+    new = git(root, "rev-parse", "HEAD")
+
+    def listed_by_git() -> list[str]:
+        out = subprocess.run(["git", "-c", "core.quotePath=false", "diff", "--name-only", "-z", "--no-renames",
+                              "--diff-filter=A", old, new], cwd=root, capture_output=True, text=True, check=True)
+        return sorted(filter(None, out.stdout.split("\0")))
+
+    assert sorted(local_reads.added_paths(root, old, new)) == listed_by_git()
+    assert "gone" in listed_by_git() and "flat.txt/inside.txt" in listed_by_git()
+    git(root, "gc", "-q")
+    assert local_reads.added_paths(root, old, new) is None  # packed: git is asked instead
+
+
 def test_exclude_local_adds_missing_lines_once_and_never_touches_gitignore(repo: Repo, root: Path) -> None:
     assert repo.exclude_local([".oompa/", "*.log"]) == [".oompa/", "*.log"]
     assert repo.exclude_local([".oompa/"]) == []

@@ -16,6 +16,7 @@ from typing import Literal
 import anyio
 from anyio.abc import TaskStatus
 
+from ..adapters.git import AdvanceResult, MergeResult
 from ..core.errors import TargetMoved
 from ..core.events import ChecksRan, CheckResult, MergeLanded, MergePaused, MergeQueued, MergeResumed
 from .checks import run_checks
@@ -43,6 +44,14 @@ class MergeOutcome:
     commit: str = ""
     files: list[str] = field(default_factory=list)
     results: list[CheckResult] = field(default_factory=list)
+
+
+@dataclass
+class _Attempt:
+    old: str
+    merged: MergeResult
+    advance: AdvanceResult | None = None  # tried at once when no checks are configured
+    moved: bool = False                    # the target moved meanwhile: merge again
 
 
 @dataclass
@@ -77,19 +86,19 @@ class MergeQueue:
                     pending.done.set()
 
     async def _merge(self, request: MergeRequest) -> MergeOutcome:
-        git = self.ctx.repo
         while True:
-            old = await anyio.to_thread.run_sync(git.rev_parse, self.ctx.target_ref)
-            message = f"oompa: merge {request.task_id}: {request.summary}"
-            merged = await anyio.to_thread.run_sync(self._merge_commit, old, request, message)
+            attempt = await anyio.to_thread.run_sync(self._attempt, request)
+            old, merged = attempt.old, attempt.merged
             if merged.status == "conflict":
                 return MergeOutcome("conflict", files=list(merged.conflicts))
             if merged.status == "up_to_date":
                 return MergeOutcome("landed", commit=old)
+            if attempt.moved:
+                continue
             results = await self._check_merged(request, merged.commit)
             if results is not None and any(r.exit_code != 0 for r in results):
                 return MergeOutcome("checks_failed", results=results)
-            landed = await self._advance(merged.commit, old)
+            landed = await self._advance(merged.commit, old, attempt.advance)
             if landed:
                 self.ctx.emit(MergeLanded(task_id=request.task_id, commit=merged.commit,
                                           target=self.ctx.target, previous=old))
@@ -102,10 +111,21 @@ class MergeQueue:
         if self._landed % MAINTENANCE_EVERY == 0:
             await anyio.to_thread.run_sync(self.ctx.repo.run_auto_maintenance)
 
-    def _merge_commit(self, old: str, request: MergeRequest, message: str):
+    def _attempt(self, request: MergeRequest) -> _Attempt:
+        """Read the tip, merge onto it and, when no checks must pass first, land: in one trip
+        to a worker thread, as the whole swarm waits on this queue."""
+        git = self.ctx.repo
+        old = git.rev_parse(self.ctx.target_ref)
         # git 2.39's merge-tree cannot replay commits, so "rebase" lands as one linear commit.
         strategy = "merge" if self.ctx.config.merge.strategy == "merge" else "squash"
-        return self.ctx.repo.merge_trees(old, request.head, message, strategy=strategy)
+        message = f"oompa: merge {request.task_id}: {request.summary}"
+        attempt = _Attempt(old, git.merge_trees(old, request.head, message, strategy=strategy))
+        if attempt.merged.status == "merged" and not self.ctx.config.merge.checks:
+            try:
+                attempt.advance = git.advance_target(self.ctx.target, attempt.merged.commit, old)
+            except TargetMoved:
+                attempt.moved = True
+        return attempt
 
     async def _check_merged(self, request: MergeRequest, commit: str) -> list[CheckResult] | None:
         checks = self.ctx.config.merge.checks
@@ -122,13 +142,15 @@ class MergeQueue:
         self.ctx.emit(ChecksRan(task_id=request.task_id, stage="merged", ok=ok, results=results))
         return results
 
-    async def _advance(self, new: str, old: str) -> bool:
-        """True when the target now points at `new`; False when it moved (merge again)."""
+    async def _advance(self, new: str, old: str, tried: AdvanceResult | None = None) -> bool:
+        """True when the target now points at `new`; False when it moved (merge again).
+        `tried` is the result of a first attempt already made."""
         while True:
             try:
-                result = await anyio.to_thread.run_sync(self.ctx.repo.advance_target, self.ctx.target, new, old)
+                result = tried or await anyio.to_thread.run_sync(self.ctx.repo.advance_target, self.ctx.target, new, old)
             except TargetMoved:
                 return False
+            tried = None
             if result.advanced:
                 self._set_paused("")
                 return True

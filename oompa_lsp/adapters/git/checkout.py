@@ -61,7 +61,7 @@ def fast_forward_checkout(main_root: Path, worktree: Path, branch: str, new: str
         reason = f"{worktree} is in the middle of a {busy}; finish or abort it and the merge resumes"
         return AdvanceResult("blocked", new, reason=reason, worktree=worktree)
     require_head(main_root, worktree, branch, old)
-    in_the_way = ignored_files_in_the_way(worktree, old, new)
+    in_the_way = ignored_files_in_the_way(main_root, worktree, old, new)
     if in_the_way:
         names = parsing.file_names(in_the_way)
         reason = f"{worktree}: untracked {names} would be overwritten; move them away and the merge resumes"
@@ -106,14 +106,17 @@ def _head_of(main_root: Path, worktree: Path) -> tuple[str, str]:
     return (line.removeprefix("ref: ") if line.startswith("ref: ") else ""), head
 
 
-def ignored_files_in_the_way(worktree: Path, old: str, new: str) -> list[str]:
+def ignored_files_in_the_way(main_root: Path, worktree: Path, old: str, new: str) -> list[str]:
     """Paths the move from `old` to `new` adds that already exist on disk in `worktree`.
 
     Untracked files that are not ignored git protects itself; ignored ones it would replace.
     A path is also in the way when one of its parent folders exists as a file.
     """
-    out = run_git(["diff", "--name-only", "-z", "--no-renames", "--diff-filter=A", old, new, "--"], worktree)
-    return [path for path in out.fields() if _occupied(worktree, path)]
+    added = local_reads.added_paths(main_root, old, new)
+    if added is None:
+        out = run_git(["diff", "--name-only", "-z", "--no-renames", "--diff-filter=A", old, new, "--"], worktree)
+        added = out.fields()
+    return [path for path in added if _occupied(worktree, path)]
 
 
 def _occupied(worktree: Path, path: str) -> bool:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 FULL_OBJECT_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # sha1 or sha256
 # Refs every worktree shares (per-worktree ones, such as refs/bisect/, live elsewhere).
+_TREE_MODE = b"40000"
 _SHARED_REF = re.compile(r"refs/(?:heads|oompa)/[^\s~^:?*\[\\]+")
 
 
@@ -105,15 +106,8 @@ def _packed_ref(git_dir: Path, refname: str) -> str | None:
 
 def commit_header(main_root: Path, commit: str) -> tuple[str, tuple[str, ...]] | None:
     """The tree and parents of a commit stored as a loose object."""
-    if not FULL_OBJECT_ID.fullmatch(commit):
-        return None
-    try:
-        with open(main_root / ".git" / "objects" / commit[:2] / commit[2:], "rb") as stored:
-            data = zlib.decompress(stored.read())
-    except (OSError, zlib.error):
-        return None
-    header, _, body = data.partition(b"\0")
-    if not header.startswith(b"commit "):
+    body = _loose_object(main_root, commit, b"commit")
+    if body is None:
         return None
     tree, parents = "", []
     for line in body.split(b"\n"):
@@ -125,6 +119,67 @@ def commit_header(main_root: Path, commit: str) -> tuple[str, tuple[str, ...]] |
         else:
             break
     return (tree, tuple(parents)) if FULL_OBJECT_ID.fullmatch(tree) else None
+
+
+def added_paths(main_root: Path, old_commit: str, new_commit: str) -> list[str] | None:
+    """Paths that name a file, link or submodule in `new_commit` and nothing of the kind in
+    `old_commit` (what `git diff --diff-filter=A --no-renames` lists). Only subtrees that
+    differ are read, so the cost follows the change, not the tree."""
+    old, new = commit_header(main_root, old_commit), commit_header(main_root, new_commit)
+    if old is None or new is None:
+        return None
+    found: list[str] = []
+    return found if _collect_added(main_root, old[0], new[0], "", found) else None
+
+
+def _collect_added(main_root: Path, old_tree: str | None, new_tree: str, prefix: str, found: list[str]) -> bool:
+    """Add to `found` what `new_tree` adds over `old_tree` (None: an empty tree); False when a
+    tree is not stored loose."""
+    new_entries = _tree_entries(main_root, new_tree)
+    old_entries = _tree_entries(main_root, old_tree) if old_tree else {}
+    if new_entries is None or old_entries is None:
+        return False
+    for name, (mode, oid) in new_entries.items():
+        before = old_entries.get(name)
+        if before == (mode, oid):
+            continue
+        path = prefix + name
+        if mode == _TREE_MODE:
+            was_tree = before is not None and before[0] == _TREE_MODE
+            if not _collect_added(main_root, before[1] if was_tree else None, oid, path + "/", found):
+                return False
+        elif before is None or before[0] == _TREE_MODE:
+            found.append(path)
+    return True
+
+
+def _tree_entries(main_root: Path, tree: str) -> dict[str, tuple[bytes, str]] | None:
+    """A loose tree object's entries: name -> (mode, object id)."""
+    data = _loose_object(main_root, tree, b"tree")
+    if data is None:
+        return None
+    size = len(tree) // 2  # raw id length: 20 bytes for sha1, 32 for sha256
+    entries: dict[str, tuple[bytes, str]] = {}
+    at = 0
+    while at < len(data):
+        space, nul = data.index(b" ", at), data.index(b"\0", at)
+        mode, name = data[at:space], os.fsdecode(data[space + 1:nul])
+        entries[name] = (mode, data[nul + 1:nul + 1 + size].hex())
+        at = nul + 1 + size
+    return entries
+
+
+def _loose_object(main_root: Path, object_id: str, kind: bytes) -> bytes | None:
+    """The body of a loose object of the given kind."""
+    if not FULL_OBJECT_ID.fullmatch(object_id):
+        return None
+    try:
+        with open(main_root / ".git" / "objects" / object_id[:2] / object_id[2:], "rb") as stored:
+            data = zlib.decompress(stored.read())
+    except (OSError, zlib.error):
+        return None
+    header, _, body = data.partition(b"\0")
+    return body if header.startswith(kind + b" ") else None
 
 
 def is_near_ancestor(main_root: Path, ancestor: str, descendant: str, reach: int = 64) -> bool:
