@@ -70,9 +70,10 @@ class MergeResult:
 class AdvanceResult:
     """The outcome of moving the target branch.
 
-    `how` is "update-ref" (the branch is checked out nowhere) or "fast-forward" (it was moved
-    with `git merge --ff-only` inside the worktree that has it checked out). When blocked,
-    nothing changed and `reason` is one line for the user, naming `files` when there are any.
+    `how` is "update-ref" (the branch is checked out nowhere) or "fast-forward" (the worktree
+    that has it checked out followed by git's two-way merge, then the ref moved by
+    compare-and-swap). When blocked, nothing changed and `reason` is one line for the user,
+    naming `files` when there are any.
     """
 
     status: AdvanceStatus
