@@ -4,6 +4,13 @@ Each request is merged without a checkout (`git merge-tree`), checked on the mer
 when checks are configured, and landed by compare-and-swap. When the user's checkout of the
 target cannot be advanced safely the queue pauses, says why, and retries until it can.
 
+Without checks, the requests already waiting when the queue turns to the next one land as a
+group: each is merged onto the merge before it, in the order they came, and the target (and
+the user's checkout of it) moves once, to the last merge. The target's history is the same
+as one at a time; the update of a checked-out target, which costs in proportion to its files,
+is paid once per group. With checks, every commit the queue puts on the target must pass them,
+so requests land one at a time.
+
 May import: core, adapters. Must not import: lsp, cli.
 """
 
@@ -26,6 +33,8 @@ _BLOCKED_RETRY_S = 2.0
 # Commits skip git's own auto maintenance; the queue runs it after this many landings (and
 # the swarm once at the end), so a long run still packs its loose objects.
 MAINTENANCE_EVERY = 100
+# The most requests landed by one move of the target.
+MAX_GROUP = 16
 
 
 @dataclass
@@ -47,18 +56,21 @@ class MergeOutcome:
 
 
 @dataclass
-class _Attempt:
-    old: str
-    merged: MergeResult
-    advance: AdvanceResult | None = None  # tried at once when no checks are configured
-    moved: bool = False                    # the target moved meanwhile: merge again
-
-
-@dataclass
 class _Pending:
     request: MergeRequest
     done: anyio.Event = field(default_factory=anyio.Event)
     outcome: MergeOutcome = field(default_factory=lambda: MergeOutcome("stopped"))
+
+
+@dataclass
+class _GroupAttempt:
+    """A group merged onto the tip `old`, each onto the merge before it; `tip` is the last."""
+
+    old: str
+    tip: str
+    merged: list[tuple[_Pending, MergeResult]]
+    advance: AdvanceResult | None = None  # the first try to move the target to `tip`
+    moved: bool = False                    # the target moved meanwhile: merge again
 
 
 class MergeQueue:
@@ -79,53 +91,107 @@ class MergeQueue:
     async def run(self, *, task_status: TaskStatus = anyio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
         async with self._receive:
-            async for pending in self._receive:
+            async for first in self._receive:
+                group = [first, *self._waiting_behind()]
                 try:
-                    pending.outcome = await self._merge(pending.request)
+                    if self.ctx.config.merge.checks:
+                        first.outcome = await self._merge(first.request)
+                    else:
+                        await self._land_group(group)
                 finally:
-                    pending.done.set()
+                    for pending in group:
+                        pending.done.set()
 
-    async def _merge(self, request: MergeRequest) -> MergeOutcome:
-        while True:
-            attempt = await anyio.to_thread.run_sync(self._attempt, request)
-            old, merged = attempt.old, attempt.merged
-            if merged.status == "conflict":
-                return MergeOutcome("conflict", files=list(merged.conflicts))
-            if merged.status == "up_to_date":
-                return MergeOutcome("landed", commit=old)
+    def _waiting_behind(self) -> list[_Pending]:
+        """The requests already queued, up to a group's size; none when checks must run on
+        every commit the target gets."""
+        waiting: list[_Pending] = []
+        while not self.ctx.config.merge.checks and len(waiting) < MAX_GROUP - 1:
+            try:
+                waiting.append(self._receive.receive_nowait())
+            except (anyio.WouldBlock, anyio.EndOfStream):
+                break
+        return waiting
+
+    # -- without checks: a group, one move of the target -----------------------------------
+
+    async def _land_group(self, group: list[_Pending]) -> None:
+        waiting = group
+        while waiting:
+            attempt = await anyio.to_thread.run_sync(self._merge_group, waiting)
+            for pending, merged in attempt.merged:
+                if merged.status == "conflict":  # told at once: the resolver need not wait for the rest
+                    pending.outcome = MergeOutcome("conflict", files=list(merged.conflicts))
+                    pending.done.set()
+            waiting = [pending for pending, merged in attempt.merged if merged.status != "conflict"]
             if attempt.moved:
                 continue
-            results = await self._check_merged(request, merged.commit)
-            if results is not None and any(r.exit_code != 0 for r in results):
-                return MergeOutcome("checks_failed", results=results)
-            landed = await self._advance(merged.commit, old, attempt.advance)
-            if landed:
-                self.ctx.emit(MergeLanded(task_id=request.task_id, commit=merged.commit,
-                                          target=self.ctx.target, previous=old))
-                self.ctx.wakeup.notify()
-                await self._count_landing()
-                return MergeOutcome("landed", commit=merged.commit)
+            if attempt.tip == attempt.old or await self._advance(attempt.tip, attempt.old, attempt.advance):
+                self._settle_landed(attempt)
+                await self._count_landings(len(waiting))
+                return
 
-    async def _count_landing(self) -> None:
-        self._landed += 1
-        if self._landed % MAINTENANCE_EVERY == 0:
-            await anyio.to_thread.run_sync(self.ctx.repo.run_auto_maintenance)
-
-    def _attempt(self, request: MergeRequest) -> _Attempt:
-        """Read the tip, merge onto it and, when no checks must pass first, land: in one trip
-        to a worker thread, as the whole swarm waits on this queue."""
+    def _merge_group(self, group: list[_Pending]) -> _GroupAttempt:
+        """Read the tip, merge each request onto the merge before it and try to move the target
+        to the last: in one trip to a worker thread, as the whole swarm waits on this queue."""
         git = self.ctx.repo
-        old = git.rev_parse(self.ctx.target_ref)
-        # git 2.39's merge-tree cannot replay commits, so "rebase" lands as one linear commit.
-        strategy = "merge" if self.ctx.config.merge.strategy == "merge" else "squash"
-        message = f"oompa: merge {request.task_id}: {request.summary}"
-        attempt = _Attempt(old, git.merge_trees(old, request.head, message, strategy=strategy))
-        if attempt.merged.status == "merged" and not self.ctx.config.merge.checks:
+        old = tip = git.rev_parse(self.ctx.target_ref)
+        merged: list[tuple[_Pending, MergeResult]] = []
+        for pending in group:
+            result = git.merge_trees(tip, pending.request.head, _message(pending.request), strategy=self._strategy())
+            merged.append((pending, result))
+            tip = result.commit if result.status == "merged" and result.commit else tip
+        attempt = _GroupAttempt(old, tip, merged)
+        if tip != old:
             try:
-                attempt.advance = git.advance_target(self.ctx.target, attempt.merged.commit, old)
+                attempt.advance = git.advance_target(self.ctx.target, tip, old)
             except TargetMoved:
                 attempt.moved = True
         return attempt
+
+    def _settle_landed(self, attempt: _GroupAttempt) -> None:
+        previous = attempt.old
+        for pending, merged in attempt.merged:
+            if merged.status == "up_to_date":
+                pending.outcome = MergeOutcome("landed", commit=previous)
+            elif merged.status == "merged" and merged.commit:
+                self.ctx.emit(MergeLanded(task_id=pending.request.task_id, commit=merged.commit,
+                                          target=self.ctx.target, previous=previous))
+                pending.outcome = MergeOutcome("landed", commit=merged.commit)
+                previous = merged.commit
+        self.ctx.wakeup.notify()
+
+    # -- with checks: one request at a time --------------------------------------------------
+
+    async def _merge(self, request: MergeRequest) -> MergeOutcome:
+        while True:
+            old, merged = await anyio.to_thread.run_sync(self._merge_one, request)
+            if merged.status == "conflict":
+                return MergeOutcome("conflict", files=list(merged.conflicts))
+            if merged.status == "up_to_date" or not merged.commit:
+                return MergeOutcome("landed", commit=old)
+            results = await self._check_merged(request, merged.commit)
+            if results is not None and any(r.exit_code != 0 for r in results):
+                return MergeOutcome("checks_failed", results=results)
+            if await self._advance(merged.commit, old):
+                self.ctx.emit(MergeLanded(task_id=request.task_id, commit=merged.commit,
+                                          target=self.ctx.target, previous=old))
+                self.ctx.wakeup.notify()
+                await self._count_landings(1)
+                return MergeOutcome("landed", commit=merged.commit)
+
+    def _merge_one(self, request: MergeRequest) -> tuple[str, MergeResult]:
+        old = self.ctx.repo.rev_parse(self.ctx.target_ref)
+        return old, self.ctx.repo.merge_trees(old, request.head, _message(request), strategy=self._strategy())
+
+    def _strategy(self) -> Literal["merge", "squash"]:
+        # git 2.39's merge-tree cannot replay commits, so "rebase" lands as one linear commit.
+        return "merge" if self.ctx.config.merge.strategy == "merge" else "squash"
+
+    async def _count_landings(self, count: int) -> None:
+        before, self._landed = self._landed, self._landed + count
+        if before // MAINTENANCE_EVERY != self._landed // MAINTENANCE_EVERY:
+            await anyio.to_thread.run_sync(self.ctx.repo.run_auto_maintenance)
 
     async def _check_merged(self, request: MergeRequest, commit: str) -> list[CheckResult] | None:
         checks = self.ctx.config.merge.checks
@@ -170,3 +236,7 @@ class MergeQueue:
 
     def close(self) -> None:
         self._send.close()
+
+
+def _message(request: MergeRequest) -> str:
+    return f"oompa: merge {request.task_id}: {request.summary}"

@@ -1,0 +1,89 @@
+"""The merge queue on its own, on a real repository: requests that wait together land together."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+
+from oompa_lsp.adapters.config_file import load_config
+from oompa_lsp.adapters.git import Repo
+from oompa_lsp.adapters.run_log import RunLog
+from oompa_lsp.adapters.task_store import TaskStore
+from oompa_lsp.core import events as ev
+from oompa_lsp.engine.context import SwarmContext
+from oompa_lsp.engine.merge_queue import MergeOutcome, MergeQueue, MergeRequest
+
+from .swarm_fixtures import git, make_project
+
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
+
+
+def _branch(root: Path, name: str, path: str, text: str) -> str:
+    """A branch off main that writes `path`, made without touching the user's checkout."""
+    worktree = root.parent / f"wt-{name}"
+    git(root, "worktree", "add", "-q", "-b", name, str(worktree), "main")
+    (worktree / path).write_text(text, encoding="utf-8")
+    git(worktree, "add", "-A")
+    git(worktree, "commit", "-q", "-m", f"{name} writes {path}")
+    head = git(worktree, "rev-parse", "HEAD")
+    git(root, "worktree", "remove", "--force", str(worktree))
+    return head
+
+
+def _queue(root: Path, events: list) -> MergeQueue:
+    run_log = RunLog.create(root / ".oompa")
+
+    def emit(event) -> None:
+        run_log.append(event)
+        events.append(event)
+
+    ctx = SwarmContext(repo=Repo.discover(root), store=TaskStore(root / "tasks"), loaded=load_config(root),
+                       run_log=run_log, run_id=run_log.run_id, target="main", tasks_dir=root / "tasks",
+                       spec_path=root / "spec.md", worktree_root=root.parent / "worktrees", emit=emit)
+    return MergeQueue(ctx)
+
+
+async def test_requests_waiting_together_land_in_order_with_one_move_of_the_users_checkout(tmp_path):
+    project = make_project(tmp_path)
+    root = project.root
+    project.configure({"roles": {}})
+    heads = {name: _branch(root, name, f"{name}.txt", f"by {name}\n") for name in ("a", "b", "c")}
+    clash = _branch(root, "clash", "shared.txt", "the clash rewrites line one\nsecond line\n")
+    rival = _branch(root, "rival", "shared.txt", "the rival rewrites line one\nsecond line\n")
+    old = git(root, "rev-parse", "main")
+    moves_before = len(git(root, "reflog", "HEAD").splitlines())
+    events: list = []
+    queue = _queue(root, events)
+    outcomes: dict[str, MergeOutcome] = {}
+
+    async def submit(name: str, head: str) -> None:
+        request = MergeRequest(task_id=name, worker="w", branch=name, head=head, worktree=tmp_path, summary=name)
+        outcomes[name] = await queue.submit(request)
+
+    async with anyio.create_task_group() as tg:
+        for name, head in [("a", heads["a"]), ("clash", clash), ("b", heads["b"]), ("rival", rival), ("c", heads["c"])]:
+            tg.start_soon(submit, name, head)
+            await anyio.wait_all_tasks_blocked()  # queued in this order before the queue runs
+        await tg.start(queue.run)
+        with anyio.fail_after(30):
+            while len(outcomes) < 5:
+                await anyio.sleep(0.01)
+        queue.close()
+
+    assert {name: o.kind for name, o in outcomes.items()} == {
+        "a": "landed", "clash": "landed", "b": "landed", "rival": "conflict", "c": "landed"}
+    assert outcomes["rival"].files == ["shared.txt"]
+    # The target's history is as if they had landed one by one, in the order they came.
+    first_parents = git(root, "rev-list", "--first-parent", f"{old}..main").splitlines()[::-1]
+    assert first_parents == [outcomes[name].commit for name in ("a", "clash", "b", "c")]
+    for name, head in [("a", heads["a"]), ("clash", clash), ("b", heads["b"]), ("c", heads["c"])]:
+        assert git(root, "rev-parse", f"{outcomes[name].commit}^2") == head
+    landed = [e for e in events if isinstance(e, ev.MergeLanded)]
+    assert [(e.task_id, e.previous) for e in landed] == [
+        ("a", old), ("clash", outcomes["a"].commit), ("b", outcomes["clash"].commit), ("c", outcomes["b"].commit)]
+    # The user's checkout followed: the files are there, nothing shows as changed, and it moved once.
+    assert all((root / f"{name}.txt").read_text(encoding="utf-8") == f"by {name}\n" for name in "abc")
+    assert git(root, "status", "--porcelain", "--untracked-files=no") == ""
+    assert len(git(root, "reflog", "HEAD").splitlines()) == moves_before + 1
