@@ -14,6 +14,10 @@ rotates each round):
 
 The queue is the real engine object, run on a real swarm context (config, run log, events);
 only the workers are left out, so the figure is the merge and nothing else.
+
+Then, for context (no target is judged on it), what a busy swarm sees: 8 requests submitted
+together onto the checked-out `main`, 3 rounds; the queue lands requests that wait together
+with one update of the user's checkout, and the figure is the round's time over its 8 merges.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from .gitrepo import file_path, git, make_repo, write_config
 from .stats import Figure, at_least, at_most, ratios
 
 SIDES = ("checked_out", "not_checked_out", "baseline")
+GROUP, GROUP_ROUNDS = 8, 3
 
 
 def measure(workdir: Path, *, sizes: list[int], merges: int, log) -> list[Figure]:
@@ -48,6 +53,9 @@ def measure(workdir: Path, *, sizes: list[int], merges: int, log) -> list[Figure
         log(f"merge cost {size} files, median: "
             + ", ".join(f"{side} {statistics.median(v) * 1000:.1f} ms" for side, v in times.items()))
         figures += _size_figures(size, times)
+        figures.append(Figure("3", f"queue merge, 8 waiting together, checked out ({size // 1000}k files)", "ms",
+                              [t * 1000 for t in times.pop("grouped")],
+                              note="per merge: 8 requests submitted at once land with one update of the checkout"))
     smallest, largest = min(sizes), max(sizes)
     if largest != smallest:
         for side in SIDES[:2]:
@@ -93,11 +101,23 @@ async def _land_all(root: Path, size: int, merges: int) -> dict[str, list[float]
                 else:
                     await _land(queues[side], index, head, root)
                 times[side].append(time.perf_counter() - started)
+        _check_landed(repo_path, merges)
+        times["grouped"] = [await _land_group(queues["checked_out"], repo_path, size, merges + r * GROUP, root)
+                            for r in range(GROUP_ROUNDS)]
         for queue in queues.values():
             queue.close()
-    _check_landed(repo_path, merges)
     shutil.rmtree(root)
     return times
+
+
+async def _land_group(queue: MergeQueue, repo_path: Path, size: int, first: int, root: Path) -> float:
+    """Submit GROUP requests at once; the time until all landed, per merge."""
+    heads = _make_branches(repo_path, size, GROUP, first=first, base_ref="main")
+    started = time.perf_counter()
+    async with anyio.create_task_group() as tg:
+        for offset, head in enumerate(heads):
+            tg.start_soon(_land, queue, first + offset, head, root)
+    return (time.perf_counter() - started) / GROUP
 
 
 async def _start_queue(tg, repo_path: Path, target: str, root: Path) -> MergeQueue:
@@ -131,18 +151,20 @@ def _checkout_and_merge(worktree: Path, index: int, head: str) -> None:
     git(worktree, "update-ref", "refs/heads/baseline", "HEAD", old)
 
 
-def _make_branches(repo: Path, size: int, count: int) -> list[str]:
-    """`count` branches q/<i> off main, each changing one file spread across the tree."""
-    base = git(repo, "rev-parse", "main")
+def _make_branches(repo: Path, size: int, count: int, *, first: int = 0, base_ref: str = "main") -> list[str]:
+    """`count` branches q/<i> off `base_ref`, each changing one file spread across the tree
+    (different files for the branches made together)."""
+    base = git(repo, "rev-parse", base_ref)
     step = max(1, size // count)
     stream = []
-    for index in range(count):
+    for index in range(first, first + count):
         content = f"changed by branch {index}\n".encode()
+        changed = index * step if first == 0 else (index * 37 + 1) % size
         stream += [f"commit refs/heads/q/{index}".encode(), b"committer bench <bench@example.invalid> 1700000001 +0000",
                    b"data 6", b"change", f"from {base}".encode(),
-                   f"M 100644 inline {file_path(index * step)}".encode(), b"data %d" % len(content), content]
+                   f"M 100644 inline {file_path(changed)}".encode(), b"data %d" % len(content), content]
     git(repo, "fast-import", "--quiet", stdin=b"\n".join(stream) + b"\n")
-    return [git(repo, "rev-parse", f"q/{index}") for index in range(count)]
+    return [git(repo, "rev-parse", f"q/{index}") for index in range(first, first + count)]
 
 
 def _check_landed(repo: Path, merges: int) -> None:
