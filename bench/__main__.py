@@ -76,9 +76,10 @@ def _run_suite(name: str, workdir: Path, settings: dict) -> list[Figure]:
 
 def _write_results(args, settings: dict, chosen: list[str], info: dict, figures: list[Figure],
                    elapsed: float) -> Path:
-    RESULTS.mkdir(exist_ok=True)
+    results = Path(args.results) if args.results else RESULTS
+    results.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = RESULTS / f"{stamp}{'-quick' if args.quick else ''}.json"
+    path = results / f"{stamp}{'-quick' if args.quick else ''}.json"
     document = {"mode": "quick" if args.quick else "full", "suites": chosen,
                 "settings": {name: settings[name] for name in chosen}, "machine": info,
                 "elapsed_s": elapsed, "figures": [f.to_json() for f in figures]}
@@ -92,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", nargs="+", choices=SUITES, help="run only these suites")
     parser.add_argument("--workdir", help="where the throwaway repositories go (default: the temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the throwaway repositories")
+    parser.add_argument("--results", help="where the JSON file goes (default: bench/results/)")
     return parser
 
 
