@@ -126,6 +126,12 @@ class MergeQueue:
             waiting = [pending for pending, merged in attempt.merged if merged.status != "conflict"]
             if attempt.moved:
                 continue
+            if len(waiting) > 1 and attempt.advance is not None and not attempt.advance.advanced:
+                # The user's checkout is in the way of some of them: the others need not wait.
+                for pending in waiting:
+                    await self._land_group([pending])
+                    pending.done.set()
+                return
             if attempt.tip == attempt.old or await self._advance(attempt.tip, attempt.old, attempt.advance):
                 self._settle_landed(attempt)
                 await self._count_landings(len(waiting))

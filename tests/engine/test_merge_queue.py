@@ -87,3 +87,38 @@ async def test_requests_waiting_together_land_in_order_with_one_move_of_the_user
     assert all((root / f"{name}.txt").read_text(encoding="utf-8") == f"by {name}\n" for name in "abc")
     assert git(root, "status", "--porcelain", "--untracked-files=no") == ""
     assert len(git(root, "reflog", "HEAD").splitlines()) == moves_before + 1
+
+
+async def test_a_group_the_users_checkout_blocks_lands_what_it_can_and_waits_for_the_rest(tmp_path):
+    project = make_project(tmp_path)
+    root = project.root
+    project.configure({"roles": {}})
+    free = _branch(root, "free", "free.txt", "touches nothing of the user's\n")
+    blocked = _branch(root, "blocked", "shared.txt", "the worker rewrites line one\nsecond line\n")
+    (root / "shared.txt").write_text("the user's unsaved edit\nsecond line\n", encoding="utf-8")
+    events: list = []
+    queue = _queue(root, events)
+    outcomes: dict[str, MergeOutcome] = {}
+
+    async def submit(name: str, head: str) -> None:
+        request = MergeRequest(task_id=name, worker="w", branch=name, head=head, worktree=tmp_path, summary=name)
+        outcomes[name] = await queue.submit(request)
+
+    async with anyio.create_task_group() as tg:
+        for name, head in [("free", free), ("blocked", blocked)]:
+            tg.start_soon(submit, name, head)
+            await anyio.wait_all_tasks_blocked()
+        await tg.start(queue.run)
+        with anyio.fail_after(30):
+            while not any(isinstance(e, ev.MergePaused) for e in events):
+                await anyio.sleep(0.01)
+            assert "shared.txt" in next(e for e in events if isinstance(e, ev.MergePaused)).reason
+            assert {name: o.kind for name, o in outcomes.items()} == {"free": "landed"}  # it did not wait
+            git(root, "checkout", "--", "shared.txt")  # the user gives up the edit
+            while len(outcomes) < 2:
+                await anyio.sleep(0.05)
+        queue.close()
+
+    assert {name: o.kind for name, o in outcomes.items()} == {"blocked": "landed", "free": "landed"}
+    assert any(isinstance(e, ev.MergeResumed) for e in events)
+    assert (root / "free.txt").exists() and "worker rewrites" in (root / "shared.txt").read_text(encoding="utf-8")
