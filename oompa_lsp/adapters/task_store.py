@@ -199,10 +199,14 @@ class TaskStore:
         self._rename(task_id, "pending", "current")
         return self._record_owner(task_id, owner)
 
-    def claim_next(self, owner: Owner, complete_ids: Iterable[str], busy_files: Iterable[str]) -> Task | None:
+    def claim_next(self, owner: Owner, complete_ids: Iterable[str], busy_files: Iterable[str],
+                   pending: list[Task] | None = None) -> Task | None:
         """Claim the best claimable pending task (see `claim_order`), skipping lost races;
-        None when nothing is claimable."""
-        pending, _ = self.read_state("pending")
+        None when nothing is claimable. `pending` is a listing the caller read just now (a
+        scan that started after it asked): the folder is then not read again, as a claim is
+        a rename that fails for a task someone else took meanwhile."""
+        if pending is None:
+            pending, _ = self.read_state("pending")
         for candidate in claim_order(pending, set(complete_ids), set(busy_files)):
             try:
                 return self.claim(candidate.id, owner)

@@ -52,7 +52,7 @@ class TaskBoard:
         complete = {t.id for t in scan.complete}
         if not claim_order(scan.pending, complete, busy):
             return None  # nothing claimable in a scan that started after we asked: skip reading pending again
-        return self.ctx.store.claim_next(self.owner(worker_id), complete, busy)
+        return self.ctx.store.claim_next(self.owner(worker_id), complete, busy, pending=scan.pending)
 
     def release(self, task_id: str) -> None:
         self.in_flight.pop(task_id, None)
