@@ -4,7 +4,7 @@ A git process costs milliseconds and one swarm task asks dozens of questions. Th
 simple ones are answered here: is this full id a loose commit (and what are its tree and
 parents), where is a worktree's git dir and what does its HEAD say, which commit does a branch
 name, or does the branch not exist at all, which worktrees exist and what they have checked
-out. Only git's plain layout is read (loose objects, loose refs, `packed-refs` and
+out, which paths a move from one commit to another adds. Only git's plain layout is read (loose objects, loose refs, `packed-refs` and
 `worktrees/` in `<main worktree>/.git`); each function returns None (or False) for anything
 else — packed objects, reftable, a separate git dir, a half-written or unreadable file — and
 the caller asks git. An answer is only given when git would give the same one.
@@ -21,8 +21,8 @@ from collections import deque
 from pathlib import Path
 
 FULL_OBJECT_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # sha1 or sha256
+_TREE_MODE = b"40000"  # a subtree's mode in a tree object
 # Refs every worktree shares (per-worktree ones, such as refs/bisect/, live elsewhere).
-_TREE_MODE = b"40000"
 _SHARED_REF = re.compile(r"refs/(?:heads|oompa)/[^\s~^:?*\[\\]+")
 
 
