@@ -45,6 +45,32 @@ def _queue(root: Path, events: list) -> MergeQueue:
     return MergeQueue(ctx)
 
 
+class QueuedRun:
+    """Requests queued in a given order before the queue starts, and what became of them."""
+
+    def __init__(self, root: Path) -> None:
+        self.events: list = []
+        self.queue = _queue(root, self.events)
+        self.outcomes: dict[str, MergeOutcome] = {}
+
+    async def submit(self, name: str, head: str) -> None:
+        request = MergeRequest(task_id=name, worker="w", branch=name, head=head, worktree=Path(), summary=name)
+        self.outcomes[name] = await self.queue.submit(request)
+
+    async def start(self, tg, requests: list[tuple[str, str]]) -> None:
+        for name, head in requests:
+            tg.start_soon(self.submit, name, head)
+            await anyio.wait_all_tasks_blocked()  # queued in this order before the queue runs
+        await tg.start(self.queue.run)
+
+    async def wait_for(self, count: int) -> None:
+        while len(self.outcomes) < count:
+            await anyio.sleep(0.01)
+
+    def kinds(self) -> dict[str, str]:
+        return {name: outcome.kind for name, outcome in self.outcomes.items()}
+
+
 async def test_requests_waiting_together_land_in_order_with_one_move_of_the_users_checkout(tmp_path):
     project = make_project(tmp_path)
     root = project.root
@@ -54,25 +80,16 @@ async def test_requests_waiting_together_land_in_order_with_one_move_of_the_user
     rival = _branch(root, "rival", "shared.txt", "the rival rewrites line one\nsecond line\n")
     old = git(root, "rev-parse", "main")
     moves_before = len(git(root, "reflog", "HEAD").splitlines())
-    events: list = []
-    queue = _queue(root, events)
-    outcomes: dict[str, MergeOutcome] = {}
-
-    async def submit(name: str, head: str) -> None:
-        request = MergeRequest(task_id=name, worker="w", branch=name, head=head, worktree=tmp_path, summary=name)
-        outcomes[name] = await queue.submit(request)
+    run = QueuedRun(root)
+    outcomes, events = run.outcomes, run.events
 
     async with anyio.create_task_group() as tg:
-        for name, head in [("a", heads["a"]), ("clash", clash), ("b", heads["b"]), ("rival", rival), ("c", heads["c"])]:
-            tg.start_soon(submit, name, head)
-            await anyio.wait_all_tasks_blocked()  # queued in this order before the queue runs
-        await tg.start(queue.run)
+        await run.start(tg, [("a", heads["a"]), ("clash", clash), ("b", heads["b"]), ("rival", rival), ("c", heads["c"])])
         with anyio.fail_after(30):
-            while len(outcomes) < 5:
-                await anyio.sleep(0.01)
-        queue.close()
+            await run.wait_for(5)
+        run.queue.close()
 
-    assert {name: o.kind for name, o in outcomes.items()} == {
+    assert run.kinds() == {
         "a": "landed", "clash": "landed", "b": "landed", "rival": "conflict", "c": "landed"}
     assert outcomes["rival"].files == ["shared.txt"]
     # The target's history is as if they had landed one by one, in the order they came.
@@ -96,29 +113,19 @@ async def test_a_group_the_users_checkout_blocks_lands_what_it_can_and_waits_for
     free = _branch(root, "free", "free.txt", "touches nothing of the user's\n")
     blocked = _branch(root, "blocked", "shared.txt", "the worker rewrites line one\nsecond line\n")
     (root / "shared.txt").write_text("the user's unsaved edit\nsecond line\n", encoding="utf-8")
-    events: list = []
-    queue = _queue(root, events)
-    outcomes: dict[str, MergeOutcome] = {}
-
-    async def submit(name: str, head: str) -> None:
-        request = MergeRequest(task_id=name, worker="w", branch=name, head=head, worktree=tmp_path, summary=name)
-        outcomes[name] = await queue.submit(request)
+    run = QueuedRun(root)
 
     async with anyio.create_task_group() as tg:
-        for name, head in [("free", free), ("blocked", blocked)]:
-            tg.start_soon(submit, name, head)
-            await anyio.wait_all_tasks_blocked()
-        await tg.start(queue.run)
+        await run.start(tg, [("free", free), ("blocked", blocked)])
         with anyio.fail_after(30):
-            while not any(isinstance(e, ev.MergePaused) for e in events):
+            while not any(isinstance(e, ev.MergePaused) for e in run.events):
                 await anyio.sleep(0.01)
-            assert "shared.txt" in next(e for e in events if isinstance(e, ev.MergePaused)).reason
-            assert {name: o.kind for name, o in outcomes.items()} == {"free": "landed"}  # it did not wait
+            assert "shared.txt" in next(e for e in run.events if isinstance(e, ev.MergePaused)).reason
+            assert run.kinds() == {"free": "landed"}  # it did not wait for the blocked one
             git(root, "checkout", "--", "shared.txt")  # the user gives up the edit
-            while len(outcomes) < 2:
-                await anyio.sleep(0.05)
-        queue.close()
+            await run.wait_for(2)
+        run.queue.close()
 
-    assert {name: o.kind for name, o in outcomes.items()} == {"blocked": "landed", "free": "landed"}
-    assert any(isinstance(e, ev.MergeResumed) for e in events)
+    assert run.kinds() == {"blocked": "landed", "free": "landed"}
+    assert any(isinstance(e, ev.MergeResumed) for e in run.events)
     assert (root / "free.txt").exists() and "worker rewrites" in (root / "shared.txt").read_text(encoding="utf-8")
