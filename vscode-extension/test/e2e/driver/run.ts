@@ -6,8 +6,10 @@
  *     diagnostics, views during a swarm of scripted agents, the review diff, approve → merge).
  *  2. UI level: the packaged .vsix is installed; "Oompa: Start Swarm" is run from the command
  *     palette; the lenses, the Tasks view and a review's diff editor are seen on screen
- *     (screenshots saved to docs/screenshots/), the review approved with the editor-title
- *     button. Then, in Restricted Mode, the extension says why it starts nothing.
+ *     (screenshots saved to docs/screenshots/), one review approved with the editor-title
+ *     button, the other rejected there with feedback typed in VS Code's input box (its
+ *     second round comes back). Then, in Restricted Mode, the extension says why it starts
+ *     nothing.
  *
  * Each run gets its own temporary folder (workspace, profile, logs); afterwards no process
  * started from it may be left (the language server and its agents included).

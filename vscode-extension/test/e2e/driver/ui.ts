@@ -4,12 +4,15 @@
  * Trusted workspace: open spec.md, run "Oompa: Start Swarm" from the command palette, see the
  * swarm's code lenses on spec.md and the tasks in the Tasks view (screenshot), click a review
  * in the Reviews view to get the diff editor (screenshot), approve it with the editor-title
- * button and see it leave the Reviews view, stop the swarm.
+ * button and see it leave the Reviews view; reject the other one from its diff editor's title,
+ * typing the feedback in the box VS Code asks with, and see its second round come back with
+ * the worker having been given that feedback; stop the swarm.
  *
  * Untrusted workspace: the status item says "restricted", "Oompa: Start Swarm" explains why
  * nothing starts, and no language server runs.
  */
 
+import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Browser, Locator, Page } from "playwright-core";
 import type { CodeServer } from "./codeServer";
@@ -17,6 +20,7 @@ import { openWorkbench, quickOpen, runFromPalette } from "./workbench";
 import type { WorkspaceFacts } from "./workspace";
 
 const SEEN_TIMEOUT_MS = 60_000;
+const FEEDBACK = "Write the line in capitals, please.";
 
 export async function runUiScenario(browser: Browser, server: CodeServer, facts: WorkspaceFacts, screenshots: string): Promise<string> {
   const page = await openWorkbench(browser, server, facts.folder);
@@ -49,9 +53,17 @@ export async function runUiScenario(browser: Browser, server: CodeServer, facts:
     await review.waitFor({ state: "detached", timeout: SEEN_TIMEOUT_MS });
     await page.locator(".codelens-decoration", { hasText: /1 merged/ }).first().waitFor({ timeout: SEEN_TIMEOUT_MS });
 
+    await rejectWithFeedback(page, secondTask);
+    await row(pane(page, "Reviews"), `${secondTask}`).filter({ hasText: "round 2" }).waitFor({ timeout: SEEN_TIMEOUT_MS });
+    const told = feedbackTheWorkerGot(facts, secondTask);
+    if (!told.includes(FEEDBACK)) {
+      throw new Error(`the worker's second turn on ${secondTask} did not carry the feedback; its prompt: ${told.slice(0, 400)}`);
+    }
+
     await runFromPalette(page, "Oompa: Stop Swarm");
     const shots = [overview, diff].map((s) => path.basename(s)).join(", ");
-    return `lens "${lens}" and task ${firstTask} seen; ${firstTask} approved from the diff editor's title; screenshots ${shots}`;
+    return `lens "${lens}" and task ${firstTask} seen; ${firstTask} approved from the diff editor's title; ` +
+      `${secondTask} rejected from it with typed feedback, round 2 came back; screenshots ${shots}`;
   } catch (error) {
     await page.screenshot({ path: path.join(path.dirname(facts.folder), "failure.png") }).catch(() => undefined);
     throw error;
@@ -75,6 +87,27 @@ export async function runUntrustedScenario(browser: Browser, server: CodeServer,
   } finally {
     await page.close();
   }
+}
+
+/** Opens the review's diff, clicks the title's Reject button and types the feedback VS Code asks for. */
+async function rejectWithFeedback(page: Page, taskId: string): Promise<void> {
+  await row(pane(page, "Reviews"), taskId).click();
+  const reject = page.locator(".editor-actions .action-label[aria-label^='Reject Review']").first();
+  await reject.waitFor({ timeout: SEEN_TIMEOUT_MS });
+  await reject.click();
+  const box = page.locator(".quick-input-widget input.input").first();
+  await box.waitFor({ state: "visible", timeout: SEEN_TIMEOUT_MS });
+  await box.fill(FEEDBACK);
+  await box.press("Enter");
+  await page.locator(".quick-input-widget").first().waitFor({ state: "hidden", timeout: SEEN_TIMEOUT_MS });
+}
+
+/** The prompt of the scripted worker's latest turn on `taskId`, from the call log it keeps. */
+function feedbackTheWorkerGot(facts: WorkspaceFacts, taskId: string): string {
+  const log = path.join(path.dirname(facts.folder), "agent-script.json.log.jsonl");
+  const calls = fs.readFileSync(log, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as { task_id?: string; prompt?: string });
+  const turns = calls.filter((call) => call.task_id === taskId);
+  return turns.length > 1 ? (turns[turns.length - 1]?.prompt ?? "") : "";
 }
 
 /** Drags the sash between the side bar and the editor, so the views' lines fit on screen. */
