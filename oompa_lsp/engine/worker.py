@@ -279,7 +279,9 @@ class Worker:
         task.claimed_by, task.owner = None, None
         await anyio.to_thread.run_sync(self.ctx.store.move, task.id, "current", "complete", task)
         self.ctx.emit(TaskCompleted(task_id=task.id, commit=commit))
-        await self._drop_branch(job.branch, into=self.ctx.target_ref)
+        # The commit that landed it is on the target and has the branch as a parent: proving
+        # "merged" is one look, where the target's tip may be many merges further already.
+        await self._drop_branch(job.branch, into=commit)
         self._left_clean = self._landing_leaves_clean()
 
     def _landing_leaves_clean(self) -> bool:
