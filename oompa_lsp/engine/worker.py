@@ -65,7 +65,6 @@ class Worker:
         self.ctx, self.spec, self.board, self.desk, self.queue = ctx, spec, board, desk, queue
         self.worktree = ctx.worktree_root / spec.id
         self.job: _Job | None = None
-        self._worktree_ready = False
         # True right after a landing that left nothing uncommitted in the worktree.
         self._left_clean = False
 

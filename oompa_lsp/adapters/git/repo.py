@@ -108,8 +108,8 @@ class Repo:
         return local_reads.head_commit(self.root, Path(worktree)) or run_git(["rev-parse", "--verify", "HEAD"], Path(worktree)).line
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
-        near = self._commit_of(ancestor), self._commit_of(descendant)
-        if None not in near and local_reads.is_near_ancestor(self.root, *near):
+        near = self._local_commit(ancestor), self._local_commit(descendant)
+        if near[0] and near[1] and local_reads.is_near_ancestor(self.root, near[0], near[1]):
             return True
         out = run_git(["merge-base", "--is-ancestor", ancestor, descendant], self.root, check=False)
         if out.code not in (0, 1):
@@ -460,14 +460,20 @@ class Repo:
 
     # -- helpers ----------------------------------------------------------------------------------
 
-    def _commit_of(self, ref: str) -> str | None:
+    def _local_commit(self, ref: str) -> str | None:
+        """The loose commit a full id or a branch/oompa ref names, from the files alone; ""
+        when the ref does not exist; None when only git can say."""
         if local_reads.is_loose_commit(self.root, ref):
             return ref
         found = local_reads.ref_target(self.root, ref) if ref.startswith("refs/") else None
-        if found == "":
-            return None  # no such branch or oompa ref, loose or packed
-        if found is not None and local_reads.is_loose_commit(self.root, found):
-            return found
+        if found is not None and found != "" and not local_reads.is_loose_commit(self.root, found):
+            return None
+        return found
+
+    def _commit_of(self, ref: str) -> str | None:
+        found = self._local_commit(ref)
+        if found is not None:
+            return found or None  # "": no such branch or oompa ref, loose or packed
         out = run_git(["rev-parse", "--verify", "-q", "--end-of-options", f"{ref}^{{commit}}"], self.root, check=False)
         return out.line if out.code == 0 else None
 
