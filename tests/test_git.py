@@ -109,6 +109,31 @@ def test_discover_explains_unusable_folders(tmp_path: Path) -> None:
         Repo.discover(tmp_path / "fresh")
 
 
+def test_a_checkout_whose_git_dir_lives_elsewhere_is_the_users_checkout(root: Path, tmp_path: Path) -> None:
+    """A submodule's checkout (its .git a file pointing into the superproject) and a
+    `--separate-git-dir` repository: the checkout is the root, and merges land in it."""
+    super_ = tmp_path / "super"
+    super_.mkdir()
+    git(super_, "init", "-q", "-b", "main")
+    git(super_, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(root), "lib")
+    separate = tmp_path / "separate"
+    git(tmp_path, "init", "-q", "-b", "main", f"--separate-git-dir={tmp_path / 'separate.git'}", str(separate))
+    for checkout in (super_ / "lib", separate):
+        git(checkout, "config", "user.name", "Test User")
+        git(checkout, "config", "user.email", "test@example.com")
+    commit_file(separate, "a.txt", "a\n", "first")
+    for checkout in (super_ / "lib", separate):
+        repo = Repo.discover(checkout / ".")
+        assert repo.root == checkout.resolve()
+        wt = tmp_path / f"wt-{checkout.name}"
+        repo.ensure_worktree(wt, "oompa/w1", "refs/heads/main")
+        write(wt / "new.txt", "from a worker\n")
+        old = repo.rev_parse("refs/heads/main")
+        merged = repo.merge_trees(old, repo.commit_all(wt, "worker"), "Merge w1").commit
+        assert repo.advance_target("main", merged, old).advanced
+        assert (checkout / "new.txt").read_text() == "from a worker\n" and git(checkout, "status", "--porcelain") == ""
+
+
 def test_rev_parse_and_branch_lookup(repo: Repo, root: Path) -> None:
     assert repo.rev_parse("main") == git(root, "rev-parse", "HEAD")
     assert repo.branch_exists("main") and not repo.branch_exists("nope")

@@ -20,6 +20,7 @@ Must not import: engine, lsp, cli.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -71,9 +72,7 @@ class Repo:
         if not cwd.is_dir():
             raise RepositoryError(f"{start} does not exist: open a folder inside a git repository")
         _require_git_version(cwd)
-        toplevel = _work_tree_of(cwd)
-        main = parsing.worktree_list(run_git(["worktree", "list", "--porcelain", "-z"], toplevel).fields())[0]
-        repo = cls(toplevel if main.bare else Path(os.path.realpath(main.path)))
+        repo = cls(_main_work_tree_of(_work_tree_of(cwd)))
         if run_git(["rev-parse", "--verify", "-q", "HEAD^{commit}"], repo.root, check=False).code != 0:
             raise RepositoryError(
                 f"{repo.root} has no commits yet: make a first commit "
@@ -177,7 +176,12 @@ class Repo:
 
     def list_worktrees(self) -> list[Worktree]:
         """Every worktree git knows, the main one first."""
-        return parsing.worktree_list(run_git(["worktree", "list", "--porcelain", "-z"], self.root).fields())
+        found = parsing.worktree_list(run_git(["worktree", "list", "--porcelain", "-z"], self.root).fields())
+        if found and not found[0].bare:
+            # With its git dir kept apart (a submodule, `--separate-git-dir`) git names that
+            # dir as the main worktree's path; the checkout is our root.
+            found[0] = dataclasses.replace(found[0], path=self.root)
+        return found
 
     def worktree_for_branch(self, branch: str) -> Worktree | None:
         """The worktree (still on disk) that has `branch` checked out, if any."""
@@ -568,6 +572,26 @@ def _work_tree_of(cwd: Path) -> Path:
     if inside != "true":
         raise RepositoryError(f"{cwd} is inside a .git folder: open the repository's working tree instead")
     return Path(os.path.realpath(run_git(["rev-parse", "--show-toplevel"], cwd).line))
+
+
+def _main_work_tree_of(toplevel: Path) -> Path:
+    """The repository's main checkout, seen from the working tree `toplevel`: itself when its
+    git dir is the common one (also when that lives elsewhere: `--separate-git-dir`, a
+    submodule); for a linked worktree, the main one `git worktree list` names (or `toplevel`
+    when the repository is bare)."""
+    dirs = run_git(["rev-parse", "--path-format=absolute", "--git-dir", "--git-common-dir"], toplevel).text.split("\n")
+    if os.path.realpath(dirs[0]) == os.path.realpath(dirs[1]):
+        return toplevel
+    main = parsing.worktree_list(run_git(["worktree", "list", "--porcelain", "-z"], toplevel).fields())[0]
+    if main.bare:
+        return toplevel
+    path = Path(os.path.realpath(main.path))
+    if not (path / ".git").exists():  # git names a separate git dir as the main worktree's path
+        raise RepositoryError(
+            f"{toplevel} is a linked worktree of a repository whose git dir is kept apart ({path}): "
+            "open its main checkout instead"
+        )
+    return path
 
 
 def _check_branch_name(branch: str) -> None:
