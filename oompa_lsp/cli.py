@@ -36,8 +36,24 @@ def main(argv: list[str] | None = None) -> int:
     except OompaError as exc:
         print(f"oompa: {exc}", file=sys.stderr)
         return 2
+    except BaseExceptionGroup as group:  # raised inside a task group (the swarm's start, say)
+        failure = _only_oompa_error(group)
+        if failure is None:
+            raise
+        print(f"oompa: {failure}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _only_oompa_error(group: BaseExceptionGroup) -> OompaError | None:
+    """The error to tell the user when everything that went wrong is one of ours."""
+    matched, rest = group.split(OompaError)
+    if matched is None or rest is not None:
+        return None
+    while isinstance(matched, BaseExceptionGroup):
+        matched = matched.exceptions[0]
+    return matched if isinstance(matched, OompaError) else None
 
 
 def _parser() -> argparse.ArgumentParser:

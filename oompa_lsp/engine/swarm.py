@@ -151,6 +151,9 @@ class Swarm:
         if not target:
             raise RepositoryError("no target branch: the main worktree has a detached HEAD; "
                                   'check out a branch or set "target_branch" in oompa.json')
+        if not await anyio.to_thread.run_sync(self.repo.branch_exists, target):
+            raise RepositoryError(f'the target branch "{target}" does not exist in {self.repo_root}: create it '
+                                  f'(`git branch {target}`) or set "target_branch" in oompa.json to one that does')
         tasks = f"/{self.config.tasks_dir.strip('/')}/"
         await anyio.to_thread.run_sync(self.repo.exclude_local, ["/.oompa/", tasks])
         root = Path(self.config.worktree.dir).expanduser() if self.config.worktree.dir else default_worktree_root(self.repo_root)

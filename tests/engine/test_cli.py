@@ -168,6 +168,16 @@ def test_requeue_a_failed_task(tmp_path):
     assert missing.returncode == 2 and "nope" in missing.stderr and "Traceback" not in missing.stderr
 
 
+def test_a_target_branch_that_does_not_exist_stops_the_swarm_before_it_starts(tmp_path):
+    project = make_project(tmp_path)
+    project.configure({"roles": {}}, target_branch="release", review={"mode": "none"})
+    project.add_tasks(Task(id="t", summary="never claimed"))
+    result = oompa(project, "swarm")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert 'target branch "release" does not exist' in result.stderr and "git branch release" in result.stderr
+    assert project.task_files("pending") == ["t"] and project.calls() == []
+
+
 def test_check_reports_a_missing_agent_binary(tmp_path):
     project = make_project(tmp_path)
     project.configure({"roles": {}}, workers=[{"model": "ghost:m"}],
