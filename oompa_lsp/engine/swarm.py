@@ -154,11 +154,14 @@ class Swarm:
         if not await anyio.to_thread.run_sync(self.repo.branch_exists, target):
             raise RepositoryError(f'the target branch "{target}" does not exist in {self.repo_root}: create it '
                                   f'(`git branch {target}`) or set "target_branch" in oompa.json to one that does')
-        tasks = f"/{self.config.tasks_dir.strip('/')}/"
-        await anyio.to_thread.run_sync(self.repo.exclude_local, ["/.oompa/", tasks])
         root = Path(self.config.worktree.dir).expanduser() if self.config.worktree.dir else default_worktree_root(self.repo_root)
         if not root.is_absolute():
             root = self.repo_root / root
+        local = ["/.oompa/", f"/{self.config.tasks_dir.strip('/')}/"]
+        if root.resolve().is_relative_to(self.repo_root.resolve()) and root.resolve() != self.repo_root.resolve():
+            # worktrees kept inside the checkout must not show up in its `git status`
+            local.append(f"/{root.resolve().relative_to(self.repo_root.resolve()).as_posix()}/")
+        await anyio.to_thread.run_sync(self.repo.exclude_local, local)
         return SwarmContext(repo=self.repo, store=self.store, loaded=self.loaded, run_log=self._run_log,
                             run_id=self._run_log.run_id, target=target, tasks_dir=self.tasks_dir,
                             spec_path=self.spec_path, worktree_root=root, emit=self._emit)

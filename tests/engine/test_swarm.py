@@ -216,3 +216,27 @@ async def test_the_swarm_still_runs_gits_housekeeping_for_its_commits(tmp_path):
     packs = int(git(project.root, "count-objects", "-v").split("packs: ")[1].split()[0])
     assert packs >= 1
     assert git(project.root, "fsck", "--no-progress", "--connectivity-only") == ""
+
+
+async def test_worktrees_kept_inside_the_checkout_stay_out_of_its_git_status(tmp_path):
+    project = make_project(tmp_path)
+    project.configure({"roles": {**APPROVE, "worker": {
+        "*": [{"write": {"{task_id}.txt": "work\n"}, "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "-": [{"final": "__DONE__"}]}}}, worktree={"dir": ".worktrees"},
+        workers=[{"model": "fake:m", "count": 2, "iterations": 3}])
+    project.add_tasks(Task(id="a", summary="a"), Task(id="b", summary="b"))
+    seen_during_run: list[str] = []
+
+    def on_event(event) -> None:
+        if isinstance(event, ev.ReviewRequested):  # the worktrees exist now
+            seen_during_run.append(git(project.root, "status", "--porcelain"))
+
+    swarm = Swarm.open(project.root)
+    swarm.subscribe(on_event)
+    with anyio.fail_after(60):
+        result = await swarm.run()
+
+    assert result.ok, result.reason
+    assert seen_during_run and all(".worktrees" not in status for status in seen_during_run)
+    assert "/.worktrees/" in (project.root / ".git" / "info" / "exclude").read_text(encoding="utf-8")
+    assert ".gitignore" not in git(project.root, "status", "--porcelain")
