@@ -7,7 +7,7 @@
  *  2. UI level: the packaged .vsix is installed; "Oompa: Start Swarm" is run from the command
  *     palette; the lenses, the Tasks view and a review's diff editor are seen on screen
  *     (screenshots saved to docs/screenshots/), one review approved with the editor-title
- *     button, the other rejected there with feedback typed in VS Code's input box (its
+ *     button, the other rejected from the Reviews view with feedback typed in VS Code's input box (its
  *     second round comes back). Then, in Restricted Mode, the extension says why it starts
  *     nothing.
  *

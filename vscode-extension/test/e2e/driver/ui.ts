@@ -4,9 +4,9 @@
  * Trusted workspace: open spec.md, run "Oompa: Start Swarm" from the command palette, see the
  * swarm's code lenses on spec.md and the tasks in the Tasks view (screenshot), click a review
  * in the Reviews view to get the diff editor (screenshot), approve it with the editor-title
- * button and see it leave the Reviews view; reject the other one from its diff editor's title,
- * typing the feedback in the box VS Code asks with, and see its second round come back with
- * the worker having been given that feedback; stop the swarm.
+ * button and see it leave the Reviews view; reject the other one with its button in the
+ * Reviews view, typing the feedback in the box VS Code asks with, and see its second round
+ * come back with the worker having been given that feedback; stop the swarm.
  *
  * Untrusted workspace: the status item says "restricted", "Oompa: Start Swarm" explains why
  * nothing starts, and no language server runs.
@@ -63,7 +63,7 @@ export async function runUiScenario(browser: Browser, server: CodeServer, facts:
     await runFromPalette(page, "Oompa: Stop Swarm");
     const shots = [overview, diff].map((s) => path.basename(s)).join(", ");
     return `lens "${lens}" and task ${firstTask} seen; ${firstTask} approved from the diff editor's title; ` +
-      `${secondTask} rejected from it with typed feedback, round 2 came back; screenshots ${shots}`;
+      `${secondTask} rejected from the Reviews view with typed feedback, round 2 came back; screenshots ${shots}`;
   } catch (error) {
     await page.screenshot({ path: path.join(path.dirname(facts.folder), "failure.png") }).catch(() => undefined);
     throw error;
@@ -89,10 +89,11 @@ export async function runUntrustedScenario(browser: Browser, server: CodeServer,
   }
 }
 
-/** Opens the review's diff, clicks the title's Reject button and types the feedback VS Code asks for. */
+/** Clicks the review's Reject button in the Reviews view and types the feedback VS Code asks for. */
 async function rejectWithFeedback(page: Page, taskId: string): Promise<void> {
-  await row(pane(page, "Reviews"), taskId).click();
-  const reject = page.locator(".editor-actions .action-label[aria-label^='Reject Review']").first();
+  const review = row(pane(page, "Reviews"), taskId);
+  await review.hover(); // the row's inline buttons show on hover
+  const reject = review.locator(".action-label[aria-label^='Reject Review']").first();
   await reject.waitFor({ timeout: SEEN_TIMEOUT_MS });
   await reject.click();
   const box = page.locator(".quick-input-widget input.input").first();
