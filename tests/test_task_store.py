@@ -147,6 +147,21 @@ def test_invalid_files_are_reported_with_path_and_reason_and_never_claimed(tmp_p
     assert sorted(p.name for p in pending.iterdir()) == ["bad id.json", "broken.json", "named.json", "notes.txt"]
 
 
+def test_a_task_file_saved_with_a_byte_order_mark_and_crlf_is_a_task(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path / "tasks")
+    pending = store.tasks_dir / "pending"
+    pending.mkdir(parents=True)
+    (pending / "notepad.json").write_bytes(b'\xef\xbb\xbf{\r\n  "id": "notepad",\r\n  "summary": "saved on Windows"\r\n}\r\n')
+    (pending / "typo.json").write_bytes(b'\xef\xbb\xbf{"id": "typo", "summary": 7}')
+
+    scan = store.scan()
+    assert scan.ids("pending") == {"notepad"}
+    [typo] = scan.invalid
+    assert "Expected `str`" in typo.problems[0].message and typo.problems[0].span.start.line == 0
+    assert typo.problems[0].span.start.character == len('{"id": "typo", "summary": ')  # counted as the editor shows it
+    assert store.claim_next(owner_here("w", "run"), set(), set()).summary == "saved on Windows"
+
+
 def test_a_task_in_two_folders_is_reported_not_picked(tmp_path: Path) -> None:
     store = _store_with(tmp_path, 1)
     (store.tasks_dir / "complete").mkdir()

@@ -88,8 +88,15 @@ def encode_task(task: Task) -> bytes:
     return msgspec.json.format(msgspec.json.encode(task), indent=2) + b"\n"
 
 
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
 def decode_task(data: bytes, file_stem: str | None = None) -> tuple[Task | None, list[TaskProblem]]:
-    """Decode a task file's content; returns the task or the problems with their spans."""
+    """Decode a task file's content; returns the task or the problems with their spans.
+
+    A leading UTF-8 byte order mark (Notepad writes one) is not content: editors hide it, so
+    positions are counted without it too."""
+    data = data.removeprefix(_UTF8_BOM)
     text = data.decode("utf-8", errors="replace")
     try:
         task = msgspec.json.decode(data, type=Task)
