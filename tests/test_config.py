@@ -43,6 +43,14 @@ def test_bad_json_names_line_and_column(tmp_path):
     assert "oompa.json:3:" in message and "malformed" in message
 
 
+def test_a_byte_order_mark_is_not_an_error_and_positions_ignore_it(tmp_path):
+    (tmp_path / "oompa.json").write_bytes(b'\xef\xbb\xbf{"workers": [{"model": "claude:opus"}], "review": {"mode": "none"}}\r\n')
+    assert load_config(tmp_path).config.workers[0].model == "claude:opus"
+    (tmp_path / "oompa.json").write_bytes(b'\xef\xbb\xbf{"workers": [{"model": "claude:opus", "iteratons": 3}]}')
+    with pytest.raises(ConfigError, match="1:39"):  # where an editor (which hides the mark) shows it
+        load_config(tmp_path)
+
+
 def test_unknown_key_names_its_path_and_position(tmp_path):
     message = error_of(tmp_path, '{"workers": [{"model": "claude:opus", "iteratons": 3}], "review": {"mode": "none"}}')
     assert "1:39" in message and "workers[0].iteratons" in message and "unknown field" in message

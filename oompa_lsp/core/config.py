@@ -17,7 +17,7 @@ import msgspec
 from msgspec import Struct
 
 from .errors import ConfigError
-from .jsonpos import byte_offset_in, char_index, position_at, span_of_path, split_path
+from .jsonpos import byte_offset_in, char_index, position_at, span_of_path, split_path, without_bom
 
 REASONING_LEVELS = ("minimal", "low", "medium", "high", "xhigh")
 BUILTIN_HARNESSES = ("claude", "codex", "gemini", "opencode")
@@ -141,6 +141,7 @@ def prompt_paths(worker: WorkerConfig) -> list[str]:
 
 def decode_config(data: bytes, source: str) -> Config:
     """Decode and check `oompa.json` content; raises ConfigError with line:column."""
+    data = without_bom(data)
     text = data.decode("utf-8", errors="replace")
     try:
         config = msgspec.json.decode(data, type=Config)

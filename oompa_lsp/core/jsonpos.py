@@ -15,6 +15,7 @@ from msgspec import Struct
 _WS = re.compile(r"[ \t\n\r]*")
 _PATH_PART = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
 _BYTE = re.compile(r"\(byte (\d+)\)")
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 class Position(Struct, frozen=True):
@@ -25,6 +26,12 @@ class Position(Struct, frozen=True):
 class Span(Struct, frozen=True):
     start: Position
     end: Position
+
+
+def without_bom(data: bytes) -> bytes:
+    """The document without a leading UTF-8 byte order mark (Notepad writes one). It is not
+    content: editors hide it, so positions are counted without it too."""
+    return data.removeprefix(_UTF8_BOM)
 
 
 def position_at(text: str, index: int) -> Position:

@@ -16,7 +16,7 @@ from typing import Literal
 import msgspec
 from msgspec import Struct
 
-from .jsonpos import Position, Span, byte_offset_in, char_index, position_at, span_of_path, split_path
+from .jsonpos import Position, Span, byte_offset_in, char_index, position_at, span_of_path, split_path, without_bom
 
 TaskState = Literal["pending", "current", "complete", "failed"]
 TASK_STATES: tuple[TaskState, ...] = ("pending", "current", "complete", "failed")
@@ -88,15 +88,9 @@ def encode_task(task: Task) -> bytes:
     return msgspec.json.format(msgspec.json.encode(task), indent=2) + b"\n"
 
 
-_UTF8_BOM = b"\xef\xbb\xbf"
-
-
 def decode_task(data: bytes, file_stem: str | None = None) -> tuple[Task | None, list[TaskProblem]]:
-    """Decode a task file's content; returns the task or the problems with their spans.
-
-    A leading UTF-8 byte order mark (Notepad writes one) is not content: editors hide it, so
-    positions are counted without it too."""
-    data = data.removeprefix(_UTF8_BOM)
+    """Decode a task file's content; returns the task or the problems with their spans."""
+    data = without_bom(data)
     text = data.decode("utf-8", errors="replace")
     try:
         task = msgspec.json.decode(data, type=Task)
