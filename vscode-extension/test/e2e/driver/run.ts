@@ -95,7 +95,8 @@ async function untrustedLevel(binary: string, browser: Browser, root: string): P
   try {
     const message = await runUntrustedScenario(browser, server, facts);
     // VS Code's own language servers (JSON, Markdown) may run there; ours and agents must not.
-    const servers = processesWorkingIn(facts.folder).filter((p) => /oompa|fake_agent/.test(p.command));
+    // (Not just "oompa": VS Code's servers run from the code-server cache, named oompa-e2e.)
+    const servers = processesWorkingIn(facts.folder).filter((p) => /oompa-lsp|oompa_lsp|fake_agent/.test(p.command));
     if (servers.length > 0) {
       throw new Error(`a process runs in the untrusted workspace: ${servers.map((p) => p.command).join("; ")}`);
     }
