@@ -24,8 +24,8 @@ import anyio
 from anyio.abc import TaskStatus
 
 from ..adapters.git import AdvanceResult, MergeResult
-from ..core.errors import TargetMoved
-from ..core.events import ChecksRan, CheckResult, MergeLanded, MergePaused, MergeQueued, MergeResumed
+from ..core.errors import OompaError, TargetMoved
+from ..core.events import ChecksRan, CheckResult, LogMessage, MergeLanded, MergePaused, MergeQueued, MergeResumed
 from .checks import run_checks
 from .context import SwarmContext
 
@@ -49,8 +49,9 @@ class MergeRequest:
 
 @dataclass
 class MergeOutcome:
-    kind: Literal["landed", "conflict", "checks_failed", "stopped"]
+    kind: Literal["landed", "conflict", "checks_failed", "failed", "stopped"]
     commit: str = ""
+    reason: str = ""  # why it failed
     files: list[str] = field(default_factory=list)
     results: list[CheckResult] = field(default_factory=list)
 
@@ -69,6 +70,7 @@ class _GroupAttempt:
     old: str
     tip: str
     merged: list[tuple[_Pending, MergeResult]]
+    failed: list[tuple[_Pending, str]] = field(default_factory=list)  # git could not merge these
     advance: AdvanceResult | None = None  # the first try to move the target to `tip`
     moved: bool = False                    # the target moved meanwhile: merge again
 
@@ -94,13 +96,24 @@ class MergeQueue:
             async for first in self._receive:
                 group = [first, *self._waiting_behind()]
                 try:
-                    if self.ctx.config.merge.checks:
-                        first.outcome = await self._merge(first.request)
-                    else:
-                        await self._land_group(group)
+                    await self._serve(first, group)
                 finally:
                     for pending in group:
                         pending.done.set()
+
+    async def _serve(self, first: _Pending, group: list[_Pending]) -> None:
+        """Land the group; a git failure fails the requests it leaves unsettled, not the queue."""
+        try:
+            if self.ctx.config.merge.checks:
+                first.outcome = await self._merge(first.request)
+            else:
+                await self._land_group(group)
+        except OompaError as exc:
+            unsettled = [pending for pending in group if pending.outcome.kind == "stopped"]
+            for pending in unsettled:
+                pending.outcome = MergeOutcome("failed", reason=str(exc))
+            names = ", ".join(pending.request.task_id for pending in unsettled)
+            self.ctx.emit(LogMessage(level="error", message=f"merging {names} failed: {exc}"))
 
     def _waiting_behind(self) -> list[_Pending]:
         """The requests already queued, up to a group's size; none when checks must run on
@@ -123,6 +136,9 @@ class MergeQueue:
                 if merged.status == "conflict":  # told at once: the resolver need not wait for the rest
                     pending.outcome = MergeOutcome("conflict", files=list(merged.conflicts))
                     pending.done.set()
+            for pending, reason in attempt.failed:
+                pending.outcome = MergeOutcome("failed", reason=reason)
+                pending.done.set()
             waiting = [pending for pending, merged in attempt.merged if merged.status != "conflict"]
             if attempt.moved:
                 continue
@@ -143,11 +159,16 @@ class MergeQueue:
         git = self.ctx.repo
         old = tip = git.rev_parse(self.ctx.target_ref)
         merged: list[tuple[_Pending, MergeResult]] = []
+        failed: list[tuple[_Pending, str]] = []
         for pending in group:
-            result = git.merge_trees(tip, pending.request.head, _message(pending.request), strategy=self._strategy())
+            try:
+                result = git.merge_trees(tip, pending.request.head, _message(pending.request), strategy=self._strategy())
+            except OompaError as exc:  # this request's branch, not the queue: it alone fails
+                failed.append((pending, str(exc)))
+                continue
             merged.append((pending, result))
             tip = result.commit if result.status == "merged" and result.commit else tip
-        attempt = _GroupAttempt(old, tip, merged)
+        attempt = _GroupAttempt(old, tip, merged, failed)
         if tip != old:
             try:
                 attempt.advance = git.advance_target(self.ctx.target, tip, old)

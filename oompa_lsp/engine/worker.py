@@ -242,6 +242,9 @@ class Worker:
             if outcome.kind == "checks_failed":
                 await self._give_back(job, "the merged tree fails the checks:\n" + prompting.check_block(outcome.results), "pending")
                 return
+            if outcome.kind in ("failed", "stopped"):
+                await self._give_back(job, f"the merge failed: {outcome.reason or 'the queue stopped'}", "pending")
+                return
             if conflict_round == limit:
                 break
             head = await self._resolve(job, outcome.files, conflict_round + 1)

@@ -129,3 +129,48 @@ async def test_a_group_the_users_checkout_blocks_lands_what_it_can_and_waits_for
     assert run.kinds() == {"blocked": "landed", "free": "landed"}
     assert any(isinstance(e, ev.MergeResumed) for e in run.events)
     assert (root / "free.txt").exists() and "worker rewrites" in (root / "shared.txt").read_text(encoding="utf-8")
+
+
+async def test_a_request_git_cannot_merge_fails_alone_and_the_queue_goes_on(tmp_path):
+    project = make_project(tmp_path)
+    root = project.root
+    project.configure({"roles": {}})
+    good = _branch(root, "good", "good.txt", "fine\n")
+    later = _branch(root, "later", "later.txt", "also fine\n")
+    run = QueuedRun(root)
+
+    async with anyio.create_task_group() as tg:
+        await run.start(tg, [("ghost", "0" * 40), ("good", good)])
+        with anyio.fail_after(30):
+            await run.wait_for(2)
+            tg.start_soon(run.submit, "later", later)  # the queue still serves
+            await run.wait_for(3)
+        run.queue.close()
+
+    assert run.kinds() == {"ghost": "failed", "good": "landed", "later": "landed"}
+    assert "0000000000" in run.outcomes["ghost"].reason
+    assert (root / "good.txt").exists() and (root / "later.txt").exists()
+
+
+async def test_a_target_gone_mid_run_fails_the_waiting_requests_with_the_reason_not_the_swarm(tmp_path):
+    project = make_project(tmp_path)
+    root = project.root
+    project.configure({"roles": {}})
+    early = _branch(root, "early", "early.txt", "early\n")
+    late = _branch(root, "late", "late.txt", "late\n")
+    tip = git(root, "rev-parse", "main")
+    run = QueuedRun(root)
+    git(root, "update-ref", "-d", "refs/heads/main")  # the user deletes the target branch
+
+    async with anyio.create_task_group() as tg:
+        await run.start(tg, [("early", early)])
+        with anyio.fail_after(30):
+            await run.wait_for(1)
+            git(root, "update-ref", "refs/heads/main", tip)  # and puts it back
+            tg.start_soon(run.submit, "late", late)
+            await run.wait_for(2)
+        run.queue.close()
+
+    assert run.kinds() == {"early": "failed", "late": "landed"}
+    assert "refs/heads/main" in run.outcomes["early"].reason
+    assert any(isinstance(e, ev.LogMessage) and "merging early failed" in e.message for e in run.events)
