@@ -32,6 +32,13 @@ def _branch(root: Path, name: str, path: str, text: str) -> str:
     return head
 
 
+def _repository(tmp_path: Path) -> Path:
+    """A project with main checked out and an oompa.json (the queue reads its merge settings)."""
+    project = make_project(tmp_path)
+    project.configure({"roles": {}})
+    return project.root
+
+
 def _queue(root: Path, events: list) -> MergeQueue:
     run_log = RunLog.create(root / ".oompa")
 
@@ -72,9 +79,7 @@ class QueuedRun:
 
 
 async def test_requests_waiting_together_land_in_order_with_one_move_of_the_users_checkout(tmp_path):
-    project = make_project(tmp_path)
-    root = project.root
-    project.configure({"roles": {}})
+    root = _repository(tmp_path)
     heads = {name: _branch(root, name, f"{name}.txt", f"by {name}\n") for name in ("a", "b", "c")}
     clash = _branch(root, "clash", "shared.txt", "the clash rewrites line one\nsecond line\n")
     rival = _branch(root, "rival", "shared.txt", "the rival rewrites line one\nsecond line\n")
@@ -107,9 +112,7 @@ async def test_requests_waiting_together_land_in_order_with_one_move_of_the_user
 
 
 async def test_a_group_the_users_checkout_blocks_lands_what_it_can_and_waits_for_the_rest(tmp_path):
-    project = make_project(tmp_path)
-    root = project.root
-    project.configure({"roles": {}})
+    root = _repository(tmp_path)
     free = _branch(root, "free", "free.txt", "touches nothing of the user's\n")
     blocked = _branch(root, "blocked", "shared.txt", "the worker rewrites line one\nsecond line\n")
     (root / "shared.txt").write_text("the user's unsaved edit\nsecond line\n", encoding="utf-8")
@@ -132,9 +135,7 @@ async def test_a_group_the_users_checkout_blocks_lands_what_it_can_and_waits_for
 
 
 async def test_a_request_git_cannot_merge_fails_alone_and_the_queue_goes_on(tmp_path):
-    project = make_project(tmp_path)
-    root = project.root
-    project.configure({"roles": {}})
+    root = _repository(tmp_path)
     good = _branch(root, "good", "good.txt", "fine\n")
     later = _branch(root, "later", "later.txt", "also fine\n")
     run = QueuedRun(root)
@@ -153,9 +154,7 @@ async def test_a_request_git_cannot_merge_fails_alone_and_the_queue_goes_on(tmp_
 
 
 async def test_a_target_gone_mid_run_fails_the_waiting_requests_with_the_reason_not_the_swarm(tmp_path):
-    project = make_project(tmp_path)
-    root = project.root
-    project.configure({"roles": {}})
+    root = _repository(tmp_path)
     early = _branch(root, "early", "early.txt", "early\n")
     late = _branch(root, "late", "late.txt", "late\n")
     tip = git(root, "rev-parse", "main")

@@ -98,8 +98,8 @@ def require_head(main_root: Path, worktree: Path, branch: str, expected: str) ->
 
 def _head_of(main_root: Path, worktree: Path) -> tuple[str, str]:
     """The branch ref `worktree` has checked out ("" when detached) and its commit."""
-    line = local_reads.head_line(worktree)
-    head = local_reads.head_commit(main_root, worktree)
+    line = local_reads.head_line(worktree)  # read once: both answers come from the same moment
+    head = local_reads.commit_of_head(main_root, line)
     if line is None or head is None:
         symbolic = run_git(["symbolic-ref", "-q", "HEAD"], worktree, check=False).line
         return symbolic, run_git(["rev-parse", "--verify", "-q", "HEAD"], worktree, check=False).line

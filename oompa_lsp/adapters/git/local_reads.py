@@ -56,7 +56,11 @@ def git_dir_of(worktree: Path) -> Path | None:
 
 def head_commit(main_root: Path, worktree: Path) -> str | None:
     """The commit checked out in `worktree`: its HEAD, detached or on a loose branch ref."""
-    head = head_line(worktree)
+    return commit_of_head(main_root, head_line(worktree))
+
+
+def commit_of_head(main_root: Path, head: str | None) -> str | None:
+    """The commit a HEAD file's line (`head_line`) names: itself, or its loose branch ref's."""
     if head is None:
         return None
     if head.startswith("ref: "):
