@@ -436,6 +436,52 @@ def test_advance_target_not_checked_out_moves_the_ref(repo: Repo, root: Path) ->
     assert repo.rev_parse("release") == merged
 
 
+def test_landing_deletes_the_landed_branches_in_the_same_ref_transaction(repo: Repo, root: Path, tmp_path: Path) -> None:
+    """Target checked out (the user's checkout) and not: the move and the deletions are one
+    transaction; the worker's checkout of a deleted branch is moved on by the next reset."""
+    git(root, "branch", "release")
+    for target in ("main", "release"):
+        wt = tmp_path / f"worker-{target}"
+        repo.ensure_worktree(wt, f"oompa/{target}/1", f"refs/heads/{target}")
+        write(wt / f"{target}.txt", "work\n")
+        head = repo.commit_all(wt, "work")
+        old = repo.rev_parse(target)
+        merged = repo.merge_trees(old, head, "Merge").commit
+        result = repo.advance_target(target, merged, old, drop=[(f"oompa/{target}/1", head)])
+        assert result.advanced and result.dropped == (f"oompa/{target}/1",)
+        assert repo.rev_parse(target) == merged and not repo.branch_exists(f"oompa/{target}/1")
+        assert "oompa: merge queue" in git(root, "reflog", "-1", f"refs/heads/{target}")
+        assert repo.ensure_worktree(wt, f"oompa/{target}/2", f"refs/heads/{target}")
+        assert git(wt, "rev-parse", "HEAD") == merged and git(wt, "status", "--porcelain") == ""
+    assert "oompa: merge queue" in git(root, "reflog", "-1", "HEAD")  # the user's HEAD saw the move
+
+
+def test_a_landed_branch_that_moved_is_kept_and_the_target_still_moves(repo: Repo, root: Path, tmp_path: Path) -> None:
+    wt = tmp_path / "worker"
+    repo.ensure_worktree(wt, "oompa/t1/1", "refs/heads/main")
+    write(wt / "a.txt", "a\n")
+    head = repo.commit_all(wt, "work")
+    old = repo.rev_parse("main")
+    merged = repo.merge_trees(old, head, "Merge").commit
+    write(wt / "b.txt", "later\n")
+    later = repo.commit_all(wt, "committed after it was queued")
+    result = repo.advance_target("main", merged, old, drop=[("oompa/t1/1", head)])
+    assert result.advanced and result.dropped == ()
+    assert repo.rev_parse("main") == merged and repo.rev_parse("oompa/t1/1") == later
+
+
+def test_detach_points_a_worktree_at_a_commit_and_keeps_its_files(repo: Repo, root: Path, tmp_path: Path) -> None:
+    wt = tmp_path / "worker"
+    repo.ensure_worktree(wt, "oompa/t1/1", "refs/heads/main")
+    write(wt / "a.txt", "a\n")
+    head = repo.commit_all(wt, "work")
+    git(root, "update-ref", "-d", "refs/heads/oompa/t1/1")
+    repo.detach(wt, head)
+    assert git(wt, "rev-parse", "HEAD") == head and git(wt, "status", "--porcelain") == ""
+    with pytest.raises(RepositoryError, match="user's checkout"):
+        repo.detach(root, head)
+
+
 def test_advance_target_keeps_uncommitted_work_in_files_the_merge_does_not_touch(repo: Repo, root: Path) -> None:
     old = repo.rev_parse("main")
     merged = repo.merge_trees(old, branch_with(root, "oompa/w1", "src/app.py", edit_line(APP, 4, "four")), "Merge").commit

@@ -23,7 +23,7 @@ from typing import Literal
 import anyio
 from anyio.abc import TaskStatus
 
-from ..adapters.git import AdvanceResult, MergeResult
+from ..adapters.git import AdvanceResult, Landed, MergeResult
 from ..core.errors import OompaError, TargetMoved
 from ..core.events import ChecksRan, CheckResult, LogMessage, MergeLanded, MergePaused, MergeQueued, MergeResumed
 from .checks import run_checks
@@ -54,6 +54,7 @@ class MergeOutcome:
     reason: str = ""  # why it failed
     files: list[str] = field(default_factory=list)
     results: list[CheckResult] = field(default_factory=list)
+    branch_dropped: bool = False  # landed, and its branch deleted in the same ref transaction
 
 
 @dataclass
@@ -148,8 +149,12 @@ class MergeQueue:
                     await self._land_group([pending])
                     pending.done.set()
                 return
-            if attempt.tip == attempt.old or await self._advance(attempt.tip, attempt.old, attempt.advance):
-                self._settle_landed(attempt)
+            if attempt.tip == attempt.old:
+                self._settle_landed(attempt, ())
+                return
+            advanced = await self._advance(attempt.tip, attempt.old, _landing(attempt.merged), attempt.advance)
+            if advanced is not None:
+                self._settle_landed(attempt, advanced.dropped)
                 await self._count_landings(len(waiting))
                 return
 
@@ -171,20 +176,21 @@ class MergeQueue:
         attempt = _GroupAttempt(old, tip, merged, failed)
         if tip != old:
             try:
-                attempt.advance = git.advance_target(self.ctx.target, tip, old)
+                attempt.advance = git.advance_target(self.ctx.target, tip, old, drop=_landing(merged))
             except TargetMoved:
                 attempt.moved = True
         return attempt
 
-    def _settle_landed(self, attempt: _GroupAttempt) -> None:
+    def _settle_landed(self, attempt: _GroupAttempt, dropped: tuple[str, ...]) -> None:
         previous = attempt.old
         for pending, merged in attempt.merged:
+            gone = pending.request.branch in dropped
             if merged.status == "up_to_date":
-                pending.outcome = MergeOutcome("landed", commit=previous)
+                pending.outcome = MergeOutcome("landed", commit=previous, branch_dropped=gone)
             elif merged.status == "merged" and merged.commit:
                 self.ctx.emit(MergeLanded(task_id=pending.request.task_id, commit=merged.commit,
                                           target=self.ctx.target, previous=previous))
-                pending.outcome = MergeOutcome("landed", commit=merged.commit)
+                pending.outcome = MergeOutcome("landed", commit=merged.commit, branch_dropped=gone)
                 previous = merged.commit
         self.ctx.wakeup.notify()
 
@@ -200,12 +206,13 @@ class MergeQueue:
             results = await self._check_merged(request, merged.commit)
             if results is not None and any(r.exit_code != 0 for r in results):
                 return MergeOutcome("checks_failed", results=results)
-            if await self._advance(merged.commit, old):
+            advanced = await self._advance(merged.commit, old, [(request.branch, request.head)])
+            if advanced is not None:
                 self.ctx.emit(MergeLanded(task_id=request.task_id, commit=merged.commit,
                                           target=self.ctx.target, previous=old))
                 self.ctx.wakeup.notify()
                 await self._count_landings(1)
-                return MergeOutcome("landed", commit=merged.commit)
+                return MergeOutcome("landed", commit=merged.commit, branch_dropped=request.branch in advanced.dropped)
 
     def _merge_one(self, request: MergeRequest) -> tuple[str, MergeResult]:
         old = self.ctx.repo.rev_parse(self.ctx.target_ref)
@@ -235,23 +242,25 @@ class MergeQueue:
         self.ctx.emit(ChecksRan(task_id=request.task_id, stage="merged", ok=ok, results=results))
         return results
 
-    async def _advance(self, new: str, old: str, tried: AdvanceResult | None = None) -> bool:
-        """True when the target now points at `new`; False when it moved (merge again).
-        `tried` is the result of a first attempt already made."""
+    async def _advance(self, new: str, old: str, drop: list[Landed],
+                       tried: AdvanceResult | None = None) -> AdvanceResult | None:
+        """How the target came to point at `new` (the landed branches of `drop` deleted with
+        it); None when it moved (merge again). `tried` is a first attempt already made."""
         while True:
             try:
-                result = tried or await anyio.to_thread.run_sync(self.ctx.repo.advance_target, self.ctx.target, new, old)
+                result = tried or await anyio.to_thread.run_sync(
+                    lambda: self.ctx.repo.advance_target(self.ctx.target, new, old, drop=drop))
             except TargetMoved:
-                return False
+                return None
             tried = None
             if result.advanced:
                 self._set_paused("")
-                return True
+                return result
             self._set_paused(result.reason)
             await anyio.sleep(_BLOCKED_RETRY_S)
             current = await anyio.to_thread.run_sync(self.ctx.repo.rev_parse, self.ctx.target_ref)
             if current != old:
-                return False
+                return None
 
     def _set_paused(self, reason: str) -> None:
         if reason and not self._paused:
@@ -263,6 +272,12 @@ class MergeQueue:
 
     def close(self) -> None:
         self._send.close()
+
+
+def _landing(merged: list[tuple[_Pending, MergeResult]]) -> list[Landed]:
+    """The branches a move of the target lands: each goes with the move (refs.py)."""
+    return [(pending.request.branch, pending.request.head) for pending, result in merged
+            if result.status in ("merged", "up_to_date")]
 
 
 def _message(request: MergeRequest) -> str:

@@ -57,6 +57,7 @@ class _Job:
     user_reason: str = ""
     checks: list[CheckResult] = field(default_factory=list)
     seat: AgentSeat | None = None
+    branch_gone: bool = False  # landed, and the landing deleted the branch
 
 
 class Worker:
@@ -67,6 +68,9 @@ class Worker:
         self.job: _Job | None = None
         # True right after a landing that left nothing uncommitted in the worktree.
         self._left_clean = False
+        # Where the worktree stands when the landing deleted the branch it is on: the next
+        # task's reset moves it onto a new branch; a worker that stops first detaches it here.
+        self._orphaned_at: str | None = None
 
     # -- the loop -----------------------------------------------------------------------
 
@@ -81,8 +85,21 @@ class Worker:
         finally:
             self.board.producers -= planner
             self.ctx.wakeup.notify()
+            with anyio.CancelScope(shield=True):
+                await self._detach_orphaned()
         if not stopping.is_set():
             self._state("done")
+
+    async def _detach_orphaned(self) -> None:
+        """A worktree left on a deleted branch would look empty to `git status` ("No commits
+        yet"): point its HEAD at the commit its files are."""
+        if self._orphaned_at is None:
+            return
+        try:
+            await anyio.to_thread.run_sync(self.ctx.repo.detach, self.worktree, self._orphaned_at)
+        except OompaError as exc:
+            self.ctx.emit(LogMessage(level="warning", worker=self.spec.id, message=f"could not detach {self.worktree}: {exc}"))
+        self._orphaned_at = None
 
     async def _cycle(self, stopping: anyio.Event) -> bool:
         """One cycle; False when this worker has nothing more to do."""
@@ -237,7 +254,8 @@ class Worker:
             outcome = await self.queue.submit(MergeRequest(job.task.id, self.spec.id, job.branch, head,
                                                            self.worktree, job.task.summary))
             if outcome.kind == "landed":
-                await self._complete(job, outcome.commit)
+                job.branch_gone = outcome.branch_dropped
+                await self._complete(job, outcome.commit, head)
                 return
             if outcome.kind == "checks_failed":
                 await self._give_back(job, "the merged tree fails the checks:\n" + prompting.check_block(outcome.results), "pending")
@@ -274,16 +292,19 @@ class Worker:
             return None
         return head
 
-    async def _complete(self, job: _Job, commit: str) -> None:
+    async def _complete(self, job: _Job, commit: str, head: str) -> None:
         task = job.task
         task.attempts[-1].outcome = "merged"
         task.merged_commit = commit
         task.claimed_by, task.owner = None, None
         await anyio.to_thread.run_sync(self.ctx.store.move, task.id, "current", "complete", task)
         self.ctx.emit(TaskCompleted(task_id=task.id, commit=commit))
-        # The commit that landed it is on the target and has the branch as a parent: proving
-        # "merged" is one look, where the target's tip may be many merges further already.
-        await self._drop_branch(job.branch, into=commit)
+        if job.branch_gone:
+            self._orphaned_at = head
+        else:
+            # The commit that landed it is on the target and has the branch as a parent: proving
+            # "merged" is one look, where the target's tip may be many merges further already.
+            await self._drop_branch(job.branch, into=commit)
         self._left_clean = self._landing_leaves_clean()
 
     def _landing_leaves_clean(self) -> bool:
@@ -315,6 +336,8 @@ class Worker:
             self.ctx.emit(TaskReturned(task_id=task.id, reason=reason, worker=self.spec.id))
 
     async def _park(self, job: _Job, reason: str) -> str | None:
+        if job.branch_gone:  # it landed: nothing to keep
+            return None
         git = self.ctx.repo
         head = await anyio.to_thread.run_sync(git.head, self.worktree)
         if head == job.base or await anyio.to_thread.run_sync(git.is_ancestor, head, self.ctx.target_ref):
@@ -346,6 +369,7 @@ class Worker:
         clean, self._left_clean = self._left_clean, False
         reused = await anyio.to_thread.run_sync(
             lambda: git.ensure_worktree(self.worktree, branch, base, remove_untracked=not clean))
+        self._orphaned_at = None
         if not reused:
             await self._set_up_new_worktree()
         self.ctx.emit(WorktreeReady(worker=self.spec.id, path=str(self.worktree), reused=reused))

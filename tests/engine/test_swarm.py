@@ -240,3 +240,28 @@ async def test_worktrees_kept_inside_the_checkout_stay_out_of_its_git_status(tmp
     assert seen_during_run and all(".worktrees" not in status for status in seen_during_run)
     assert "/.worktrees/" in (project.root / ".git" / "info" / "exclude").read_text(encoding="utf-8")
     assert ".gitignore" not in git(project.root, "status", "--porcelain")
+
+
+async def test_a_worker_that_stops_after_a_landing_leaves_its_worktree_detached_not_empty(tmp_path):
+    """The landing deletes the task's branch with the target's move; a worktree kept at the end
+    (the run did not finish) points at the commit its files are, not at the deleted branch."""
+    project = make_project(tmp_path)
+    project.configure({"roles": {**APPROVE, "executor": {
+        "good": [{"write": {"good.txt": "good\n"}, "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "bad": [{"stderr": "cannot do it", "exit": 3}]}}},
+        workers=[{"model": "fake:m", "role": "executor", "count": 2, "iterations": 5, "timeout_s": 30}],
+        task_attempts=1)
+    project.add_tasks(Task(id="good", summary="lands"), Task(id="bad", summary="fails"))
+
+    result, events, _ = await run_swarm(project.root)
+
+    assert not result.ok and project.task_files("complete") == ["good"] and project.task_files("failed") == ["bad"]
+    assert [b for b in project.branches() if b.startswith("refs/heads/")] == ["refs/heads/main"]
+    landed = of_type(events, ev.MergeLanded)[0]
+    kept = [line.split()[1] for line in git(project.root, "worktree", "list", "--porcelain").splitlines()
+            if line.startswith("worktree ")][1:]
+    assert len(kept) == 2
+    heads = {git(project.root / ".." / path, "rev-parse", "HEAD") for path in kept}
+    assert git(project.root, "rev-parse", f"{landed.commit}^2") in heads  # the landed work, detached
+    for path in kept:
+        assert git(project.root / ".." / path, "status", "--porcelain") == ""

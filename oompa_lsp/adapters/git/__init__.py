@@ -4,6 +4,7 @@
     repo.py      Repo: refs, worktrees, commits, diffs, merge-tree merges, parking
     checkout.py  fast-forwarding a branch someone has checked out, safely
     local_reads.py  answers read from the repository's files (loose commits, refs, HEAD)
+    refs.py      the target's move, with the branches it lands deleted in one transaction
     parsing.py   readers of git's -z / porcelain output and refusal messages
     records.py   the frozen records returned
     cleanup.py   default worktree location, disk usage
@@ -14,12 +15,14 @@ May import: oompa_lsp.core. Must not import: engine, lsp, cli.
 
 from .cleanup import default_worktree_root, disk_usage
 from .records import AdvanceResult, ChangedFile, CleanupReport, MergeResult, ParkedRef, StatusEntry, Worktree
+from .refs import Landed
 from .repo import PARKED_PREFIX, Repo
 
 __all__ = [
     "PARKED_PREFIX",
     "AdvanceResult",
     "ChangedFile",
+    "Landed",
     "CleanupReport",
     "MergeResult",
     "ParkedRef",

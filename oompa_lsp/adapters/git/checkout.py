@@ -20,13 +20,15 @@ Must not import: engine, lsp, cli.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from oompa_lsp.core.errors import TargetMoved
 
-from . import local_reads, parsing
+from . import local_reads, parsing, refs
 from .command import run_git
 from .records import AdvanceResult
+from .refs import Landed
 
 # Files in a worktree's git dir that mean an operation is half done.
 _OPERATION_MARKERS = (
@@ -50,8 +52,10 @@ def operation_in_progress(worktree: Path) -> str | None:
     return next((name for marker, name in _OPERATION_MARKERS if (git_dir / marker).exists()), None)
 
 
-def fast_forward_checkout(main_root: Path, worktree: Path, branch: str, new: str, old: str) -> AdvanceResult:
+def fast_forward_checkout(main_root: Path, worktree: Path, branch: str, new: str, old: str,
+                          drop: Sequence[Landed] = ()) -> AdvanceResult:
     """Fast-forward `branch`, checked out in `worktree` at `old`, to `new`, or say why not.
+    The landed branches of `drop` go with the ref's move (see refs.py) when it is ours.
 
     Raises TargetMoved when the checkout is no longer `branch` at `old` (the user committed
     or switched branches); returns a blocked result, having changed nothing, when git refuses.
@@ -67,8 +71,8 @@ def fast_forward_checkout(main_root: Path, worktree: Path, branch: str, new: str
         reason = f"{worktree}: untracked {names} would be overwritten; move them away and the merge resumes"
         return AdvanceResult("blocked", new, reason=reason, files=tuple(in_the_way), worktree=worktree)
     if run_git(["read-tree", "-m", "-u", old, new], worktree, check=False).code == 0:
-        _move_checked_out_ref(worktree, branch, new, old)
-        return AdvanceResult("advanced", new, how="fast-forward", worktree=worktree)
+        dropped = _move_checked_out_ref(worktree, branch, new, old, drop)
+        return AdvanceResult("advanced", new, how="fast-forward", worktree=worktree, dropped=dropped)
     out = run_git(["merge", "--ff-only", "--no-autostash", "--no-stat", "--quiet", new], worktree, check=False)
     if out.code == 0:
         return AdvanceResult("advanced", new, how="fast-forward", worktree=worktree)
@@ -77,14 +81,15 @@ def fast_forward_checkout(main_root: Path, worktree: Path, branch: str, new: str
     return AdvanceResult("blocked", new, reason=f"{worktree}: {reason}", files=tuple(files), worktree=worktree)
 
 
-def _move_checked_out_ref(worktree: Path, branch: str, new: str, old: str) -> None:
+def _move_checked_out_ref(worktree: Path, branch: str, new: str, old: str, drop: Sequence[Landed]) -> tuple[str, ...]:
     """The checkout already shows `new`; now its branch. Run in `worktree`, so its HEAD's reflog
     records the move too. Failing means the user committed in the instant between: their
     commit stands and the merge is done again on top of it."""
     ref = f"refs/heads/{branch}"
-    out = run_git(["update-ref", "-m", "oompa: merge queue (fast-forward)", ref, new, old], worktree, check=False)
+    out, dropped = refs.move_ref(worktree, ref, new, old, "oompa: merge queue (fast-forward)", drop)
     if out.code != 0:
         raise TargetMoved(f"{branch} moved while its checkout was being updated ({out.stderr.strip()}); merge again on top of it")
+    return dropped
 
 
 def require_head(main_root: Path, worktree: Path, branch: str, expected: str) -> None:

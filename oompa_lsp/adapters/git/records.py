@@ -73,7 +73,8 @@ class AdvanceResult:
     `how` is "update-ref" (the branch is checked out nowhere) or "fast-forward" (the worktree
     that has it checked out followed by git's two-way merge, then the ref moved by
     compare-and-swap). When blocked, nothing changed and `reason` is one line for the user,
-    naming `files` when there are any.
+    naming `files` when there are any. `dropped` names the landed branches deleted in the
+    same ref transaction as the move.
     """
 
     status: AdvanceStatus
@@ -82,6 +83,7 @@ class AdvanceResult:
     reason: str = ""
     files: tuple[str, ...] = ()
     worktree: Path | None = None
+    dropped: tuple[str, ...] = ()
 
     @property
     def advanced(self) -> bool:

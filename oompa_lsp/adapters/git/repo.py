@@ -24,15 +24,16 @@ import dataclasses
 import logging
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Literal
 
 from oompa_lsp.core.errors import GitCommandFailed, RepositoryError, TargetMoved
 
-from . import checkout, local_reads, parsing
+from . import checkout, local_reads, parsing, refs
 from .cleanup import disk_usage
 from .command import identity_config, run_git, run_git_with_identity
+from .refs import Landed
 from .records import AdvanceResult, ChangedFile, CleanupReport, MergeResult, ParkedRef, StatusEntry, Worktree
 
 log = logging.getLogger(__name__)
@@ -122,23 +123,26 @@ class Repo:
             raise GitCommandFailed(["merge-base", a, b], out.code, out.stderr)
         return out.line if out.code == 0 else None
 
-    def advance_ref(self, branch: str, new: str, old: str, reason: str = "oompa: merge queue") -> None:
+    def advance_ref(self, branch: str, new: str, old: str, reason: str = "oompa: merge queue",
+                    drop: Sequence[Landed] = ()) -> tuple[str, ...]:
         """Compare-and-swap `refs/heads/<branch>` from `old` to `new`; TargetMoved if it moved.
+        The branches of `drop` (name, tip) are deleted in the same transaction when they
+        still point at their tips; returns the names of those deleted.
 
         Only for branches no worktree has checked out: use `advance_target` for the target.
         """
         _check_branch_name(branch)
         ref, new, old = f"refs/heads/{branch}", self.rev_parse(new), self.rev_parse(old)
-        out = run_git(["update-ref", "-m", reason, ref, new, old], self.root, check=False)
+        out, dropped = refs.move_ref(self.root, ref, new, old, reason, drop)
         if out.code == 0:
-            return
+            return dropped
         current = self._commit_of(ref)
         if current != old:
             moved_to = (current or "nothing")[:12]
             raise TargetMoved(f"{branch} moved to {moved_to} (expected {old[:12]}); merge again on top of it")
         raise GitCommandFailed(["update-ref", ref, new, old], out.code, out.stderr)
 
-    def advance_target(self, branch: str, new: str, old: str) -> AdvanceResult:
+    def advance_target(self, branch: str, new: str, old: str, drop: Sequence[Landed] = ()) -> AdvanceResult:
         """Move the target `branch` from `old` forward to `new`, safely for whoever has it out.
 
         Not checked out anywhere: compare-and-swap of the ref. Checked out in a worktree (the
@@ -146,16 +150,17 @@ class Repo:
         compare-and-swap (checkout.py), after checking its HEAD is still `old`; when git
         refuses (local changes or untracked files in the way) or an operation is half done,
         the result is "blocked" with a one-line reason and nothing changed. Raises TargetMoved
-        when the branch is no longer at `old`.
+        when the branch is no longer at `old`. The landed branches of `drop` (name, tip) are
+        deleted in the same ref transaction as the move (`dropped` says which).
         """
         new, old = self.rev_parse(new), self.rev_parse(old)
         if not self.is_ancestor(old, new):
             raise RepositoryError(f"{new[:12]} does not contain {branch} at {old[:12]}: the target only moves forward")
         holder = self.worktree_for_branch(branch)
         if holder is None:
-            self.advance_ref(branch, new, old)
-            return AdvanceResult("advanced", new, how="update-ref")
-        return checkout.fast_forward_checkout(self.root, holder.path, branch, new, old)
+            dropped = self.advance_ref(branch, new, old, drop=drop)
+            return AdvanceResult("advanced", new, how="update-ref", dropped=dropped)
+        return checkout.fast_forward_checkout(self.root, holder.path, branch, new, old, drop)
 
     # -- local excludes -------------------------------------------------------------------------
 
@@ -444,11 +449,15 @@ class Repo:
         """Take `worktree` off `branch` (detached where it stands, files untouched: the next
         `ensure_worktree` resets them) and delete `branch` if `into` has all its changes.
         True when deleted. Never the main checkout."""
+        self.detach(worktree, self.head(worktree))
+        return self.delete_branch_if_merged(branch, into)
+
+    def detach(self, worktree: Path, commit: str) -> None:
+        """Point `worktree`'s HEAD at `commit` itself, files untouched (e.g. at the commit of
+        a branch the landing deleted). Never the main checkout."""
         worktree = _real(worktree)
         self._refuse_main_checkout(worktree, "detach")
-        head = self.head(worktree)
-        run_git(["update-ref", "--no-deref", "-m", "oompa: release branch", "HEAD", head], worktree)
-        return self.delete_branch_if_merged(branch, into)
+        run_git(["update-ref", "--no-deref", "-m", "oompa: release branch", "HEAD", commit], worktree)
 
     def delete_branch_if_merged(self, branch: str, into: str) -> bool:
         """Delete `branch` only when `into` has all its changes and no worktree has it checked
