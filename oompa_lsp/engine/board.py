@@ -18,6 +18,10 @@ from ..core.tasks import Task, blocked_forever, claim_order
 from .context import SwarmContext
 
 _POLL_S = 0.5
+# How old a scan may be and still offer tasks to claim. A claim re-reads its task file and
+# fails for a task someone took meanwhile, so an older listing costs nothing but order: a
+# task written since is seen within this long (and at once when the listing has nothing).
+_CLAIM_FROM_SCAN_S = 1.0
 
 
 class TaskBoard:
@@ -30,29 +34,49 @@ class TaskBoard:
         self._scanning = anyio.Lock()
         self._scans_started = 0
         self._last_scan: tuple[int, StoreScan] | None = None  # (its number, the scan)
+        self._last_scan_at = 0.0
+        self._claimed_since_scan: set[str] = set()
 
     def owner(self, worker_id: str) -> Owner:
         return owner_here(worker_id, self.ctx.run_id)
 
     async def next_task(self, worker_id: str, stopping: anyio.Event) -> Task | None:
         """Claim the next task for `worker_id`; None when the swarm is drained or stopping."""
+        recent = self._recent_scan()
+        if recent is not None:
+            task = await self._claim_from(worker_id, recent)
+            if task is not None:
+                return task
         while not stopping.is_set():
             scan = await self.refresh()
-            task = await anyio.to_thread.run_sync(self._claim, worker_id, scan)
+            task = await self._claim_from(worker_id, scan)
             if task is not None:
-                self.in_flight[task.id] = set(task.files)
                 return task
             if self.drained(scan):
                 return None
             await self.ctx.wakeup.wait(_until_next_poll())
         return None
 
-    def _claim(self, worker_id: str, scan) -> Task | None:
+    def _recent_scan(self) -> StoreScan | None:
+        if self._last_scan is None or anyio.current_time() - self._last_scan_at > _CLAIM_FROM_SCAN_S:
+            return None
+        return self._last_scan[1]
+
+    async def _claim_from(self, worker_id: str, scan: StoreScan) -> Task | None:
+        # What this board claimed since the scan is known to be gone: not even tried.
+        pending = [t for t in scan.pending if t.id not in self._claimed_since_scan]
+        task = await anyio.to_thread.run_sync(self._claim, worker_id, scan, pending)
+        if task is not None:
+            self._claimed_since_scan.add(task.id)
+            self.in_flight[task.id] = set(task.files)
+        return task
+
+    def _claim(self, worker_id: str, scan: StoreScan, pending: list[Task]) -> Task | None:
         busy = set().union(*self.in_flight.values()) if self.in_flight else set()
         complete = {t.id for t in scan.complete}
-        if not claim_order(scan.pending, complete, busy):
-            return None  # nothing claimable in a scan that started after we asked: skip reading pending again
-        return self.ctx.store.claim_next(self.owner(worker_id), complete, busy, pending=scan.pending)
+        if not claim_order(pending, complete, busy):
+            return None  # nothing claimable in this listing: skip reading pending again
+        return self.ctx.store.claim_next(self.owner(worker_id), complete, busy, pending=pending)
 
     def release(self, task_id: str) -> None:
         self.in_flight.pop(task_id, None)
@@ -76,9 +100,12 @@ class TaskBoard:
             if self._last_scan is not None and self._last_scan[0] >= fresh_from:
                 return self._last_scan[1]
             self._scans_started += 1
-            number = self._scans_started
+            number, started = self._scans_started, anyio.current_time()
+            claimed_before = set(self._claimed_since_scan)
             scan = await self._scan_and_announce()
-            self._last_scan = (number, scan)
+            self._last_scan, self._last_scan_at = (number, scan), started
+            # claims made during the scan may or may not show in it: keep them out
+            self._claimed_since_scan -= claimed_before
             return scan
 
     async def _scan_and_announce(self) -> StoreScan:
