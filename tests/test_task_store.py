@@ -210,6 +210,18 @@ def test_recover_takes_back_a_claim_whose_claimer_died_before_recording_itself(t
     assert store.get("t000")[0] == "pending"
 
 
+def test_a_claim_records_the_claimers_attempt_with_its_owner(tmp_path: Path) -> None:
+    store = _store_with(tmp_path, 2)
+
+    def start(task: Task) -> Task:
+        return msgspec.structs.replace(task, attempts=[*task.attempts, Attempt("w1", f"oompa/{task.id}/1", "now")])
+
+    claimed = store.claim_next(owner_here("w1", "run"), set(), set(), start=start)
+    state, on_disk = store.get(claimed.id)
+    assert state == "current" and on_disk == claimed
+    assert on_disk.claimed_by == "w1" and [a.branch for a in on_disk.attempts] == [f"oompa/{claimed.id}/1"]
+
+
 def test_requeue_clears_the_claim_and_keeps_the_attempts(tmp_path: Path) -> None:
     store = _store_with(tmp_path, 1)
     task = store.claim("t000", owner_here("w1", "run"))

@@ -192,24 +192,25 @@ class TaskStore:
 
     # --- claiming ------------------------------------------------------------------------
 
-    def claim(self, task_id: str, owner: Owner) -> Task:
+    def claim(self, task_id: str, owner: Owner, start: Callable[[Task], Task] | None = None) -> Task:
         """Move the task from pending to current for `owner`; raises ClaimLost if another
-        owner got it first, TaskFileError if the file is not a valid, unique task."""
+        owner got it first, TaskFileError if the file is not a valid, unique task. `start`
+        adds what the claimer records with its claim (its attempt), in the same write."""
         self._check_claimable(task_id)
         self._rename(task_id, "pending", "current")
-        return self._record_owner(task_id, owner)
+        return self._record_owner(task_id, owner, start)
 
     def claim_next(self, owner: Owner, complete_ids: Iterable[str], busy_files: Iterable[str],
-                   pending: list[Task] | None = None) -> Task | None:
+                   pending: list[Task] | None = None, start: Callable[[Task], Task] | None = None) -> Task | None:
         """Claim the best claimable pending task (see `claim_order`), skipping lost races;
-        None when nothing is claimable. `pending` is a listing the caller read just now (a
-        scan that started after it asked): the folder is then not read again, as a claim is
-        a rename that fails for a task someone else took meanwhile."""
+        None when nothing is claimable. `pending` is a listing the caller read recently: the
+        folder is then not read again, as a claim re-reads its one file and is a rename that
+        fails for a task someone else took meanwhile. `start` as for `claim`."""
         if pending is None:
             pending, _ = self.read_state("pending")
         for candidate in claim_order(pending, set(complete_ids), set(busy_files)):
             try:
-                return self.claim(candidate.id, owner)
+                return self.claim(candidate.id, owner, start)
             except (ClaimLost, TaskFileError) as exc:
                 logger.debug("skipping %s: %s", candidate.id, exc)
         return None
@@ -368,7 +369,7 @@ class TaskStore:
         except OSError as exc:
             raise ClaimLost(f"task {task_id} could not move from {from_state}/ to {to_state}/: {exc.strerror}") from exc
 
-    def _record_owner(self, task_id: str, owner: Owner) -> Task:
+    def _record_owner(self, task_id: str, owner: Owner, start: Callable[[Task], Task] | None) -> Task:
         try:
             task = self._read_valid("current", task_id)
         except TaskFileError:
@@ -376,6 +377,8 @@ class TaskStore:
             self._rename(task_id, "current", "pending")
             raise
         claimed = msgspec.structs.replace(task, owner=owner, claimed_by=owner.worker, claimed_at=_utc_now())
+        if start is not None:
+            claimed = start(claimed)
         write_atomic(self.path("current", task_id), encode_task(claimed))
         return claimed
 

@@ -9,6 +9,8 @@ May import: core, adapters. Must not import: lsp, cli.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import anyio
 
 from ..adapters.task_store import StoreScan, owner_here
@@ -40,16 +42,18 @@ class TaskBoard:
     def owner(self, worker_id: str) -> Owner:
         return owner_here(worker_id, self.ctx.run_id)
 
-    async def next_task(self, worker_id: str, stopping: anyio.Event) -> Task | None:
-        """Claim the next task for `worker_id`; None when the swarm is drained or stopping."""
+    async def next_task(self, worker_id: str, stopping: anyio.Event,
+                        start: Callable[[Task], Task] | None = None) -> Task | None:
+        """Claim the next task for `worker_id`, recording `start(task)` with the claim (its
+        attempt); None when the swarm is drained or stopping."""
         recent = self._recent_scan()
         if recent is not None:
-            task = await self._claim_from(worker_id, recent)
+            task = await self._claim_from(worker_id, recent, start)
             if task is not None:
                 return task
         while not stopping.is_set():
             scan = await self.refresh()
-            task = await self._claim_from(worker_id, scan)
+            task = await self._claim_from(worker_id, scan, start)
             if task is not None:
                 return task
             if self.drained(scan):
@@ -62,21 +66,22 @@ class TaskBoard:
             return None
         return self._last_scan[1]
 
-    async def _claim_from(self, worker_id: str, scan: StoreScan) -> Task | None:
+    async def _claim_from(self, worker_id: str, scan: StoreScan, start: Callable[[Task], Task] | None) -> Task | None:
         # What this board claimed since the scan is known to be gone: not even tried.
         pending = [t for t in scan.pending if t.id not in self._claimed_since_scan]
-        task = await anyio.to_thread.run_sync(self._claim, worker_id, scan, pending)
+        task = await anyio.to_thread.run_sync(self._claim, worker_id, scan, pending, start)
         if task is not None:
             self._claimed_since_scan.add(task.id)
             self.in_flight[task.id] = set(task.files)
         return task
 
-    def _claim(self, worker_id: str, scan: StoreScan, pending: list[Task]) -> Task | None:
+    def _claim(self, worker_id: str, scan: StoreScan, pending: list[Task],
+               start: Callable[[Task], Task] | None) -> Task | None:
         busy = set().union(*self.in_flight.values()) if self.in_flight else set()
         complete = {t.id for t in scan.complete}
         if not claim_order(pending, complete, busy):
             return None  # nothing claimable in this listing: skip reading pending again
-        return self.ctx.store.claim_next(self.owner(worker_id), complete, busy, pending=pending)
+        return self.ctx.store.claim_next(self.owner(worker_id), complete, busy, pending=pending, start=start)
 
     def release(self, task_id: str) -> None:
         self.in_flight.pop(task_id, None)

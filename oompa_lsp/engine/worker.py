@@ -106,7 +106,7 @@ class Worker:
         if self.spec.role == "planner":
             return await self._plan()
         self._state("idle")
-        task = await self.board.next_task(self.spec.id, stopping)
+        task = await self.board.next_task(self.spec.id, stopping, start=self._start_attempt)
         if task is None:
             return self.spec.role == "worker" and not stopping.is_set() and await self._plan()
         await self._execute(task)
@@ -143,10 +143,10 @@ class Worker:
     # -- one task -------------------------------------------------------------------------
 
     async def _execute(self, task: Task) -> None:
-        branch = f"oompa/{task.id}/{len(task.attempts) + 1}"
+        branch = task.attempts[-1].branch
+        self.ctx.emit(TaskClaimed(task_id=task.id, worker=self.spec.id, attempt=len(task.attempts), branch=branch))
         try:
             base = await self._prepare_worktree(branch)
-            task = await self._record_claim(task, branch)
             with anyio.CancelScope() as scope:
                 self.job = _Job(task, branch, base, scope)
                 await self._work_on(self.job)
@@ -176,11 +176,10 @@ class Worker:
             self.ctx.emit(LogMessage(level="error", worker=self.spec.id,
                                      message=f"{task.id} stays claimed (the next start recovers it): {again}"))
 
-    async def _record_claim(self, task: Task, branch: str) -> Task:
-        attempt = Attempt(worker=self.spec.id, branch=branch, started_at=_now())
-        task.attempts = [*task.attempts, attempt]
-        await anyio.to_thread.run_sync(self.ctx.store.update, task)
-        self.ctx.emit(TaskClaimed(task_id=task.id, worker=self.spec.id, attempt=len(task.attempts), branch=branch))
+    def _start_attempt(self, task: Task) -> Task:
+        """The attempt this worker starts, recorded in the claim's own write."""
+        branch = f"oompa/{task.id}/{len(task.attempts) + 1}"
+        task.attempts = [*task.attempts, Attempt(worker=self.spec.id, branch=branch, started_at=_now())]
         return task
 
     async def _work_on(self, job: _Job) -> None:
