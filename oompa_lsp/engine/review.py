@@ -137,8 +137,8 @@ class ReviewDesk:
     async def _discard_tampering(self, case: ReviewCase, before: list) -> None:
         """Undo whatever the reviewer changed; untracked leftovers of the checks were there before."""
         git = self.ctx.repo
-        changes = await anyio.to_thread.run_sync(git.status_porcelain, case.worktree)
-        head = await anyio.to_thread.run_sync(git.head, case.worktree)
+        changes, head = await anyio.to_thread.run_sync(
+            lambda: (git.status_porcelain(case.worktree), git.head(case.worktree)))
         if changes == before and head == case.head:
             return
         await anyio.to_thread.run_sync(git.discard_changes, case.worktree, case.head)

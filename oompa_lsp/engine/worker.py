@@ -364,10 +364,13 @@ class Worker:
 
     async def _prepare_worktree(self, branch: str) -> str:
         git = self.ctx.repo
-        base = await anyio.to_thread.run_sync(git.rev_parse, self.ctx.target_ref)
         clean, self._left_clean = self._left_clean, False
-        reused = await anyio.to_thread.run_sync(
-            lambda: git.ensure_worktree(self.worktree, branch, base, remove_untracked=not clean))
+
+        def at_the_tip() -> tuple[str, bool]:
+            base = git.rev_parse(self.ctx.target_ref)
+            return base, git.ensure_worktree(self.worktree, branch, base, remove_untracked=not clean)
+
+        base, reused = await anyio.to_thread.run_sync(at_the_tip)
         self._orphaned_at = None
         if not reused:
             await self._set_up_new_worktree()
