@@ -436,6 +436,20 @@ def test_advance_target_not_checked_out_moves_the_ref(repo: Repo, root: Path) ->
     assert repo.rev_parse("release") == merged
 
 
+def test_sixty_four_workers_adding_their_worktrees_at_once_all_get_one(repo: Repo, tmp_path: Path) -> None:
+    """A git reading the worktree list dies on an entry another add is writing; at 64 at once
+    that outlasted every retry, and tasks went back with an internal error."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def add(n: int) -> bool:
+        return repo.ensure_worktree(tmp_path / "wts" / f"w{n}", f"oompa/t{n}/1", "refs/heads/main")
+
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        reused = list(pool.map(add, range(64)))
+    assert reused == [False] * 64
+    assert len(repo.list_worktrees()) == 65
+
+
 def test_landing_deletes_the_landed_branches_in_the_same_ref_transaction(repo: Repo, root: Path, tmp_path: Path) -> None:
     """Target checked out (the user's checkout) and not: the move and the deletions are one
     transaction; the worker's checkout of a deleted branch is moved on by the next reset."""

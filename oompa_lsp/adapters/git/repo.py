@@ -24,6 +24,7 @@ import dataclasses
 import logging
 import os
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Literal
@@ -55,10 +56,14 @@ MergeStrategy = Literal["merge", "squash"]
 class Repo:
     """A non-bare git repository with at least one commit; `root` is its main worktree."""
 
-    __slots__ = ("root",)
+    __slots__ = ("root", "_adding")
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        # One `git worktree add` at a time from this process: a git that reads the worktree list
+        # while another add is half done dies on its entry, and sixty-four workers starting at
+        # once outlasted every retry (command.py). Adds are disk-bound; together they gain nothing.
+        self._adding = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Repo({str(self.root)!r})"
@@ -557,7 +562,8 @@ class Repo:
                 f"{path} exists and is not a worktree of {self.root}: move it away or choose another worktree folder"
             )
         path.parent.mkdir(parents=True, exist_ok=True)
-        run_git(["worktree", "add", "-q", "--no-track", "-B", branch, str(path), start], self.root)
+        with self._adding:
+            run_git(["worktree", "add", "-q", "--no-track", "-B", branch, str(path), start], self.root)
 
 
 def _require_git_version(cwd: Path) -> None:
