@@ -69,19 +69,21 @@ class TaskBoard:
     async def _claim_from(self, worker_id: str, scan: StoreScan, start: Callable[[Task], Task] | None) -> Task | None:
         # What this board claimed since the scan is known to be gone: not even tried.
         pending = [t for t in scan.pending if t.id not in self._claimed_since_scan]
-        task = await anyio.to_thread.run_sync(self._claim, worker_id, scan, pending, start)
+        if not pending:
+            return None  # the usual answer of a drained store: no trip to a thread for it
+        busy = set().union(*self.in_flight.values()) if self.in_flight else set()
+        task = await anyio.to_thread.run_sync(self._claim, worker_id, scan.complete, pending, busy, start)
         if task is not None:
             self._claimed_since_scan.add(task.id)
             self.in_flight[task.id] = set(task.files)
         return task
 
-    def _claim(self, worker_id: str, scan: StoreScan, pending: list[Task],
+    def _claim(self, worker_id: str, complete: list[Task], pending: list[Task], busy: set[str],
                start: Callable[[Task], Task] | None) -> Task | None:
-        busy = set().union(*self.in_flight.values()) if self.in_flight else set()
-        complete = {t.id for t in scan.complete}
-        if not claim_order(pending, complete, busy):
+        complete_ids = {t.id for t in complete}
+        if not claim_order(pending, complete_ids, busy):
             return None  # nothing claimable in this listing: skip reading pending again
-        return self.ctx.store.claim_next(self.owner(worker_id), complete, busy, pending=pending, start=start)
+        return self.ctx.store.claim_next(self.owner(worker_id), complete_ids, busy, pending=pending, start=start)
 
     def release(self, task_id: str) -> None:
         self.in_flight.pop(task_id, None)
