@@ -34,8 +34,8 @@ from oompa_lsp.core.errors import GitCommandFailed, RepositoryError, TargetMoved
 from . import checkout, local_reads, parsing, refs
 from .cleanup import disk_usage
 from .command import identity_config, run_git, run_git_with_identity
-from .refs import Landed
 from .records import AdvanceResult, ChangedFile, CleanupReport, MergeResult, ParkedRef, StatusEntry, Worktree
+from .refs import Landed
 
 log = logging.getLogger(__name__)
 
