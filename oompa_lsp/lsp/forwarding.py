@@ -6,6 +6,11 @@ so a task's updates arrive in the order the engine recorded them). `oompa/log` i
 stop, pause and resume and otherwise at most every `STATE_INTERVAL_S`, and the refresh of code
 lenses and diagnostics is debounced. Failures become `window/showMessage`.
 
+A lens refresh the editor does not follow with a lens request is sent again, a few times:
+VS Code drops one that lands just before its editor loses focus (it cancels the pending
+re-query on blur and asks again only on focus), and the lenses would then stay stale while the
+swarm goes quiet, e.g. with every task waiting for the user's review.
+
 This module holds no swarm state: everything it sends is read from the Snapshot at the moment
 of sending. It does not talk to pygls directly; the server gives it an `Outlet`.
 
@@ -30,6 +35,8 @@ LOG_PER_SECOND = 20
 STATE_INTERVAL_S = 0.25
 REFRESH_DEBOUNCE_S = 0.2
 REFRESH_COST_FACTOR = 10
+LENS_FOLLOW_UP_S = 1.0  # well past VS Code's own lens debounce (250 ms and up)
+LENS_FOLLOW_UPS = 3
 _TASK_EVENTS = (ev.TaskSeen, ev.TaskClaimed, ev.TaskReturned, ev.TaskRecovered, ev.TaskCompleted,
                 ev.TaskFailed, ev.ReviewRequested, ev.ReviewVerdictGiven)
 _URGENT_STATE_EVENTS = (ev.SwarmStarted, ev.SwarmStopped, ev.MergePaused, ev.MergeResumed)
@@ -41,6 +48,7 @@ class Outlet(Protocol):
     def notify(self, method: str, params: dict[str, Any]) -> None: ...
     def show_message(self, level: str, message: str) -> None: ...
     def refresh(self) -> None: ...  # re-send code lenses and diagnostics
+    def refresh_lenses(self) -> bool: ...  # ask for lenses again; False when no open file shows any
     def progress(self, phase: str, title: str, percentage: int | None) -> None: ...
     def task_uri(self, task_id: str, state: str) -> str: ...
     def task_merged(self, task_id: str) -> None: ...
@@ -56,6 +64,8 @@ class Forwarder:
         self._state_sent_at = 0.0
         self._refresh_timer: asyncio.TimerHandle | None = None
         self._dropped_timer: asyncio.TimerHandle | None = None
+        self._lens_timer: asyncio.TimerHandle | None = None
+        self._lens_follow_ups = 0
         self._refresh_cost = 0.0
 
     def on_event(self, event: ev.Event) -> None:
@@ -162,12 +172,34 @@ class Forwarder:
         began = time.perf_counter()
         self.outlet.refresh()
         self._refresh_cost = time.perf_counter() - began
+        self._lens_follow_ups = LENS_FOLLOW_UPS
+        self._arm_lens_follow_up()
+
+    def lenses_asked(self) -> None:
+        """The editor asked for code lenses: the last refresh was heard."""
+        self._lens_follow_ups = 0
+        if self._lens_timer is not None:
+            self._lens_timer.cancel()
+            self._lens_timer = None
+
+    def _arm_lens_follow_up(self) -> None:
+        if self._lens_timer is not None:
+            self._lens_timer.cancel()
+        self._lens_timer = asyncio.get_running_loop().call_later(LENS_FOLLOW_UP_S, self._lens_follow_up)
+
+    def _lens_follow_up(self) -> None:
+        self._lens_timer = None
+        if self._lens_follow_ups <= 0:
+            return
+        self._lens_follow_ups -= 1
+        if self.outlet.refresh_lenses() and self._lens_follow_ups > 0:
+            self._arm_lens_follow_up()
 
     def close(self) -> None:
-        for timer in (self._state_timer, self._refresh_timer, self._dropped_timer):
+        for timer in (self._state_timer, self._refresh_timer, self._dropped_timer, self._lens_timer):
             if timer is not None:
                 timer.cancel()
-        self._state_timer = self._refresh_timer = self._dropped_timer = None
+        self._state_timer = self._refresh_timer = self._dropped_timer = self._lens_timer = None
 
 
 def state_params(snapshot: Snapshot, viewer: bool) -> dict[str, Any]:

@@ -297,8 +297,17 @@ class OompaServer(LanguageServer):
         for document in list(self.workspace.text_documents.values()):
             self.publish(document, only_if_changed=True)
         self._publish_invalid_on_disk()
-        if _supports(self.client_capabilities, "workspace", "code_lens", "refresh_support"):
-            self.workspace_code_lens_refresh(None)
+        self.refresh_lenses(only_if_shown=False)
+
+    def refresh_lenses(self, only_if_shown: bool = True) -> bool:
+        """Ask the editor for fresh code lenses, if it can be asked (and, `only_if_shown`, an
+        open file shows some)."""
+        if not _supports(self.client_capabilities, "workspace", "code_lens", "refresh_support"):
+            return False
+        if only_if_shown and not any(self.classify(uri) is not None for uri in self.workspace.text_documents):
+            return False
+        self.workspace_code_lens_refresh(None)
+        return True
 
     def _publish_invalid_on_disk(self) -> None:
         """Task files the engine found invalid, when they are not open (open ones follow the buffer)."""
@@ -408,6 +417,9 @@ class EditorOutlet:
 
     def refresh(self) -> None:
         self.server.refresh()
+
+    def refresh_lenses(self) -> bool:
+        return self.server.refresh_lenses()
 
     def progress(self, phase: str, title: str, percentage: int | None) -> None:
         self.server.progress(phase, title, percentage)
@@ -542,6 +554,8 @@ def _register_documents(server: OompaServer) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_CODE_LENS)
     async def code_lens(ls: OompaServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
         await ls.until_ready()
+        if ls.classify(params.text_document.uri) is not None:
+            ls.forwarder.lenses_asked()
         return ls.lenses_for(params.text_document.uri)
 
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)

@@ -6,6 +6,7 @@ import asyncio
 
 from oompa_lsp.core import events as ev
 from oompa_lsp.core.snapshot import Snapshot
+from oompa_lsp.lsp import forwarding
 from oompa_lsp.lsp.forwarding import Forwarder
 
 
@@ -18,6 +19,8 @@ class RecordingOutlet:
         self.refreshes = 0
         self.progress_phases: list[str] = []
         self.merged: list[str] = []
+        self.lens_follow_ups = 0
+        self.lenses_shown = True
 
     def notify(self, method, params):
         self.sent.append((method, params))
@@ -27,6 +30,10 @@ class RecordingOutlet:
 
     def refresh(self):
         self.refreshes += 1
+
+    def refresh_lenses(self):
+        self.lens_follow_ups += 1
+        return self.lenses_shown
 
     def progress(self, phase, title, percentage):
         self.progress_phases.append(phase)
@@ -102,4 +109,33 @@ async def test_failures_are_shown_and_merges_offer_a_tick():
     assert outlet.merged == ["b"]
     assert outlet.of("oompa/swarmState")[-1]["state"] == "stopped"
     assert outlet.progress_phases[-1] == "end"
+    forwarder.close()
+
+
+async def test_a_lens_refresh_the_editor_did_not_act_on_is_sent_again_a_few_times(monkeypatch):
+    monkeypatch.setattr(forwarding, "LENS_FOLLOW_UP_S", 0.05)
+    _, outlet, forwarder = feed([STARTED])
+    await asyncio.sleep(0.2 + 0.05 * (forwarding.LENS_FOLLOW_UPS + 3))
+    assert outlet.refreshes == 1
+    assert outlet.lens_follow_ups == forwarding.LENS_FOLLOW_UPS  # then it gives up: nobody is looking
+    forwarder.close()
+
+
+async def test_no_lens_follow_up_once_the_editor_asked(monkeypatch):
+    monkeypatch.setattr(forwarding, "LENS_FOLLOW_UP_S", 0.05)
+    _, outlet, forwarder = feed([STARTED])
+    while outlet.refreshes == 0:  # the debounced refresh goes out; the editor asks at once
+        await asyncio.sleep(0.005)
+    forwarder.lenses_asked()
+    await asyncio.sleep(0.05 * (forwarding.LENS_FOLLOW_UPS + 3))
+    assert outlet.lens_follow_ups == 0
+    forwarder.close()
+
+
+async def test_no_lens_follow_ups_when_no_open_file_shows_lenses(monkeypatch):
+    monkeypatch.setattr(forwarding, "LENS_FOLLOW_UP_S", 0.05)
+    _, outlet, forwarder = feed([STARTED])
+    outlet.lenses_shown = False
+    await asyncio.sleep(0.2 + 0.05 * (forwarding.LENS_FOLLOW_UPS + 3))
+    assert outlet.lens_follow_ups == 1  # the one try that found nothing open
     forwarder.close()

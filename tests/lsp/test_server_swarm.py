@@ -128,6 +128,23 @@ async def test_human_review_in_the_editor_from_start_to_merge(tmp_path, marker, 
     assert agent_processes(marker) == []
 
 
+async def test_lenses_are_asked_for_again_until_the_editor_asks(tmp_path, marker, clients):
+    """VS Code drops a lens refresh that lands just before its editor loses focus; the server
+    asks again (a few times) until a lens request shows the editor heard it."""
+    repo = make_repo(tmp_path / "repo", spec=SPEC, tasks=TASKS, config=agent_config(marker, tmp_path, writes_notes()))
+    client = await start_client(repo)
+    clients.append(client)
+    spec_uri = open_document(client, repo / "spec.md")
+    await client.command("oompa.startSwarm")
+    await wait_review(client, "note-a")  # one worker: the swarm waits for the user from here
+    quiet = client.lens_refreshes
+    await client.wait_until(lambda: client.lens_refreshes >= quiet + 2, "the refresh asked for again", timeout=5)
+    assert "◐ note-a: awaiting your review · w1 · round 1" in [title for _, title, _, _ in await code_lenses(client, spec_uri)]
+    heard = client.lens_refreshes
+    await asyncio.sleep(2.5)  # nothing changes while both wait for the user: the editor has what it needs
+    assert client.lens_refreshes == heard
+
+
 async def test_a_second_window_follows_as_viewer_and_its_approval_reaches_the_engine(tmp_path, marker, clients):
     repo = make_repo(tmp_path / "repo", spec=SPEC, tasks={"note-a": TASKS["note-a"]},
                      config=agent_config(marker, tmp_path, writes_notes(delay=1.0)))  # the viewer attaches mid-run

@@ -121,7 +121,8 @@ function agentScript(): unknown {
 }
 
 function writeEditorSettings(folder: string, options: WorkspaceOptions): void {
-  const settings: Record<string, unknown> = { "files.autoSave": "off" };
+  // the LSP trace lands in the run's Oompa.log, kept when a run fails: which request went unanswered
+  const settings: Record<string, unknown> = { "files.autoSave": "off", "oompa.trace.server": "messages" };
   if (options.serverSetting) {
     settings["oompa.server.command"] = [VENV_SERVER];
   } else {
