@@ -6,8 +6,8 @@ so a task's updates arrive in the order the engine recorded them). `oompa/log` i
 stop, pause and resume and otherwise at most every `STATE_INTERVAL_S`, and the refresh of code
 lenses and diagnostics is debounced. Failures become `window/showMessage`.
 
-A lens refresh the editor does not follow with a lens request is sent again, a few times:
-VS Code drops one that lands just before its editor loses focus (it cancels the pending
+A lens refresh is sent again, a few times, until each file that showed lenses has asked for
+them again (`LensFollowUp`): VS Code drops a refresh that lands just before its editor loses focus (it cancels the pending
 re-query on blur and asks again only on focus), and the lenses would then stay stale while the
 swarm goes quiet, e.g. with every task waiting for the user's review.
 
@@ -64,8 +64,7 @@ class Forwarder:
         self._state_sent_at = 0.0
         self._refresh_timer: asyncio.TimerHandle | None = None
         self._dropped_timer: asyncio.TimerHandle | None = None
-        self._lens_timer: asyncio.TimerHandle | None = None
-        self._lens_follow_ups = 0
+        self._lenses = LensFollowUp(outlet.refresh_lenses)
         self._refresh_cost = 0.0
 
     def on_event(self, event: ev.Event) -> None:
@@ -172,34 +171,65 @@ class Forwarder:
         began = time.perf_counter()
         self.outlet.refresh()
         self._refresh_cost = time.perf_counter() - began
-        self._lens_follow_ups = LENS_FOLLOW_UPS
-        self._arm_lens_follow_up()
+        self._lenses.refreshed()
 
-    def lenses_asked(self) -> None:
-        """The editor asked for code lenses: the last refresh was heard."""
-        self._lens_follow_ups = 0
-        if self._lens_timer is not None:
-            self._lens_timer.cancel()
-            self._lens_timer = None
-
-    def _arm_lens_follow_up(self) -> None:
-        if self._lens_timer is not None:
-            self._lens_timer.cancel()
-        self._lens_timer = asyncio.get_running_loop().call_later(LENS_FOLLOW_UP_S, self._lens_follow_up)
-
-    def _lens_follow_up(self) -> None:
-        self._lens_timer = None
-        if self._lens_follow_ups <= 0:
-            return
-        self._lens_follow_ups -= 1
-        if self.outlet.refresh_lenses() and self._lens_follow_ups > 0:
-            self._arm_lens_follow_up()
+    def lenses_asked(self, uri: str) -> None:
+        """The editor asked for the code lenses of `uri` (a spec or task file)."""
+        self._lenses.asked(uri)
 
     def close(self) -> None:
-        for timer in (self._state_timer, self._refresh_timer, self._dropped_timer, self._lens_timer):
+        for timer in (self._state_timer, self._refresh_timer, self._dropped_timer):
             if timer is not None:
                 timer.cancel()
-        self._state_timer = self._refresh_timer = self._dropped_timer = self._lens_timer = None
+        self._state_timer = self._refresh_timer = self._dropped_timer = None
+        self._lenses.cancel()
+
+
+class LensFollowUp:
+    """After a lens refresh, asks again (`LENS_FOLLOW_UPS` times at most) until every document
+    that showed lenses after the refresh before has asked for them since; before anything
+    showed lenses, until any document asks."""
+
+    def __init__(self, ask_again: Callable[[], bool]) -> None:
+        self._ask_again = ask_again  # False when no open file shows lenses: nobody to ask
+        self._timer: asyncio.TimerHandle | None = None
+        self._tries_left = 0
+        self._showing: set[str] = set()
+        self._asked: set[str] = set()
+
+    def refreshed(self) -> None:
+        if self._asked:  # what asked last time is what the editor shows (closed files drop out)
+            self._showing = self._asked
+        self._asked = set()
+        self._tries_left = LENS_FOLLOW_UPS
+        self._arm()
+
+    def asked(self, uri: str) -> None:
+        self._asked.add(uri)
+        if not self._missing():
+            self.cancel()
+
+    def cancel(self) -> None:
+        self._tries_left = 0
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _missing(self) -> bool:
+        return bool(self._showing - self._asked) if self._showing else not self._asked
+
+    def _arm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = asyncio.get_running_loop().call_later(LENS_FOLLOW_UP_S, self._follow_up)
+
+    def _follow_up(self) -> None:
+        self._timer = None
+        if self._tries_left <= 0 or not self._missing():
+            return
+        self._tries_left -= 1
+        if self._ask_again() and self._tries_left > 0:
+            self._arm()
 
 
 def state_params(snapshot: Snapshot, viewer: bool) -> dict[str, Any]:

@@ -555,7 +555,7 @@ def _register_documents(server: OompaServer) -> None:
     async def code_lens(ls: OompaServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
         await ls.until_ready()
         if ls.classify(params.text_document.uri) is not None:
-            ls.forwarder.lenses_asked()
+            ls.forwarder.lenses_asked(params.text_document.uri)
         return ls.lenses_for(params.text_document.uri)
 
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)

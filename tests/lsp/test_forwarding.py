@@ -57,6 +57,7 @@ def feed(events):
     return snapshot, outlet, forwarder
 
 
+SPEC_URI, TASK_URI = "file:///repo/spec.md", "file:///repo/tasks/current/a.json"
 STARTED = ev.SwarmStarted(run_id="r1", repo="/repo", target="main", pid=1, workers=[ev.WorkerInfo("w1", "m", "worker")])
 
 
@@ -126,7 +127,7 @@ async def test_no_lens_follow_up_once_the_editor_asked(monkeypatch):
     _, outlet, forwarder = feed([STARTED])
     while outlet.refreshes == 0:  # the debounced refresh goes out; the editor asks at once
         await asyncio.sleep(0.005)
-    forwarder.lenses_asked()
+    forwarder.lenses_asked(SPEC_URI)
     await asyncio.sleep(0.05 * (forwarding.LENS_FOLLOW_UPS + 3))
     assert outlet.lens_follow_ups == 0
     forwarder.close()
@@ -138,4 +139,25 @@ async def test_no_lens_follow_ups_when_no_open_file_shows_lenses(monkeypatch):
     outlet.lenses_shown = False
     await asyncio.sleep(0.2 + 0.05 * (forwarding.LENS_FOLLOW_UPS + 3))
     assert outlet.lens_follow_ups == 1  # the one try that found nothing open
+    forwarder.close()
+
+
+async def test_lens_follow_ups_go_on_until_every_file_that_showed_lenses_asked(monkeypatch):
+    monkeypatch.setattr(forwarding, "LENS_FOLLOW_UP_S", 0.05)
+    snapshot, outlet, forwarder = feed([STARTED])
+    while outlet.refreshes == 0:
+        await asyncio.sleep(0.005)
+    forwarder.lenses_asked(SPEC_URI)  # spec.md and a task file side by side
+    forwarder.lenses_asked(TASK_URI)
+    event = ev.TaskSeen(task_id="a", state="pending", summary="A")
+    snapshot.apply(event)
+    forwarder.on_event(event)
+    while outlet.refreshes == 1:
+        await asyncio.sleep(0.005)
+    forwarder.lenses_asked(TASK_URI)  # the spec's editor lost focus and dropped the refresh
+    await asyncio.sleep(0.08)
+    assert outlet.lens_follow_ups == 1
+    forwarder.lenses_asked(SPEC_URI)
+    await asyncio.sleep(0.05 * (forwarding.LENS_FOLLOW_UPS + 2))
+    assert outlet.lens_follow_ups == 1
     forwarder.close()
