@@ -7,9 +7,9 @@ stop, pause and resume and otherwise at most every `STATE_INTERVAL_S`, and the r
 lenses and diagnostics is debounced. Failures become `window/showMessage`.
 
 A lens refresh is sent again, a few times, until each file that showed lenses has asked for
-them again (`LensFollowUp`): VS Code drops a refresh that lands just before its editor loses focus (it cancels the pending
-re-query on blur and asks again only on focus), and the lenses would then stay stale while the
-swarm goes quiet, e.g. with every task waiting for the user's review.
+them again (`LensFollowUp`): VS Code drops a refresh that lands just before its editor loses
+focus (it cancels the pending re-query on blur and asks again only on focus), and the lenses
+would then stay stale while the swarm goes quiet, e.g. with every task awaiting review.
 
 This module holds no swarm state: everything it sends is read from the Snapshot at the moment
 of sending. It does not talk to pygls directly; the server gives it an `Outlet`.
