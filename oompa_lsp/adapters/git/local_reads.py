@@ -4,10 +4,10 @@ A git process costs milliseconds and one swarm task asks dozens of questions. Th
 simple ones are answered here: is this full id a loose commit (and what are its tree and
 parents), where is a worktree's git dir and what does its HEAD say, which commit does a branch
 name, or does the branch not exist at all, which worktrees exist and what they have checked
-out, which paths a move from one commit to another adds. Only git's plain layout is read (loose objects, loose refs, `packed-refs` and
-`worktrees/` in `<main worktree>/.git`); each function returns None (or False) for anything
-else — packed objects, reftable, a separate git dir, a half-written or unreadable file — and
-the caller asks git. An answer is only given when git would give the same one.
+out, which paths a move from one commit to another adds. Only git's plain layout is read
+(loose objects, loose refs, `packed-refs` and `worktrees/` in `<main worktree>/.git`); each
+function returns None (or False) for anything else — packed objects, reftable, a separate git
+dir, a half-written or unreadable file — and the caller asks git. An answer is only given when git would give the same one.
 
 Must not import: engine, lsp, cli; anything but the standard library.
 """
