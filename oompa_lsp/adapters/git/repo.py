@@ -1,11 +1,13 @@
 """The repository the swarm works on: refs, worktrees, commits, diffs, merges and parking.
 
-`Repo` holds the main repository root and nothing mutable: each method runs git in a
-subprocess and returns, so the engine may call it from worker threads. Two calls on the same
-worktree at once are the caller's business (git's own locks make the loser fail loudly). A
-process costs milliseconds and a task needs dozens, so the plainest questions (which commit
-is this full id, this branch, this worktree's HEAD?) are first put to the repository's files
-(local_reads.py), and to git whenever the files do not answer plainly.
+`Repo` holds the main repository root and, once made, the writer of its merge commits
+(settings read once; nothing else is kept): each method runs git in a subprocess and
+returns, so the engine may call it from worker threads. Two calls on the same worktree at
+once are the caller's business (git's own locks make the loser fail loudly). A process costs
+milliseconds and a task needs dozens, so the plainest questions (which commit is this full
+id, this branch, this worktree's HEAD?) are first put to the repository's files
+(local_reads.py), and to git whenever the files do not answer plainly; merge commits are
+written into the object store directly where that gives git's own object (commit_writer.py).
 
 What it protects (DESIGN §2): the user's main checkout is never reset, cleaned, committed in
 or merged into (those methods refuse it); the only thing that moves a checked-out branch is
@@ -33,6 +35,7 @@ from oompa_lsp.core.errors import GitCommandFailed, RepositoryError, TargetMoved
 
 from . import checkout, local_reads, parsing, refs
 from .cleanup import disk_usage
+from .commit_writer import CommitWriter
 from .command import identity_config, run_git, run_git_with_identity
 from .records import AdvanceResult, ChangedFile, CleanupReport, MergeResult, ParkedRef, StatusEntry, Worktree
 from .refs import Landed
@@ -50,13 +53,15 @@ _CONFLICT_MARKER = re.compile(rb"^(<<<<<<<|>>>>>>>) ", re.MULTILINE)
 # Resolvers (agents) get the common ancestor in conflict hunks: it says what each side changed.
 _RESOLVER_CONFIG = {"merge.conflictStyle": "zdiff3"}
 
+_UNSET = object()
+
 MergeStrategy = Literal["merge", "squash"]
 
 
 class Repo:
     """A non-bare git repository with at least one commit; `root` is its main worktree."""
 
-    __slots__ = ("root", "_adding")
+    __slots__ = ("root", "_adding", "_commit_writer")
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -64,6 +69,9 @@ class Repo:
         # while another add is half done dies on its entry, and sixty-four workers starting at
         # once outlasted every retry (command.py). Adds are disk-bound; together they gain nothing.
         self._adding = threading.Lock()
+        # Made on the first merge commit (it asks git for settings and identity once): None
+        # where commit-tree must write them, _UNSET before that.
+        self._commit_writer: CommitWriter | None | object = _UNSET
 
     def __repr__(self) -> str:
         return f"Repo({str(self.root)!r})"
@@ -518,6 +526,10 @@ class Repo:
         return (tree, [], []) if out.code == 0 else (None, conflicts, messages)
 
     def _commit_tree(self, tree: str, parents: list[str], message: str) -> str:
+        if self._commit_writer is _UNSET:
+            self._commit_writer = CommitWriter.for_repository(self.root)
+        if isinstance(self._commit_writer, CommitWriter):
+            return self._commit_writer.write(tree, parents, message)
         argv = ["commit-tree", tree, *(part for parent in parents for part in ("-p", parent)), "-m", message]
         return run_git_with_identity(argv, self.root).line
 

@@ -1,0 +1,111 @@
+"""Merge commits written without a process are the very objects `git commit-tree` writes,
+and git writes them itself wherever the repository asks for more than the plain case."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from oompa_lsp.adapters.git import Repo
+from oompa_lsp.adapters.git.commit_writer import CommitWriter
+
+from test_git import branch_with, git, isolated_git  # noqa: F401 (the fixture applies here too)
+
+pytestmark = pytest.mark.timeout(60)
+
+MESSAGES = ("Merge oompa/alpha/1 (task alpha: write alpha.txt)", "ends with a newline\n",
+            "two\n\nparagraphs", "naïve ünïcode — ✓", "")
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.name", "Test User")
+    git(root, "config", "user.email", "test@example.com")
+    (root / "a.txt").write_text("a\n")
+    git(root, "add", "a.txt")
+    git(root, "commit", "-q", "-m", "first")
+    return root
+
+
+@pytest.fixture
+def local_time(monkeypatch: pytest.MonkeyPatch):
+    """Run in a time zone with a half-hour offset, west or east of UTC."""
+    def use(zone: str) -> None:
+        monkeypatch.setenv("TZ", zone)
+        time.tzset()
+    yield use
+    monkeypatch.undo()
+    time.tzset()
+
+
+def commit_tree(root: Path, tree: str, parents: list[str], message: str, when: int) -> str:
+    argv = ["git", "commit-tree", tree, *(f"-p{parent}" for parent in parents), "-m", message]
+    env_date = f"@{when}"
+    done = subprocess.run(argv, cwd=root, capture_output=True, check=True,
+                          env={**os.environ, "GIT_AUTHOR_DATE": env_date, "GIT_COMMITTER_DATE": env_date})
+    return done.stdout.decode().strip()
+
+
+@pytest.mark.parametrize("zone", ["Asia/Kolkata", "America/St_Johns", "UTC"])
+def test_the_written_commit_is_the_object_commit_tree_writes(root: Path, local_time, zone: str) -> None:
+    local_time(zone)
+    writer = CommitWriter.for_repository(root)
+    assert writer is not None
+    tree, head = git(root, "rev-parse", "HEAD^{tree}"), git(root, "rev-parse", "HEAD")
+    side = branch_with(root, "side", "b.txt", "b\n")
+    when = 1_700_000_000
+    for message in MESSAGES:
+        for parents in ([head], [head, side]):
+            written = writer.write(tree, parents, message, now=when)
+            assert written == commit_tree(root, tree, parents, message, when)
+            assert git(root, "cat-file", "-t", written) == "commit"
+    git(root, "fsck", "--strict", "--no-dangling")
+
+
+def test_merges_through_the_repo_are_written_in_process_with_the_users_identity(root: Path) -> None:
+    repo = Repo.discover(root)
+    side = branch_with(root, "side", "b.txt", "b\n")
+    merged = repo.merge_trees("main", side, "Merge side")
+    assert merged.status == "merged"
+    assert git(root, "log", "-1", "--format=%an <%ae>|%cn <%ce>|%P|%s", merged.commit) == \
+        f"Test User <test@example.com>|Test User <test@example.com>|{git(root, 'rev-parse', 'main')} {side}|Merge side"
+    assert abs(int(git(root, "log", "-1", "--format=%ct", merged.commit)) - time.time()) < 60
+    assert git(root, "show", f"{merged.commit}:b.txt") == "b"
+    assert list((root / ".git" / "objects").rglob("tmp_obj_*")) == []
+
+
+@pytest.mark.parametrize("setting", [("commit.gpgSign", "true"), ("core.sharedRepository", "group"),
+                                     ("i18n.commitEncoding", "ISO-8859-1"), ("core.fsync", "loose-object")])
+def test_settings_that_ask_more_of_a_commit_leave_it_to_git(root: Path, setting: tuple[str, str]) -> None:
+    git(root, "config", *setting)
+    assert CommitWriter.for_repository(root) is None
+
+
+def test_dates_from_the_environment_leave_the_commit_to_git(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "@1700000000 +0000")
+    assert CommitWriter.for_repository(root) is None
+    side = branch_with(root, "side", "b.txt", "b\n")
+    merged = Repo.discover(root).merge_trees("main", side, "Merge side")
+    assert git(root, "log", "-1", "--format=%ct", merged.commit) == "1700000000"
+
+
+def test_sha256_repositories_leave_the_commit_to_git(tmp_path: Path) -> None:
+    root = tmp_path / "sha256"
+    git(tmp_path, "init", "-q", "--object-format=sha256", "-b", "main", str(root))
+    assert CommitWriter.for_repository(root) is None
+
+
+def test_without_an_identity_git_writes_the_commit_with_the_fallback_author(root: Path) -> None:
+    side = branch_with(root, "side", "b.txt", "b\n")
+    git(root, "config", "--unset", "user.name")
+    git(root, "config", "--unset", "user.email")
+    assert CommitWriter.for_repository(root) is None
+    merged = Repo.discover(root).merge_trees("main", side, "Merge side")
+    assert git(root, "log", "-1", "--format=%an <%ae>", merged.commit) == "oompa <oompa@localhost>"
