@@ -10,6 +10,7 @@ and both tasks merge.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,16 +116,46 @@ def check_merged(project: Project, result, events: list) -> None:
 def check_fix_in_resumed_session(server: ScriptedServer, events: list) -> None:
     """The engine resumed the session, and the request that got the fix carried the first turn
     (its prompt, the model's replies, the tool's result) and, after it, the review feedback."""
-    alpha = [e for e in events if isinstance(e, ev.AgentStarted) and e.task_id == "alpha" and e.role != "reviewer"]
-    assert [e.resumed for e in alpha] == [False, True]
-    assert alpha[1].session_id
-    fix = turns_of(server, "alpha")[2]
+    *earlier, merged = agent_starts_by_attempt("alpha", events)
+    assert [e.resumed for e in merged] == [False, True], story_of("alpha", events)
+    assert merged[1].session_id
+    check_earlier_attempts_failed_in_the_cli("alpha", len(earlier), events)
+    fix = next(turn for turn in turns_of(server, "alpha") if any(FEEDBACK in text for text in turn.user_texts))
     assert fix.replies_so_far == 2
     asked = next(i for i, text in enumerate(fix.user_texts) if "Task `alpha`" in text)
     told = next(i for i, text in enumerate(fix.user_texts) if FEEDBACK in text)
     assert asked < told
     assert fix.tool_results, "the first turn's tool result is in the resumed history"
     assert [c.model for c in turns_of(server, "reviewer")] == ["scripted-reviewer"] * 3
+
+
+def agent_starts_by_attempt(task_id: str, events: list) -> list[list[ev.AgentStarted]]:
+    """The task's worker (not reviewer) agent runs, one list per claim of the task."""
+    attempts: list[list[ev.AgentStarted]] = []
+    for event in events:
+        if isinstance(event, ev.TaskClaimed) and event.task_id == task_id:
+            attempts.append([])
+        elif isinstance(event, ev.AgentStarted) and event.task_id == task_id and event.role != "reviewer":
+            attempts[-1].append(event)
+    return attempts
+
+
+def check_earlier_attempts_failed_in_the_cli(task_id: str, count: int, events: list) -> None:
+    """A CLI run that fails on its own (seen once in CI: a first attempt ended with an agent
+    error) gives the task back, and the next attempt does the work: that is the engine doing
+    its job, not this test's failure. It is shown as a warning, and happens at most once."""
+    returned = [e for e in events if isinstance(e, ev.TaskReturned) and e.task_id == task_id]
+    assert count <= 1 and len(returned) == count, story_of(task_id, events)
+    for event in returned:
+        assert event.reason.startswith("agent error"), story_of(task_id, events)
+        warnings.warn(f"{task_id}: an attempt was given back before the one that merged: {event.reason}",
+                      stacklevel=2)
+
+
+def story_of(task_id: str, events: list) -> str:
+    """The task's own events, to read when an assertion about it fails."""
+    lines = [repr(e) for e in events if getattr(e, "task_id", None) == task_id]
+    return "\n".join(["events of " + task_id + ":", *lines])
 
 
 def check_reports(server: ScriptedServer, events: list, expect: Expect) -> None:
