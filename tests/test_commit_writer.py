@@ -13,25 +13,12 @@ import pytest
 from oompa_lsp.adapters.git import Repo
 from oompa_lsp.adapters.git.commit_writer import CommitWriter
 
-from test_git import branch_with, git, isolated_git  # noqa: F401 (the fixture applies here too)
+from test_git import branch_with, git, isolated_git, root  # noqa: F401 (fixtures: a repository, no outside config)
 
 pytestmark = pytest.mark.timeout(60)
 
 MESSAGES = ("Merge oompa/alpha/1 (task alpha: write alpha.txt)", "ends with a newline\n",
             "two\n\nparagraphs", "naïve ünïcode — ✓", "")
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.name", "Test User")
-    git(root, "config", "user.email", "test@example.com")
-    (root / "a.txt").write_text("a\n")
-    git(root, "add", "a.txt")
-    git(root, "commit", "-q", "-m", "first")
-    return root
 
 
 @pytest.fixture
