@@ -68,8 +68,19 @@ def test_merges_through_the_repo_are_written_in_process_with_the_users_identity(
     assert list((root / ".git" / "objects").rglob("tmp_obj_*")) == []
 
 
+def test_the_same_commit_written_twice_is_one_object_made_fresh_again(root: Path) -> None:
+    writer = CommitWriter.for_repository(root)
+    tree, head = git(root, "rev-parse", "HEAD^{tree}"), git(root, "rev-parse", "HEAD")
+    first = writer.write(tree, [head], "again", now=1_700_000_000)
+    stored = root / ".git" / "objects" / first[:2] / first[2:]
+    os.utime(stored, (1_000_000_000, 1_000_000_000))
+    assert writer.write(tree, [head], "again", now=1_700_000_000) == first
+    assert stored.stat().st_mtime > time.time() - 60
+
+
 @pytest.mark.parametrize("setting", [("commit.gpgSign", "true"), ("core.sharedRepository", "group"),
-                                     ("i18n.commitEncoding", "ISO-8859-1"), ("core.fsync", "loose-object")])
+                                     ("i18n.commitEncoding", "ISO-8859-1"), ("core.fsync", "loose-object"),
+                                     ("extensions.compatObjectFormat", "sha256")])
 def test_settings_that_ask_more_of_a_commit_leave_it_to_git(root: Path, setting: tuple[str, str]) -> None:
     git(root, "config", *setting)
     assert CommitWriter.for_repository(root) is None

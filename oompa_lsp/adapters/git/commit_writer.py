@@ -7,8 +7,8 @@ module writes exactly the object `git commit-tree TREE -p P... -m MESSAGE` would
 where that is certain: `CommitWriter.for_repository` returns None (and the caller runs git)
 when the repository or its settings ask git for anything beyond the plain case — SHA-256
 objects, signed commits, a non-UTF-8 commit encoding, shared-repository permissions, fsync
-settings, dates or an object directory from the environment, a `.git` that is not a folder,
-or no identity git accepts.
+settings, a second object format kept alongside, dates or an object directory from the
+environment, a `.git` that is not a folder, or no identity git accepts.
 
 The settings are read once (`git config`, `git var`) and kept: a writer belongs to one run.
 
@@ -68,8 +68,13 @@ class CommitWriter:
     def _store(self, object_id: str, compressed: bytes) -> None:
         folder = self.objects / object_id[:2]
         final = folder / object_id[2:]
-        if final.exists():
-            return  # the same commit, made in the same second: it is already there
+        try:
+            os.utime(final)  # the same commit, made in the same second: fresh again, as git does,
+            return           # so that a pruning of old unreachable objects spares it
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return  # there, but not ours to touch
         folder.mkdir(exist_ok=True)
         temporary = folder / f"tmp_obj_{os.getpid()}_{time.monotonic_ns()}"
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
@@ -124,6 +129,8 @@ def _read_settings(main_root: Path) -> dict[str, str] | None:
 
 def _plain(settings: dict[str, str]) -> bool:
     if settings.get("extensions.objectformat", "sha1").lower() != "sha1":
+        return False
+    if "extensions.compatobjectformat" in settings:  # newer gits keep a second id per object
         return False
     if settings.get("i18n.commitencoding", "utf-8").lower() not in ("utf-8", "utf8"):
         return False
