@@ -23,7 +23,7 @@ MESSAGES = ("Merge oompa/alpha/1 (task alpha: write alpha.txt)", "ends with a ne
 
 @pytest.fixture
 def local_time(monkeypatch: pytest.MonkeyPatch):
-    """Run in a time zone with a half-hour offset, west or east of UTC."""
+    """Run in the given time zone (half-hour offsets west and east of UTC are the telling ones)."""
     def use(zone: str) -> None:
         monkeypatch.setenv("TZ", zone)
         time.tzset()

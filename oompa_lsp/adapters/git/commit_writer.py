@@ -24,6 +24,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import local_reads
 from .command import run_git
 
 # Settings under which commit-tree does more than write the plain object (lower-case keys,
@@ -46,7 +47,7 @@ class CommitWriter:
     @classmethod
     def for_repository(cls, main_root: Path) -> CommitWriter | None:
         """A writer for the repository at `main_root`, or None where git must write commits."""
-        objects = main_root / ".git" / "objects"
+        objects = local_reads.objects_folder(main_root)
         if not objects.is_dir() or any(os.environ.get(name) for name in _ENVIRONMENT_NEEDS_GIT):
             return None
         settings = _read_settings(main_root)

@@ -26,13 +26,23 @@ _TREE_MODE = b"40000"  # a subtree's mode in a tree object
 _SHARED_REF = re.compile(r"refs/(?:heads|oompa)/[^\s~^:?*\[\\]+")
 
 
+def objects_folder(main_root: Path) -> Path:
+    """Where the plain layout keeps objects (`<main worktree>/.git/objects`)."""
+    return main_root / ".git" / "objects"
+
+
+def loose_object_path(main_root: Path, object_id: str) -> Path:
+    """The file a loose object with this full id is stored in."""
+    return objects_folder(main_root) / object_id[:2] / object_id[2:]
+
+
 def is_loose_commit(main_root: Path, name: str) -> bool:
     """True when `name` is the full id of a commit stored as a loose object (fresh commits
     are; the object's header says its type)."""
     if not FULL_OBJECT_ID.fullmatch(name):
         return False
     try:
-        with open(main_root / ".git" / "objects" / name[:2] / name[2:], "rb") as stored:
+        with open(loose_object_path(main_root, name), "rb") as stored:
             header = zlib.decompressobj().decompress(stored.read(512), 8)
     except (OSError, zlib.error):
         return False
@@ -178,7 +188,7 @@ def _loose_object(main_root: Path, object_id: str, kind: bytes) -> bytes | None:
     if not FULL_OBJECT_ID.fullmatch(object_id):
         return None
     try:
-        with open(main_root / ".git" / "objects" / object_id[:2] / object_id[2:], "rb") as stored:
+        with open(loose_object_path(main_root, object_id), "rb") as stored:
             data = zlib.decompress(stored.read())
     except (OSError, zlib.error):
         return None
