@@ -285,6 +285,20 @@ def test_remove_worktrees_reports_disk_freed_and_refuses_the_main_checkout(repo:
     assert repo.branch_exists("oompa/w1")
 
 
+def test_removing_many_worktrees_at_once_removes_each_and_adds_up_the_disk_freed(repo: Repo, tmp_path: Path) -> None:
+    """The end of a run removes one worktree per worker, several at a time."""
+    worktrees = [tmp_path / f"w{n}" for n in range(12)]
+    for n, wt in enumerate(worktrees):
+        repo.ensure_worktree(wt, f"oompa/w{n}", "main")
+        write(wt / "build" / "out.bin", "x" * (10_000 * (n + 1)))
+    sizes = [disk_usage(wt) for wt in worktrees]
+
+    report = repo.remove_worktrees([*worktrees, tmp_path / "w0"])
+    assert report.removed == tuple(wt.resolve() for wt in worktrees)  # w0, named twice, removed once
+    assert report.bytes_freed == sum(sizes) and report.skipped == ()
+    assert [wt.is_main for wt in repo.list_worktrees()] == [True]
+
+
 def test_removing_a_worktree_with_uncommitted_work_needs_force(repo: Repo, tmp_path: Path) -> None:
     wt = tmp_path / "w1"
     repo.ensure_worktree(wt, "oompa/w1", "main")

@@ -28,6 +28,7 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
@@ -54,6 +55,8 @@ _CONFLICT_MARKER = re.compile(rb"^(<<<<<<<|>>>>>>>) ", re.MULTILINE)
 _RESOLVER_CONFIG = {"merge.conflictStyle": "zdiff3"}
 
 _UNSET = object()
+_WORKTREE_ADDS_AT_ONCE = 2
+_WORKTREE_REMOVALS_AT_ONCE = 2
 
 MergeStrategy = Literal["merge", "squash"]
 
@@ -65,10 +68,11 @@ class Repo:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        # One `git worktree add` at a time from this process: a git that reads the worktree list
+        # Few `git worktree add`s at a time from this process: a git that reads the worktree list
         # while another add is half done dies on its entry, and sixty-four workers starting at
-        # once outlasted every retry (command.py). Adds are disk-bound; together they gain nothing.
-        self._adding = threading.Lock()
+        # once outlasted every retry (command.py). Two at a time keep two cores busy at the
+        # start of a run, where one at a time left workers waiting for their turn.
+        self._adding = threading.BoundedSemaphore(_WORKTREE_ADDS_AT_ONCE)
         # Made on the first merge commit (it asks git for settings and identity once): None
         # where commit-tree must write them, _UNSET before that.
         self._commit_writer: CommitWriter | None | object = _UNSET
@@ -253,20 +257,25 @@ class Repo:
         run_git(["worktree", "prune"], self.root)
 
     def remove_worktrees(self, paths: Iterable[Path], *, force: bool = False) -> CleanupReport:
-        """Remove each worktree in `paths`; report what was removed, skipped and the disk freed."""
-        removed: list[Path] = []
-        skipped: list[tuple[Path, str]] = []
-        freed = 0
-        for path in map(_real, paths):
-            before = disk_usage(path)
-            try:
-                self.remove_worktree(path, force=force)
-            except RepositoryError as exc:
-                skipped.append((path, str(exc)))
-                continue
-            removed.append(path)
-            freed += before - disk_usage(path)
-        return CleanupReport(tuple(removed), freed, tuple(skipped))
+        """Remove each worktree in `paths`; report what was removed, skipped and the disk freed.
+
+        Two at a time: removing is deleting files, and a swarm ends by removing one per worker.
+        """
+        with ThreadPoolExecutor(max_workers=_WORKTREE_REMOVALS_AT_ONCE) as pool:
+            unique = dict.fromkeys(map(_real, paths))  # one removal per folder, however often named
+            outcomes = list(pool.map(lambda path: self._remove_measured(path, force), unique))
+        removed = tuple(path for path, _, problem in outcomes if problem is None)
+        skipped = tuple((path, problem) for path, _, problem in outcomes if problem is not None)
+        return CleanupReport(removed, sum(freed for _, freed, _ in outcomes), skipped)
+
+    def _remove_measured(self, path: Path, force: bool) -> tuple[Path, int, str | None]:
+        """(path, bytes freed, why it was left alone or None)."""
+        before = disk_usage(path)
+        try:
+            self.remove_worktree(path, force=force)
+        except RepositoryError as exc:
+            return path, 0, str(exc)
+        return path, before - disk_usage(path), None
 
     def checkout_detached(self, worktree: Path, commit: str) -> None:
         """Put `worktree` on `commit`, detached and clean (ignored files kept), e.g. to run
