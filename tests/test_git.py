@@ -557,6 +557,81 @@ def test_advance_target_accepts_a_file_touched_but_not_changed(repo: Repo, root:
     assert "four" in app.read_text() and git(root, "status", "--porcelain") == ""
 
 
+def git_commands_run(trace: Path) -> list[str]:
+    """The git subcommands `GIT_TRACE` recorded (`trace: built-in: git apply ...`)."""
+    lines = trace.read_text().splitlines() if trace.exists() else []
+    return [line.split("built-in: git ", 1)[1].split()[0] for line in lines if "built-in: git " in line]
+
+
+def test_advance_target_patches_the_checkout_when_its_files_are_as_the_old_tip_had_them(
+        repo: Repo, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Edits, additions, a deletion, a binary file, a link, an executable and an awkward name
+    arrive by `git apply --index` (its cost follows the change); the user's own work in other
+    files stays as it was, staged or not."""
+    old = repo.rev_parse("main")
+    wt = tmp_path / "worker"
+    repo.ensure_worktree(wt, "oompa/w1", "main")
+    write(wt / "src" / "app.py", edit_line(APP, 4, "four"))
+    write(wt / "docs" / "new guide ü.md", "guide\n")
+    (wt / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00binary")
+    os.symlink("src/app.py", wt / "app-link")
+    write(wt / "tools" / "run.sh", "#!/bin/sh\necho run\n").chmod(0o755)
+    (wt / "README.md").unlink()
+    merged = repo.merge_trees(old, repo.commit_all(wt, "Worker changes"), "Merge").commit
+    write(root / ".gitignore", "build/\n# the user's staged edit\n")
+    git(root, "add", ".gitignore")
+    write(root / "notes.txt", "untracked user notes\n")
+    monkeypatch.setenv("GIT_TRACE", str(tmp_path / "trace.txt"))
+
+    result = repo.advance_target("main", merged, old)
+    monkeypatch.delenv("GIT_TRACE")
+    assert (result.status, result.how) == ("advanced", "fast-forward")
+    assert "apply" in git_commands_run(tmp_path / "trace.txt")
+    assert "read-tree" not in git_commands_run(tmp_path / "trace.txt")
+    assert git(root, "rev-parse", "HEAD") == merged
+    assert git(root, "status", "--porcelain").splitlines() == ["M  .gitignore", "?? notes.txt"]
+    assert git(root, "diff", "--cached", "--name-only") == ".gitignore"
+    assert not (root / "README.md").exists() and os.readlink(root / "app-link") == "src/app.py"
+    assert os.access(root / "tools" / "run.sh", os.X_OK) and (root / "logo.png").read_bytes().endswith(b"binary")
+    assert (root / "docs" / "new guide ü.md").read_text() == "guide\n"
+
+
+def test_advance_target_never_patches_a_touched_file_holding_a_staged_change(
+        repo: Repo, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The user's staged edit is in other lines of the file the merge changes: a patch would
+    apply, but git's own rule (the merge waits for them) holds."""
+    old = repo.rev_parse("main")
+    merged = repo.merge_trees(old, branch_with(root, "oompa/w1", "src/app.py", edit_line(APP, 4, "four")), "Merge").commit
+    user_text = edit_line(APP, 8, "user's staged edit")
+    write(root / "src" / "app.py", user_text)
+    git(root, "add", "src/app.py")
+    monkeypatch.setenv("GIT_TRACE", str(tmp_path / "trace.txt"))
+
+    result = repo.advance_target("main", merged, old)
+    monkeypatch.delenv("GIT_TRACE")
+    assert result.status == "blocked" and result.files == ("src/app.py",)
+    assert "apply" not in git_commands_run(tmp_path / "trace.txt")
+    assert (root / "src" / "app.py").read_text() == user_text
+    assert git(root, "diff", "--cached", "--name-only") == "src/app.py" and repo.rev_parse("main") == old
+
+
+def test_advance_target_leaves_a_file_with_converted_line_endings_to_the_two_way_merge(
+        repo: Repo, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    commit_file(root, ".gitattributes", "*.txt text eol=crlf\n", "CRLF text files")
+    commit_file(root, "notes.txt", "a\nb\n", "Add notes")
+    (root / "notes.txt").unlink()
+    git(root, "checkout", "--", "notes.txt")
+    assert (root / "notes.txt").read_bytes() == b"a\r\nb\r\n"
+    old = repo.rev_parse("main")
+    merged = repo.merge_trees(old, branch_with(root, "oompa/w1", "notes.txt", "a\nb\nc\n"), "Merge").commit
+    monkeypatch.setenv("GIT_TRACE", str(tmp_path / "trace.txt"))
+
+    result = repo.advance_target("main", merged, old)
+    monkeypatch.delenv("GIT_TRACE")
+    assert result.advanced and "read-tree" in git_commands_run(tmp_path / "trace.txt")
+    assert (root / "notes.txt").read_bytes() == b"a\r\nb\r\nc\r\n" and git(root, "status", "--porcelain") == ""
+
+
 def test_advance_target_blocks_on_an_untracked_file_the_merge_would_create(repo: Repo, root: Path) -> None:
     old = repo.rev_parse("main")
     merged = repo.merge_trees(old, branch_with(root, "oompa/w1", "docs/guide.md", "worker\n"), "Merge").commit

@@ -5,10 +5,11 @@ Pure functions over strings: no git runs here. Must not import: engine, lsp, cli
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
-from .records import ChangedFile, StatusEntry, Worktree
+from .records import ChangedFile, RawChange, StatusEntry, Worktree
 
 # `git merge` lists the files it refuses to overwrite after one of these lines, tab-indented.
 _LOCAL_CHANGES = "Your local changes to the following files would be overwritten"
@@ -69,6 +70,18 @@ def name_status(fields: list[str]) -> list[ChangedFile]:
         else:
             changes.append(ChangedFile(next(items), letter))
     return changes
+
+
+def raw_changes_and_patch(stdout: bytes) -> tuple[list[RawChange], bytes]:
+    """`git diff --raw -p -z`: NUL-ended raw records (`:modes ids status`, then the path), an
+    empty field, then the patch as text."""
+    raw, _, patch = stdout.partition(b"\0\0")
+    fields = raw.split(b"\0") if raw else []
+    changes = []
+    for meta, path in zip(fields[0::2], fields[1::2]):
+        old_mode, new_mode, old_id, new_id, status = meta.decode("ascii").removeprefix(":").split(" ")
+        changes.append(RawChange(old_mode, new_mode, old_id, new_id, status, os.fsdecode(path)))
+    return changes, patch
 
 
 def merge_tree(fields: list[str]) -> tuple[str, list[str], list[str]]:

@@ -37,6 +37,19 @@ class StatusEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class RawChange:
+    """One record of `git diff --raw`: a path's modes and objects before and after; `status`
+    is A (added), D (deleted), M (modified) or T (its type changed)."""
+
+    old_mode: str
+    new_mode: str
+    old_id: str
+    new_id: str
+    status: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
 class ChangedFile:
     """A file changed between two commits; `status` is one of A, M, D, R, C, T."""
 
