@@ -2,7 +2,9 @@
 
     command.py   running git (environment, timeouts, commit identity fallback)
     repo.py      Repo: refs, worktrees, commits, diffs, merge-tree merges, parking
-    checkout.py  fast-forwarding a branch someone has checked out, safely
+    checkout.py  fast-forwarding a branch someone has checked out, safely (its diff applied,
+                 or git's two-way merge)
+    commit_writer.py  merge commits written into the object store, as commit-tree would
     local_reads.py  answers read from the repository's files (loose commits, refs, HEAD)
     refs.py      the target's move, with the branches it lands deleted in one transaction
     parsing.py   readers of git's -z / porcelain output and refusal messages
