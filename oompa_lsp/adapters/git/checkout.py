@@ -86,7 +86,7 @@ def fast_forward_checkout(main_root: Path, worktree: Path, branch: str, new: str
         names = parsing.file_names(in_the_way)
         reason = f"{worktree}: untracked {names} would be overwritten; move them away and the merge resumes"
         return AdvanceResult("blocked", new, reason=reason, files=tuple(in_the_way), worktree=worktree)
-    if _patch_checkout(worktree, old, new) or run_git(["read-tree", "-m", "-u", old, new], worktree, check=False).code == 0:
+    if _move_checkout(worktree, old, new):
         dropped = _move_checked_out_ref(worktree, branch, new, old, drop)
         return AdvanceResult("advanced", new, how="fast-forward", worktree=worktree, dropped=dropped)
     out = run_git(["merge", "--ff-only", "--no-autostash", "--no-stat", "--quiet", new], worktree, check=False)
@@ -95,6 +95,14 @@ def fast_forward_checkout(main_root: Path, worktree: Path, branch: str, new: str
     require_head(main_root, worktree, branch, old)
     reason, files = parsing.refused_merge(out.stderr)
     return AdvanceResult("blocked", new, reason=f"{worktree}: {reason}", files=tuple(files), worktree=worktree)
+
+
+def _move_checkout(worktree: Path, old: str, new: str) -> bool:
+    """The checkout's index and files from `old` to `new`: by their diff where it applies as is,
+    else by git's two-way merge; False when git refused (nothing changed)."""
+    if _patch_checkout(worktree, old, new):
+        return True
+    return run_git(["read-tree", "-m", "-u", old, new], worktree, check=False).code == 0
 
 
 def _patch_checkout(worktree: Path, old: str, new: str) -> bool:
@@ -119,7 +127,9 @@ def _as_old_has_it(worktree: Path, change: RawChange) -> bool:
         return False
     if change.status == "A":
         return not os.path.lexists(path)
-    return change.status in ("M", "D", "T") and _object_id_on_disk(path, change.old_mode, len(change.old_id)) == change.old_id
+    if change.status not in ("M", "D", "T"):
+        return False
+    return _object_id_on_disk(path, change.old_mode, len(change.old_id)) == change.old_id
 
 
 def _object_id_on_disk(path: Path, mode: str, id_length: int) -> str | None:
