@@ -8,6 +8,7 @@ the adapter did to it.
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 from pathlib import Path
 
@@ -630,6 +631,165 @@ def test_advance_target_leaves_a_file_with_converted_line_endings_to_the_two_way
     monkeypatch.delenv("GIT_TRACE")
     assert result.advanced and "read-tree" in git_commands_run(tmp_path / "trace.txt")
     assert (root / "notes.txt").read_bytes() == b"a\r\nb\r\nc\r\n" and git(root, "status", "--porcelain") == ""
+
+
+# -- the user's index, edited in place ------------------------------------------------------
+
+
+def git_trace_lines(trace: Path) -> list[str]:
+    """The git command lines `GIT_TRACE` recorded, from the subcommand on."""
+    lines = trace.read_text().splitlines() if trace.exists() else []
+    return [line.split("built-in: git ", 1)[1] for line in lines if "built-in: git " in line]
+
+
+def moved_in_place(trace: Path) -> bool:
+    """The checkout moved by patching the files and editing the index here: `git apply`
+    without `--index`, and no two-way merge."""
+    commands = git_trace_lines(trace)
+    applies = [line for line in commands if line.split()[0] == "apply"]
+    return bool(applies) and not any("--index" in line for line in applies) and not any(
+        line.startswith(("read-tree", "merge")) for line in commands)
+
+
+def index_matches(root: Path, commit: str) -> None:
+    """The index holds exactly `commit`'s tree (modes, objects, paths), its cache tree gives
+    that tree, git accepts the file (fsck checks its checksum) and sees the files as clean."""
+    listed = git(root, "ls-files", "-s").splitlines()
+    expected = [f"{mode} {oid} 0\t{path}" for mode, _, oid, path in
+                (line.replace("\t", " ", 1).split(" ", 3) for line in git(root, "ls-tree", "-r", commit).splitlines())]
+    assert listed == expected
+    assert git(root, "write-tree") == git(root, "rev-parse", f"{commit}^{{tree}}")
+    git(root, "fsck", "--strict", "--no-dangling")
+    assert git(root, "diff", "--name-only") == ""
+
+
+def test_advance_target_edits_the_users_index_in_place_as_git_would(
+        repo: Repo, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Edits, additions (in a new folder too), a deletion that empties a folder, a mode change
+    and a file becoming a link: the files are patched and only those entries of the user's
+    index change. Its other entries, the cache tree of untouched folders, its mtime and the
+    user's untracked and unstaged work stay as they were."""
+    commit_file(root, "lib/one.py", "one\n", "Add lib")
+    commit_file(root, "lib/two.py", "two\n", "Add more lib")
+    commit_file(root, "old/gone.txt", "gone\n", "Add old")
+    commit_file(root, "tools/run.sh", "#!/bin/sh\n", "Add tool")
+    git(root, "read-tree", "HEAD")  # a complete cache tree, as after a checkout
+    old = repo.rev_parse("main")
+    wt = tmp_path / "worker"
+    repo.ensure_worktree(wt, "oompa/w1", "main")
+    write(wt / "src" / "app.py", edit_line(APP, 4, "four"))
+    write(wt / "src" / "util.py", "util\n")
+    write(wt / "docs" / "deep" / "guide ü.md", "guide\n")
+    (wt / "old" / "gone.txt").unlink()
+    (wt / "tools" / "run.sh").chmod(0o755)
+    (wt / "README.md").unlink()
+    os.symlink("src/app.py", wt / "README.md")
+    merged = repo.merge_trees(old, repo.commit_all(wt, "Worker changes"), "Merge").commit
+    write(root / "notes.txt", "untracked user notes\n")
+    write(root / "lib" / "two.py", "the user's unstaged edit\n")
+    index = root / ".git" / "index"
+    mtime_before = index.stat().st_mtime_ns
+    monkeypatch.setenv("GIT_TRACE", str(tmp_path / "trace.txt"))
+
+    result = repo.advance_target("main", merged, old)
+    monkeypatch.delenv("GIT_TRACE")
+    assert result.advanced and moved_in_place(tmp_path / "trace.txt")
+    assert index.stat().st_mtime_ns == mtime_before  # entries that were racy stay racy
+    tree_extension = index.read_bytes()
+    assert b"lib\x002 0\n" in tree_extension and b"\x00-1 " in tree_extension  # lib kept, the root invalidated
+    assert git(root, "status", "--porcelain").splitlines() == ["M lib/two.py", "?? notes.txt"]  # (stripped)
+    assert git(root, "diff", "--cached", "--name-only", merged) == ""
+    write(root / "lib" / "two.py", "two\n")
+    index_matches(root, merged)
+    debug = git(root, "ls-files", "--debug", "src/util.py")
+    info = (root / "src" / "util.py").stat()
+    assert f"mtime: {info.st_mtime_ns // 10**9}:{info.st_mtime_ns % 10**9}" in debug and f"ino: {info.st_ino}" in debug
+    assert not (root / "old").exists() and os.readlink(root / "README.md") == "src/app.py"
+    assert os.access(root / "tools" / "run.sh", os.X_OK)
+
+
+def test_in_place_index_agrees_with_git_over_many_random_moves(
+        repo: Repo, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Twelve rounds of random additions, edits and deletions across nested folders: after
+    each move the index is exactly the new commit's, and git finds nothing to say about it."""
+    rng = random.Random(7)
+    for number in range(60):
+        write(root / f"d{number % 4}" / f"s{number % 3}" / f"f{number}.txt", f"file {number}\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "Many files")
+    wt = tmp_path / "worker"
+    in_place = 0
+    for round_number in range(12):
+        old = repo.rev_parse("main")
+        repo.ensure_worktree(wt, "oompa/w1", "main")
+        tracked = git(wt, "ls-files").splitlines()
+        for path in rng.sample(tracked, 3):
+            write(wt / path, f"edited in round {round_number}\n")
+        (wt / rng.choice(tracked)).unlink(missing_ok=True)
+        write(wt / f"d{rng.randrange(6)}" / f"new{round_number}" / "n.txt", "new\n")
+        write(wt / f"d{rng.randrange(4)}" / f"added{round_number}.txt", "added\n")
+        merged = repo.merge_trees(old, repo.commit_all(wt, f"Round {round_number}"), "Merge").commit
+        trace = tmp_path / f"trace{round_number}.txt"
+        monkeypatch.setenv("GIT_TRACE", str(trace))
+        assert repo.advance_target("main", merged, old).advanced
+        monkeypatch.delenv("GIT_TRACE")
+        in_place += moved_in_place(trace)
+        index_matches(root, merged)
+        assert git(root, "status", "--porcelain") == ""
+    assert in_place == 12
+
+
+@pytest.mark.parametrize("setting", ["untracked cache", "index version 4", "split index"])
+def test_in_place_index_leaves_index_features_it_does_not_write_to_git(
+        repo: Repo, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str) -> None:
+    if setting == "untracked cache":
+        git(root, "config", "core.untrackedCache", "true")
+        git(root, "status")  # writes the UNTR extension
+        git(root, "update-index", "--untracked-cache")
+    elif setting == "index version 4":
+        git(root, "update-index", "--index-version", "4")
+    else:
+        git(root, "config", "core.splitIndex", "true")
+        git(root, "update-index", "--split-index")
+    old = repo.rev_parse("main")
+    merged = repo.merge_trees(old, branch_with(root, "oompa/w1", "src/app.py", edit_line(APP, 4, "four")), "Merge").commit
+    monkeypatch.setenv("GIT_TRACE", str(tmp_path / "trace.txt"))
+
+    result = Repo.discover(root).advance_target("main", merged, old)
+    monkeypatch.delenv("GIT_TRACE")
+    assert result.advanced and not moved_in_place(tmp_path / "trace.txt")
+    assert git(root, "status", "--porcelain") == "" and git(root, "write-tree") == git(root, "rev-parse", f"{merged}^{{tree}}")
+
+
+def test_in_place_index_never_takes_a_lock_someone_else_holds(
+        repo: Repo, root: Path, tmp_path: Path) -> None:
+    old = repo.rev_parse("main")
+    merged = repo.merge_trees(old, branch_with(root, "oompa/w1", "src/app.py", edit_line(APP, 4, "four")), "Merge").commit
+    lock = root / ".git" / "index.lock"
+    lock.write_text("the user's git is running")
+
+    result = repo.advance_target("main", merged, old)
+    assert result.status == "blocked" and lock.read_text() == "the user's git is running"
+    assert (root / "src" / "app.py").read_text() == APP and repo.rev_parse("main") == old
+
+
+def test_in_place_index_refuses_a_file_where_the_merge_adds_a_folder(
+        repo: Repo, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The user staged a file `notes` and removed it from disk; the merge adds `notes/a.txt`.
+    An index cannot hold both: the move is left to git, which refuses it."""
+    old = repo.rev_parse("main")
+    merged = repo.merge_trees(old, branch_with(root, "oompa/w1", "notes/a.txt", "a\n"), "Merge").commit
+    write(root / "notes", "staged, then removed\n")
+    git(root, "add", "notes")
+    (root / "notes").unlink()
+    monkeypatch.setenv("GIT_TRACE", str(tmp_path / "trace.txt"))
+
+    result = repo.advance_target("main", merged, old)
+    monkeypatch.delenv("GIT_TRACE")
+    assert not moved_in_place(tmp_path / "trace.txt")
+    listed = git(root, "ls-files").splitlines()
+    assert not ("notes" in listed and "notes/a.txt" in listed)
+    assert result.status == "blocked" or "notes" not in listed
 
 
 def test_advance_target_blocks_on_an_untracked_file_the_merge_would_create(repo: Repo, root: Path) -> None:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from oompa_lsp.core.errors import TargetMoved
 
-from . import local_reads, parsing, refs
+from . import index_file, local_reads, parsing, refs
 from .command import run_git
 from .records import AdvanceResult, RawChange
 from .refs import Landed
@@ -49,7 +49,7 @@ _OPERATION_MARKERS = (
 # The diff that moves a checkout, as `git apply` reads it whatever the user configured.
 _PATCH_OPTIONS = ("--raw", "-p", "--binary", "--full-index", "--no-abbrev", "-z", "--no-renames", "--no-color",
                   "--no-ext-diff", "--no-textconv", "--no-relative", "--src-prefix=a/", "--dst-prefix=b/")
-_APPLY_OPTIONS = ("--index", "--whitespace=nowarn", "--no-ignore-whitespace")
+_APPLY_OPTIONS = ("--whitespace=nowarn", "--no-ignore-whitespace")
 # Beyond these, the files are left to read-tree (whose cost does not grow with the change).
 _MOST_FILES_PATCHED = 2000
 _LARGEST_FILE_HASHED = 64 * 1024 * 1024
@@ -69,9 +69,10 @@ def operation_in_progress(worktree: Path) -> str | None:
 
 
 def fast_forward_checkout(main_root: Path, worktree: Path, branch: str, new: str, old: str,
-                          drop: Sequence[Landed] = ()) -> AdvanceResult:
+                          drop: Sequence[Landed] = (), *, index_in_place: bool = False) -> AdvanceResult:
     """Fast-forward `branch`, checked out in `worktree` at `old`, to `new`, or say why not.
     The landed branches of `drop` go with the ref's move (see refs.py) when it is ours.
+    `index_in_place`: the repository's settings let index_file.py write its index.
 
     Raises TargetMoved when the checkout is no longer `branch` at `old` (the user committed
     or switched branches); returns a blocked result, having changed nothing, when git refuses.
@@ -86,7 +87,7 @@ def fast_forward_checkout(main_root: Path, worktree: Path, branch: str, new: str
         names = parsing.file_names(in_the_way)
         reason = f"{worktree}: untracked {names} would be overwritten; move them away and the merge resumes"
         return AdvanceResult("blocked", new, reason=reason, files=tuple(in_the_way), worktree=worktree)
-    if _move_checkout(worktree, old, new):
+    if _move_checkout(worktree, old, new, index_in_place):
         dropped = _move_checked_out_ref(worktree, branch, new, old, drop)
         return AdvanceResult("advanced", new, how="fast-forward", worktree=worktree, dropped=dropped)
     out = run_git(["merge", "--ff-only", "--no-autostash", "--no-stat", "--quiet", new], worktree, check=False)
@@ -97,17 +98,19 @@ def fast_forward_checkout(main_root: Path, worktree: Path, branch: str, new: str
     return AdvanceResult("blocked", new, reason=f"{worktree}: {reason}", files=tuple(files), worktree=worktree)
 
 
-def _move_checkout(worktree: Path, old: str, new: str) -> bool:
+def _move_checkout(worktree: Path, old: str, new: str, index_in_place: bool) -> bool:
     """The checkout's index and files from `old` to `new`: by their diff where it applies as is,
     else by git's two-way merge; False when git refused (nothing changed)."""
-    if _patch_checkout(worktree, old, new):
+    if _patch_checkout(worktree, old, new, index_in_place):
         return True
     return run_git(["read-tree", "-m", "-u", old, new], worktree, check=False).code == 0
 
 
-def _patch_checkout(worktree: Path, old: str, new: str) -> bool:
+def _patch_checkout(worktree: Path, old: str, new: str, index_in_place: bool) -> bool:
     """Bring `worktree`'s index and files from `old` to `new` by applying their diff; False,
-    having changed nothing, unless every file it touches is as `old` has it and apply agrees."""
+    having changed nothing, unless every file it touches is as `old` has it and apply agrees.
+    The files are patched by git; the index is edited in place where index_file.py can (its
+    cost then follows the change, not the tree), else `git apply --index` writes both."""
     out = run_git(["diff", *_PATCH_OPTIONS, old, new, "--"], worktree, check=False)
     if out.code != 0:
         return False
@@ -116,7 +119,17 @@ def _patch_checkout(worktree: Path, old: str, new: str) -> bool:
         return True
     if len(changes) > _MOST_FILES_PATCHED or not all(_as_old_has_it(worktree, change) for change in changes):
         return False
-    return run_git(["apply", *_APPLY_OPTIONS], worktree, stdin=patch, check=False).code == 0
+    if index_in_place and _patch_with_index_in_place(worktree, changes, patch):
+        return True
+    return run_git(["apply", "--index", *_APPLY_OPTIONS], worktree, stdin=patch, check=False).code == 0
+
+
+def _patch_with_index_in_place(worktree: Path, changes: list[RawChange], patch: bytes) -> bool:
+    def apply(*reverse: str) -> bool:
+        return run_git(["apply", *reverse, *_APPLY_OPTIONS], worktree, stdin=patch, check=False).code == 0
+
+    return index_file.move_in_place(worktree_git_dir(worktree) / "index", worktree, changes,
+                                    write_files=apply, undo_files=lambda: apply("--reverse"))
 
 
 def _as_old_has_it(worktree: Path, change: RawChange) -> bool:

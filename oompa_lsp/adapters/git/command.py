@@ -135,3 +135,16 @@ def identity_config(cwd: Path) -> dict[str, str]:
         return {}
     fallback = {"user.name": FALLBACK_NAME, "user.email": FALLBACK_EMAIL}
     return {key: value for key, value in fallback.items() if not run_git(["config", key], cwd, check=False).line}
+
+
+def read_config(cwd: Path) -> dict[str, str] | None:
+    """Every setting git sees in `cwd` (`git config --list`, keys lower-cased as git prints
+    them), or None when git could not say."""
+    out = run_git(["config", "--list", "-z"], cwd, check=False)
+    if out.code != 0:
+        return None
+    settings = {}
+    for entry in out.fields():
+        key, newline, value = entry.partition("\n")
+        settings[key] = value if newline else "true"  # a key alone is a boolean true
+    return settings

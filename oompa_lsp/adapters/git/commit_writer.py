@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import local_reads
-from .command import run_git
+from .command import read_config, run_git
 
 # Settings under which commit-tree does more than write the plain object (lower-case keys,
 # as `git config --list` prints them).
@@ -50,7 +50,7 @@ class CommitWriter:
         objects = local_reads.objects_folder(main_root)
         if not objects.is_dir() or any(os.environ.get(name) for name in _ENVIRONMENT_NEEDS_GIT):
             return None
-        settings = _read_settings(main_root)
+        settings = read_config(main_root)
         if settings is None or not _plain(settings):
             return None
         author, committer = _identity(main_root, "GIT_AUTHOR_IDENT"), _identity(main_root, "GIT_COMMITTER_IDENT")
@@ -115,17 +115,6 @@ def _timestamp(now: float) -> str:
     sign = "-" if offset_minutes < 0 else "+"
     hours, minutes = divmod(abs(offset_minutes), 60)
     return f"{seconds} {sign}{hours:02d}{minutes:02d}"
-
-
-def _read_settings(main_root: Path) -> dict[str, str] | None:
-    out = run_git(["config", "--list", "-z"], main_root, check=False)
-    if out.code != 0:
-        return None
-    settings = {}
-    for entry in out.fields():
-        key, newline, value = entry.partition("\n")
-        settings[key] = value if newline else "true"  # a key alone is a boolean true
-    return settings
 
 
 def _plain(settings: dict[str, str]) -> bool:

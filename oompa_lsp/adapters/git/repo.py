@@ -34,10 +34,10 @@ from typing import Literal
 
 from oompa_lsp.core.errors import GitCommandFailed, RepositoryError, TargetMoved
 
-from . import checkout, local_reads, parsing, refs
+from . import checkout, index_file, local_reads, parsing, refs
 from .cleanup import disk_usage
 from .commit_writer import CommitWriter
-from .command import identity_config, run_git, run_git_with_identity
+from .command import identity_config, read_config, run_git, run_git_with_identity
 from .records import AdvanceResult, ChangedFile, CleanupReport, MergeResult, ParkedRef, StatusEntry, Worktree
 from .refs import Landed
 
@@ -64,7 +64,7 @@ MergeStrategy = Literal["merge", "squash"]
 class Repo:
     """A non-bare git repository with at least one commit; `root` is its main worktree."""
 
-    __slots__ = ("root", "_adding", "_commit_writer")
+    __slots__ = ("root", "_adding", "_commit_writer", "_index_in_place")
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -76,6 +76,8 @@ class Repo:
         # Made on the first merge commit (it asks git for settings and identity once): None
         # where commit-tree must write them, _UNSET before that.
         self._commit_writer: CommitWriter | None | object = _UNSET
+        # Whether the settings leave the user's index to index_file.py; read on the first move.
+        self._index_in_place: bool | None = None
 
     def __repr__(self) -> str:
         return f"Repo({str(self.root)!r})"
@@ -177,7 +179,11 @@ class Repo:
         if holder is None:
             dropped = self.advance_ref(branch, new, old, drop=drop)
             return AdvanceResult("advanced", new, how="update-ref", dropped=dropped)
-        return checkout.fast_forward_checkout(self.root, holder.path, branch, new, old, drop)
+        if self._index_in_place is None:
+            settings = read_config(self.root)
+            self._index_in_place = settings is not None and index_file.in_place_allowed(settings)
+        return checkout.fast_forward_checkout(self.root, holder.path, branch, new, old, drop,
+                                              index_in_place=self._index_in_place)
 
     # -- local excludes -------------------------------------------------------------------------
 
