@@ -761,6 +761,30 @@ def test_in_place_index_leaves_index_features_it_does_not_write_to_git(
     assert git(root, "status", "--porcelain") == "" and git(root, "write-tree") == git(root, "rev-parse", f"{merged}^{{tree}}")
 
 
+def test_in_place_index_keeps_the_resolve_undo_record_of_a_conflict_the_user_resolved(
+        repo: Repo, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After resolving a conflict by hand, the index carries what `git checkout -m` needs to
+    recreate it (the REUC extension); landing a merge keeps it and moves in place."""
+    git(root, "checkout", "-q", "-b", "side")
+    commit_file(root, "src/app.py", edit_line(APP, 2, "side"), "Side edit")
+    git(root, "checkout", "-q", "main")
+    commit_file(root, "src/app.py", edit_line(APP, 2, "main"), "Main edit")
+    subprocess.run(["git", "merge", "-q", "side"], cwd=root, capture_output=True)
+    write(root / "src" / "app.py", edit_line(APP, 2, "resolved"))
+    git(root, "add", "src/app.py")
+    git(root, "commit", "-q", "--no-edit")
+    assert b"REUC" in (root / ".git" / "index").read_bytes()
+    old = repo.rev_parse("main")
+    merged = repo.merge_trees(old, branch_with(root, "oompa/w1", "docs/guide.md", "guide\n"), "Merge").commit
+    monkeypatch.setenv("GIT_TRACE", str(tmp_path / "trace.txt"))
+
+    result = repo.advance_target("main", merged, old)
+    monkeypatch.delenv("GIT_TRACE")
+    assert result.advanced and moved_in_place(tmp_path / "trace.txt")
+    assert b"REUC" in (root / ".git" / "index").read_bytes()
+    index_matches(root, merged)
+
+
 def test_in_place_index_never_takes_a_lock_someone_else_holds(
         repo: Repo, root: Path, tmp_path: Path) -> None:
     old = repo.rev_parse("main")

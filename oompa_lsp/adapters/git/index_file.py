@@ -1,12 +1,13 @@
 """The user's index moved from one commit to the next in place, when the change is small.
 
 Every git command that changes an index rewrites the whole file and hashes all of it with
-git's collision-detecting SHA-1 (about 470 MB/s here): 14 ms for 50,000 entries, however
+git's collision-detecting SHA-1 (about 470 MB/s here): 15 ms for 50,000 entries, however
 small the change. The merge queue moves the user's checkout once per landing, so on large
 trees that rewrite was most of a landing. Here only the entries of the changed paths are
-replaced in the file as it is: they are found by searching the file for their names (and
-checked against the old commit's object ids), not by reading every entry; the file is then
-hashed with the standard library's SHA-1 and renamed into place, under git's own lock.
+replaced in the file as it is: they are found by bisecting the file's bytes (entries are
+sorted by name; each one found is checked against the old commit's object id), not by
+reading every entry; the file is then hashed with the standard library's SHA-1 and renamed
+into place, under git's own lock.
 
 Only the plain case is done here. `move_in_place` declines, having changed nothing, and the
 caller lets git do the move, unless: the index is version 2 (no v3 flags, no v4
@@ -47,7 +48,6 @@ _ID_LENGTH = 20
 _FIXED = 62  # stat data, object id and flags, before the name
 _FLAGS_AT = 60
 _LONG_NAME = 0xFFF
-_STAGE_OR_EXTENDED = 0x7000
 _ENTRY_MODES = {0o100644, 0o100755, 0o120000, 0o160000}
 _KEPT_EXTENSIONS = (b"TREE", b"REUC")
 _MOST_ENTRIES_WALKED = 4096  # between two entries the search placed: more means a strange file
@@ -75,7 +75,8 @@ class _Entry:
 
 @dataclass(frozen=True, slots=True)
 class _Edit:
-    """Bytes [start, end) of the old file replaced by the new path's entry (None: deleted)."""
+    """Bytes [start, end) of the old file (empty for an added path) replaced by the entry for
+    `change` (nothing for a deleted path)."""
 
     start: int
     end: int
@@ -109,10 +110,11 @@ def move_in_place(index: Path, worktree: Path, changes: Sequence[RawChange],
                     _write_preallocated(out, _rebuilt(view, plan, worktree))
                 out.flush()
                 os.utime(out.fileno(), ns=(old_mtime, old_mtime))
+                out.close()
+                os.replace(lock, index)
             except BaseException:
                 undo_files()  # the files go back to the old commit, as the index still has it
                 raise
-        os.replace(lock, index)
         written = True
         return True
     finally:
