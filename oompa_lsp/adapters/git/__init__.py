@@ -5,6 +5,7 @@
     checkout.py  fast-forwarding a branch someone has checked out, safely (its diff applied,
                  or git's two-way merge)
     commit_writer.py  merge commits written into the object store, as commit-tree would
+    index_file.py  the user's index moved to the next commit in place (the changed entries only)
     local_reads.py  answers read from the repository's files (loose commits, refs, HEAD)
     refs.py      the target's move, with the branches it lands deleted in one transaction
     parsing.py   readers of git's -z / porcelain output and refusal messages

@@ -5,11 +5,12 @@ The target branch is usually checked out in the user's main worktree. Moving its
 next commit would silently revert the merge). So the checkout moves first, then the ref by
 compare-and-swap. Never `--autostash`, never reset.
 
-The checkout moves by applying the diff from OLD to NEW to the index and the files (`git
-apply --index`), when every file the diff touches is on disk exactly as OLD has it (its blob
-id is computed here) and every file it adds is absent. Apply checks that those files match
-the index and changes nothing unless all of it applies. Its cost follows the change; git's
-two-way merge (`git read-tree -m -u OLD NEW`, what `git merge --ff-only` does inside) walks
+The checkout moves by applying the diff from OLD to NEW to the index and the files, when
+every file the diff touches is on disk exactly as OLD has it (its blob id is computed here)
+and every file it adds is absent: `git apply` patches the files and index_file.py edits the
+changed entries of the index in place; where it declines, `git apply --index` does both
+(it checks that those files match the index and changes nothing unless all of it applies).
+Its cost follows the change; git's two-way merge (`git read-tree -m -u OLD NEW`, what `git merge --ff-only` does inside) walks
 every tree and rewrites every index entry, 80 ms against 25 on 50,000 files. When a touched
 file differs from OLD (local changes, a filter or line-ending conversion, a file mode git
 does not see) or apply refuses, the two-way merge decides: git checks every file it would
