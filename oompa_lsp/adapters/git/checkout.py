@@ -10,8 +10,9 @@ every file the diff touches is on disk exactly as OLD has it (its blob id is com
 and every file it adds is absent: `git apply` patches the files and index_file.py edits the
 changed entries of the index in place; where it declines, `git apply --index` does both
 (it checks that those files match the index and changes nothing unless all of it applies).
-Its cost follows the change; git's two-way merge (`git read-tree -m -u OLD NEW`, what `git merge --ff-only` does inside) walks
-every tree and rewrites every index entry, 80 ms against 25 on 50,000 files. When a touched
+Its cost follows the change; git's two-way merge (`git read-tree -m -u OLD NEW`, what
+`git merge --ff-only` does inside) walks every tree and rewrites every index entry: 80 ms
+against 25 for `git apply --index` and 5 for the edit in place, on 50,000 files. When a touched
 file differs from OLD (local changes, a filter or line-ending conversion, a file mode git
 does not see) or apply refuses, the two-way merge decides: git checks every file it would
 touch and refuses, changing nothing, when local changes or untracked files are in the way.
