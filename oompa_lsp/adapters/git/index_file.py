@@ -137,8 +137,10 @@ def _write_preallocated(out: BinaryIO, parts: list[bytes | memoryview]) -> None:
     """Write `parts`, with the file's blocks reserved first. On ext4, renaming a file over
     another makes the kernel write back the new one's delayed blocks there and then (2 ms for
     a 4 MB index); blocks reserved ahead are not delayed, and the rename stays cheap."""
+    reserve = getattr(os, "posix_fallocate", None)  # not on macOS
     try:
-        os.posix_fallocate(out.fileno(), 0, sum(len(part) for part in parts))
+        if reserve is not None:
+            reserve(out.fileno(), 0, sum(len(part) for part in parts))
     except OSError:  # a file system that cannot: the write still works
         pass
     out.writelines(parts)
