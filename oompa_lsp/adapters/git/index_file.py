@@ -46,7 +46,7 @@ _HEADER = struct.Struct(">4sII")
 _STAT = struct.Struct(">10I")  # ctime s, ns; mtime s, ns; dev, ino, mode, uid, gid, size
 _ID_LENGTH = 20
 _FIXED = 62  # stat data, object id and flags, before the name
-_FLAGS_AT = 60
+_MODE_AT, _ID_AT, _FLAGS_AT = 24, 40, 60  # offsets in an entry
 _LONG_NAME = 0xFFF
 _ENTRY_MODES = {0o100644, 0o100755, 0o120000, 0o160000}
 _KEPT_EXTENSIONS = (b"TREE", b"REUC")
@@ -217,12 +217,12 @@ def _folder_or_file_in_the_way(data: _Data, name: bytes, limit: int) -> bool:
 def _is_plain_entry_of(data: _Data, entry: _Entry, object_id: bytes) -> bool:
     """Stage 0, no assume-unchanged bit, and `object_id`."""
     flags = data[entry.start + _FLAGS_AT:entry.start + _FIXED]
-    return flags == len(entry.name).to_bytes(2, "big") and data[entry.start + 40:entry.start + _FLAGS_AT] == object_id
+    return flags == len(entry.name).to_bytes(2, "big") and data[entry.start + _ID_AT:entry.start + _FLAGS_AT] == object_id
 
 
 def _entry_at(data: _Data, start: int, limit: int) -> _Entry | None:
     """The well-formed entry at `start`, if there is one (any stage, no v3 flags)."""
-    if start + _FIXED + 1 > limit or int.from_bytes(data[start + 24:start + 28], "big") not in _ENTRY_MODES:
+    if start + _FIXED + 1 > limit or int.from_bytes(data[start + _MODE_AT:start + _MODE_AT + 4], "big") not in _ENTRY_MODES:
         return None
     flags = int.from_bytes(data[start + _FLAGS_AT:start + _FIXED], "big")
     length = flags & _LONG_NAME
@@ -235,7 +235,7 @@ def _entry_at(data: _Data, start: int, limit: int) -> _Entry | None:
     return _Entry(start, end, name)
 
 
-def _entries_end(data: bytes) -> int | None:
+def _entries_end(data: _Data) -> int | None:
     """Where the entries stop and the extensions (or the checksum) begin. Git writes the cache
     tree first and resolve-undo next, so the search starts from the end for either; a place
     counts when the extensions from there chain exactly to the checksum and an entry ends
