@@ -12,6 +12,7 @@ import pytest
 
 from oompa_lsp.adapters.git import Repo
 from oompa_lsp.adapters.git.commit_writer import CommitWriter
+from oompa_lsp.adapters.git.command import read_config
 
 from test_git import branch_with, git, isolated_git, root  # noqa: F401 (fixtures: a repository, no outside config)
 
@@ -43,7 +44,7 @@ def commit_tree(root: Path, tree: str, parents: list[str], message: str, when: i
 @pytest.mark.parametrize("zone", ["Asia/Kolkata", "America/St_Johns", "UTC"])
 def test_the_written_commit_is_the_object_commit_tree_writes(root: Path, local_time, zone: str) -> None:
     local_time(zone)
-    writer = CommitWriter.for_repository(root)
+    writer = CommitWriter.for_repository(root, read_config(root))
     assert writer is not None
     tree, head = git(root, "rev-parse", "HEAD^{tree}"), git(root, "rev-parse", "HEAD")
     side = branch_with(root, "side", "b.txt", "b\n")
@@ -69,7 +70,7 @@ def test_merges_through_the_repo_are_written_in_process_with_the_users_identity(
 
 
 def test_the_same_commit_written_twice_is_one_object_made_fresh_again(root: Path) -> None:
-    writer = CommitWriter.for_repository(root)
+    writer = CommitWriter.for_repository(root, read_config(root))
     tree, head = git(root, "rev-parse", "HEAD^{tree}"), git(root, "rev-parse", "HEAD")
     first = writer.write(tree, [head], "again", now=1_700_000_000)
     stored = root / ".git" / "objects" / first[:2] / first[2:]
@@ -83,12 +84,12 @@ def test_the_same_commit_written_twice_is_one_object_made_fresh_again(root: Path
                                      ("extensions.compatObjectFormat", "sha256")])
 def test_settings_that_ask_more_of_a_commit_leave_it_to_git(root: Path, setting: tuple[str, str]) -> None:
     git(root, "config", *setting)
-    assert CommitWriter.for_repository(root) is None
+    assert CommitWriter.for_repository(root, read_config(root)) is None
 
 
 def test_dates_from_the_environment_leave_the_commit_to_git(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GIT_COMMITTER_DATE", "@1700000000 +0000")
-    assert CommitWriter.for_repository(root) is None
+    assert CommitWriter.for_repository(root, read_config(root)) is None
     side = branch_with(root, "side", "b.txt", "b\n")
     merged = Repo.discover(root).merge_trees("main", side, "Merge side")
     assert git(root, "log", "-1", "--format=%ct", merged.commit) == "1700000000"
@@ -97,13 +98,13 @@ def test_dates_from_the_environment_leave_the_commit_to_git(root: Path, monkeypa
 def test_sha256_repositories_leave_the_commit_to_git(tmp_path: Path) -> None:
     root = tmp_path / "sha256"
     git(tmp_path, "init", "-q", "--object-format=sha256", "-b", "main", str(root))
-    assert CommitWriter.for_repository(root) is None
+    assert CommitWriter.for_repository(root, read_config(root)) is None
 
 
 def test_without_an_identity_git_writes_the_commit_with_the_fallback_author(root: Path) -> None:
     side = branch_with(root, "side", "b.txt", "b\n")
     git(root, "config", "--unset", "user.name")
     git(root, "config", "--unset", "user.email")
-    assert CommitWriter.for_repository(root) is None
+    assert CommitWriter.for_repository(root, read_config(root)) is None
     merged = Repo.discover(root).merge_trees("main", side, "Merge side")
     assert git(root, "log", "-1", "--format=%an <%ae>", merged.commit) == "oompa <oompa@localhost>"

@@ -185,8 +185,8 @@ def test_ancestry_and_trees_agree_with_git_loose_and_packed(repo: Repo, root: Pa
     agree()
 
 
-def test_paths_a_move_adds_are_read_as_git_lists_them(root: Path) -> None:
-    from oompa_lsp.adapters.git import local_reads
+def test_paths_a_move_adds_are_read_from_its_diff_as_git_lists_them(root: Path) -> None:
+    from oompa_lsp.adapters.git import checkout
 
     write(root / "gone" / "x.txt", "becomes a file\n")
     write(root / "flat.txt", "becomes a folder\n")
@@ -210,10 +210,11 @@ def test_paths_a_move_adds_are_read_as_git_lists_them(root: Path) -> None:
                               "--diff-filter=A", old, new], cwd=root, capture_output=True, text=True, check=True)
         return sorted(filter(None, out.stdout.split("\0")))
 
-    assert sorted(local_reads.added_paths(root, old, new)) == listed_by_git()
+    diff = checkout._diff(root, old, new)
+    assert diff is not None
+    assert sorted(checkout._added_paths(root, old, new, diff)) == listed_by_git()
     assert "gone" in listed_by_git() and "flat.txt/inside.txt" in listed_by_git()
-    git(root, "gc", "-q")
-    assert local_reads.added_paths(root, old, new) is None  # packed: git is asked instead
+    assert sorted(checkout._added_paths(root, old, new, None)) == listed_by_git()  # no diff: git lists them
 
 
 def test_exclude_local_adds_missing_lines_once_and_never_touches_gitignore(repo: Repo, root: Path) -> None:

@@ -84,12 +84,13 @@ def fast_forward_checkout(main_root: Path, worktree: Path, branch: str, new: str
         reason = f"{worktree} is in the middle of a {busy}; finish or abort it and the merge resumes"
         return AdvanceResult("blocked", new, reason=reason, worktree=worktree)
     require_head(main_root, worktree, branch, old)
-    in_the_way = ignored_files_in_the_way(main_root, worktree, old, new)
+    diff = _diff(worktree, old, new)
+    in_the_way = files_in_the_way(worktree, _added_paths(worktree, old, new, diff))
     if in_the_way:
         names = parsing.file_names(in_the_way)
         reason = f"{worktree}: untracked {names} would be overwritten; move them away and the merge resumes"
         return AdvanceResult("blocked", new, reason=reason, files=tuple(in_the_way), worktree=worktree)
-    if _move_checkout(worktree, old, new, index_in_place):
+    if _move_checkout(worktree, old, new, diff, index_in_place):
         dropped = _move_checked_out_ref(worktree, branch, new, old, drop)
         return AdvanceResult("advanced", new, how="fast-forward", worktree=worktree, dropped=dropped)
     out = run_git(["merge", "--ff-only", "--no-autostash", "--no-stat", "--quiet", new], worktree, check=False)
@@ -100,23 +101,37 @@ def fast_forward_checkout(main_root: Path, worktree: Path, branch: str, new: str
     return AdvanceResult("blocked", new, reason=f"{worktree}: {reason}", files=tuple(files), worktree=worktree)
 
 
-def _move_checkout(worktree: Path, old: str, new: str, index_in_place: bool) -> bool:
+# The diff from the old commit to the new, as raw records and as the patch `git apply` reads.
+_Diff = tuple[list[RawChange], bytes]
+
+
+def _diff(worktree: Path, old: str, new: str) -> _Diff | None:
+    out = run_git(["diff", *_PATCH_OPTIONS, old, new, "--"], worktree, check=False)
+    return parsing.raw_changes_and_patch(out.stdout) if out.code == 0 else None
+
+
+def _added_paths(worktree: Path, old: str, new: str, diff: _Diff | None) -> list[str]:
+    """What the move adds: from its diff (one process for both questions), else git's list."""
+    if diff is not None:
+        return [change.path for change in diff[0] if change.status == "A"]
+    out = run_git(["diff", "--name-only", "-z", "--no-renames", "--diff-filter=A", old, new, "--"], worktree)
+    return out.fields()
+
+
+def _move_checkout(worktree: Path, old: str, new: str, diff: _Diff | None, index_in_place: bool) -> bool:
     """The checkout's index and files from `old` to `new`: by their diff where it applies as is,
     else by git's two-way merge; False when git refused (nothing changed)."""
-    if _patch_checkout(worktree, old, new, index_in_place):
+    if diff is not None and _patch_checkout(worktree, diff, index_in_place):
         return True
     return run_git(["read-tree", "-m", "-u", old, new], worktree, check=False).code == 0
 
 
-def _patch_checkout(worktree: Path, old: str, new: str, index_in_place: bool) -> bool:
-    """Bring `worktree`'s index and files from `old` to `new` by applying their diff; False,
-    having changed nothing, unless every file it touches is as `old` has it and apply agrees.
-    The files are patched by git; the index is edited in place where index_file.py can (its
-    cost then follows the change, not the tree), else `git apply --index` writes both."""
-    out = run_git(["diff", *_PATCH_OPTIONS, old, new, "--"], worktree, check=False)
-    if out.code != 0:
-        return False
-    changes, patch = parsing.raw_changes_and_patch(out.stdout)
+def _patch_checkout(worktree: Path, diff: _Diff, index_in_place: bool) -> bool:
+    """Bring `worktree`'s index and files across `diff`; False, having changed nothing, unless
+    every file it touches is as the old commit has it and apply agrees. The files are patched
+    by git; the index is edited in place where index_file.py can (its cost then follows the
+    change, not the tree), else `git apply --index` writes both."""
+    changes, patch = diff
     if not changes:
         return True
     if len(changes) > _MOST_FILES_PATCHED or not all(_as_old_has_it(worktree, change) for change in changes):
@@ -195,16 +210,12 @@ def _head_of(main_root: Path, worktree: Path) -> tuple[str, str]:
     return (line.removeprefix("ref: ") if line.startswith("ref: ") else ""), head
 
 
-def ignored_files_in_the_way(main_root: Path, worktree: Path, old: str, new: str) -> list[str]:
-    """Paths the move from `old` to `new` adds that already exist on disk in `worktree`.
+def files_in_the_way(worktree: Path, added: list[str]) -> list[str]:
+    """The `added` paths that already exist on disk in `worktree`.
 
     Untracked files that are not ignored git protects itself; ignored ones it would replace.
     A path is also in the way when one of its parent folders exists as a file.
     """
-    added = local_reads.added_paths(main_root, old, new)
-    if added is None:
-        out = run_git(["diff", "--name-only", "-z", "--no-renames", "--diff-filter=A", old, new, "--"], worktree)
-        added = out.fields()
     return [path for path in added if _occupied(worktree, path)]
 
 

@@ -37,6 +37,9 @@ _HALF_WRITTEN_WORKTREE = re.compile(r"failed to read .*worktrees/")
 _RACE_RETRIES = 6
 _RACE_PAUSE_S = 0.02
 
+# How git spells "off" in a boolean setting (lower-cased).
+_OFF = ("false", "no", "off", "0", "umask")
+
 # Settings that keep output parseable whatever the user configured.
 _OUTPUT_SETTINGS = {"core.quotePath": "false", "color.ui": "false", "advice.detachedHead": "false"}
 
@@ -148,3 +151,9 @@ def read_config(cwd: Path) -> dict[str, str] | None:
         key, newline, value = entry.partition("\n")
         settings[key] = value if newline else "true"  # a key alone is a boolean true
     return settings
+
+
+def setting_is_off(settings: Mapping[str, str], key: str) -> bool:
+    """A setting of `read_config` that is unset or says no ("umask" is core.sharedRepository's
+    own word for off)."""
+    return key not in settings or settings[key].lower() in _OFF

@@ -10,7 +10,8 @@ objects, signed commits, a non-UTF-8 commit encoding, shared-repository permissi
 settings, a second object format kept alongside, dates or an object directory from the
 environment, a `.git` that is not a folder, or no identity git accepts.
 
-The settings are read once (`git config`, `git var`) and kept: a writer belongs to one run.
+The identity is asked once (`git var`) and kept, with the settings the caller read once
+(`git config --list`): a writer belongs to one run.
 
 Must not import: engine, lsp, cli; anything but the standard library and this package.
 """
@@ -25,12 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import local_reads
-from .command import read_config, run_git
+from .command import run_git, setting_is_off
 
 # Settings under which commit-tree does more than write the plain object (lower-case keys,
 # as `git config --list` prints them).
 _NEEDS_GIT = ("commit.gpgsign", "core.sharedrepository", "core.fsync", "core.fsyncobjectfiles")
-_FALSE = ("false", "no", "off", "0", "umask")  # umask: sharedRepository's default
 _ENVIRONMENT_NEEDS_GIT = ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE", "GIT_OBJECT_DIRECTORY")
 _DEFAULT_LOOSE_COMPRESSION = 1  # git's own default for loose objects (Z_BEST_SPEED)
 
@@ -45,12 +45,12 @@ class CommitWriter:
     compression: int
 
     @classmethod
-    def for_repository(cls, main_root: Path) -> CommitWriter | None:
-        """A writer for the repository at `main_root`, or None where git must write commits."""
+    def for_repository(cls, main_root: Path, settings: dict[str, str] | None) -> CommitWriter | None:
+        """A writer for the repository at `main_root` with these settings (`read_config`; None:
+        unknown), or None where git must write commits."""
         objects = local_reads.objects_folder(main_root)
         if not objects.is_dir() or any(os.environ.get(name) for name in _ENVIRONMENT_NEEDS_GIT):
             return None
-        settings = read_config(main_root)
         if settings is None or not _plain(settings):
             return None
         author, committer = _identity(main_root, "GIT_AUTHOR_IDENT"), _identity(main_root, "GIT_COMMITTER_IDENT")
@@ -124,7 +124,7 @@ def _plain(settings: dict[str, str]) -> bool:
         return False
     if settings.get("i18n.commitencoding", "utf-8").lower() not in ("utf-8", "utf8"):
         return False
-    return all(key not in settings or settings[key].lower() in _FALSE for key in _NEEDS_GIT)
+    return all(setting_is_off(settings, key) for key in _NEEDS_GIT)
 
 
 def _compression(settings: dict[str, str]) -> int:

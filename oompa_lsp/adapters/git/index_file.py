@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from .command import setting_is_off
 from .records import RawChange
 
 _Data = bytes | mmap.mmap  # an index file's content, read or mapped
@@ -55,7 +56,6 @@ _WORD = 0xFFFFFFFF
 _NODE = re.compile(rb"([^\x00]*)\x00(-?[0-9]+) ([0-9]+)\n")  # a cache-tree node's header
 # Settings under which git writes the index differently from the plain file made here.
 _INDEX_SETTINGS = ("core.fsync", "core.splitindex", "core.sharedrepository", "index.skiphash")
-_FALSE = ("false", "no", "off", "0", "umask")
 
 
 def in_place_allowed(settings: Mapping[str, str]) -> bool:
@@ -63,7 +63,7 @@ def in_place_allowed(settings: Mapping[str, str]) -> bool:
     here: SHA-1 objects and none of the settings that change how git writes an index."""
     if settings.get("extensions.objectformat", "sha1").lower() != "sha1":
         return False
-    return all(key not in settings or settings[key].lower() in _FALSE for key in _INDEX_SETTINGS)
+    return all(setting_is_off(settings, key) for key in _INDEX_SETTINGS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,10 +4,10 @@ A git process costs milliseconds and one swarm task asks dozens of questions. Th
 simple ones are answered here: is this full id a loose commit (and what are its tree and
 parents), where is a worktree's git dir and what does its HEAD say, which commit does a branch
 name, or does the branch not exist at all, which worktrees exist and what they have checked
-out, which paths a move from one commit to another adds. Only git's plain layout is read
-(loose objects, loose refs, `packed-refs` and `worktrees/` in `<main worktree>/.git`); each
-function returns None (or False) for anything else — packed objects, reftable, a separate git
-dir, a half-written or unreadable file — and the caller asks git. An answer is only given when git would give the same one.
+out. Only git's plain layout is read (loose objects, loose refs, `packed-refs` and
+`worktrees/` in `<main worktree>/.git`); each function returns None (or False) for anything
+else — packed objects, reftable, a separate git dir, a half-written or unreadable file — and
+the caller asks git. An answer is only given when git would give the same one.
 
 Must not import: engine, lsp, cli; anything but the standard library.
 """
@@ -21,7 +21,6 @@ from collections import deque
 from pathlib import Path
 
 FULL_OBJECT_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # sha1 or sha256
-_TREE_MODE = b"40000"  # a subtree's mode in a tree object
 # Refs every worktree shares (per-worktree ones, such as refs/bisect/, live elsewhere).
 _SHARED_REF = re.compile(r"refs/(?:heads|oompa)/[^\s~^:?*\[\\]+")
 
@@ -133,54 +132,6 @@ def commit_header(main_root: Path, commit: str) -> tuple[str, tuple[str, ...]] |
         else:
             break
     return (tree, tuple(parents)) if FULL_OBJECT_ID.fullmatch(tree) else None
-
-
-def added_paths(main_root: Path, old_commit: str, new_commit: str) -> list[str] | None:
-    """Paths that name a file, link or submodule in `new_commit` and nothing of the kind in
-    `old_commit` (what `git diff --diff-filter=A --no-renames` lists). Only subtrees that
-    differ are read, so the cost follows the change, not the tree."""
-    old, new = commit_header(main_root, old_commit), commit_header(main_root, new_commit)
-    if old is None or new is None:
-        return None
-    found: list[str] = []
-    return found if _collect_added(main_root, old[0], new[0], "", found) else None
-
-
-def _collect_added(main_root: Path, old_tree: str | None, new_tree: str, prefix: str, found: list[str]) -> bool:
-    """Add to `found` what `new_tree` adds over `old_tree` (None: an empty tree); False when a
-    tree is not stored loose."""
-    new_entries = _tree_entries(main_root, new_tree)
-    old_entries = _tree_entries(main_root, old_tree) if old_tree else {}
-    if new_entries is None or old_entries is None:
-        return False
-    for name, (mode, oid) in new_entries.items():
-        before = old_entries.get(name)
-        if before == (mode, oid):
-            continue
-        path = prefix + name
-        if mode == _TREE_MODE:
-            was_tree = before is not None and before[0] == _TREE_MODE
-            if not _collect_added(main_root, before[1] if was_tree else None, oid, path + "/", found):
-                return False
-        elif before is None or before[0] == _TREE_MODE:
-            found.append(path)
-    return True
-
-
-def _tree_entries(main_root: Path, tree: str) -> dict[str, tuple[bytes, str]] | None:
-    """A loose tree object's entries: name -> (mode, object id)."""
-    data = _loose_object(main_root, tree, b"tree")
-    if data is None:
-        return None
-    size = len(tree) // 2  # raw id length: 20 bytes for sha1, 32 for sha256
-    entries: dict[str, tuple[bytes, str]] = {}
-    at = 0
-    while at < len(data):
-        space, nul = data.index(b" ", at), data.index(b"\0", at)
-        mode, name = data[at:space], os.fsdecode(data[space + 1:nul])
-        entries[name] = (mode, data[nul + 1:nul + 1 + size].hex())
-        at = nul + 1 + size
-    return entries
 
 
 def _loose_object(main_root: Path, object_id: str, kind: bytes) -> bytes | None:

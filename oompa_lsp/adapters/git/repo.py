@@ -64,7 +64,7 @@ MergeStrategy = Literal["merge", "squash"]
 class Repo:
     """A non-bare git repository with at least one commit; `root` is its main worktree."""
 
-    __slots__ = ("root", "_adding", "_commit_writer", "_index_in_place")
+    __slots__ = ("root", "_adding", "_commit_writer", "_settings")
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -73,11 +73,11 @@ class Repo:
         # once outlasted every retry (command.py). Two at a time keep two cores busy at the
         # start of a run, where one at a time left workers waiting for their turn.
         self._adding = threading.BoundedSemaphore(_WORKTREE_ADDS_AT_ONCE)
-        # Made on the first merge commit (it asks git for settings and identity once): None
-        # where commit-tree must write them, _UNSET before that.
+        # Made when first needed (it asks git for the identity once): None where commit-tree
+        # must write commits, _UNSET before that.
         self._commit_writer: CommitWriter | None | object = _UNSET
-        # Whether the settings leave the user's index to index_file.py; read on the first move.
-        self._index_in_place: bool | None = None
+        # `git config --list`, read once per run when first needed (None: git could not say).
+        self._settings: dict[str, str] | None | object = _UNSET
 
     def __repr__(self) -> str:
         return f"Repo({str(self.root)!r})"
@@ -179,11 +179,9 @@ class Repo:
         if holder is None:
             dropped = self.advance_ref(branch, new, old, drop=drop)
             return AdvanceResult("advanced", new, how="update-ref", dropped=dropped)
-        if self._index_in_place is None:
-            settings = read_config(self.root)
-            self._index_in_place = settings is not None and index_file.in_place_allowed(settings)
-        return checkout.fast_forward_checkout(self.root, holder.path, branch, new, old, drop,
-                                              index_in_place=self._index_in_place)
+        settings = self._config()
+        in_place = settings is not None and index_file.in_place_allowed(settings)
+        return checkout.fast_forward_checkout(self.root, holder.path, branch, new, old, drop, index_in_place=in_place)
 
     # -- local excludes -------------------------------------------------------------------------
 
@@ -522,6 +520,16 @@ class Repo:
         """Create `ref` at `sha` unless it exists (an empty old value means "must not exist")."""
         return run_git(["update-ref", "-m", "oompa: park", ref, sha, ""], self.root, check=False).code == 0
 
+    def _config(self) -> dict[str, str] | None:
+        if self._settings is _UNSET:
+            self._settings = read_config(self.root)
+        return self._settings if isinstance(self._settings, dict) else None
+
+    def _writer(self) -> CommitWriter | None:
+        if self._commit_writer is _UNSET:
+            self._commit_writer = CommitWriter.for_repository(self.root, self._config())
+        return self._commit_writer if isinstance(self._commit_writer, CommitWriter) else None
+
     def _tree_of(self, commit: str) -> str:
         header = local_reads.commit_header(self.root, commit)
         if header is not None:
@@ -541,10 +549,9 @@ class Repo:
         return (tree, [], []) if out.code == 0 else (None, conflicts, messages)
 
     def _commit_tree(self, tree: str, parents: list[str], message: str) -> str:
-        if self._commit_writer is _UNSET:
-            self._commit_writer = CommitWriter.for_repository(self.root)
-        if isinstance(self._commit_writer, CommitWriter):
-            return self._commit_writer.write(tree, parents, message)
+        writer = self._writer()
+        if writer is not None:
+            return writer.write(tree, parents, message)
         argv = ["commit-tree", tree, *(part for parent in parents for part in ("-p", parent)), "-m", message]
         return run_git_with_identity(argv, self.root).line
 
