@@ -81,6 +81,9 @@ async function uiLevel(binary: string, browser: Browser, root: string): Promise<
   try {
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
     return await runUiScenario(browser, server, facts, SCREENSHOTS);
+  } catch (error) {
+    printExtensionLogTail(path.join(profile.userDataDir, "logs"));
+    throw error;
   } finally {
     await server.stop();
     await noneLeft(path.join(root, "ui"));
@@ -104,6 +107,15 @@ async function untrustedLevel(binary: string, browser: Browser, root: string): P
   } finally {
     await server.stop();
     await noneLeft(path.join(root, "untrusted"));
+  }
+}
+
+/** The end of the extension's own log (its requests to the server, with trace), for a failed run. */
+function printExtensionLogTail(folder: string, lines = 40): void {
+  const logs = fs.existsSync(folder) ? (fs.readdirSync(folder, { recursive: true }) as string[]).filter((f) => path.basename(f) === "Oompa.log") : [];
+  for (const log of logs) {
+    const tail = fs.readFileSync(path.join(folder, log), "utf8").trimEnd().split("\n").slice(-lines);
+    console.error(`the last ${tail.length} lines of ${log}:\n${tail.map((l) => `  ${l}`).join("\n")}`);
   }
 }
 

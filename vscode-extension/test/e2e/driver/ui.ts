@@ -43,9 +43,8 @@ export async function runUiScenario(browser: Browser, server: CodeServer, facts:
     await page.screenshot({ path: overview });
     const lens = ((await summaryLens.textContent()) ?? "").trim();
 
-    await review.click();
     const approve = page.locator(".editor-actions .action-label[aria-label^='Approve Review']").first();
-    await approve.waitFor({ timeout: SEEN_TIMEOUT_MS });
+    await clickUntilShown(review, approve);
     await page.locator(".editor-container .monaco-diff-editor").first().waitFor({ timeout: SEEN_TIMEOUT_MS });
     const diff = path.join(screenshots, "vscode-review.png");
     await page.screenshot({ path: diff });
@@ -67,6 +66,8 @@ export async function runUiScenario(browser: Browser, server: CodeServer, facts:
   } catch (error) {
     const lenses = await page.locator(".codelens-decoration").allTextContents().catch(() => []);
     console.error(`code lenses on screen when it failed:\n${lenses.map((l) => `  ${l}`).join("\n")}`);
+    await printOnScreen(page, "editor tabs", ".tabs-container .tab .label-name");
+    await printOnScreen(page, "notifications", ".notifications-toasts .notification-list-item-message");
     await page.screenshot({ path: path.join(path.dirname(facts.folder), "failure.png") }).catch(() => undefined);
     throw error;
   } finally {
@@ -111,6 +112,33 @@ function feedbackTheWorkerGot(facts: WorkspaceFacts, taskId: string): string {
   const calls = fs.readFileSync(log, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as { task_id?: string; prompt?: string });
   const turns = calls.filter((call) => call.task_id === taskId);
   return turns.length > 1 ? (turns[turns.length - 1]?.prompt ?? "") : "";
+}
+
+/**
+ * Clicks `target` until `shown` appears. The views re-render whenever the swarm's state moves,
+ * and on a loaded machine a click can be lost while a row is being replaced; a user would click
+ * again, and so does this. Each retry is logged, so a click that never works still fails here.
+ */
+async function clickUntilShown(target: Locator, shown: Locator): Promise<void> {
+  const attempts = 3;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    await target.click();
+    try {
+      await shown.waitFor({ timeout: SEEN_TIMEOUT_MS / attempts });
+      return;
+    } catch (error) {
+      if (attempt === attempts) {
+        throw error;
+      }
+      console.error(`click ${attempt} of ${attempts} did not show ${shown.toString()}; clicking again`);
+    }
+  }
+}
+
+/** Prints the text of every element `selector` finds, so a failure says what the user saw. */
+async function printOnScreen(page: Page, what: string, selector: string): Promise<void> {
+  const texts = await page.locator(selector).allTextContents().catch(() => []);
+  console.error(`${what} on screen when it failed:${texts.length === 0 ? " none" : ""}\n${texts.map((t) => `  ${t.trim()}`).join("\n")}`);
 }
 
 /** Drags the sash between the side bar and the editor, so the views' lines fit on screen. */
