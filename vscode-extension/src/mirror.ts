@@ -8,7 +8,8 @@
 
 import type { ReviewResolved, ReviewView, Snapshot, SwarmState, TaskCounts, TaskView, Usage, WorkerView } from "./protocol";
 
-export type MirrorPart = "swarm" | "workers" | "tasks" | "reviews";
+const MIRROR_PARTS = ["swarm", "workers", "tasks", "reviews"] as const;
+export type MirrorPart = (typeof MIRROR_PARTS)[number];
 export type MirrorListener = (parts: ReadonlySet<MirrorPart>) => void;
 
 const IDLE: SwarmState = {
@@ -61,14 +62,23 @@ export class SwarmMirror {
     return () => this.listeners.delete(listener);
   }
 
-  /** Replaces everything with the server's snapshot (on connect, and to reconcile). */
+  /**
+   * Replaces everything with the server's snapshot (on connect, and to reconcile). Listeners
+   * hear only of the parts that differ: a reconcile that finds nothing new must not re-render
+   * the views under the user's pointer (a row replaced mid-click loses the click).
+   */
   applySnapshot(snapshot: Snapshot): void {
+    const before = this.fingerprints();
     const known = new Map([...this.taskViews].map(([id, task]) => [id, task.uri]));
     replace(this.workerViews, Object.values(snapshot.workers), (w) => w.id);
     replace(this.taskViews, Object.values(snapshot.tasks).map((t) => keepUri(t, known.get(t.id))), (t) => t.id);
     replace(this.reviewViews, Object.values(snapshot.reviews), (r) => r.review_id);
     this.swarmState = swarmStateOf(snapshot);
-    this.emit(["swarm", "workers", "tasks", "reviews"]);
+    const after = this.fingerprints();
+    const changed = MIRROR_PARTS.filter((part) => before[part] !== after[part]);
+    if (changed.length > 0) {
+      this.emit(changed);
+    }
   }
 
   applySwarmState(state: SwarmState): void {
@@ -123,6 +133,16 @@ export class SwarmMirror {
       }
     }
     return dropped;
+  }
+
+  /** Each part as text, to tell whether a snapshot changed it. */
+  private fingerprints(): Record<MirrorPart, string> {
+    return {
+      swarm: JSON.stringify(this.swarmState),
+      workers: JSON.stringify(this.workers),
+      tasks: JSON.stringify(this.tasks),
+      reviews: JSON.stringify(this.reviews),
+    };
   }
 
   private emit(parts: MirrorPart[]): void {

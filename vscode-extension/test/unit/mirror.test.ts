@@ -38,6 +38,18 @@ describe("the mirror of the server's swarm", () => {
     assert.deepEqual(seen, [["workers"], ["tasks"]]);
   });
 
+  it("tells listeners only of the parts a snapshot changed, and nothing when it changed nothing", () => {
+    const mirror = new SwarmMirror();
+    const seen: MirrorPart[][] = [];
+    mirror.onChange((parts) => seen.push([...parts]));
+    mirror.applySnapshot(snapshotWithReview());
+    mirror.applySnapshot(snapshotWithReview());
+    const moved = snapshotWithReview();
+    moved.tasks.t2 = decodeTask({ id: "t2", state: "current", summary: "Two", worker: "w1" });
+    mirror.applySnapshot(moved);
+    assert.deepEqual(seen, [["swarm", "workers", "tasks", "reviews"], ["swarm", "tasks"]]);
+  });
+
   it("drops a task's pending review once the task leaves the current state", () => {
     const mirror = new SwarmMirror();
     mirror.applySnapshot(snapshotWithReview());
