@@ -64,8 +64,7 @@ export async function runUiScenario(browser: Browser, server: CodeServer, facts:
     return `lens "${lens}" and task ${firstTask} seen; ${firstTask} approved from the diff editor's title; ` +
       `${secondTask} rejected from the Reviews view with typed feedback, round 2 came back; screenshots ${shots}`;
   } catch (error) {
-    const lenses = await page.locator(".codelens-decoration").allTextContents().catch(() => []);
-    console.error(`code lenses on screen when it failed:\n${lenses.map((l) => `  ${l}`).join("\n")}`);
+    await printOnScreen(page, "code lenses", ".codelens-decoration");
     await printOnScreen(page, "editor tabs", ".tabs-container .tab .label-name");
     await printOnScreen(page, "notifications", ".notifications-toasts .notification-list-item-message");
     await page.screenshot({ path: path.join(path.dirname(facts.folder), "failure.png") }).catch(() => undefined);
