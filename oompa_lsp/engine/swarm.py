@@ -26,7 +26,7 @@ from ..adapters.processes import kill_processes_under
 from ..adapters.run_log import RunLog, SwarmLock
 from ..adapters.task_store import TaskStore
 from ..core.commands import Approve, CancelTask, Reject, Requeue, StopSwarm
-from ..core.config import infer_role, parse_model_ref
+from ..core.config import infer_role, parse_model_ref, worker_iterations
 from ..core.errors import EngineRequestError, RepositoryError
 from ..core.events import CleanupDone, Event, LogMessage, SwarmStarted, SwarmStopped, TaskFailed, TaskRecovered, TaskReturned, WorkerInfo
 from ..core.snapshot import Snapshot
@@ -172,8 +172,12 @@ class Swarm:
             for _ in range(entry.count):
                 number += 1
                 specs.append(WorkerSpec(id=f"w{number}", role=infer_role(entry), model=parse_model_ref(entry.model),
-                                        iterations=entry.iterations, prompts=self.loaded.worker_prompts[index],
-                                        timeout_s=entry.timeout_s, max_resumes=entry.max_resumes))
+                                        iterations=worker_iterations(entry), prompts=self.loaded.worker_prompts[index],
+                                        timeout_s=entry.timeout_s, max_working_resumes=entry.max_working_resumes,
+                                        max_runs=entry.max_resumes, can_plan=entry.can_plan,
+                                        max_wait_for_tasks=entry.max_wait_for_tasks,
+                                        wait_between=entry.wait_between or 0.0,
+                                        reviewers=self.loaded.worker_reviewers[index]))
         return specs
 
     async def _recover(self, ctx: SwarmContext) -> None:

@@ -20,7 +20,7 @@ import anyio
 
 from ..core.config import ModelRef
 from ..core.errors import OompaError
-from ..adapters.config_file import bundled_prompts_dir
+from ..adapters.config_file import LoadedReviewer, bundled_prompts_dir
 from ..core.events import BranchParked, CheckResult, ChecksRan, LogMessage, MergeConflicted, TaskClaimed, TaskCompleted, TaskFailed, TaskReturned, WorkerStateChanged, WorktreeReady
 from ..core.tasks import Attempt, Task
 from . import prompting
@@ -42,7 +42,12 @@ class WorkerSpec:
     iterations: int
     prompts: list[str]
     timeout_s: float
-    max_resumes: int
+    max_working_resumes: int = 5       # resumes of a turn that ended without a signal
+    max_runs: int = 7                  # agent runs in one cycle (the original's max_resumes)
+    can_plan: bool = True
+    max_wait_for_tasks: float = 600.0
+    wait_between: float = 0.0
+    reviewers: list[LoadedReviewer] = field(default_factory=list)
 
 
 @dataclass
@@ -79,7 +84,9 @@ class Worker:
         planner = self.spec.role == "planner"
         self.board.producers += planner
         try:
-            for _cycle in range(self.spec.iterations):
+            for cycle in range(self.spec.iterations):
+                if cycle and self.spec.wait_between and not stopping.is_set():
+                    await self._wait_between(stopping)
                 if stopping.is_set() or not await self._cycle(stopping):
                     break
         finally:
@@ -89,6 +96,12 @@ class Worker:
                 await self._detach_orphaned()
         if not stopping.is_set():
             self._state("done")
+
+    async def _wait_between(self, stopping: anyio.Event) -> None:
+        """The original's `wait_between`: a pause before every cycle after the first."""
+        self._state("waiting", detail=f"wait_between {self.spec.wait_between:g}s")
+        with anyio.move_on_after(self.spec.wait_between):
+            await stopping.wait()
 
     async def _detach_orphaned(self) -> None:
         """A worktree left on a deleted branch would look empty to `git status` ("No commits
@@ -106,11 +119,15 @@ class Worker:
         if self.spec.role == "planner":
             return await self._plan()
         self._state("idle")
-        task = await self.board.next_task(self.spec.id, stopping, start=self._start_attempt)
+        wait = None if self.spec.can_plan else self.spec.max_wait_for_tasks
+        task = await self.board.next_task(self.spec.id, stopping, start=self._start_attempt, max_wait_s=wait)
         if task is None:
-            return self.spec.role == "worker" and not stopping.is_set() and await self._plan()
+            return self._may_plan() and not stopping.is_set() and await self._plan()
         await self._execute(task)
         return True
+
+    def _may_plan(self) -> bool:
+        return self.spec.role == "worker" and self.spec.can_plan
 
     def _state(self, state: str, task: Task | None = None, detail: str = "") -> None:
         self.ctx.emit(WorkerStateChanged(worker=self.spec.id, state=state, task_id=task.id if task else None,
@@ -130,7 +147,7 @@ class Worker:
         self.board.producers += 1
         try:
             # Planning turns are not resumed: the next cycle asks again with the tasks that now exist.
-            seat = AgentSeat(self.spec.id, self.spec.model, self.spec.timeout_s, max_resumes=0)
+            seat = AgentSeat(self.spec.id, self.spec.model, self.spec.timeout_s, max_working_resumes=0)
             turn = await run_until_signal(self.ctx, seat, self.spec.role, prompt, self.worktree, None)
         finally:
             self.board.producers -= 1
@@ -194,6 +211,9 @@ class Worker:
         prompt = self._render(job.task)
         max_rounds = self.ctx.config.review.max_attempts
         for round_no in range(1, max_rounds + 1):
+            if seat.out_of_runs():
+                await self._give_back(job, f"the cycle used its {seat.max_runs} agent runs (max_resumes)", "pending")
+                return None
             self._state("working", job.task, f"round {round_no}")
             turn = await run_until_signal(self.ctx, seat, self._task_role(), prompt, self.worktree, job.task)
             self._add_usage(job, turn)
@@ -235,7 +255,8 @@ class Worker:
         self._state("awaiting_review" if human else "reviewing", job.task, f"round {round_no}")
         case = ReviewCase(review_id=f"{job.task.id}-{len(job.task.attempts)}-{round_no}", task=job.task,
                           worker=self.spec.id, branch=job.branch, base=job.base, head=head,
-                          worktree=self.worktree, round=round_no, checks=job.checks)
+                          worktree=self.worktree, round=round_no, checks=job.checks,
+                          reviewers=self.spec.reviewers)
         verdict = await self.desk.review(case)
         job.task.attempts[-1].verdicts.append("APPROVED" if verdict.approved else "CHANGES_REQUESTED")
         await anyio.to_thread.run_sync(self.ctx.store.update, job.task)
@@ -388,7 +409,8 @@ class Worker:
                                          message=f"worktree setup `{' '.join(argv)}` failed (exit {result.exit_code})"))
 
     def _seat(self) -> AgentSeat:
-        return AgentSeat(self.spec.id, self.spec.model, self.spec.timeout_s, self.spec.max_resumes)
+        return AgentSeat(self.spec.id, self.spec.model, self.spec.timeout_s, self.spec.max_working_resumes,
+                         max_runs=self.spec.max_runs)
 
     def _job_seat(self, job: _Job) -> AgentSeat:
         if job.seat is None:
@@ -415,8 +437,10 @@ def _turn_problem(turn: TurnResult, seat: AgentSeat) -> str | None:
     kind = turn.signal.kind
     if kind == "followup":
         return f"the agent needs follow-up: {turn.signal.reason or 'no reason given'}"
+    if turn.out_of_runs:
+        return f"no finished turn within the cycle's {seat.max_runs} agent runs (max_resumes)"
     if kind == "none":
-        return f"no signal after {seat.max_resumes} resumes"
+        return f"no signal after {seat.max_working_resumes} resumes (max_working_resumes)"
     if kind in ("done", "claim"):
         return f"the agent answered {kind} instead of finishing the task"
     return None
