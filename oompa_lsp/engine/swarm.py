@@ -38,6 +38,7 @@ from .worker import Worker, WorkerSpec
 
 log = logging.getLogger(__name__)
 _CONTROL_POLL_S = 0.3
+PLANNER_ID = "planner"  # the top-level planner's worker id (workers are w1, w2, ...)
 
 
 class SwarmResult(Struct):
@@ -120,6 +121,8 @@ class Swarm:
         self._emit(SwarmStarted(run_id=ctx.run_id, repo=str(self.repo_root), target=ctx.target, pid=os.getpid(),
                                 workers=[WorkerInfo(w.spec.id, str(w.spec.model), w.spec.role, w.spec.iterations)
                                          for w in self._workers], review_mode=self.config.review.mode))
+        for warning in self.loaded.warnings:
+            self._emit(LogMessage(level="warning", message=f"oompa.json:{warning}"))
         try:
             await self._recover(ctx)
             with anyio.CancelScope() as self._scope:
@@ -139,9 +142,13 @@ class Swarm:
             await services.start(queue.run)
             services.start_soon(self._watch_control)
             task_status.started()
+            planner = next((w for w in self._workers if w.spec.id == PLANNER_ID), None)
+            if planner is not None:
+                await self._plan_first(planner)
             async with anyio.create_task_group() as workers:
                 for worker in self._workers:
-                    workers.start_soon(worker.run, self._stopping)
+                    if worker is not planner:
+                        workers.start_soon(worker.run, self._stopping)
             queue.close()
             services.cancel_scope.cancel()
 
@@ -166,8 +173,28 @@ class Swarm:
                             run_id=self._run_log.run_id, target=target, tasks_dir=self.tasks_dir,
                             spec_path=self.spec_path, worktree_root=root, emit=self._emit)
 
+    async def _plan_first(self, planner: Worker) -> None:
+        """The original's top-level planner: one planning run before the workers start,
+        while fewer than `max_pending` tasks are pending."""
+        assert self._stopping is not None and self.config.planner is not None
+        pending = len((await planner.board.refresh()).pending)
+        limit = self.config.planner.max_pending
+        if pending >= limit:
+            self._emit(LogMessage(level="info", worker=PLANNER_ID,
+                                  message=f"planner not run: {pending} task(s) pending (max_pending {limit})"))
+            return
+        planner.spec.max_new_tasks = limit - pending
+        await planner.run(self._stopping)
+
+    def _planner_spec(self) -> list[WorkerSpec]:
+        planner = self.config.planner
+        if planner is None:
+            return []
+        return [WorkerSpec(id=PLANNER_ID, role="planner", model=parse_model_ref(planner.model), iterations=1,
+                           prompts=self.loaded.planner_prompts, timeout_s=planner.timeout_s, max_working_resumes=0)]
+
     def _worker_specs(self) -> list[WorkerSpec]:
-        specs, number = [], 0
+        specs, number = self._planner_spec(), 0
         for index, entry in enumerate(self.config.workers):
             for _ in range(entry.count):
                 number += 1

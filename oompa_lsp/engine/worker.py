@@ -48,6 +48,7 @@ class WorkerSpec:
     max_wait_for_tasks: float = 600.0
     wait_between: float = 0.0
     reviewers: list[LoadedReviewer] = field(default_factory=list)
+    max_new_tasks: int | None = None   # a planner's limit this run (the top-level planner's max_pending)
 
 
 @dataclass
@@ -143,7 +144,10 @@ class Worker:
         await self._prepare_worktree(branch)
         scan = await self.board.refresh()
         everything = [*scan.pending, *scan.current, *scan.complete, *scan.failed]
-        prompt = self._render(None, existing_tasks=prompting.existing_tasks_block(everything))
+        existing = prompting.existing_tasks_block(everything)
+        if self.spec.max_new_tasks is not None:
+            existing += f"\n\nWrite at most {self.spec.max_new_tasks} new task file(s) in this run."
+        prompt = self._render(None, existing_tasks=existing)
         self.board.producers += 1
         try:
             # Planning turns are not resumed: the next cycle asks again with the tasks that now exist.
