@@ -17,6 +17,7 @@ import re
 
 from lsprotocol import types as lsp
 
+from oompa_lsp.core.config import ConfigWarning
 from oompa_lsp.core.errors import ConfigError
 from oompa_lsp.core.jsonpos import Span, span_of_path, split_path
 from oompa_lsp.core.snapshot import Snapshot, TaskView
@@ -110,6 +111,12 @@ def config_diagnostics(error: ConfigError, text: str) -> list[lsp.Diagnostic]:
     """oompa.json's one problem, where the ConfigError says it is (line:col, or a key path)."""
     message = f"{error.problem} ({error.hint})" if error.hint else error.problem
     return [_diagnostic(_config_range(error.where, text), message, lsp.DiagnosticSeverity.Error, "config")]
+
+
+def config_warning_diagnostics(warnings: list[ConfigWarning], text: str) -> list[lsp.Diagnostic]:
+    """What oompa.json asks for that will not happen as written (review off, an ignored key)."""
+    return [_diagnostic(_config_range(w.where, text), w.message, lsp.DiagnosticSeverity.Warning, "config-warning")
+            for w in warnings]
 
 
 def _config_range(where: str, text: str) -> lsp.Range:
