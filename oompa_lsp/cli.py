@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
         "--quiet", action="store_true", help="print only the final line")
     demo = _add(sub, "demo", cmd_demo, "run a demo swarm in a throwaway repository (no API key)")
     demo.add_argument("--dir", type=Path, help="where to make the demo repository (default: a temp folder)")
+    _add(sub, "init", cmd_init, "write oompa.json (for the agent CLIs found), a spec.md skeleton and the tasks folders")
     _add(sub, "check", cmd_check, "validate oompa.json, the repository and each agent CLI")
     _add(sub, "status", cmd_status, "show the swarm's state").add_argument("--json", action="store_true")
     _add(sub, "tasks", cmd_tasks, "list tasks by state")
@@ -241,6 +242,11 @@ def cmd_stop(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from .checkup import run_checkup
     return run_checkup(args.repo)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from .starter import run_init
+    return run_init(args.repo)
 
 
 def cmd_cleanup(args: argparse.Namespace) -> int:
