@@ -71,7 +71,12 @@ def cost_text(usage: Usage) -> str:
 
 def live_summary(snapshot: Snapshot) -> str:
     busy = [f"{w.id}:{w.state}" + (f"({w.task_id})" if w.task_id else "") for w in snapshot.workers.values()]
-    return f"{snapshot.summary_line()} · {cost_text(snapshot.usage)} · " + " ".join(busy)
+    return f"{snapshot.summary_line()}{_review_off(snapshot)} · {cost_text(snapshot.usage)} · " + " ".join(busy)
+
+
+def _review_off(snapshot: Snapshot) -> str:
+    # Nobody reviews what lands: the user must not have to dig for that.
+    return " · review off (no reviewer)" if snapshot.review_mode == "none" else ""
 
 
 def status_table(snapshot: Snapshot) -> str:
@@ -80,7 +85,7 @@ def status_table(snapshot: Snapshot) -> str:
     state = "finished" if snapshot.ok else snapshot.state
     lines = [f"run {snapshot.run_id} on {snapshot.target}: {state}"
              + (f" ({snapshot.stopped_reason})" if snapshot.stopped_reason else ""),
-             snapshot.summary_line() + f" · {cost_text(snapshot.usage)}"]
+             snapshot.summary_line() + _review_off(snapshot) + f" · {cost_text(snapshot.usage)}"]
     if snapshot.paused_reason:
         lines.append(f"merge queue paused: {snapshot.paused_reason}")
     lines.append("")
