@@ -30,7 +30,7 @@ _LINES = {
     ev.TaskClaimed: lambda e: f"{e.worker} claimed {e.task_id} (attempt {e.attempt}, branch {e.branch})",
     ev.TaskReturned: lambda e: f"{e.task_id} back to pending: {e.reason.splitlines()[0] if e.reason else ''}",
     ev.TaskRecovered: lambda e: f"{e.task_id} recovered from {e.previous_owner}",
-    ev.TaskCompleted: lambda e: f"{e.task_id} complete ({e.commit[:10]})",
+    ev.TaskCompleted: lambda e: f"{e.task_id} complete ({e.commit[:10] or e.note})",
     ev.TaskFailed: lambda e: f"{e.task_id} FAILED: {e.reason.splitlines()[0] if e.reason else ''}",
     ev.AgentFinished: lambda e: (f"{e.worker} agent error ({e.error_kind}): {e.error}" if e.error else None),
     ev.ChecksRan: lambda e: f"{e.task_id} checks on the {e.stage} tree {'passed' if e.ok else 'FAILED'}",

@@ -85,7 +85,8 @@ class TaskRecovered(_Event):
 
 class TaskCompleted(_Event):
     task_id: str
-    commit: str
+    commit: str  # "" when it completed with no change (a task that allows that)
+    note: str = ""
 
 
 class TaskFailed(_Event):

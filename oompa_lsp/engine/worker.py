@@ -32,6 +32,7 @@ from .merge_queue import MergeQueue, MergeRequest
 from .review import ReviewCase, ReviewDesk
 
 Disposition = Literal["pending", "failed"]
+NO_CHANGE = "no change"  # the reason an attempt ends when the agent never changed anything
 
 
 @dataclass
@@ -219,13 +220,9 @@ class Worker:
                 await self._give_back(job, f"the cycle used its {seat.max_runs} agent runs (max_resumes)", "pending")
                 return None
             self._state("working", job.task, f"round {round_no}")
-            turn = await run_until_signal(self.ctx, seat, self._task_role(), prompt, self.worktree, job.task)
-            self._add_usage(job, turn)
-            problem = _turn_problem(turn, seat)
-            if problem:
-                await self._give_back(job, problem, "pending")
+            head = await self._turn_with_a_change(job, seat, prompt)
+            if head is None:
                 return None
-            head = await self._commit(job)
             feedback = await self._checks_feedback(job)
             if feedback is None:
                 verdict = await self._review(job, head, round_no)
@@ -236,6 +233,42 @@ class Worker:
             prompt = prompting.feedback_prompt(feedback, round_no)
         await self._give_back(job, f"not approved after {max_rounds} review rounds", "pending")
         return None
+
+    async def _turn_with_a_change(self, job: _Job, seat: AgentSeat, prompt: str) -> str | None:
+        """Agent turns until one finishes with a change against the merge base: its committed
+        head, or None when the task was given back (or, where the task allows it, completed
+        with no change). Saying "done" with nothing changed is resumed, never reviewed."""
+        nudges = 0
+        while True:
+            turn = await run_until_signal(self.ctx, seat, self._task_role(), prompt, self.worktree, job.task)
+            self._add_usage(job, turn)
+            problem = _turn_problem(turn, seat)
+            if problem:
+                await self._give_back(job, problem, "pending")
+                return None
+            head = await self._commit(job)
+            if not await anyio.to_thread.run_sync(self.ctx.repo.same_tree, head, job.base):
+                return head
+            if job.task.no_change_ok:
+                await self._complete_unchanged(job)
+                return None
+            if nudges >= seat.max_working_resumes or seat.out_of_runs():
+                await self._give_back(job, f"{NO_CHANGE}: the agent said it was done {nudges + 1} time(s) "
+                                           "without changing anything", "pending")
+                return None
+            nudges += 1
+            self.ctx.emit(LogMessage(level="warning", worker=self.spec.id,
+                                     message=f"{job.task.id}: done with no change in the worktree; resumed"))
+            prompt = prompting.no_change_prompt()
+
+    async def _complete_unchanged(self, job: _Job) -> None:
+        task = job.task
+        task.attempts[-1].outcome = "no change"
+        task.claimed_by, task.claimed_at, task.owner = None, None, None
+        await anyio.to_thread.run_sync(self.ctx.store.move, task.id, "current", "complete", task)
+        self.ctx.emit(TaskCompleted(task_id=task.id, commit="",
+                                    note="completed with no change (the task says no_change_ok)"))
+        await self._drop_branch(job.branch, into=self.ctx.target_ref)
 
     async def _commit(self, job: _Job) -> str:
         git = self.ctx.repo

@@ -530,6 +530,10 @@ class Repo:
             self._commit_writer = CommitWriter.for_repository(self.root, self._config())
         return self._commit_writer if isinstance(self._commit_writer, CommitWriter) else None
 
+    def same_tree(self, a: str, b: str) -> bool:
+        """Whether two commits hold the same files (a commit that changed nothing, say)."""
+        return self._tree_of(a) == self._tree_of(b)
+
     def _tree_of(self, commit: str) -> str:
         header = local_reads.commit_header(self.root, commit)
         if header is not None:
