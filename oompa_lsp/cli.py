@@ -23,7 +23,7 @@ from .adapters.config_file import load_config
 from .adapters.git import Repo
 from .adapters.run_log import RunLog, SwarmLock
 from .adapters.task_store import TaskStore
-from .core.commands import Approve, Reject, Requeue, StopSwarm
+from .core.commands import Approve, Reject, Requeue, ResumeQueue, StopSwarm
 from .core.errors import OompaError
 from .core.snapshot import Snapshot
 from .engine.swarm import Swarm
@@ -74,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     review.add_argument("review_id", nargs="?")
     review.add_argument("-m", "--feedback", default="", help="what the worker must change (reject)")
     _add(sub, "stop", cmd_stop, "stop the swarm running on this repository")
+    _add(sub, "resume", cmd_resume, "let the merge queue land again after a move of the target it did not make")
     _add(sub, "cleanup", cmd_cleanup, "remove merged or discarded worktrees and branches")
     return parser
 
@@ -236,6 +237,16 @@ def cmd_stop(args: argparse.Namespace) -> int:
         return 1
     control.post(root / ".oompa", StopSwarm(reason="stopped with `oompa stop`"))
     print(f"asked the swarm (pid {holder.pid}) to stop")
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    root = _repo_root(args)
+    if not _running(root):
+        print("no swarm is running in this repository")
+        return 1
+    control.post(root / ".oompa", ResumeQueue())
+    print("asked the swarm's merge queue to go on")
     return 0
 
 

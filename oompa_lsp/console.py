@@ -46,6 +46,8 @@ _LINES = {
     ev.BranchParked: lambda e: f"{e.task_id} work parked at {e.ref} ({e.reason})",
     ev.CleanupDone: lambda e: f"removed {len(e.removed)} worktree(s), freed {human_bytes(e.freed_bytes)}",
     ev.LogMessage: lambda e: f"{e.level}: {e.message}",
+    ev.TargetMovedOutsideQueue: lambda e: f"WARNING: {e.describe()} ({'; '.join(e.commits[:3])}); "
+                                          f"your checkout: {e.checkout}",
 }
 
 
@@ -88,6 +90,8 @@ def status_table(snapshot: Snapshot) -> str:
              snapshot.summary_line() + _review_off(snapshot) + f" · {cost_text(snapshot.usage)}"]
     if snapshot.paused_reason:
         lines.append(f"merge queue paused: {snapshot.paused_reason}")
+    for move in snapshot.outside_queue:
+        lines.append(f"WARNING: {move}")
     lines.append("")
     lines.append(f"{'WORKER':<8} {'ROLE':<9} {'STATE':<16} {'TASK':<24} {'MODEL':<24} COST")
     for w in snapshot.workers.values():

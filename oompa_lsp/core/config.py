@@ -92,6 +92,8 @@ class ReviewConfig(_Strict):
 
 class MergeConfig(_Strict):
     checks: list[list[str]] = []
+    # A move of the target the queue did not make: "warn" (say it, carry on) or "pause" (wait for the user).
+    foreign_moves: Literal["warn", "pause"] = "warn"
     strategy: Strategy = "merge"
     max_conflict_attempts: int = 2
     check_timeout_s: float = 900.0

@@ -192,6 +192,22 @@ class MergeResumed(_Event):
     pass
 
 
+class TargetMovedOutsideQueue(_Event):
+    """The target moved and the merge queue did not move it: unreviewed, unchecked commits."""
+
+    old: str
+    new: str
+    commits: list[str]            # "<short id> <subject>", oldest first
+    worker: str | None = None     # whose branch or worktree the commits came from, when known
+    task_id: str | None = None
+    checkout: str = ""            # the user's checkout: in step | moved | blocked: why | not checked out
+
+    def describe(self) -> str:
+        source = f" from {self.worker} (task {self.task_id})" if self.worker else ""
+        return (f"{len(self.commits)} unreviewed, unchecked commit(s) reached the target outside the merge "
+                f"queue{source}: {self.old[:10]}..{self.new[:10]}")
+
+
 class BranchParked(_Event):
     task_id: str
     ref: str
@@ -213,7 +229,7 @@ Event = Union[
     SwarmStarted, SwarmStopped, TaskSeen, TaskInvalid, TaskClaimed, TaskReturned, TaskRecovered,
     TaskCompleted, TaskFailed, WorkerStateChanged, AgentStarted, AgentActivity, AgentFinished,
     WorktreeReady, ChecksRan, ReviewRequested, ReviewVerdictGiven, ReviewTamperingDiscarded,
-    MergeQueued, MergeConflicted, MergeLanded, MergePaused, MergeResumed, BranchParked,
+    MergeQueued, MergeConflicted, MergeLanded, MergePaused, MergeResumed, TargetMovedOutsideQueue, BranchParked,
     CleanupDone, LogMessage,
 ]
 

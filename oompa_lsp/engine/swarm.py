@@ -25,7 +25,7 @@ from ..adapters.git import Repo, default_worktree_root
 from ..adapters.processes import kill_processes_under
 from ..adapters.run_log import RunLog, SwarmLock
 from ..adapters.task_store import TaskStore
-from ..core.commands import Approve, CancelTask, Reject, Requeue, StopSwarm
+from ..core.commands import Approve, CancelTask, Reject, Requeue, ResumeQueue, StopSwarm
 from ..core.config import infer_role, parse_model_ref, worker_iterations
 from ..core.errors import EngineRequestError, RepositoryError
 from ..core.events import CleanupDone, Event, LogMessage, SwarmStarted, SwarmStopped, TaskFailed, TaskRecovered, TaskReturned, WorkerInfo
@@ -34,6 +34,7 @@ from .board import TaskBoard
 from .context import SwarmContext
 from .merge_queue import MergeQueue
 from .review import ReviewDesk
+from .target_watch import ForeignMove, JobView, TargetWatch
 from .worker import Worker, WorkerSpec
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class Swarm:
         self._stop_reason = ""
         self._workers: list[Worker] = []
         self._desk: ReviewDesk | None = None
+        self._watch: TargetWatch | None = None
 
     @classmethod
     def open(cls, repo_root: Path) -> "Swarm":
@@ -115,7 +117,8 @@ class Swarm:
     async def _run_locked(self, task_status: TaskStatus) -> SwarmResult:
         ctx = await self._context()
         self._stopping = anyio.Event()
-        board, queue = TaskBoard(ctx), MergeQueue(ctx)
+        self._watch = TargetWatch(ctx, self._job_views, self._end_job_outside_queue)
+        board, queue = TaskBoard(ctx), MergeQueue(ctx, self._watch)
         self._desk = ReviewDesk(ctx)
         self._workers = [Worker(ctx, spec, board, self._desk, queue) for spec in self._worker_specs()]
         self._emit(SwarmStarted(run_id=ctx.run_id, repo=str(self.repo_root), target=ctx.target, pid=os.getpid(),
@@ -139,6 +142,7 @@ class Swarm:
     async def _run_workers(self, queue: MergeQueue, task_status: TaskStatus) -> None:
         assert self._stopping is not None
         async with anyio.create_task_group() as services:
+            await services.start(self._watch.beat)
             await services.start(queue.run)
             services.start_soon(self._watch_control)
             task_status.started()
@@ -253,6 +257,26 @@ class Swarm:
         report = await anyio.to_thread.run_sync(self.repo.remove_worktrees, paths)
         self._emit(CleanupDone(removed=[str(p) for p in report.removed], freed_bytes=report.bytes_freed))
 
+    def _job_views(self) -> list[JobView]:
+        return [view for view in (w.job_view() for w in self._workers) if view is not None]
+
+    def _end_job_outside_queue(self, move: ForeignMove) -> None:
+        """A worker's agent moved the target itself: its task is not done by that, and not
+        done by a review either. The job ends; the task waits in failed/ for the user."""
+        reason = (f"its work reached {self.snapshot.target or 'the target'} outside the merge queue, unreviewed and unchecked "
+                  f"({move.old[:10]}..{move.new[:10]}); review it yourself, then requeue the task or move it "
+                  "to complete/")
+        for worker in self._workers:
+            if move.task_id is not None and worker.cancel_job(move.task_id, "failed", reason):
+                return
+
+    def resume_queue(self) -> None:
+        """After a move of the target outside the queue (merge.foreign_moves: pause)."""
+        if self._watch is None or not self._watch.awaiting_user:
+            raise EngineRequestError("the merge queue is not waiting for you")
+        self._watch.release()
+        self._emit(LogMessage(level="info", message="the merge queue goes on (resumed by the user)"))
+
     # -- control ----------------------------------------------------------------------------
 
     async def _watch_control(self) -> None:
@@ -273,6 +297,8 @@ class Swarm:
                 self.cancel_task(command.task_id)
             elif isinstance(command, StopSwarm):
                 self.stop(command.reason)
+            elif isinstance(command, ResumeQueue):
+                self.resume_queue()
         except EngineRequestError as exc:
             self._emit(LogMessage(level="warning", message=str(exc)))
 

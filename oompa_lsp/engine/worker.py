@@ -30,6 +30,7 @@ from .checks import run_checks
 from .context import SwarmContext
 from .merge_queue import MergeQueue, MergeRequest
 from .review import ReviewCase, ReviewDesk
+from .target_watch import JobView
 
 Disposition = Literal["pending", "failed"]
 NO_CHANGE = "no change"  # the reason an attempt ends when the agent never changed anything
@@ -314,6 +315,10 @@ class Worker:
                 job.branch_gone = outcome.branch_dropped
                 await self._complete(job, outcome.commit, head)
                 return
+            if outcome.kind == "outside_queue":
+                await self._give_back(job, f"{outcome.reason} ({outcome.commit[:10]}); review it yourself, then "
+                                           "requeue the task or move it to complete/", "failed")
+                return
             if outcome.kind == "checks_failed":
                 await self._give_back(job, "the merged tree fails the checks:\n" + prompting.check_block(outcome.results), "pending")
                 return
@@ -410,6 +415,10 @@ class Worker:
         await anyio.to_thread.run_sync(self.ctx.repo.release_branch, self.worktree, branch, into)
 
     # -- user requests ----------------------------------------------------------------------
+
+    def job_view(self) -> JobView | None:
+        job = self.job
+        return JobView(self.spec.id, job.task.id, job.base, self.worktree) if job is not None else None
 
     def cancel_job(self, task_id: str, disposition: Disposition, reason: str) -> bool:
         if self.job is None or self.job.task.id != task_id:

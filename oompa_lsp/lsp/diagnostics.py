@@ -76,6 +76,10 @@ def spec_diagnostics(snapshot: Snapshot, document: SpecDocument, links: SpecLink
         out.append(_diagnostic(lsp.Range(lsp.Position(0, 0), lsp.Position(1, 0)),
                                f"the merge queue is paused: {snapshot.paused_reason}",
                                lsp.DiagnosticSeverity.Warning, "merge-paused"))
+    for move in snapshot.outside_queue:
+        # Invariant 4 broken by someone else: the user must know what was never reviewed.
+        out.append(_diagnostic(lsp.Range(lsp.Position(0, 0), lsp.Position(1, 0)), move,
+                               lsp.DiagnosticSeverity.Warning, "outside-queue"))
     for item in document.items:
         task_ids = [t for t in links.by_item.get(item.index, []) if t in snapshot.tasks]
         if task_ids:

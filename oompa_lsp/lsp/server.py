@@ -667,6 +667,11 @@ def _register_commands(server: OompaServer) -> None:
         (task_id,) = p.command_arguments(p.CANCEL_TASK, args)
         return _done(ls, await _engine((await ls.require_session()).cancel_task(task_id)))
 
+    @server.command(p.RESUME_QUEUE)
+    async def resume_queue(ls: OompaServer, *args: Any) -> dict[str, Any]:
+        p.command_arguments(p.RESUME_QUEUE, args)
+        return _done(ls, await _engine((await ls.require_session()).resume_queue()))
+
     @server.command(p.OPEN_DIFF)
     async def open_diff(ls: OompaServer, *args: Any) -> dict[str, Any]:
         (review_id,) = p.command_arguments(p.OPEN_DIFF, args)

@@ -79,3 +79,97 @@ async def test_a_task_that_allows_no_change_completes_and_says_so(tmp_path):
     assert completed.commit == "" and "no change" in completed.note
     done = project.task("complete", "look")
     assert done.merged_commit is None and done.attempts[-1].outcome == "no change"
+
+
+MOVE_MAIN_ITSELF = [["git", "add", "-A"], ["git", "commit", "-q", "-m", "agent: merged it myself"],
+                    ["git", "update-ref", "refs/heads/main", "HEAD"]]
+
+
+async def test_an_agent_that_moves_the_target_itself_is_caught_and_its_task_not_completed(tmp_path):
+    project = make_project(tmp_path)
+    project.configure({"roles": {**APPROVE, "worker": {
+        "rogue": [{"write": {"rogue.txt": "unreviewed\n"}, "run": MOVE_MAIN_ITSELF, "sleep": 1.5,
+                   "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "*": [{"sleep": 3, "write": {"{task_id}.txt": "reviewed\n"}, "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "-": [{"final": "__DONE__"}]}}}, workers=[{"model": "fake:m", "count": 2}])
+    project.add_tasks(Task(id="rogue", summary="write rogue.txt", priority=1), Task(id="honest", summary="h"))
+
+    result, events = await run_swarm(project.root)
+
+    (move,) = [e for e in events if isinstance(e, ev.TargetMovedOutsideQueue)]
+    (claim,) = [e for e in events if isinstance(e, ev.TaskClaimed) and e.task_id == "rogue"]
+    assert move.worker == claim.worker and move.task_id == "rogue"
+    assert any("agent: merged it myself" in c for c in move.commits)
+    assert move.checkout == "moved"  # the user's checkout followed, by git's own two-way merge
+    assert not result.ok and "rogue" in result.reason
+    failed = project.task("failed", "rogue")
+    assert "outside the merge queue, unreviewed and unchecked" in failed.failure
+    assert failed.merged_commit is None
+    assert project.task_files("complete") == ["honest"]
+    # The user's checkout is in step with main: nothing staged would undo the agent's commit.
+    assert git(project.root, "status", "--porcelain").splitlines() == ["?? oompa.json"]
+    assert (project.root / "rogue.txt").read_text(encoding="utf-8") == "unreviewed\n"
+
+
+async def test_a_foreign_move_over_the_user_s_local_change_pauses_the_queue_until_it_is_safe(tmp_path):
+    project = make_project(tmp_path)
+    project.configure({"roles": {**APPROVE, "worker": {
+        "rogue": [{"write": {"shared.txt": "agent's line\n"}, "run": MOVE_MAIN_ITSELF,
+                   "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "later": [{"sleep": 2, "write": {"later.txt": "later\n"}, "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "-": [{"final": "__DONE__"}]}}}, workers=[{"model": "fake:m", "count": 2}])
+    project.add_tasks(Task(id="rogue", summary="edit shared.txt", priority=1), Task(id="later", summary="l"))
+    original = (project.root / "shared.txt").read_text(encoding="utf-8")
+    (project.root / "shared.txt").write_text(original + "the user's unsaved idea\n", encoding="utf-8")
+    swarm = Swarm.open(project.root)
+    seen: list = []
+    swarm.subscribe(seen.append)
+
+    async def user_reverts_when_paused():
+        while not any(isinstance(e, ev.MergePaused) for e in seen):
+            await anyio.sleep(0.1)
+        (project.root / "shared.txt").write_text(original, encoding="utf-8")
+
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as group:
+            group.start_soon(user_reverts_when_paused)
+            result = await swarm.run()
+
+    (move,) = [e for e in seen if isinstance(e, ev.TargetMovedOutsideQueue)]
+    assert move.checkout.startswith("blocked") and "shared.txt" in move.checkout
+    (paused,) = [e for e in seen if isinstance(e, ev.MergePaused)]
+    assert "shared.txt" in paused.reason
+    assert any(isinstance(e, ev.MergeResumed) for e in seen)
+    assert project.task_files("complete") == ["later"]
+    assert git(project.root, "status", "--porcelain").splitlines() == ["?? oompa.json"]
+    assert (project.root / "shared.txt").read_text(encoding="utf-8") == "agent's line\n"
+
+
+async def test_with_foreign_moves_pause_the_queue_waits_for_the_user(tmp_path):
+    project = make_project(tmp_path)
+    project.configure({"roles": {**APPROVE, "worker": {
+        "rogue": [{"write": {"rogue.txt": "x\n"}, "run": MOVE_MAIN_ITSELF, "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "later": [{"sleep": 2, "write": {"later.txt": "later\n"}, "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "-": [{"final": "__DONE__"}]}}}, workers=[{"model": "fake:m", "count": 2}],
+        merge={"foreign_moves": "pause"})
+    project.add_tasks(Task(id="rogue", summary="r", priority=1), Task(id="later", summary="l"))
+    swarm = Swarm.open(project.root)
+    seen: list = []
+    swarm.subscribe(seen.append)
+
+    async def user_resumes_when_paused():
+        while not any(isinstance(e, ev.MergePaused) for e in seen):
+            await anyio.sleep(0.1)
+        await anyio.sleep(1)
+        assert "later" not in git(project.root, "log", "--format=%s", "main")  # nothing landed meanwhile
+        swarm.resume_queue()
+
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as group:
+            group.start_soon(user_resumes_when_paused)
+            await swarm.run()
+
+    (paused,) = [e for e in seen if isinstance(e, ev.MergePaused)]
+    assert "outside the queue" in paused.reason and "oompa resume" in paused.reason
+    assert project.task_files("complete") == ["later"]
+    assert "later" in git(project.root, "log", "--format=%s", "main")
