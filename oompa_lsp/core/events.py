@@ -208,6 +208,20 @@ class TargetMovedOutsideQueue(_Event):
                 f"queue{source}: {self.old[:10]}..{self.new[:10]}")
 
 
+class OutsideWriteSeen(_Event):
+    """Files outside an agent's worktree changed during its turn (never reverted: they may be the user's)."""
+
+    where: str                 # "your checkout" or "w2's worktree"
+    paths: list[str]
+    worker: str                # the agent whose turn just ended
+    during: list[str] = []     # every agent that ran meanwhile (attribution is uncertain past one)
+
+    def describe(self) -> str:
+        who = f"the turn of {self.worker}" if len(self.during) <= 1 else "the turns of " + ", ".join(self.during)
+        return (f"{len(self.paths)} file(s) in {self.where} changed during {who}: "
+                f"{', '.join(self.paths[:5])} (left as they are: check whether they are yours)")
+
+
 class BranchParked(_Event):
     task_id: str
     ref: str
@@ -229,7 +243,7 @@ Event = Union[
     SwarmStarted, SwarmStopped, TaskSeen, TaskInvalid, TaskClaimed, TaskReturned, TaskRecovered,
     TaskCompleted, TaskFailed, WorkerStateChanged, AgentStarted, AgentActivity, AgentFinished,
     WorktreeReady, ChecksRan, ReviewRequested, ReviewVerdictGiven, ReviewTamperingDiscarded,
-    MergeQueued, MergeConflicted, MergeLanded, MergePaused, MergeResumed, TargetMovedOutsideQueue, BranchParked,
+    MergeQueued, MergeConflicted, MergeLanded, MergePaused, MergeResumed, TargetMovedOutsideQueue, OutsideWriteSeen, BranchParked,
     CleanupDone, LogMessage,
 ]
 

@@ -115,8 +115,9 @@ async def _run_once(ctx: SwarmContext, seat: AgentSeat, role: AgentRole, prompt:
     task_id = task.id if task else None
     ctx.emit(AgentStarted(worker=seat.worker, role=role, task_id=task_id, turn=seat.turns, resumed=resumed,
                           session_id=seat.session_id))
-    outcome = await run_agent(request, ctx.config.harnesses.get(seat.model.harness),
-                              lambda text: ctx.emit(AgentActivity(worker=seat.worker, text=text)))
+    async with ctx.watch_turn(seat.worker, worktree):
+        outcome = await run_agent(request, ctx.config.harnesses.get(seat.model.harness),
+                                  lambda text: ctx.emit(AgentActivity(worker=seat.worker, text=text)))
     outcome = _this_turn_only(seat, outcome)
     seat.session_id = outcome.session_id or seat.session_id
     ctx.emit(AgentFinished(worker=seat.worker, role=role, task_id=task_id, signal=_signal_name(outcome),

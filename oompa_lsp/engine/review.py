@@ -120,7 +120,8 @@ class ReviewDesk:
                                cwd=str(case.worktree), role="reviewer", timeout_s=self.ctx.config.review.timeout_s,
                                env=self._env(case), transcript_path=str(self.ctx.run_log.transcript_path(worker, case.round)))
         self.ctx.emit(AgentStarted(worker=worker, role="reviewer", task_id=case.task.id, turn=case.round))
-        outcome = await run_agent(request, self.ctx.config.harnesses.get(ref.harness))
+        async with self.ctx.watch_turn(worker, case.worktree):
+            outcome = await run_agent(request, self.ctx.config.harnesses.get(ref.harness))
         self.ctx.emit(AgentFinished(worker=worker, role="reviewer", task_id=case.task.id, exit_code=outcome.exit_code,
                                     duration_s=outcome.duration_s, usage=outcome.usage, error=outcome.error,
                                     error_kind=outcome.error_kind))

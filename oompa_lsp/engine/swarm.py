@@ -28,12 +28,13 @@ from ..adapters.task_store import TaskStore
 from ..core.commands import Approve, CancelTask, Reject, Requeue, ResumeQueue, StopSwarm
 from ..core.config import infer_role, parse_model_ref, worker_iterations
 from ..core.errors import EngineRequestError, RepositoryError
-from ..core.events import CleanupDone, Event, LogMessage, SwarmStarted, SwarmStopped, TaskFailed, TaskRecovered, TaskReturned, WorkerInfo
+from ..core.events import CleanupDone, Event, LogMessage, SwarmStarted, SwarmStopped, TaskFailed, TaskRecovered, TaskReturned, WorkerInfo, WorkerStateChanged
 from ..core.snapshot import Snapshot
 from .board import TaskBoard
 from .context import SwarmContext
 from .merge_queue import MergeQueue
 from .review import ReviewDesk
+from .outside_writes import OutsideWrites
 from .target_watch import ForeignMove, JobView, TargetWatch
 from .worker import Worker, WorkerSpec
 
@@ -80,6 +81,7 @@ class Swarm:
         self._workers: list[Worker] = []
         self._desk: ReviewDesk | None = None
         self._watch: TargetWatch | None = None
+        self._outside: OutsideWrites | None = None
 
     @classmethod
     def open(cls, repo_root: Path) -> "Swarm":
@@ -96,6 +98,8 @@ class Swarm:
         if self._run_log is not None:
             self._run_log.append(event)
         self.snapshot.apply(event)
+        if self._outside is not None and isinstance(event, WorkerStateChanged):
+            self._outside.note_state(event.worker, event.state)
         for callback in list(self._subscribers):
             try:
                 callback(event)
@@ -117,10 +121,7 @@ class Swarm:
     async def _run_locked(self, task_status: TaskStatus) -> SwarmResult:
         ctx = await self._context()
         self._stopping = anyio.Event()
-        self._watch = TargetWatch(ctx, self._job_views, self._end_job_outside_queue)
-        board, queue = TaskBoard(ctx), MergeQueue(ctx, self._watch)
-        self._desk = ReviewDesk(ctx)
-        self._workers = [Worker(ctx, spec, board, self._desk, queue) for spec in self._worker_specs()]
+        board, queue = self._assemble(ctx)
         self._emit(SwarmStarted(run_id=ctx.run_id, repo=str(self.repo_root), target=ctx.target, pid=os.getpid(),
                                 workers=[WorkerInfo(w.spec.id, str(w.spec.model), w.spec.role, w.spec.iterations)
                                          for w in self._workers], review_mode=self.config.review.mode))
@@ -138,6 +139,16 @@ class Swarm:
             raise
         self._emit(SwarmStopped(ok=result.ok, reason=result.reason))
         return result
+
+    def _assemble(self, ctx: SwarmContext) -> tuple[TaskBoard, MergeQueue]:
+        """The run's parts: the target's watch, the outside-writes watch, board, queue, desk, workers."""
+        self._watch = TargetWatch(ctx, self._job_views, self._end_job_outside_queue)
+        self._outside = OutsideWrites(ctx, lambda: {w.spec.id: w.worktree for w in self._workers})
+        ctx.watch_turn = self._outside.watching
+        board, queue = TaskBoard(ctx), MergeQueue(ctx, self._watch)
+        self._desk = ReviewDesk(ctx)
+        self._workers = [Worker(ctx, spec, board, self._desk, queue) for spec in self._worker_specs()]
+        return board, queue
 
     async def _run_workers(self, queue: MergeQueue, task_status: TaskStatus) -> None:
         assert self._stopping is not None

@@ -173,3 +173,39 @@ async def test_with_foreign_moves_pause_the_queue_waits_for_the_user(tmp_path):
     assert "outside the queue" in paused.reason and "oompa resume" in paused.reason
     assert project.task_files("complete") == ["later"]
     assert "later" in git(project.root, "log", "--format=%s", "main")
+
+
+async def test_a_write_into_the_user_s_checkout_is_reported_with_the_agent_s_id_and_left_alone(tmp_path):
+    project = make_project(tmp_path)
+    stray = project.root / "stray.txt"
+    project.configure({"roles": {**APPROVE, "worker": {
+        "wander": [{"write": {"wander.txt": "mine\n", str(stray): "written outside my worktree\n"},
+                    "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "-": [{"final": "__DONE__"}]}}}, workers=[{"model": "fake:m", "count": 1}])
+    project.add_tasks(Task(id="wander", summary="w"))
+
+    result, events = await run_swarm(project.root)
+
+    assert result.ok, result.reason
+    (seen,) = [e for e in events if isinstance(e, ev.OutsideWriteSeen)]
+    assert seen.where == "your checkout" and seen.paths == ["stray.txt"] and seen.worker == "w1"
+    assert seen.during == ["w1"] and "during the turn of w1" in seen.describe()
+    assert stray.read_text(encoding="utf-8") == "written outside my worktree\n"  # never reverted
+
+
+async def test_concurrent_turns_share_the_blame_for_a_write_outside(tmp_path):
+    project = make_project(tmp_path)
+    stray = project.root / "stray.txt"
+    project.configure({"roles": {**APPROVE, "worker": {
+        "a": [{"sleep": 1.0, "write": {"a.txt": "a\n", str(stray): "who wrote this?\n"},
+               "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "b": [{"sleep": 1.5, "write": {"b.txt": "b\n"}, "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "-": [{"final": "__DONE__"}]}}}, workers=[{"model": "fake:m", "count": 2}])
+    project.add_tasks(Task(id="a", summary="a"), Task(id="b", summary="b"))
+
+    result, events = await run_swarm(project.root)
+
+    assert result.ok, result.reason
+    (seen,) = [e for e in events if isinstance(e, ev.OutsideWriteSeen)]  # said once, not once per turn
+    assert {"w1", "w2"} <= set(seen.during) and seen.paths == ["stray.txt"]
+    assert "during the turns of " in seen.describe() and "w1" in seen.describe() and "w2" in seen.describe()

@@ -335,6 +335,18 @@ class Repo:
         out = run_git(["status", "--porcelain=v1", "-z", "--untracked-files=all"], Path(worktree))
         return parsing.status_entries(out.fields())
 
+    def dirty_fingerprint(self, worktree: Path) -> dict[str, tuple[str, int, int]]:
+        """Each uncommitted path of `worktree` with its status code, mtime and size: two
+        fingerprints differ where a file was changed, added or deleted in between."""
+        found: dict[str, tuple[str, int, int]] = {}
+        for entry in self.status_porcelain(worktree):
+            try:
+                info = os.lstat(Path(worktree) / entry.path)
+                found[entry.path] = (entry.code, info.st_mtime_ns, info.st_size)
+            except OSError:
+                found[entry.path] = (entry.code, 0, -1)
+        return found
+
     def has_changes(self, worktree: Path) -> bool:
         return bool(self.status_porcelain(worktree))
 
