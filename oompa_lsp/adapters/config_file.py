@@ -19,7 +19,7 @@ from msgspec import Struct
 from ..core.config import (Config, ConfigWarning, ReviewerModel, WorkerConfig, decode_config_with_warnings, infer_role,
                            prompt_paths, worker_reviewers)
 from ..core.errors import ConfigError
-from ..core.prompt_text import SourceLine, expand_includes, template_problems
+from ..core.prompt_text import PromptProblem, SourceLine, expand_includes, template_problems
 
 CONFIG_NAME = "oompa.json"
 
@@ -140,23 +140,18 @@ class _Resolver:
 
 def _read_templates(uses: list[tuple[list[str], str]], root: Path,
                     warnings: list[ConfigWarning]) -> tuple[dict[str, str], list[ConfigError]]:
-    """Each prompt file expanded once, and what it holds that its roles cannot fill."""
+    """Each prompt file expanded once, and what it holds that its roles cannot fill (a file
+    used by several roles is checked for each; a problem it has in all of them is said once)."""
     expanded: dict[str, list[SourceLine]] = {}
-    errors: list[ConfigError] = []
-    seen: set[tuple[str, int, str]] = set()
+    problems: dict[tuple[str, int, str], PromptProblem] = {}
     for paths, role in uses:
         for path in paths:
             if path not in expanded:
                 expanded[path] = expand_includes(path, _read_prompt, lambda name, at: _locate(name, at, root))
-            for problem in template_problems(expanded[path], role):
-                if (problem.path, problem.line, problem.message) in seen:
-                    continue
-                seen.add((problem.path, problem.line, problem.message))
-                if problem.fatal:
-                    errors.append(ConfigError(problem.path, str(problem.line), problem.message,
-                                              "use a placeholder from docs/config.md, \"Prompts\""))
-                else:
-                    warnings.append(ConfigWarning(f"{problem.path}:{problem.line}", problem.message))
+            problems.update(((p.path, p.line, p.message), p) for p in template_problems(expanded[path], role))
+    errors = [ConfigError(p.path, str(p.line), p.message, "see docs/config.md, \"Prompts\"")
+              for p in problems.values() if p.fatal]
+    warnings += [ConfigWarning(f"{p.path}:{p.line}", p.message) for p in problems.values() if not p.fatal]
     return {path: "\n".join(line.text for line in lines) for path, lines in expanded.items()}, errors
 
 
