@@ -1,22 +1,31 @@
 """`oompa check` and `oompa cleanup`: what the swarm needs, and what it may safely remove.
 
-A view: reads config, repository and harness facts and prints them. May import: core,
-adapters, console. Must not import: engine internals, lsp.
+A view: reads config, repository and harness facts and prints them; `oompa check
+--show-prompt ROLE` prints the prompt a role would get, built by the engine's pure prompt
+functions from a sample task, without starting any agent. May import: core, adapters,
+console, engine.prompting. Must not import: other engine internals, lsp.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import anyio
 
 from . import console
-from .adapters.config_file import load_config
+from .adapters.config_file import LoadedConfig, load_config
 from .adapters.git import Repo, default_worktree_root
 from .adapters.harnesses import probe_harness
 from .adapters.run_log import SwarmLock
-from .core.config import Config, parse_model_ref, reviewer_models
+from .adapters.task_store import TaskStore
+from .core.config import Config, infer_role, parse_model_ref, reviewer_models
 from .core.errors import ConfigError, RepositoryError
+from .core.events import CheckResult
+from .core.tasks import Task
+from .engine import prompting
+
+PROMPT_ROLES = ("worker", "executor", "planner", "reviewer", "resolver")
 
 
 def run_checkup(path: Path) -> int:
@@ -28,11 +37,13 @@ def run_checkup(path: Path) -> int:
         _bad(str(exc))
         return 1
     try:
-        config = load_config(Path(repo.root)).config
+        loaded = load_config(Path(repo.root), strict=False)
+        config = loaded.config
         _ok(f"oompa.json: {sum(w.count for w in config.workers)} workers, review {config.review.mode}")
     except ConfigError as exc:
         _bad(str(exc))
         return 1
+    problems += _report_config_findings(loaded)
     problems += _check_target(repo, config)
     problems += anyio.run(_check_harnesses, config)
     holder = SwarmLock(Path(repo.root) / ".oompa").holder()
@@ -40,6 +51,17 @@ def run_checkup(path: Path) -> int:
         print(f"  note  a swarm is running here: {holder.describe() if hasattr(holder, 'describe') else holder}")
     print("ready to run" if not problems else f"{problems} problem(s): the swarm could not run")
     return 0 if not problems else 1
+
+
+def _report_config_findings(loaded: LoadedConfig) -> int:
+    """Config warnings, and each prompt placeholder no turn could fill (file:line), as problems."""
+    for warning in loaded.warnings:
+        print(f"  warn  {warning}")
+    for error in loaded.prompt_errors:
+        _bad(str(error))
+    if not loaded.prompt_errors:
+        _ok(f"prompts: {len(loaded.templates)} file(s), every placeholder filled")
+    return len(loaded.prompt_errors)
 
 
 def _check_target(repo: Repo, config: Config) -> int:
@@ -104,9 +126,7 @@ def run_cleanup(path: Path) -> int:
 
 
 def _classify_worktrees(repo: Repo, config: Config, target: str) -> tuple[list[Path], list[tuple[Path, str]]]:
-    root = Path(config.worktree.dir).expanduser() if config.worktree.dir else default_worktree_root(Path(repo.root))
-    if not root.is_absolute():
-        root = Path(repo.root) / root
+    root = _worktree_root(Path(repo.root), config)
     removable, kept = [], []
     for worktree in repo.list_worktrees():
         if worktree.is_main or root not in Path(worktree.path).parents:
@@ -118,3 +138,85 @@ def _classify_worktrees(repo: Repo, config: Config, target: str) -> tuple[list[P
         else:
             removable.append(worktree.path)
     return removable, kept
+
+
+# -- oompa check --show-prompt ----------------------------------------------------------------
+
+def show_prompt(path: Path, role: str, entry: int | None = None) -> int:
+    """Print the prompt `role` would get (from workers[entry], or the first entry of that role)."""
+    repo = Repo.discover(path)
+    root = Path(repo.root)
+    loaded = load_config(root, strict=False)
+    for error in loaded.prompt_errors:
+        print(f"oompa: {error}", file=sys.stderr)
+    templates = _role_templates(loaded, role, entry)
+    facts = _sample_facts(repo, loaded, role)
+    for number, template in enumerate(templates, 1):
+        if len(templates) > 1:
+            print(f"===== reviewer {number} of {len(templates)} =====")
+        print(prompting.build_prompt(template, facts), end="")
+    return 1 if loaded.prompt_errors else 0
+
+
+def _role_templates(loaded: LoadedConfig, role: str, entry: int | None) -> list[str]:
+    """The templates of the role (each reviewer's, for reviewers), as the engine would join them."""
+    if role == "resolver":
+        return [loaded.template(loaded.resolver_prompts)]
+    if role == "planner" and entry is None and loaded.planner_prompts:
+        return [loaded.template(loaded.planner_prompts)]
+    index = _entry_for(loaded, role, entry)
+    if role == "reviewer":
+        reviewers = loaded.worker_reviewers[index]
+        if not reviewers:
+            raise ConfigError(loaded.path, f"workers.{index}", "this worker has no reviewer: nothing reviews its work")
+        return [loaded.template(r.prompts) for r in reviewers]
+    return [loaded.template(loaded.worker_prompts[index])]
+
+
+def _entry_for(loaded: LoadedConfig, role: str, entry: int | None) -> int:
+    workers = loaded.config.workers
+    if entry is not None:
+        if not 0 <= entry < len(workers):
+            raise ConfigError(loaded.path, "workers", f"there is no workers[{entry}] (entries 0 to {len(workers) - 1})")
+        return entry
+    if role == "reviewer":
+        return next((i for i, reviewers in enumerate(loaded.worker_reviewers) if reviewers), 0)
+    matching = [i for i, worker in enumerate(workers) if infer_role(worker) == role]
+    if not matching:
+        roles = ", ".join(sorted({infer_role(w) for w in workers}))
+        raise ConfigError(loaded.path, "workers", f"no workers[] entry is a {role} (there are: {roles})",
+                          "pick one with --worker N to see its prompt as that role")
+    return matching[0]
+
+
+def _sample_facts(repo: Repo, loaded: LoadedConfig, role: str) -> prompting.PromptFacts:
+    """A turn as the swarm would start it now: the first pending task, or an example one."""
+    config, root = loaded.config, Path(repo.root)
+    tasks_dir = root / config.tasks_dir
+    tasks = TaskStore(tasks_dir).scan().tasks if tasks_dir.is_dir() else {}
+    task = None if role == "planner" else (tasks.get("pending") or [_example_task()])[0]
+    worktree = _worktree_root(root, config) / "w1"
+    checks = [CheckResult(argv=argv, exit_code=0) for argv in config.merge.checks] if role == "reviewer" else None
+    return prompting.PromptFacts(role=role, tasks_dir=str(tasks_dir), worktree=str(worktree),
+                                 target=config.target_branch or repo.current_branch() or "main",
+                                 spec_path=str(root / config.spec), task=task, tasks=tasks, checks=checks,
+                                 diff=_SAMPLE_DIFF if role == "reviewer" else "",
+                                 conflict_files=("(the files git reports as conflicted)",))
+
+
+def _example_task() -> Task:
+    return Task(id="example-task", summary="(an example task: the first pending task is shown when there is one)",
+                description="What the task asks, as its file's `description` says.",
+                acceptance=["each acceptance criterion of the task file"], files=["path/it/names.py"])
+
+_SAMPLE_DIFF = """diff --git a/path/it/names.py b/path/it/names.py
+--- a/path/it/names.py
++++ b/path/it/names.py
+@@ -1 +1 @@
+-(the full diff of the change from its merge base goes here)
++(every line the worker changed, as `git diff` shows it)"""
+
+
+def _worktree_root(root: Path, config: Config) -> Path:
+    folder = Path(config.worktree.dir).expanduser() if config.worktree.dir else default_worktree_root(root)
+    return folder if folder.is_absolute() else root / folder

@@ -65,7 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     demo = _add(sub, "demo", cmd_demo, "run a demo swarm in a throwaway repository (no API key)")
     demo.add_argument("--dir", type=Path, help="where to make the demo repository (default: a temp folder)")
     _add(sub, "init", cmd_init, "write oompa.json (for the agent CLIs found), a spec.md skeleton and the tasks folders")
-    _add(sub, "check", cmd_check, "validate oompa.json, the repository and each agent CLI")
+    check = _add(sub, "check", cmd_check, "validate oompa.json, its prompts, the repository and each agent CLI")
+    check.add_argument("--show-prompt", metavar="ROLE", choices=["worker", "executor", "planner", "reviewer", "resolver"],
+                       help="print the full prompt ROLE would get (with a sample task) instead; starts no agent")
+    check.add_argument("--worker", metavar="N", type=int, help="with --show-prompt: use workers[N] of oompa.json")
     _add(sub, "status", cmd_status, "show the swarm's state").add_argument("--json", action="store_true")
     _add(sub, "tasks", cmd_tasks, "list tasks by state")
     _add(sub, "requeue", cmd_requeue, "return tasks to pending").add_argument("task_ids", nargs="+")
@@ -251,7 +254,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .checkup import run_checkup
+    from .checkup import run_checkup, show_prompt
+    if args.show_prompt:
+        return show_prompt(args.repo, args.show_prompt, args.worker)
     return run_checkup(args.repo)
 
 

@@ -101,10 +101,10 @@ class ReviewDesk:
         return self._record(case, Verdict(False, (f"the review could not run: {last_error}",), last_error), "engine")
 
     def _prompt(self, case: ReviewCase, reviewer: LoadedReviewer, diff: str) -> str:
-        return prompting.render(reviewer.prompts,
-                                task_block=prompting.task_block(case.task), task_id=case.task.id,
-                                check_block=prompting.check_block(case.checks), diff=diff,
-                                target=self.ctx.target, worktree=str(case.worktree))
+        """Every one of the reviewer's prompt files, and always the task, checks, diff and verdict contract."""
+        facts = prompting.PromptFacts(role="reviewer", tasks_dir=str(self.ctx.tasks_dir), worktree=str(case.worktree),
+                                      target=self.ctx.target, task=case.task, checks=case.checks, diff=diff)
+        return prompting.build_prompt(self.ctx.loaded.template(reviewer.prompts), facts)
 
     async def _run_reviewer(self, case: ReviewCase, model: str, prompt: str, index: int):
         before = await self._status_before(case)

@@ -20,7 +20,7 @@ import anyio
 
 from ..core.config import ModelRef
 from ..core.errors import OompaError
-from ..adapters.config_file import LoadedReviewer, bundled_prompts_dir
+from ..adapters.config_file import LoadedReviewer
 from ..core.events import BranchParked, CheckResult, ChecksRan, LogMessage, MergeConflicted, TaskClaimed, TaskCompleted, TaskFailed, TaskReturned, WorkerStateChanged, WorktreeReady
 from ..core.tasks import Attempt, Task
 from . import prompting
@@ -144,12 +144,9 @@ class Worker:
         self._state("working", detail="planning")
         branch = f"oompa/plan/{self.spec.id}"
         await self._prepare_worktree(branch)
-        scan = await self.board.refresh()
-        everything = [*scan.pending, *scan.current, *scan.complete, *scan.failed]
-        existing = prompting.existing_tasks_block(everything)
+        prompt = await self._prompt(None, scan=True)
         if self.spec.max_new_tasks is not None:
-            existing += f"\n\nWrite at most {self.spec.max_new_tasks} new task file(s) in this run."
-        prompt = self._render(None, existing_tasks=existing)
+            prompt += f"\n\nWrite at most {self.spec.max_new_tasks} new task file(s) in this run."
         self.board.producers += 1
         try:
             # Planning turns are not resumed: the next cycle asks again with the tasks that now exist.
@@ -214,7 +211,7 @@ class Worker:
     async def _until_approved(self, job: _Job) -> str | None:
         """Agent turns, checks and review rounds; the approved head, or None (task given back)."""
         seat = self._job_seat(job)
-        prompt = self._render(job.task)
+        prompt = await self._prompt(job.task)
         max_rounds = self.ctx.config.review.max_attempts
         for round_no in range(1, max_rounds + 1):
             if seat.out_of_runs():
@@ -337,9 +334,8 @@ class Worker:
         self.ctx.emit(MergeConflicted(task_id=job.task.id, files=files, attempt=attempt))
         self._state("resolving", job.task, ", ".join(files))
         conflicted = await anyio.to_thread.run_sync(git.merge_into_worktree, self.worktree, self.ctx.target)
-        prompt = prompting.render([str(_bundled("resolver.md"))], task_id=job.task.id, target=self.ctx.target,
-                                  worktree=str(self.worktree),
-                                  conflict_files="\n".join(f"- {f}" for f in conflicted or files))
+        facts = self._facts("resolver", job.task, conflict_files=tuple(conflicted or files))
+        prompt = prompting.build_prompt(self.ctx.loaded.template(self.ctx.loaded.resolver_prompts), facts)
         turn = await run_until_signal(self.ctx, self._job_seat(job), "resolver", prompt, self.worktree, job.task)
         self._add_usage(job, turn)
         left = await anyio.to_thread.run_sync(git.files_with_conflict_markers, self.worktree, conflicted or files)
@@ -466,11 +462,19 @@ class Worker:
     def _task_role(self) -> str:
         return "executor" if self.spec.role == "executor" else "worker"
 
-    def _render(self, task: Task | None, **extra: str) -> str:
-        return prompting.render(self.spec.prompts, task_block=prompting.task_block(task),
-                                task_id=task.id if task else "", worktree=str(self.worktree),
-                                target=self.ctx.target, pending_dir=str(self.ctx.pending_dir),
-                                tasks_dir=str(self.ctx.tasks_dir), spec_path=str(self.ctx.spec_path), **extra)
+    async def _prompt(self, task: Task | None, scan: bool = False) -> str:
+        """This worker's template for a turn on `task` (None: planning), with its framing.
+        The store is scanned only when the prompt shows tasks: a scan per claim is not free."""
+        template = self.ctx.loaded.template(self.spec.prompts)
+        role = "planner" if self.spec.role == "planner" else self._task_role()
+        tasks = {}
+        if scan or prompting.needs_task_scan(template):
+            tasks = (await self.board.refresh()).tasks
+        return prompting.build_prompt(template, self._facts(role, task, tasks=tasks))
+
+    def _facts(self, role: str, task: Task | None, **more) -> prompting.PromptFacts:
+        return prompting.PromptFacts(role=role, tasks_dir=str(self.ctx.tasks_dir), worktree=str(self.worktree),
+                                     target=self.ctx.target, spec_path=str(self.ctx.spec_path), task=task, **more)
 
     def _add_usage(self, job: _Job, turn: TurnResult) -> None:
         attempt = job.task.attempts[-1]
@@ -498,10 +502,6 @@ def _copy_ignored(source: Path, dest: Path) -> None:
     elif source.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, dest)
-
-
-def _bundled(name: str) -> Path:
-    return bundled_prompts_dir() / name
 
 
 def _now() -> str:

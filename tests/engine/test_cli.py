@@ -187,6 +187,39 @@ def test_check_reports_a_missing_agent_binary(tmp_path):
     assert "ghost" in result.stdout and "FAIL" in result.stdout
 
 
+def test_check_names_a_prompt_token_it_cannot_fill_and_prints_config_warnings(tmp_path):
+    project = make_project(tmp_path)
+    (project.root / "mine.md").write_text("Work in {{TASKS_ROOT}}.\nSee {{FOO}}.\n$HOME\n", encoding="utf-8")
+    project.configure({"roles": {}}, workers=[{"model": "fake:m", "prompt": "mine.md"}])
+    result = oompa(project, "check")
+    assert result.returncode == 1
+    assert f"  FAIL  {project.root / 'mine.md'}:2: `{{{{FOO}}}}` is not a token the engine can fill" in result.stdout
+    assert f"  warn  {project.root / 'mine.md'}:3: `$HOME` is not a placeholder" in result.stdout
+    assert "TASKS_ROOT" not in result.stdout  # a token it fills is not a problem
+    refused = oompa(project, "swarm")
+    assert refused.returncode == 2 and "mine.md:2:" in refused.stderr and project.calls() == []
+
+
+def test_check_show_prompt_prints_what_a_reviewer_would_get_without_running_an_agent(tmp_path):
+    project = make_project(tmp_path)
+    (project.root / "style.md").write_text("Be terse.\n", encoding="utf-8")
+    project.configure({"roles": {}}, review_model={"model": "fake:reviewer", "prompt": ["style.md"]},
+                      merge={"checks": [["make", "test"]]})
+    project.add_tasks(Task(id="first", summary="the first pending task", acceptance=["it works"]))
+    result = oompa(project, "check", "--show-prompt", "reviewer")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("Be terse.\n")
+    for section in ("## The task", "## Checks the engine ran", "## The change (full diff from the merge base)",
+                    "## Your answer"):
+        assert section in out
+    assert "`first`: the first pending task" in out and "it works" in out and "`make test`" in out
+    assert "VERDICT: APPROVED" in out and "```diff\ndiff --git" in out
+    worker = oompa(project, "check", "--show-prompt", "worker")
+    assert "`first`: the first pending task" in worker.stdout and str(project.root / "tasks") in worker.stdout
+    assert project.calls() == []
+
+
 def test_cleanup_removes_merged_worktrees_and_reports_disk(tmp_path):
     project = make_project(tmp_path)
     project.configure({"roles": {}}, review={"mode": "none"})

@@ -116,6 +116,9 @@ def follow_moved_ref(worktree: Path, old: str, new: str) -> str:
     busy = operation_in_progress(worktree)
     if busy is not None:
         return f"blocked: {worktree} is in the middle of a {busy}; finish or abort it"
+    # read-tree trusts the index's stat data; a file changed back (the user's revert) needs a refresh
+    # to count as unchanged, as git's porcelain commands refresh before they merge.
+    run_git(["update-index", "-q", "--refresh"], worktree, check=False)
     out = run_git(["read-tree", "-m", "-u", old, new], worktree, check=False)
     if out.code == 0:
         return "moved"
