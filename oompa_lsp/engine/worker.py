@@ -295,6 +295,7 @@ class Worker:
         task = job.task
         task.attempts[-1].outcome = "merged"
         task.merged_commit = commit
+        task.completed_by = self.spec.id
         task.claimed_by, task.owner = None, None
         await anyio.to_thread.run_sync(self.ctx.store.move, task.id, "current", "complete", task)
         self.ctx.emit(TaskCompleted(task_id=task.id, commit=commit))
