@@ -35,6 +35,7 @@ class TaskBoard:
         self._invalid: set[str] = set()
         self._renamed: set[str] = set()  # ids whose file-name warning was given
         self._scanning = anyio.Lock()
+        self._claiming = anyio.Lock()
         self._scans_started = 0
         self._last_scan: tuple[int, StoreScan] | None = None  # (its number, the scan)
         self._last_scan_at = 0.0
@@ -72,11 +73,15 @@ class TaskBoard:
         pending = [t for t in scan.pending if t.id not in self._claimed_since_scan]
         if not pending:
             return None  # the usual answer of a drained store: no trip to a thread for it
-        busy = set().union(*self.in_flight.values()) if self.in_flight else set()
-        task = await anyio.to_thread.run_sync(self._claim, worker_id, scan.complete, pending, busy, start)
-        if task is not None:
-            self._claimed_since_scan.add(task.id)
-            self.in_flight[task.id] = task.touched_files()
+        # One claim at a time: a claim running beside another would not see the files the
+        # other is about to put in flight, and two tasks touching one file would run at once.
+        async with self._claiming:
+            pending = [t for t in pending if t.id not in self._claimed_since_scan]  # taken while we waited
+            busy = set().union(*self.in_flight.values()) if self.in_flight else set()
+            task = await anyio.to_thread.run_sync(self._claim, worker_id, scan.complete, pending, busy, start)
+            if task is not None:
+                self._claimed_since_scan.add(task.id)
+                self.in_flight[task.id] = task.touched_files()
         return task
 
     def _claim(self, worker_id: str, complete: list[Task], pending: list[Task], busy: set[str],
