@@ -125,6 +125,11 @@ def _content(task: Task) -> tuple:
     return tuple(getattr(task, name) for name in _CONTENT_FIELDS), layout.extras, layout.id_as_written
 
 
+# Decoders built once (building one per call costs more than the decoding): read-only.
+_MEMBERS = msgspec.json.Decoder(dict[str, Raw])
+_TASK = msgspec.json.Decoder(Task)
+
+
 class TaskProblem(Struct, frozen=True):
     message: str
     span: Span
@@ -162,7 +167,7 @@ def _file_members(task: Task) -> dict[str, Raw]:
 def _encoded_fields(task: Task) -> dict[str, Raw]:
     """The task's fields that are not at their default, in schema order."""
     bare = msgspec.structs.replace(task, layout=None)
-    return msgspec.json.decode(msgspec.json.encode(bare), type=dict[str, Raw])
+    return _MEMBERS.decode(msgspec.json.encode(bare))
 
 
 def decode_task(data: bytes, file_stem: str | None = None) -> tuple[Task | None, list[TaskProblem]]:
@@ -172,8 +177,8 @@ def decode_task(data: bytes, file_stem: str | None = None) -> tuple[Task | None,
     data = without_bom(data)
     text = data.decode("utf-8", errors="replace")
     try:
-        members = msgspec.json.decode(data, type=dict[str, Raw])
-        task = msgspec.json.decode(data if _LAYOUT_KEY not in members else _without_layout_key(members), type=Task)
+        members = _MEMBERS.decode(data)
+        task = _TASK.decode(data if _LAYOUT_KEY not in members else _without_layout_key(members))
     except msgspec.DecodeError as exc:
         return None, [_problem_from(str(exc), data, text)]
     extras = {key: value for key, value in members.items() if key not in TASK_FIELDS}
