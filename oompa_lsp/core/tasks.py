@@ -30,7 +30,8 @@ TASK_STATES: tuple[TaskState, ...] = ("pending", "current", "complete", "failed"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _AT_PATH = re.compile(r" - at `(\$[^`]*)`$")
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
-_LAYOUT_KEY = "__oompa_file_layout__"  # the layout's name in a Struct encoding; never written to a file
+# The key Task.layout would have in JSON: encode_task never writes it, decode_task never reads it.
+_LAYOUT_KEY = "__oompa_file_layout__"
 Severity = Literal["error", "warning", "hint"]
 
 
@@ -115,8 +116,6 @@ class Task(Struct, omit_defaults=True):
 # field the file has stays in it, even at its default (`"completed_by": null`).
 _ENGINE_FIELDS = frozenset({"claimed_by", "claimed_at", "attempts", "merged_commit", "failure", "owner"})
 TASK_FIELDS: tuple[str, ...] = tuple(name for name in Task.__struct_encode_fields__ if name != _LAYOUT_KEY)
-
-
 _CONTENT_FIELDS = tuple(name for name in Task.__struct_fields__ if name != "layout")
 
 
