@@ -26,6 +26,8 @@ from .adapters.task_store import TaskStore
 from .core.commands import Approve, Reject, Requeue, ResumeQueue, StopSwarm
 from .core.errors import OompaError
 from .core.snapshot import Snapshot
+from .core.tasks import file_name_notice
+from .engine.leftovers import blocked_reasons
 from .engine.swarm import Swarm
 
 
@@ -175,16 +177,23 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_tasks(args: argparse.Namespace) -> int:
     root = _repo_root(args)
-    config = load_config(root).config
-    scan = TaskStore(root / config.tasks_dir).scan()
+    store = TaskStore(root / load_config(root).config.tasks_dir)
+    scan = store.scan()
     for state in ("pending", "current", "complete", "failed"):
         tasks = getattr(scan, state)
         print(f"{state.upper()} ({len(tasks)})")
         for task in tasks:
             who = f"  [{task.claimed_by}]" if task.claimed_by else ""
             print(f"  {task.id:<28} {task.summary}{who}")
+            notice = file_name_notice(task)
+            if notice:
+                print(f"  {'':<28} warning: {notice}")
     for bad in scan.invalid:
         print(f"INVALID {bad.path}: " + "; ".join(p.message for p in bad.problems))
+    for stray in store.stray_files(root):
+        print(f"NOT READ {stray.path}: {stray.problem}")
+    for reason in blocked_reasons(scan):
+        print(f"BLOCKED {reason}")
     return 0
 
 

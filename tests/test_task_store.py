@@ -126,25 +126,78 @@ def test_invalid_files_are_reported_with_path_and_reason_and_never_claimed(tmp_p
     pending = store.tasks_dir / "pending"
     (pending / "broken.json").write_text('{"id": "broken", "summary": ')
     (pending / "bad id.json").write_text('{"id": "bad id", "summary": "spaces"}')
-    (pending / "named.json").write_text('{"id": "other", "summary": "wrong file"}')
-    (pending / "notes.txt").write_text("not a task file")
+    (pending / "unsafe.json").write_text('{"id": "../escape", "summary": "an unsafe id"}')
 
     scan = store.scan()
     reasons = {Path(f.path).name: " ".join(p.message for p in f.problems) for f in scan.invalid}
-    assert set(reasons) == {"broken.json", "bad id.json", "named.json"}
+    assert set(reasons) == {"broken.json", "bad id.json", "unsafe.json"}
     assert "truncated" in reasons["broken.json"] or "malformed" in reasons["broken.json"].lower()
-    assert "not a safe file name" in reasons["bad id.json"]
-    assert "does not match the file name" in reasons["named.json"]
+    assert "not a safe task id" in reasons["bad id.json"]
+    assert "not a safe file name" in reasons["unsafe.json"]
     assert all(Path(f.path).parent == pending and f.state == "pending" for f in scan.invalid)
     assert scan.ids("pending") == {"t000"}
 
     owner = owner_here("w", "run")
     assert store.claim_next(owner, set(), set()).id == "t000"
     assert store.claim_next(owner, set(), set()) is None
-    for bad in ("broken", "named"):
+    for bad in ("broken", "unsafe"):
         with pytest.raises(TaskFileError):
             store.claim(bad, owner)
-    assert sorted(p.name for p in pending.iterdir()) == ["bad id.json", "broken.json", "named.json", "notes.txt"]
+    assert sorted(p.name for p in pending.iterdir()) == ["bad id.json", "broken.json", "unsafe.json"]
+
+
+def test_an_original_oompa_ticket_keeps_every_field_through_claim_update_and_completion(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path / "tasks")
+    (store.tasks_dir / "pending").mkdir(parents=True)
+    ticket = {"id": "login", "summary": "Add login", "description": "a form", "difficulty": "medium",
+              "acceptance": ["it logs in"], "completed_by": None, "target_files": ["app.py"],
+              "notes": {"from": "an agent", "tries": [1, 2]}}
+    (store.tasks_dir / "pending" / "login.json").write_text(json.dumps(ticket))
+
+    claimed = store.claim("login", owner_here("w1", "run"))
+    assert claimed.target_files == ["app.py"] and claimed.touched_files() == {"app.py"}
+    claimed.attempts = [Attempt(worker="w1", branch="oompa/login/1", started_at="now")]
+    store.update(claimed)
+    claimed.completed_by, claimed.claimed_by, claimed.owner = "w1", None, None
+    store.move("login", "current", "complete", claimed)
+
+    written = json.loads((store.tasks_dir / "complete" / "login.json").read_text())
+    assert list(written)[:len(ticket)] == list(ticket)  # the file's order; the engine's keys after
+    assert {key: written[key] for key in ("difficulty", "notes")} == {key: ticket[key] for key in ("difficulty", "notes")}
+    assert written["completed_by"] == "w1" and written["attempts"][0]["worker"] == "w1"
+    assert "claimed_by" not in written and "owner" not in written
+
+
+def test_a_requeued_ticket_keeps_its_own_fields_and_its_id_as_written(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path / "tasks")
+    (store.tasks_dir / "pending").mkdir(parents=True)
+    (store.tasks_dir / "pending" / "by-name.json").write_text(
+        '{"id": "by-field", "summary": "s", "notes": "mine", "completed_by": null}')
+
+    claimed = store.claim("by-name", owner_here("w1", "run"))
+    assert claimed.id == "by-name"
+    store.requeue("by-name")
+
+    written = json.loads((store.tasks_dir / "pending" / "by-name.json").read_text())
+    assert list(written) == ["id", "summary", "notes", "completed_by"]
+    assert written == {"id": "by-field", "summary": "s", "notes": "mine", "completed_by": None}
+    assert store.scan().ids("pending") == {"by-name"}
+
+
+def test_files_where_no_task_file_may_be_are_named_with_what_to_do(tmp_path: Path) -> None:
+    store = _store_with(tmp_path, 1)
+    (store.tasks_dir / "loose.json").write_text('{"id": "loose", "summary": "s"}')
+    (store.tasks_dir / "todo").mkdir()
+    (store.tasks_dir / "todo" / "later.json").write_text('{"id": "later", "summary": "s"}')
+    (store.tasks_dir / "pending" / "notes.txt").write_text("not a task file")
+    (store.tasks_dir / "pending" / ".gitkeep").write_text("")
+    (store.tasks_dir / "README.md").write_text("what this folder is")
+
+    strays = {Path(s.path).relative_to(tmp_path).as_posix(): s.problem for s in store.stray_files(tmp_path)}
+
+    assert strays == {"tasks/loose.json": "not in a state folder: move it to tasks/pending/",
+                      "tasks/todo/later.json": "not in a state folder: move it to tasks/pending/",
+                      "tasks/pending/notes.txt": "not a task file: task files end in .json"}
 
 
 def test_a_task_file_saved_with_a_byte_order_mark_and_crlf_is_a_task(tmp_path: Path) -> None:

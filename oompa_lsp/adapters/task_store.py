@@ -7,8 +7,12 @@ Every rewrite goes through a temp file plus `os.replace` in the same folder, so 
 sees half a file, and a task file only changes folder by rename, so it is always in exactly one
 state folder. No lock is needed: atomicity comes from the rename, across threads and processes.
 
-Files that are not valid tasks (bad JSON, an unsafe id, an id that does not match the file
-name, one id in two folders) are reported by `scan` and never claimed.
+Files that are not valid tasks (bad JSON, an unsafe id or file name, one id in two folders)
+are reported by `scan` and never claimed. A task's id is its file name (the engine moves
+files by name), and the fields of a file that oompa does not use are written back as they
+were on every rewrite (see `core.tasks.encode_task`). Files under the tasks folder that no
+scan reads (a `.json` outside the state folders, a non-`.json` file inside one) are named by
+`stray_files`, so none is skipped silently.
 
 A swarm scans the whole store before every claim. With a thousand tasks, opening and reading
 every file each time was most of the engine's work, so a store keeps the bytes of the files
@@ -86,6 +90,13 @@ class StoreScan(Struct):
                 if task.id == task_id:
                     return state, task
         return None
+
+
+class StrayFile(NamedTuple):
+    """A file under the tasks folder that is not where a task file must be, and what to do."""
+
+    path: str
+    problem: str  # e.g. "not in a state folder: move it to tasks/pending/"
 
 
 class RecoveredClaim(NamedTuple):
@@ -179,6 +190,33 @@ class TaskStore:
                 invalid.append(found)
         return tasks, invalid
 
+    def stray_files(self, shown_from: Path) -> list[StrayFile]:
+        """Files no scan reads: `.json` files directly in the tasks folder or in a folder that
+        is not a state folder, and other files (or folders) inside a state folder. Paths in
+        the advice are shown relative to `shown_from` (the repository). Dot files are skipped:
+        they are temp files mid-write and tools' own (`.gitkeep`, `.DS_Store`)."""
+        pending = _shown(self.tasks_dir / "pending", shown_from) + "/"
+        stray: list[StrayFile] = []
+        for entry in _visible_entries(self.tasks_dir):
+            if entry.is_dir() and entry.name in TASK_STATES:
+                stray += self._strays_in_state_folder(Path(entry.path), pending)
+            elif entry.is_dir():
+                stray += [StrayFile(path, f"not in a state folder: move it to {pending}")
+                          for path in _json_files_under(Path(entry.path))]
+            elif entry.name.endswith(".json"):
+                stray.append(StrayFile(entry.path, f"not in a state folder: move it to {pending}"))
+        return sorted(stray)
+
+    def _strays_in_state_folder(self, folder: Path, pending: str) -> list[StrayFile]:
+        stray: list[StrayFile] = []
+        for entry in _visible_entries(folder):
+            if entry.is_dir():
+                stray += [StrayFile(path, f"in a subfolder of {folder.name}/: task files sit directly in {pending}")
+                          for path in _json_files_under(Path(entry.path))]
+            elif not entry.name.endswith(".json"):
+                stray.append(StrayFile(entry.path, "not a task file: task files end in .json"))
+        return stray
+
     def states_of(self, task_id: str) -> list[TaskState]:
         """The folders holding a file for this id: one normally, none if unknown."""
         return [state for state in TASK_STATES if self.path(state, task_id).is_file()]
@@ -251,8 +289,8 @@ class TaskStore:
     def write_new(self, task: Task) -> Path:
         """Create a task in pending; refuses an invalid task or an id that exists in any state."""
         data = encode_task(task)
-        _, problems = decode_task(data, task.id)
-        if problems:
+        decoded, problems = decode_task(data, task.id)
+        if decoded is None:
             raise TaskFileError(str(self.path("pending", task.id)), problems[0].message)
         existing = self.states_of(task.id)
         if existing:
@@ -312,7 +350,11 @@ class TaskStore:
             problem = TaskProblem(f"cannot read the file: {exc.strerror}", _FILE_START)
             return InvalidTaskFile(os.path.join(folder, name), state, [problem])
         task, problems = decode_task(data, file_stem=name.removesuffix(".json"))
-        return task if task is not None else InvalidTaskFile(os.path.join(folder, name), state, problems)
+        if task is not None:
+            return task
+        # the hints beside an error (fields oompa does not use) are the editor's, not the scan's
+        errors = [problem for problem in problems if problem.severity == "error"]
+        return InvalidTaskFile(os.path.join(folder, name), state, errors)
 
     def _assemble(self, read: dict[TaskState, list[Task | InvalidTaskFile | None]]) -> StoreScan:
         found: dict[str, dict[TaskState, Task | InvalidTaskFile]] = {}
@@ -403,6 +445,28 @@ class TaskStore:
             return False
         # rename keeps mtime but updates ctime, so the later of the two is when it was claimed
         return time.time() - max(info.st_mtime, info.st_ctime) > unowned_after_s
+
+
+def _visible_entries(folder: Path) -> list[os.DirEntry]:
+    try:
+        return sorted((e for e in os.scandir(folder) if not e.name.startswith(".")), key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _json_files_under(folder: Path) -> list[str]:
+    found = []
+    for top, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found += [os.path.join(top, f) for f in sorted(files) if f.endswith(".json") and not f.startswith(".")]
+    return found
+
+
+def _shown(path: Path, shown_from: Path) -> str:
+    try:
+        return path.relative_to(shown_from).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _stem(entry: Task | InvalidTaskFile) -> str:

@@ -2,7 +2,8 @@
 
 Claims go through the task store (atomic across processes); the board only adds what one
 scheduler knows: files in flight, agents currently able to write new tasks, and discovery
-of task files agents created (each validated before anyone may claim it).
+of task files agents created (each validated before anyone may claim it). A task file whose
+`id` field disagrees with its name is announced once, as a warning saying the name wins.
 
 May import: core, adapters. Must not import: lsp, cli.
 """
@@ -14,9 +15,8 @@ from collections.abc import Callable
 import anyio
 
 from ..adapters.task_store import StoreScan, owner_here
-from ..core.tasks import Owner
-from ..core.events import TaskInvalid, TaskSeen
-from ..core.tasks import Task, blocked_forever, claim_order
+from ..core.events import LogMessage, TaskInvalid, TaskSeen
+from ..core.tasks import Owner, Task, blocked_forever, claim_order, file_name_notice
 from .context import SwarmContext
 
 _POLL_S = 0.5
@@ -33,7 +33,9 @@ class TaskBoard:
         self.producers = 0  # agent turns running that may create tasks
         self._seen: dict[str, str] = {}  # task id -> state last announced
         self._invalid: set[str] = set()
+        self._renamed: set[str] = set()  # ids whose file-name warning was given
         self._scanning = anyio.Lock()
+        self._claiming = anyio.Lock()
         self._scans_started = 0
         self._last_scan: tuple[int, StoreScan] | None = None  # (its number, the scan)
         self._last_scan_at = 0.0
@@ -73,11 +75,15 @@ class TaskBoard:
         pending = [t for t in scan.pending if t.id not in self._claimed_since_scan]
         if not pending:
             return None  # the usual answer of a drained store: no trip to a thread for it
-        busy = set().union(*self.in_flight.values()) if self.in_flight else set()
-        task = await anyio.to_thread.run_sync(self._claim, worker_id, scan.complete, pending, busy, start)
-        if task is not None:
-            self._claimed_since_scan.add(task.id)
-            self.in_flight[task.id] = set(task.files)
+        # One claim at a time: a claim running beside another would not see the files the
+        # other is about to put in flight, and two tasks touching one file would run at once.
+        async with self._claiming:
+            pending = [t for t in pending if t.id not in self._claimed_since_scan]  # taken while we waited
+            busy = set().union(*self.in_flight.values()) if self.in_flight else set()
+            task = await anyio.to_thread.run_sync(self._claim, worker_id, scan.complete, pending, busy, start)
+            if task is not None:
+                self._claimed_since_scan.add(task.id)
+                self.in_flight[task.id] = task.touched_files()
         return task
 
     def _claim(self, worker_id: str, complete: list[Task], pending: list[Task], busy: set[str],
@@ -125,6 +131,7 @@ class TaskBoard:
                     self._seen[task.id] = state
                     self.ctx.emit(TaskSeen(task_id=task.id, state=state, summary=task.summary,
                                            spec=task.spec, priority=task.priority))
+                self._warn_if_renamed(task)
         for bad in scan.invalid:
             key = f"{bad.path}:{[p.message for p in bad.problems]}"
             if key not in self._invalid:
@@ -132,9 +139,12 @@ class TaskBoard:
                 self.ctx.emit(TaskInvalid(path=str(bad.path), problems=[p.message for p in bad.problems]))
         return scan
 
-    def stuck_tasks(self, scan) -> list[Task]:
-        known = {t.id for state in (scan.pending, scan.current, scan.complete, scan.failed) for t in state}
-        return blocked_forever(scan.pending, known, {t.id for t in scan.failed})
+    def _warn_if_renamed(self, task: Task) -> None:
+        notice = file_name_notice(task)
+        if notice is not None and task.id not in self._renamed:
+            self._renamed.add(task.id)
+            self.ctx.emit(LogMessage(level="warning", message=f"task {task.id}: {notice}"))
+
 
 
 def _until_next_poll() -> float:

@@ -32,6 +32,7 @@ from ..core.events import CleanupDone, Event, LogMessage, SwarmStarted, SwarmSto
 from ..core.snapshot import Snapshot
 from .board import TaskBoard
 from .context import SwarmContext
+from .leftovers import leftovers
 from .merge_queue import MergeQueue
 from .review import ReviewDesk
 from .outside_writes import OutsideWrites
@@ -251,14 +252,10 @@ class Swarm:
 
     async def _finish(self, board: TaskBoard) -> SwarmResult:
         scan = await board.refresh()
-        if scan.current:
-            return SwarmResult(False, f"{len(scan.current)} task(s) still claimed: " + ", ".join(t.id for t in scan.current))
-        if scan.failed:
-            return SwarmResult(False, f"{len(scan.failed)} task(s) failed: " + ", ".join(t.id for t in scan.failed))
-        if scan.pending:
-            stuck = board.stuck_tasks(scan)
-            why = "blocked by failed or missing dependencies" if stuck else "the workers ran out of iterations"
-            return SwarmResult(False, f"{len(scan.pending)} task(s) still pending ({why})")
+        strays = await anyio.to_thread.run_sync(self.store.stray_files, self.repo_root)
+        undone = leftovers(scan, strays, self.repo_root)
+        if undone:
+            return SwarmResult(False, "; ".join(undone))
         await self._remove_worktrees()
         done = len(scan.complete)
         return SwarmResult(True, f"all {done} task(s) complete")

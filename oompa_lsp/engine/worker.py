@@ -262,6 +262,7 @@ class Worker:
     async def _complete_unchanged(self, job: _Job) -> None:
         task = job.task
         task.attempts[-1].outcome = "no change"
+        task.completed_by = self.spec.id
         task.claimed_by, task.claimed_at, task.owner = None, None, None
         await anyio.to_thread.run_sync(self.ctx.store.move, task.id, "current", "complete", task)
         self.ctx.emit(TaskCompleted(task_id=task.id, commit="",
@@ -354,6 +355,7 @@ class Worker:
         task = job.task
         task.attempts[-1].outcome = "merged"
         task.merged_commit = commit
+        task.completed_by = self.spec.id
         task.claimed_by, task.owner = None, None
         await anyio.to_thread.run_sync(self.ctx.store.move, task.id, "current", "complete", task)
         self.ctx.emit(TaskCompleted(task_id=task.id, commit=commit))

@@ -1,7 +1,8 @@
 """Diagnostics for task files and spec.md, as pure functions of text and the Snapshot.
 
 Task files: schema and JSON errors (Error) with the exact ranges `core.tasks.decode_task`
-finds in the editor's buffer; stale claims and failed tasks (Warning). spec.md: live status
+finds in the editor's buffer; an `id` the file name overrides, stale claims and failed tasks
+(Warning); fields oompa does not use, which are kept as they are (Hint). spec.md: live status
 of linked items (Information), unchecked items no task implements (Hint), and a paused
 merge queue with its reason (Warning, on the first line).
 
@@ -22,7 +23,7 @@ from oompa_lsp.core.errors import ConfigError
 from oompa_lsp.core.jsonpos import Span, span_of_path, split_path
 from oompa_lsp.core.snapshot import Snapshot, TaskView
 from oompa_lsp.core.spec import SpecDocument, SpecItem, SpecLinks
-from oompa_lsp.core.tasks import Task, decode_task
+from oompa_lsp.core.tasks import Task, TaskProblem, decode_task
 
 from .labels import reviews_by_task, status_words
 
@@ -34,11 +35,20 @@ def task_file_diagnostics(text: str, task_id: str, folder_state: str, snapshot: 
                           *, running: bool) -> list[lsp.Diagnostic]:
     """Everything wrong with one task file, from its current text (the editor's buffer)."""
     task, problems = decode_task(text.encode("utf-8"), task_id)
-    if problems:
-        return [_diagnostic(_range(problem.span), problem.message, lsp.DiagnosticSeverity.Error,
-                            "task-schema") for problem in problems]
-    assert task is not None
-    return _task_warnings(task, text, folder_state, snapshot.tasks.get(task_id), running)
+    found = [_problem_diagnostic(problem) for problem in problems]
+    if task is None:
+        return found
+    return found + _task_warnings(task, text, folder_state, snapshot.tasks.get(task_id), running)
+
+
+_PROBLEM_SEVERITY = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSeverity.Warning,
+                     "hint": lsp.DiagnosticSeverity.Hint}
+_PROBLEM_CODE = {"error": "task-schema", "warning": "task-id-differs", "hint": "task-field-kept"}
+
+
+def _problem_diagnostic(problem: TaskProblem) -> lsp.Diagnostic:
+    return _diagnostic(_range(problem.span), problem.message, _PROBLEM_SEVERITY[problem.severity],
+                       _PROBLEM_CODE[problem.severity])
 
 
 def _task_warnings(task: Task, text: str, folder_state: str, view: TaskView | None,

@@ -94,11 +94,21 @@ def test_bad_task_file_gets_errors_with_exact_ranges():
     assert (found[0].range.start.line, found[0].range.start.character, found[0].range.end.character) == (3, 14, 20)
 
 
-def test_unknown_field_is_underlined_at_its_key():
-    text = '{"id": "a", "summary": "s", "colour": 1}'
-    (found,) = task_file_diagnostics(text, "a", "pending", fold([]), running=False)
-    assert "unknown field `colour`" in found.message
-    assert text[found.range.start.character:found.range.end.character] == '"colour"'
+def test_a_field_oompa_does_not_use_is_a_hint_at_its_key_not_an_error():
+    text = '{"id": "a", "summary": "s", "colour": 1, "acceptence": ["works"]}'
+    colour, typo = task_file_diagnostics(text, "a", "pending", fold([]), running=False)
+    assert colour.severity == typo.severity == lsp.DiagnosticSeverity.Hint
+    assert colour.message == "`colour`: not a field oompa uses; kept as is"
+    assert text[colour.range.start.character:colour.range.end.character] == '"colour"'
+    assert typo.message.endswith("did you mean `acceptance`?)")
+
+
+def test_an_id_that_differs_from_the_file_name_is_a_warning_saying_the_name_wins():
+    text = '{"id": "other", "summary": "s"}'
+    (found,) = task_file_diagnostics(text, "login", "pending", fold([]), running=False)
+    assert found.severity == lsp.DiagnosticSeverity.Warning
+    assert found.message == "id 'other' differs from the file name login.json: the file name wins, this task is login"
+    assert text[found.range.start.character:found.range.end.character] == '"other"'
 
 
 def test_syntax_error_is_pointed_at():

@@ -77,11 +77,28 @@ async def test_task_file_errors_follow_the_buffer_as_the_user_types(repo, client
         text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=3),
         content_changes=[lsp.TextDocumentContentChangeWholeDocument(text='{"id": "other", "summary": "x"}')]))
     (mismatch,) = await client.wait_until(lambda: client.diagnostics.get(uri), "an id mismatch")
-    assert mismatch.message == "id 'other' does not match the file name 'add-subtract'.json"
+    assert mismatch.severity == lsp.DiagnosticSeverity.Warning
+    assert mismatch.message == ("id 'other' differs from the file name add-subtract.json: "
+                                "the file name wins, this task is add-subtract")
     assert (mismatch.range.start.character, mismatch.range.end.character) == (7, 14)
 
     lenses = await code_lenses(client, uri)
     assert lenses[0][1] == "oompa: pending"
+
+
+async def test_an_original_oompa_ticket_gets_hints_for_the_fields_oompa_keeps_as_they_are(repo, clients):
+    client = await start_client(repo)
+    clients.append(client)
+    path = repo / "tasks" / "pending" / "add-subtract.json"
+    ticket = ('{\n  "id": "add-subtract",\n  "summary": "Add subtract()",\n  "difficulty": "medium",\n'
+              '  "acceptence": ["it subtracts"],\n  "target_files": ["calc.py"],\n  "completed_by": null\n}\n')
+    uri = open_document(client, path, text=ticket)
+
+    found = await client.wait_until(lambda: client.diagnostics.get(uri), "hints on the ticket's own fields")
+    assert [(d.severity, d.range.start.line, d.message) for d in found] == [
+        (lsp.DiagnosticSeverity.Hint, 3, "`difficulty`: not a field oompa uses; kept as is"),
+        (lsp.DiagnosticSeverity.Hint, 4, "`acceptence`: not a field oompa uses; kept as is (did you mean `acceptance`?)")]
+    assert (found[0].range.start.character, found[0].range.end.character) == (2, 14)  # the key "difficulty"
 
 
 async def test_status_request_gives_the_snapshot(repo, clients):
