@@ -106,8 +106,9 @@ async def test_command_harness_gets_argv_prompt_env_and_cwd_exactly(tmp_path, wo
     assert call["argv"][1:] == ["--flag", "two words"]
     assert call["cwd"] == str(worktree)
     assert call["prompt"] == prompt
+    turn = call["env"].pop("OOMPA_TURN")  # the marker its leftovers are found by, new every run
     assert call["env"] == {**env, "OOMPA_MODEL": "gpt-x", "OOMPA_SESSION_ID": outcome.session_id}
-    assert uuid.UUID(outcome.session_id)
+    assert uuid.UUID(outcome.session_id) and len(turn.split(",")[-1]) == 32
 
 
 async def test_harness_env_reaches_the_agent_and_the_request_env_wins(tmp_path, worktree):
