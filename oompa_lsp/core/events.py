@@ -13,6 +13,7 @@ from typing import Literal, Union
 import msgspec
 from msgspec import Struct
 
+from .agents import LeftoverProcess
 from .tasks import TaskState, Usage
 
 WorkerState = Literal["starting", "idle", "working", "checking", "reviewing", "awaiting_review",
@@ -126,6 +127,20 @@ class AgentFinished(_Event):
     error_kind: str | None = None  # timeout | exit | auth | rate_limit | server | cancelled
 
 
+class AgentLeftoversStopped(_Event):
+    """An agent run ended with processes still running outside its process group (a child
+    that called `setsid`: a daemon, a dev server); the engine stopped them."""
+
+    worker: str
+    role: str
+    task_id: str | None = None
+    processes: list[LeftoverProcess] = []
+
+    def text(self) -> str:
+        named = "; ".join(f"{p.pid} {p.command}" for p in self.processes)
+        return f"{self.worker}'s agent left {len(self.processes)} process(es) running; stopped: {named}"
+
+
 class WorktreeReady(_Event):
     worker: str
     path: str
@@ -211,7 +226,7 @@ class LogMessage(_Event):
 Event = Union[
     SwarmStarted, SwarmStopped, TaskSeen, TaskInvalid, TaskClaimed, TaskReturned, TaskRecovered,
     TaskCompleted, TaskFailed, WorkerStateChanged, AgentStarted, AgentActivity, AgentFinished,
-    WorktreeReady, ChecksRan, ReviewRequested, ReviewVerdictGiven, ReviewTamperingDiscarded,
+    AgentLeftoversStopped, WorktreeReady, ChecksRan, ReviewRequested, ReviewVerdictGiven, ReviewTamperingDiscarded,
     MergeQueued, MergeConflicted, MergeLanded, MergePaused, MergeResumed, BranchParked,
     CleanupDone, LogMessage,
 ]

@@ -67,13 +67,13 @@ async def run_process_group(argv: list[str], *, cwd: str, env: dict[str, str], s
     marker = new_turn_marker()
     env = {**env, TURN_VARIABLE: turn_value(marker, os.environ.get(TURN_VARIABLE))}
     process = await anyio.open_process(argv, cwd=cwd, env=env, start_new_session=True)
-    run = _Run(process, on_line, _open_transcript(transcript))
+    run = _Run(process, on_line, _open_transcript(transcript), marker)
     try:
         await run.supervise(stdin, timeout_s)
     finally:
         with anyio.CancelScope(shield=True):
             await end_group(process)
-            run.leftovers = await stop_leftovers(marker, argv[0])
+            await run.stop_leftovers()  # done already, unless the run was cancelled or failed
             await _close(process)
             run.finish_transcript()
     result = run.result()
@@ -81,11 +81,11 @@ async def run_process_group(argv: list[str], *, cwd: str, env: dict[str, str], s
     return result
 
 
-async def stop_leftovers(marker: str, program: str) -> list[LeftoverProcess]:
+async def stop_leftovers(marker: str, pid: int) -> list[LeftoverProcess]:
     """Stop what the run left outside its group: a sweep of the machine, so in a worker thread."""
     leftovers = await anyio.to_thread.run_sync(stop_marked, marker, GRACE_S)
     if leftovers:
-        logger.warning("%s left %d process(es) running; stopped: %s", program, len(leftovers),
+        logger.warning("process %d left %d process(es) running; stopped: %s", pid, len(leftovers),
                        ", ".join(f"{p.pid} {p.command}" for p in leftovers))
     return leftovers
 
@@ -93,7 +93,8 @@ async def stop_leftovers(marker: str, program: str) -> list[LeftoverProcess]:
 class _Run:
     """The state of one running group: its output so far and why it stopped."""
 
-    def __init__(self, process: Process, on_line: LineHandler | None, transcript: BinaryIO | None) -> None:
+    def __init__(self, process: Process, on_line: LineHandler | None, transcript: BinaryIO | None,
+                 marker: str) -> None:
         self.process = process
         self.on_line = on_line
         self.transcript = transcript
@@ -102,7 +103,8 @@ class _Run:
         self.timed_out = False
         self.stopped = False
         self.deadline: anyio.CancelScope | None = None
-        self.leftovers: list[LeftoverProcess] = []
+        self.marker = marker
+        self.leftovers: list[LeftoverProcess] | None = None  # None until looked for
 
     async def supervise(self, stdin: bytes, timeout_s: float) -> None:
         async with anyio.create_task_group() as tg:
@@ -115,6 +117,8 @@ class _Run:
                 await self.process.wait()
             self.timed_out = deadline.cancelled_caught
             await end_group(self.process)
+            # Before the drain: a leftover holding our pipes would make it wait DRAIN_S.
+            await self.stop_leftovers()
             with anyio.move_on_after(DRAIN_S):
                 for done in readers:
                     await done.wait()
@@ -138,6 +142,10 @@ class _Run:
             pass
         finally:
             done.set()
+
+    async def stop_leftovers(self) -> None:
+        if self.leftovers is None:
+            self.leftovers = await stop_leftovers(self.marker, self.process.pid)
 
     def _stdout_line(self, line: str) -> None:
         self.stdout.append(line)
@@ -173,7 +181,7 @@ class _Run:
 
     def result(self) -> ProcessResult:
         return ProcessResult(exit_code=self.process.returncode, timed_out=self.timed_out, stopped=self.stopped,
-                             stdout_lines=self.stdout, stderr_tail=list(self.stderr), leftovers=self.leftovers)
+                             stdout_lines=self.stdout, stderr_tail=list(self.stderr), leftovers=self.leftovers or [])
 
 
 async def _feed(stream: ByteSendStream | None, data: bytes) -> None:
