@@ -8,12 +8,14 @@ Async tests run on anyio's pytest plugin (asyncio backend).
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import uuid
 from pathlib import Path
 
 import anyio
+import psutil
 import pytest
 
 from oompa_lsp.adapters.harnesses import adapter_for, probe_harness, run_agent
@@ -73,16 +75,13 @@ def request(worktree: Path, **fields) -> AgentRequest:
 def running_in_group(pgid: int) -> list[int]:
     """Processes of the group that still run (zombies awaiting a reaper do not count)."""
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for process in psutil.process_iter(["status"]):
         try:
-            stat = (entry / "stat").read_text()
+            group = os.getpgid(process.pid)
         except OSError:
             continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        if fields[0] not in ("Z", "X") and fields[2] == str(pgid):
-            found.append(int(entry.name))
+        if group == pgid and process.info["status"] not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD):
+            found.append(process.pid)
     return found
 
 
