@@ -166,10 +166,12 @@ def test_processes_under_a_worktree_are_the_engines_only(tmp_path, started):
                              env={**os.environ, "OOMPA_WORKTREE": str(worktree)})
     users_shell = subprocess.Popen(SLEEPER, cwd=worktree, start_new_session=True,
                                    env={k: v for k, v in os.environ.items() if not k.startswith("OOMPA_")})
-    elsewhere = subprocess.Popen(SLEEPER, cwd=tmp_path, env={**os.environ, "OOMPA_WORKTREE": str(worktree)})
-    started += [agent, users_shell, elsewhere]
+    moved_away = subprocess.Popen(SLEEPER, cwd="/", start_new_session=True,  # a daemon's chdir("/")
+                                  env={**os.environ, "OOMPA_WORKTREE": str(worktree)})
+    elsewhere = subprocess.Popen(SLEEPER, cwd=tmp_path, env={**os.environ, "OOMPA_WORKTREE": str(tmp_path / "other")})
+    started += [agent, users_shell, moved_away, elsewhere]
 
-    assert processes.processes_under(tmp_path / "worktrees") == [agent.pid]
-    assert processes.kill_processes_under(tmp_path / "worktrees") == [agent.pid]
-    assert agent.wait(timeout=5) == -signal.SIGKILL
+    assert sorted(processes.processes_under(tmp_path / "worktrees")) == sorted([agent.pid, moved_away.pid])
+    assert sorted(processes.kill_processes_under(tmp_path / "worktrees")) == sorted([agent.pid, moved_away.pid])
+    assert agent.wait(timeout=5) == moved_away.wait(timeout=5) == -signal.SIGKILL
     assert alive(users_shell.pid) and alive(elsewhere.pid)

@@ -1,8 +1,8 @@
 """Processes agents leave behind: those of a run that was killed, and those a turn left running.
 
 - A `kill -9` of the swarm leaves its agents running (each has a process group of its own).
-  The next run finds them by their working directory inside the worktrees (and the
-  OOMPA_WORKTREE in their environment) and ends their groups before it reuses the worktrees.
+  The next run finds them by the OOMPA_WORKTREE in their environment (or their working
+  directory) inside the worktrees, and ends their groups before it reuses the worktrees.
 - A child that left its agent's process group or session (`setsid`, a daemonizing dev server,
   a watcher) outlives the turn: killing the group does not reach it, and once its parent is
   gone it is reparented to init, out of reach of a walk of our descendants. What it cannot
@@ -38,19 +38,26 @@ _COMMAND_CHARS = 200
 
 
 def processes_under(root: Path) -> list[int]:
-    """Pids of agent processes (not this one) whose working directory is inside `root`.
+    """Pids of agent processes (not this one) working inside `root`.
 
-    Only processes the engine started count: they carry OOMPA_WORKTREE in their
-    environment. A user's shell that happens to sit in a worktree is left alone."""
+    Only processes the engine started count: they carry OOMPA_WORKTREE in their environment.
+    One counts when its working directory is inside `root`, or the OOMPA_WORKTREE it carries
+    is (a daemon that moved to `/` still carries it). A user's shell that happens to sit in a
+    worktree is left alone."""
     root = Path(os.path.realpath(root))
     found = []
     for process in psutil.process_iter(["cwd", "environ"], ad_value=None):
-        cwd, environ = process.info["cwd"], process.info["environ"]
-        if process.pid == os.getpid() or not cwd or not environ or "OOMPA_WORKTREE" not in environ:
+        environ = process.info["environ"] or {}
+        if process.pid == os.getpid() or "OOMPA_WORKTREE" not in environ:
             continue
-        if Path(cwd) == root or root in Path(cwd).parents:
+        places = [process.info["cwd"], os.path.realpath(environ["OOMPA_WORKTREE"])]
+        if any(place and _inside(Path(place), root) for place in places):
             found.append(process.pid)
     return found
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
 
 
 def kill_processes_under(root: Path) -> list[int]:
