@@ -136,7 +136,7 @@ class AgentLeftoversStopped(_Event):
     task_id: str | None = None
     processes: list[LeftoverProcess] = []
 
-    def text(self) -> str:
+    def describe(self) -> str:
         named = "; ".join(f"{p.pid} {p.command}" for p in self.processes)
         return f"{self.worker}'s agent left {len(self.processes)} process(es) running; stopped: {named}"
 
