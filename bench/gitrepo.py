@@ -75,7 +75,7 @@ def write_config(repo: Path, *, workers: int, worktrees: Path, timeout_s: float 
     """oompa.json: `workers` executors and a reviewer, both the instant agent."""
     config = {
         "workers": [{"model": "instant:worker", "role": "executor", "count": workers, "iterations": 100_000,
-                     "timeout_s": timeout_s, "max_resumes": 0}],
+                     "timeout_s": timeout_s, "max_working_resumes": 0}],
         "review_model": "instant:reviewer",
         "review": {"mode": "model", "timeout_s": timeout_s},
         "worktree": {"dir": str(worktrees)},

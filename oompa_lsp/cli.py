@@ -23,7 +23,7 @@ from .adapters.config_file import load_config
 from .adapters.git import Repo
 from .adapters.run_log import RunLog, SwarmLock
 from .adapters.task_store import TaskStore
-from .core.commands import Approve, Reject, Requeue, StopSwarm
+from .core.commands import Approve, Reject, Requeue, ResumeQueue, StopSwarm
 from .core.errors import OompaError
 from .core.snapshot import Snapshot
 from .engine.swarm import Swarm
@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
         "--quiet", action="store_true", help="print only the final line")
     demo = _add(sub, "demo", cmd_demo, "run a demo swarm in a throwaway repository (no API key)")
     demo.add_argument("--dir", type=Path, help="where to make the demo repository (default: a temp folder)")
+    _add(sub, "init", cmd_init, "write oompa.json (for the agent CLIs found), a spec.md skeleton and the tasks folders")
     _add(sub, "check", cmd_check, "validate oompa.json, the repository and each agent CLI")
     _add(sub, "status", cmd_status, "show the swarm's state").add_argument("--json", action="store_true")
     _add(sub, "tasks", cmd_tasks, "list tasks by state")
@@ -73,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     review.add_argument("review_id", nargs="?")
     review.add_argument("-m", "--feedback", default="", help="what the worker must change (reject)")
     _add(sub, "stop", cmd_stop, "stop the swarm running on this repository")
+    _add(sub, "resume", cmd_resume, "let the merge queue land again after a move of the target it did not make")
     _add(sub, "cleanup", cmd_cleanup, "remove merged or discarded worktrees and branches")
     return parser
 
@@ -238,9 +240,24 @@ def cmd_stop(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_resume(args: argparse.Namespace) -> int:
+    root = _repo_root(args)
+    if not _running(root):
+        print("no swarm is running in this repository")
+        return 1
+    control.post(root / ".oompa", ResumeQueue())
+    print("asked the swarm's merge queue to go on")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from .checkup import run_checkup
     return run_checkup(args.repo)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from .starter import run_init
+    return run_init(args.repo)
 
 
 def cmd_cleanup(args: argparse.Namespace) -> int:

@@ -30,7 +30,7 @@ _LINES = {
     ev.TaskClaimed: lambda e: f"{e.worker} claimed {e.task_id} (attempt {e.attempt}, branch {e.branch})",
     ev.TaskReturned: lambda e: f"{e.task_id} back to pending: {e.reason.splitlines()[0] if e.reason else ''}",
     ev.TaskRecovered: lambda e: f"{e.task_id} recovered from {e.previous_owner}",
-    ev.TaskCompleted: lambda e: f"{e.task_id} complete ({e.commit[:10]})",
+    ev.TaskCompleted: lambda e: f"{e.task_id} complete ({e.commit[:10] or e.note})",
     ev.TaskFailed: lambda e: f"{e.task_id} FAILED: {e.reason.splitlines()[0] if e.reason else ''}",
     ev.AgentFinished: lambda e: (f"{e.worker} agent error ({e.error_kind}): {e.error}" if e.error else None),
     ev.AgentLeftoversStopped: lambda e: e.describe(),
@@ -47,6 +47,9 @@ _LINES = {
     ev.BranchParked: lambda e: f"{e.task_id} work parked at {e.ref} ({e.reason})",
     ev.CleanupDone: lambda e: f"removed {len(e.removed)} worktree(s), freed {human_bytes(e.freed_bytes)}",
     ev.LogMessage: lambda e: f"{e.level}: {e.message}",
+    ev.OutsideWriteSeen: lambda e: f"WARNING: {e.describe()}",
+    ev.TargetMovedOutsideQueue: lambda e: f"WARNING: {e.describe()} ({'; '.join(e.commits[:3])}); "
+                                          f"your checkout: {e.checkout}",
 }
 
 
@@ -72,7 +75,12 @@ def cost_text(usage: Usage) -> str:
 
 def live_summary(snapshot: Snapshot) -> str:
     busy = [f"{w.id}:{w.state}" + (f"({w.task_id})" if w.task_id else "") for w in snapshot.workers.values()]
-    return f"{snapshot.summary_line()} · {cost_text(snapshot.usage)} · " + " ".join(busy)
+    return f"{snapshot.summary_line()}{_review_off(snapshot)} · {cost_text(snapshot.usage)} · " + " ".join(busy)
+
+
+def _review_off(snapshot: Snapshot) -> str:
+    # Nobody reviews what lands: the user must not have to dig for that.
+    return " · review off (no reviewer)" if snapshot.review_mode == "none" else ""
 
 
 def status_table(snapshot: Snapshot) -> str:
@@ -81,9 +89,11 @@ def status_table(snapshot: Snapshot) -> str:
     state = "finished" if snapshot.ok else snapshot.state
     lines = [f"run {snapshot.run_id} on {snapshot.target}: {state}"
              + (f" ({snapshot.stopped_reason})" if snapshot.stopped_reason else ""),
-             snapshot.summary_line() + f" · {cost_text(snapshot.usage)}"]
+             snapshot.summary_line() + _review_off(snapshot) + f" · {cost_text(snapshot.usage)}"]
     if snapshot.paused_reason:
         lines.append(f"merge queue paused: {snapshot.paused_reason}")
+    for move in snapshot.outside_queue:
+        lines.append(f"WARNING: {move}")
     lines.append("")
     lines.append(f"{'WORKER':<8} {'ROLE':<9} {'STATE':<16} {'TASK':<24} {'MODEL':<24} COST")
     for w in snapshot.workers.values():

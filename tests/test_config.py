@@ -71,9 +71,15 @@ def test_missing_prompt_file(tmp_path):
     assert "nope.md" in message and "workers.0.prompt" in message
 
 
-def test_model_review_without_reviewer(tmp_path):
-    message = error_of(tmp_path, '{"workers": [{"model": "claude:opus"}]}')
-    assert "review_model" in message
+def test_no_reviewer_at_all_turns_review_off_and_says_so(tmp_path):
+    loaded = load_config(write(tmp_path, '{"workers": [{"model": "claude:opus"}]}'))
+    assert loaded.config.review.mode == "none"
+    assert any("review is off" in str(w) and "merges without review" in str(w) for w in loaded.warnings)
+
+
+def test_model_review_asked_for_without_reviewer_is_an_error(tmp_path):
+    message = error_of(tmp_path, '{"workers": [{"model": "claude:opus"}], "review": {"mode": "model"}}')
+    assert "review_model" in message and "no reviewer" in message
 
 
 def test_custom_harness_needs_a_command(tmp_path):

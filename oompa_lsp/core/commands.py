@@ -41,7 +41,11 @@ class StopSwarm(_Command):
     reason: str = "stopped by the user"
 
 
-Command = Union[Approve, Reject, Requeue, CancelTask, StopSwarm]
+class ResumeQueue(_Command):
+    """The user looked at a move of the target the queue did not make: land again."""
+
+
+Command = Union[Approve, Reject, Requeue, CancelTask, StopSwarm, ResumeQueue]
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Command)

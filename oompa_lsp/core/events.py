@@ -86,7 +86,8 @@ class TaskRecovered(_Event):
 
 class TaskCompleted(_Event):
     task_id: str
-    commit: str
+    commit: str  # "" when it completed with no change (a task that allows that)
+    note: str = ""
 
 
 class TaskFailed(_Event):
@@ -206,6 +207,36 @@ class MergeResumed(_Event):
     pass
 
 
+class TargetMovedOutsideQueue(_Event):
+    """The target moved and the merge queue did not move it: unreviewed, unchecked commits."""
+
+    old: str
+    new: str
+    commits: list[str]            # "<short id> <subject>", oldest first
+    worker: str | None = None     # whose branch or worktree the commits came from, when known
+    task_id: str | None = None
+    checkout: str = ""            # the user's checkout: in step | moved | blocked: why | not checked out
+
+    def describe(self) -> str:
+        source = f" from {self.worker} (task {self.task_id})" if self.worker else ""
+        return (f"{len(self.commits)} unreviewed, unchecked commit(s) reached the target outside the merge "
+                f"queue{source}: {self.old[:10]}..{self.new[:10]}")
+
+
+class OutsideWriteSeen(_Event):
+    """Files outside an agent's worktree changed during its turn (never reverted: they may be the user's)."""
+
+    where: str                 # "your checkout" or "w2's worktree"
+    paths: list[str]
+    worker: str                # the agent whose turn just ended
+    during: list[str] = []     # every agent that ran meanwhile (attribution is uncertain past one)
+
+    def describe(self) -> str:
+        who = f"the turn of {self.worker}" if len(self.during) <= 1 else "the turns of " + ", ".join(self.during)
+        return (f"{len(self.paths)} file(s) in {self.where} changed during {who}: "
+                f"{', '.join(self.paths[:5])} (left as they are: check whether they are yours)")
+
+
 class BranchParked(_Event):
     task_id: str
     ref: str
@@ -227,7 +258,8 @@ Event = Union[
     SwarmStarted, SwarmStopped, TaskSeen, TaskInvalid, TaskClaimed, TaskReturned, TaskRecovered,
     TaskCompleted, TaskFailed, WorkerStateChanged, AgentStarted, AgentActivity, AgentFinished,
     AgentLeftoversStopped, WorktreeReady, ChecksRan, ReviewRequested, ReviewVerdictGiven, ReviewTamperingDiscarded,
-    MergeQueued, MergeConflicted, MergeLanded, MergePaused, MergeResumed, BranchParked,
+    MergeQueued, MergeConflicted, MergeLanded, MergePaused, MergeResumed, TargetMovedOutsideQueue, OutsideWriteSeen,
+    BranchParked,
     CleanupDone, LogMessage,
 ]
 

@@ -72,6 +72,7 @@ class Snapshot(Struct, omit_defaults=True):
     stopped_reason: str = ""
     ok: bool | None = None
     paused_reason: str = ""
+    outside_queue: list[str] = []  # moves of the target the queue did not make, one line each
     workers: dict[str, WorkerView] = {}
     tasks: dict[str, TaskView] = {}
     reviews: dict[str, ReviewView] = {}
@@ -209,6 +210,10 @@ def _merge_resumed(s: Snapshot, e: ev.MergeResumed) -> None:
     s.paused_reason = ""
 
 
+def _target_moved_outside(s: Snapshot, e: ev.TargetMovedOutsideQueue) -> None:
+    s.outside_queue = [*s.outside_queue[-19:], e.describe()]
+
+
 def _branch_parked(s: Snapshot, e: ev.BranchParked) -> None:
     s.parked = [*s.parked, e.ref]
 
@@ -220,5 +225,5 @@ _HANDLERS = {
     ev.WorkerStateChanged: _worker_state, ev.AgentFinished: _agent_finished,
     ev.ReviewRequested: _review_requested, ev.ReviewVerdictGiven: _review_verdict,
     ev.MergeLanded: _merge_landed, ev.MergePaused: _merge_paused, ev.MergeResumed: _merge_resumed,
-    ev.BranchParked: _branch_parked,
+    ev.BranchParked: _branch_parked, ev.TargetMovedOutsideQueue: _target_moved_outside,
 }

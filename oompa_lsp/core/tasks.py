@@ -41,7 +41,7 @@ class Attempt(Struct, forbid_unknown_fields=True, omit_defaults=True):
     started_at: str
     verdicts: list[str] = []
     feedback: list[str] = []
-    outcome: str = "running"  # running | merged | rejected | parked | failed | returned
+    outcome: str = "running"  # running | merged | no change | rejected | parked | failed | returned
     parked_ref: str | None = None
     usage: Usage = msgspec.field(default_factory=Usage)
 
@@ -67,6 +67,7 @@ class Task(Struct, forbid_unknown_fields=True, omit_defaults=True):
     priority: int = 0
     depends_on: list[str] = []
     spec: str | None = None
+    no_change_ok: bool = False  # an investigation, say: finishing with no change completes the task
     claimed_by: str | None = None
     claimed_at: str | None = None
     attempts: list[Attempt] = []

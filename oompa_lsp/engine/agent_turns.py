@@ -37,6 +37,7 @@ class TurnResult:
     outcome: AgentOutcome
     session_id: str | None
     usage: Usage
+    out_of_runs: bool = False  # stopped by the cycle's cap on agent runs, not by the agent
 
 
 @dataclass
@@ -46,10 +47,14 @@ class AgentSeat:
     worker: str
     model: ModelRef
     timeout_s: float
-    max_resumes: int
+    max_working_resumes: int       # resumes of a turn that ended without a signal
+    max_runs: int | None = None    # agent runs of this seat at most (one cycle's), None: no cap
     session_id: str | None = None
     turns: int = 0
     session_usage: Usage = field(default_factory=Usage)  # the session's running total, when the CLI reports one
+
+    def out_of_runs(self) -> bool:
+        return self.max_runs is not None and self.turns >= self.max_runs
 
 
 async def run_until_signal(ctx: SwarmContext, seat: AgentSeat, role: AgentRole, prompt: str,
@@ -61,10 +66,12 @@ async def run_until_signal(ctx: SwarmContext, seat: AgentSeat, role: AgentRole, 
         outcome = await _run_with_backoff(ctx, seat, role, prompt, worktree, task)
         usage = usage.plus(outcome.usage)
         signal = read_signal(outcome.final_text) if outcome.ok else Signal("none")
-        if not outcome.ok or signal.kind != "none" or resumes >= seat.max_resumes:
+        if not outcome.ok or signal.kind != "none" or resumes >= seat.max_working_resumes:
             return TurnResult(signal, outcome, seat.session_id, usage)
+        if seat.out_of_runs():
+            return TurnResult(signal, outcome, seat.session_id, usage, out_of_runs=True)
         resumes += 1
-        prompt = prompting.nudge_prompt(seat.max_resumes - resumes + 1)
+        prompt = prompting.nudge_prompt(seat.max_working_resumes - resumes + 1)
 
 
 async def _run_with_backoff(ctx: SwarmContext, seat: AgentSeat, role: AgentRole, prompt: str,
@@ -108,8 +115,9 @@ async def _run_once(ctx: SwarmContext, seat: AgentSeat, role: AgentRole, prompt:
     task_id = task.id if task else None
     ctx.emit(AgentStarted(worker=seat.worker, role=role, task_id=task_id, turn=seat.turns, resumed=resumed,
                           session_id=seat.session_id))
-    outcome = await run_agent(request, ctx.config.harnesses.get(seat.model.harness),
-                              lambda text: ctx.emit(AgentActivity(worker=seat.worker, text=text)))
+    async with ctx.watch_turn(seat.worker, worktree):
+        outcome = await run_agent(request, ctx.config.harnesses.get(seat.model.harness),
+                                  lambda text: ctx.emit(AgentActivity(worker=seat.worker, text=text)))
     outcome = _this_turn_only(seat, outcome)
     seat.session_id = outcome.session_id or seat.session_id
     ctx.emit(AgentFinished(worker=seat.worker, role=role, task_id=task_id, signal=_signal_name(outcome),

@@ -43,9 +43,11 @@ class TaskBoard:
         return owner_here(worker_id, self.ctx.run_id)
 
     async def next_task(self, worker_id: str, stopping: anyio.Event,
-                        start: Callable[[Task], Task] | None = None) -> Task | None:
+                        start: Callable[[Task], Task] | None = None, max_wait_s: float | None = None) -> Task | None:
         """Claim the next task for `worker_id`, recording `start(task)` with the claim (its
-        attempt); None when the swarm is drained or stopping."""
+        attempt); None when the swarm is drained or stopping, or after `max_wait_s` without
+        a claimable task (the original's `max_wait_for_tasks`)."""
+        give_up_at = None if max_wait_s is None else anyio.current_time() + max_wait_s
         recent = self._recent_scan()
         if recent is not None:
             task = await self._claim_from(worker_id, recent, start)
@@ -56,7 +58,7 @@ class TaskBoard:
             task = await self._claim_from(worker_id, scan, start)
             if task is not None:
                 return task
-            if self.drained(scan):
+            if self.drained(scan) or (give_up_at is not None and anyio.current_time() >= give_up_at):
                 return None
             await self.ctx.wakeup.wait(_until_next_poll())
         return None

@@ -7,6 +7,7 @@ May import: core, adapters. Must not import: lsp, cli.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,11 @@ class Wakeup:
             await self._event.wait()
 
 
+@asynccontextmanager
+async def _unwatched(worker: str, own: Path):
+    yield
+
+
 @dataclass
 class SwarmContext:
     repo: Repo
@@ -48,6 +54,8 @@ class SwarmContext:
     worktree_root: Path
     emit: Callable[[Event], None]
     wakeup: Wakeup = field(default_factory=Wakeup)
+    # Around every agent turn (worker, its own worktree): sees writes outside it (outside_writes.py).
+    watch_turn: Callable[[str, Path], AbstractAsyncContextManager[None]] = _unwatched
 
     @property
     def config(self) -> Config:

@@ -28,6 +28,7 @@ from ..core.errors import OompaError, TargetMoved
 from ..core.events import ChecksRan, CheckResult, LogMessage, MergeLanded, MergePaused, MergeQueued, MergeResumed
 from .checks import run_checks
 from .context import SwarmContext
+from .target_watch import TargetWatch
 
 _BLOCKED_RETRY_S = 2.0
 # Commits skip git's own auto maintenance; the queue runs it after this many landings (and
@@ -49,7 +50,7 @@ class MergeRequest:
 
 @dataclass
 class MergeOutcome:
-    kind: Literal["landed", "conflict", "checks_failed", "failed", "stopped"]
+    kind: Literal["landed", "conflict", "checks_failed", "failed", "stopped", "outside_queue"]
     commit: str = ""
     reason: str = ""  # why it failed
     files: list[str] = field(default_factory=list)
@@ -77,8 +78,10 @@ class _GroupAttempt:
 
 
 class MergeQueue:
-    def __init__(self, ctx: SwarmContext) -> None:
+    def __init__(self, ctx: SwarmContext, watch: TargetWatch | None = None) -> None:
         self.ctx = ctx
+        # Without a swarm's watch (a queue on its own), foreign moves are still seen and said.
+        self.watch = watch or TargetWatch(ctx, list, lambda move: None)
         self._send, self._receive = anyio.create_memory_object_stream[_Pending](max_buffer_size=1000)
         self._paused = False
         self._landed = 0
@@ -132,6 +135,7 @@ class MergeQueue:
     async def _land_group(self, group: list[_Pending]) -> None:
         waiting = group
         while waiting:
+            await self._wait_for_watch()
             attempt = await anyio.to_thread.run_sync(self._merge_group, waiting)
             for pending, merged in attempt.merged:
                 if merged.status == "conflict":  # told at once: the resolver need not wait for the rest
@@ -154,6 +158,7 @@ class MergeQueue:
                 return
             advanced = await self._advance(attempt.tip, attempt.old, _landing(attempt.merged), attempt.advance)
             if advanced is not None:
+                await self.watch.landed(attempt.old, attempt.tip)
                 self._settle_landed(attempt, advanced.dropped)
                 await self._count_landings(len(waiting))
                 return
@@ -175,6 +180,7 @@ class MergeQueue:
             tip = result.commit if result.status == "merged" and result.commit else tip
         attempt = _GroupAttempt(old, tip, merged, failed)
         if tip != old:
+            self.watch.intend(tip)
             try:
                 attempt.advance = git.advance_target(self.ctx.target, tip, old, drop=_landing(merged))
             except TargetMoved:
@@ -185,7 +191,9 @@ class MergeQueue:
         previous = attempt.old
         for pending, merged in attempt.merged:
             gone = pending.request.branch in dropped
-            if merged.status == "up_to_date":
+            if merged.status == "up_to_date" and pending.request.head in self.watch.foreign:
+                pending.outcome = _outside_queue(previous)
+            elif merged.status == "up_to_date":
                 pending.outcome = MergeOutcome("landed", commit=previous, branch_dropped=gone)
             elif merged.status == "merged" and merged.commit:
                 self.ctx.emit(MergeLanded(task_id=pending.request.task_id, commit=merged.commit,
@@ -198,16 +206,19 @@ class MergeQueue:
 
     async def _merge(self, request: MergeRequest) -> MergeOutcome:
         while True:
+            await self._wait_for_watch()
             old, merged = await anyio.to_thread.run_sync(self._merge_one, request)
             if merged.status == "conflict":
                 return MergeOutcome("conflict", files=list(merged.conflicts))
             if merged.status == "up_to_date" or not merged.commit:
-                return MergeOutcome("landed", commit=old)
+                return _outside_queue(old) if request.head in self.watch.foreign else MergeOutcome("landed", commit=old)
             results = await self._check_merged(request, merged.commit)
             if results is not None and any(r.exit_code != 0 for r in results):
                 return MergeOutcome("checks_failed", results=results)
+            self.watch.intend(merged.commit)
             advanced = await self._advance(merged.commit, old, [(request.branch, request.head)])
             if advanced is not None:
+                await self.watch.landed(old, merged.commit)
                 self.ctx.emit(MergeLanded(task_id=request.task_id, commit=merged.commit,
                                           target=self.ctx.target, previous=old))
                 self.ctx.wakeup.notify()
@@ -262,6 +273,18 @@ class MergeQueue:
             if current != old:
                 return None
 
+    async def _wait_for_watch(self) -> None:
+        """Land only on a target the watch has looked at, while nothing holds the queue (the
+        user's checkout behind a foreign move, or the user asked to look at one first)."""
+        while True:
+            await self.watch.check()
+            if not self.watch.hold:
+                if self._paused:
+                    self._set_paused("")
+                return
+            self._set_paused(self.watch.hold)
+            await anyio.sleep(_BLOCKED_RETRY_S)
+
     def _set_paused(self, reason: str) -> None:
         if reason and not self._paused:
             self._paused = True
@@ -278,6 +301,11 @@ def _landing(merged: list[tuple[_Pending, MergeResult]]) -> list[Landed]:
     """The branches a move of the target lands: each goes with the move (refs.py)."""
     return [(pending.request.branch, pending.request.head) for pending, result in merged
             if result.status in ("merged", "up_to_date")]
+
+
+def _outside_queue(tip: str) -> MergeOutcome:
+    return MergeOutcome("outside_queue", commit=tip,
+                        reason="its work reached the target outside the merge queue, unreviewed and unchecked")
 
 
 def _message(request: MergeRequest) -> str:

@@ -50,6 +50,13 @@ def feedback_prompt(feedback: str, round_no: int) -> str:
             "Fix every point in your worktree, then end with the line COMPLETE_AND_READY_FOR_MERGE.")
 
 
+def no_change_prompt() -> str:
+    return ("No change found in your worktree: nothing differs from where your task started. Make the "
+            "change the task asks for (the engine commits it; do not commit or switch branches yourself), "
+            "then end with the line COMPLETE_AND_READY_FOR_MERGE, or say NEEDS_FOLLOWUP: <why> if no change "
+            "is needed or possible.")
+
+
 def nudge_prompt(resumes_left: int) -> str:
     urgency = " This is your last turn on this task." if resumes_left <= 1 else ""
     return ("Your last message ended without a signal. Continue the task; when it is finished end "

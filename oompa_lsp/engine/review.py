@@ -15,9 +15,10 @@ from pathlib import Path
 
 import anyio
 
+from ..adapters.config_file import LoadedReviewer
 from ..adapters.harnesses import run_agent
 from ..core.agents import AgentRequest
-from ..core.config import parse_model_ref, reviewer_models
+from ..core.config import parse_model_ref
 from ..core.errors import EngineRequestError
 from ..core.events import AgentFinished, AgentStarted, CheckResult, ReviewRequested, ReviewTamperingDiscarded, ReviewVerdictGiven
 from ..core.signals import Verdict, read_verdict
@@ -38,6 +39,7 @@ class ReviewCase:
     worktree: Path
     round: int
     checks: list[CheckResult]
+    reviewers: list[LoadedReviewer] = field(default_factory=list)  # the worker's, tried in order
 
 
 @dataclass
@@ -60,7 +62,9 @@ class ReviewDesk:
                                       round=case.round))
         if mode == "none":
             return self._record(case, Verdict(True, (), "review disabled (review.mode: none)"), "none")
-        if mode in ("model", "model+human"):
+        if mode == "model" and not case.reviewers:
+            return self._record(case, Verdict(True, (), f"{case.worker} has no reviewer: merged without review"), "none")
+        if mode in ("model", "model+human") and case.reviewers:
             verdict = await self._model_review(case)
             if not verdict.approved or mode == "model":
                 return verdict
@@ -88,17 +92,16 @@ class ReviewDesk:
 
     async def _model_review(self, case: ReviewCase) -> Verdict:
         diff = await anyio.to_thread.run_sync(self.ctx.repo.diff_from_merge_base, case.base, case.head)
-        prompt = self._prompt(case, diff)
         last_error = "no reviewer configured"
-        for index, reviewer in enumerate(reviewer_models(self.ctx.config)):
-            outcome = await self._run_reviewer(case, reviewer.model, prompt, index)
+        for index, reviewer in enumerate(case.reviewers):
+            outcome = await self._run_reviewer(case, reviewer.model, self._prompt(case, reviewer, diff), index)
             if outcome.ok:
                 return self._record(case, read_verdict(outcome.final_text), reviewer.model)
             last_error = outcome.error or "reviewer failed"
         return self._record(case, Verdict(False, (f"the review could not run: {last_error}",), last_error), "engine")
 
-    def _prompt(self, case: ReviewCase, diff: str) -> str:
-        return prompting.render([self.ctx.loaded.reviewer_prompts[0]],
+    def _prompt(self, case: ReviewCase, reviewer: LoadedReviewer, diff: str) -> str:
+        return prompting.render(reviewer.prompts,
                                 task_block=prompting.task_block(case.task), task_id=case.task.id,
                                 check_block=prompting.check_block(case.checks), diff=diff,
                                 target=self.ctx.target, worktree=str(case.worktree))
@@ -117,7 +120,8 @@ class ReviewDesk:
                                cwd=str(case.worktree), role="reviewer", timeout_s=self.ctx.config.review.timeout_s,
                                env=self._env(case), transcript_path=str(self.ctx.run_log.transcript_path(worker, case.round)))
         self.ctx.emit(AgentStarted(worker=worker, role="reviewer", task_id=case.task.id, turn=case.round))
-        outcome = await run_agent(request, self.ctx.config.harnesses.get(ref.harness))
+        async with self.ctx.watch_turn(worker, case.worktree):
+            outcome = await run_agent(request, self.ctx.config.harnesses.get(ref.harness))
         self.ctx.emit(AgentFinished(worker=worker, role="reviewer", task_id=case.task.id, exit_code=outcome.exit_code,
                                     duration_s=outcome.duration_s, usage=outcome.usage, error=outcome.error,
                                     error_kind=outcome.error_kind))

@@ -25,19 +25,22 @@ from ..adapters.git import Repo, default_worktree_root
 from ..adapters.processes import kill_processes_under
 from ..adapters.run_log import RunLog, SwarmLock
 from ..adapters.task_store import TaskStore
-from ..core.commands import Approve, CancelTask, Reject, Requeue, StopSwarm
-from ..core.config import infer_role, parse_model_ref
+from ..core.commands import Approve, CancelTask, Reject, Requeue, ResumeQueue, StopSwarm
+from ..core.config import infer_role, parse_model_ref, worker_iterations
 from ..core.errors import EngineRequestError, RepositoryError
-from ..core.events import CleanupDone, Event, LogMessage, SwarmStarted, SwarmStopped, TaskFailed, TaskRecovered, TaskReturned, WorkerInfo
+from ..core.events import CleanupDone, Event, LogMessage, SwarmStarted, SwarmStopped, TaskFailed, TaskRecovered, TaskReturned, WorkerInfo, WorkerStateChanged
 from ..core.snapshot import Snapshot
 from .board import TaskBoard
 from .context import SwarmContext
 from .merge_queue import MergeQueue
 from .review import ReviewDesk
+from .outside_writes import OutsideWrites
+from .target_watch import ForeignMove, JobView, TargetWatch
 from .worker import Worker, WorkerSpec
 
 log = logging.getLogger(__name__)
 _CONTROL_POLL_S = 0.3
+PLANNER_ID = "planner"  # the top-level planner's worker id (workers are w1, w2, ...)
 
 
 class SwarmResult(Struct):
@@ -77,6 +80,8 @@ class Swarm:
         self._stop_reason = ""
         self._workers: list[Worker] = []
         self._desk: ReviewDesk | None = None
+        self._watch: TargetWatch | None = None
+        self._outside: OutsideWrites | None = None
 
     @classmethod
     def open(cls, repo_root: Path) -> "Swarm":
@@ -93,6 +98,8 @@ class Swarm:
         if self._run_log is not None:
             self._run_log.append(event)
         self.snapshot.apply(event)
+        if self._outside is not None and isinstance(event, WorkerStateChanged):
+            self._outside.note_state(event.worker, event.state)
         for callback in list(self._subscribers):
             try:
                 callback(event)
@@ -114,12 +121,12 @@ class Swarm:
     async def _run_locked(self, task_status: TaskStatus) -> SwarmResult:
         ctx = await self._context()
         self._stopping = anyio.Event()
-        board, queue = TaskBoard(ctx), MergeQueue(ctx)
-        self._desk = ReviewDesk(ctx)
-        self._workers = [Worker(ctx, spec, board, self._desk, queue) for spec in self._worker_specs()]
+        board, queue = self._assemble(ctx)
         self._emit(SwarmStarted(run_id=ctx.run_id, repo=str(self.repo_root), target=ctx.target, pid=os.getpid(),
                                 workers=[WorkerInfo(w.spec.id, str(w.spec.model), w.spec.role, w.spec.iterations)
                                          for w in self._workers], review_mode=self.config.review.mode))
+        for warning in self.loaded.warnings:
+            self._emit(LogMessage(level="warning", message=f"oompa.json:{warning}"))
         try:
             await self._recover(ctx)
             with anyio.CancelScope() as self._scope:
@@ -133,15 +140,30 @@ class Swarm:
         self._emit(SwarmStopped(ok=result.ok, reason=result.reason))
         return result
 
+    def _assemble(self, ctx: SwarmContext) -> tuple[TaskBoard, MergeQueue]:
+        """The run's parts: the target's watch, the outside-writes watch, board, queue, desk, workers."""
+        self._watch = TargetWatch(ctx, self._job_views, self._end_job_outside_queue)
+        self._outside = OutsideWrites(ctx, lambda: {w.spec.id: w.worktree for w in self._workers})
+        ctx.watch_turn = self._outside.watching
+        board, queue = TaskBoard(ctx), MergeQueue(ctx, self._watch)
+        self._desk = ReviewDesk(ctx)
+        self._workers = [Worker(ctx, spec, board, self._desk, queue) for spec in self._worker_specs()]
+        return board, queue
+
     async def _run_workers(self, queue: MergeQueue, task_status: TaskStatus) -> None:
         assert self._stopping is not None
         async with anyio.create_task_group() as services:
+            await services.start(self._watch.beat)
             await services.start(queue.run)
             services.start_soon(self._watch_control)
             task_status.started()
+            planner = next((w for w in self._workers if w.spec.id == PLANNER_ID), None)
+            if planner is not None:
+                await self._plan_first(planner)
             async with anyio.create_task_group() as workers:
                 for worker in self._workers:
-                    workers.start_soon(worker.run, self._stopping)
+                    if worker is not planner:
+                        workers.start_soon(worker.run, self._stopping)
             queue.close()
             services.cancel_scope.cancel()
 
@@ -166,14 +188,38 @@ class Swarm:
                             run_id=self._run_log.run_id, target=target, tasks_dir=self.tasks_dir,
                             spec_path=self.spec_path, worktree_root=root, emit=self._emit)
 
+    async def _plan_first(self, planner: Worker) -> None:
+        """The original's top-level planner: one planning run before the workers start,
+        while fewer than `max_pending` tasks are pending."""
+        assert self._stopping is not None and self.config.planner is not None
+        pending = len((await planner.board.refresh()).pending)
+        limit = self.config.planner.max_pending
+        if pending >= limit:
+            self._emit(LogMessage(level="info", worker=PLANNER_ID,
+                                  message=f"planner not run: {pending} task(s) pending (max_pending {limit})"))
+            return
+        planner.spec.max_new_tasks = limit - pending
+        await planner.run(self._stopping)
+
+    def _planner_spec(self) -> list[WorkerSpec]:
+        planner = self.config.planner
+        if planner is None:
+            return []
+        return [WorkerSpec(id=PLANNER_ID, role="planner", model=parse_model_ref(planner.model), iterations=1,
+                           prompts=self.loaded.planner_prompts, timeout_s=planner.timeout_s, max_working_resumes=0)]
+
     def _worker_specs(self) -> list[WorkerSpec]:
-        specs, number = [], 0
+        specs, number = self._planner_spec(), 0
         for index, entry in enumerate(self.config.workers):
             for _ in range(entry.count):
                 number += 1
                 specs.append(WorkerSpec(id=f"w{number}", role=infer_role(entry), model=parse_model_ref(entry.model),
-                                        iterations=entry.iterations, prompts=self.loaded.worker_prompts[index],
-                                        timeout_s=entry.timeout_s, max_resumes=entry.max_resumes))
+                                        iterations=worker_iterations(entry), prompts=self.loaded.worker_prompts[index],
+                                        timeout_s=entry.timeout_s, max_working_resumes=entry.max_working_resumes,
+                                        max_runs=entry.max_resumes, can_plan=entry.can_plan,
+                                        max_wait_for_tasks=entry.max_wait_for_tasks,
+                                        wait_between=entry.wait_between or 0.0,
+                                        reviewers=self.loaded.worker_reviewers[index]))
         return specs
 
     async def _recover(self, ctx: SwarmContext) -> None:
@@ -222,6 +268,26 @@ class Swarm:
         report = await anyio.to_thread.run_sync(self.repo.remove_worktrees, paths)
         self._emit(CleanupDone(removed=[str(p) for p in report.removed], freed_bytes=report.bytes_freed))
 
+    def _job_views(self) -> list[JobView]:
+        return [view for view in (w.job_view() for w in self._workers) if view is not None]
+
+    def _end_job_outside_queue(self, move: ForeignMove) -> None:
+        """A worker's agent moved the target itself: its task is not done by that, and not
+        done by a review either. The job ends; the task waits in failed/ for the user."""
+        reason = (f"its work reached {self.snapshot.target or 'the target'} outside the merge queue, unreviewed and unchecked "
+                  f"({move.old[:10]}..{move.new[:10]}); review it yourself, then requeue the task or move it "
+                  "to complete/")
+        for worker in self._workers:
+            if move.task_id is not None and worker.cancel_job(move.task_id, "failed", reason):
+                return
+
+    def resume_queue(self) -> None:
+        """After a move of the target outside the queue (merge.foreign_moves: pause)."""
+        if self._watch is None or not self._watch.awaiting_user:
+            raise EngineRequestError("the merge queue is not waiting for you")
+        self._watch.release()
+        self._emit(LogMessage(level="info", message="the merge queue goes on (resumed by the user)"))
+
     # -- control ----------------------------------------------------------------------------
 
     async def _watch_control(self) -> None:
@@ -242,6 +308,8 @@ class Swarm:
                 self.cancel_task(command.task_id)
             elif isinstance(command, StopSwarm):
                 self.stop(command.reason)
+            elif isinstance(command, ResumeQueue):
+                self.resume_queue()
         except EngineRequestError as exc:
             self._emit(LogMessage(level="warning", message=str(exc)))
 

@@ -20,7 +20,7 @@ import anyio
 
 from ..core.config import ModelRef
 from ..core.errors import OompaError
-from ..adapters.config_file import bundled_prompts_dir
+from ..adapters.config_file import LoadedReviewer, bundled_prompts_dir
 from ..core.events import BranchParked, CheckResult, ChecksRan, LogMessage, MergeConflicted, TaskClaimed, TaskCompleted, TaskFailed, TaskReturned, WorkerStateChanged, WorktreeReady
 from ..core.tasks import Attempt, Task
 from . import prompting
@@ -30,8 +30,10 @@ from .checks import run_checks
 from .context import SwarmContext
 from .merge_queue import MergeQueue, MergeRequest
 from .review import ReviewCase, ReviewDesk
+from .target_watch import JobView
 
 Disposition = Literal["pending", "failed"]
+NO_CHANGE = "no change"  # the reason an attempt ends when the agent never changed anything
 
 
 @dataclass
@@ -42,7 +44,13 @@ class WorkerSpec:
     iterations: int
     prompts: list[str]
     timeout_s: float
-    max_resumes: int
+    max_working_resumes: int = 5       # resumes of a turn that ended without a signal
+    max_runs: int = 7                  # agent runs in one cycle (the original's max_resumes)
+    can_plan: bool = True
+    max_wait_for_tasks: float = 600.0
+    wait_between: float = 0.0
+    reviewers: list[LoadedReviewer] = field(default_factory=list)
+    max_new_tasks: int | None = None   # a planner's limit this run (the top-level planner's max_pending)
 
 
 @dataclass
@@ -79,7 +87,9 @@ class Worker:
         planner = self.spec.role == "planner"
         self.board.producers += planner
         try:
-            for _cycle in range(self.spec.iterations):
+            for cycle in range(self.spec.iterations):
+                if cycle and self.spec.wait_between and not stopping.is_set():
+                    await self._wait_between(stopping)
                 if stopping.is_set() or not await self._cycle(stopping):
                     break
         finally:
@@ -89,6 +99,12 @@ class Worker:
                 await self._detach_orphaned()
         if not stopping.is_set():
             self._state("done")
+
+    async def _wait_between(self, stopping: anyio.Event) -> None:
+        """The original's `wait_between`: a pause before every cycle after the first."""
+        self._state("waiting", detail=f"wait_between {self.spec.wait_between:g}s")
+        with anyio.move_on_after(self.spec.wait_between):
+            await stopping.wait()
 
     async def _detach_orphaned(self) -> None:
         """A worktree left on a deleted branch would look empty to `git status` ("No commits
@@ -106,11 +122,15 @@ class Worker:
         if self.spec.role == "planner":
             return await self._plan()
         self._state("idle")
-        task = await self.board.next_task(self.spec.id, stopping, start=self._start_attempt)
+        wait = None if self.spec.can_plan else self.spec.max_wait_for_tasks
+        task = await self.board.next_task(self.spec.id, stopping, start=self._start_attempt, max_wait_s=wait)
         if task is None:
-            return self.spec.role == "worker" and not stopping.is_set() and await self._plan()
+            return self._may_plan() and not stopping.is_set() and await self._plan()
         await self._execute(task)
         return True
+
+    def _may_plan(self) -> bool:
+        return self.spec.role == "worker" and self.spec.can_plan
 
     def _state(self, state: str, task: Task | None = None, detail: str = "") -> None:
         self.ctx.emit(WorkerStateChanged(worker=self.spec.id, state=state, task_id=task.id if task else None,
@@ -126,11 +146,14 @@ class Worker:
         await self._prepare_worktree(branch)
         scan = await self.board.refresh()
         everything = [*scan.pending, *scan.current, *scan.complete, *scan.failed]
-        prompt = self._render(None, existing_tasks=prompting.existing_tasks_block(everything))
+        existing = prompting.existing_tasks_block(everything)
+        if self.spec.max_new_tasks is not None:
+            existing += f"\n\nWrite at most {self.spec.max_new_tasks} new task file(s) in this run."
+        prompt = self._render(None, existing_tasks=existing)
         self.board.producers += 1
         try:
             # Planning turns are not resumed: the next cycle asks again with the tasks that now exist.
-            seat = AgentSeat(self.spec.id, self.spec.model, self.spec.timeout_s, max_resumes=0)
+            seat = AgentSeat(self.spec.id, self.spec.model, self.spec.timeout_s, max_working_resumes=0)
             turn = await run_until_signal(self.ctx, seat, self.spec.role, prompt, self.worktree, None)
         finally:
             self.board.producers -= 1
@@ -194,14 +217,13 @@ class Worker:
         prompt = self._render(job.task)
         max_rounds = self.ctx.config.review.max_attempts
         for round_no in range(1, max_rounds + 1):
-            self._state("working", job.task, f"round {round_no}")
-            turn = await run_until_signal(self.ctx, seat, self._task_role(), prompt, self.worktree, job.task)
-            self._add_usage(job, turn)
-            problem = _turn_problem(turn, seat)
-            if problem:
-                await self._give_back(job, problem, "pending")
+            if seat.out_of_runs():
+                await self._give_back(job, f"the cycle used its {seat.max_runs} agent runs (max_resumes)", "pending")
                 return None
-            head = await self._commit(job)
+            self._state("working", job.task, f"round {round_no}")
+            head = await self._turn_with_a_change(job, seat, prompt)
+            if head is None:
+                return None
             feedback = await self._checks_feedback(job)
             if feedback is None:
                 verdict = await self._review(job, head, round_no)
@@ -212,6 +234,42 @@ class Worker:
             prompt = prompting.feedback_prompt(feedback, round_no)
         await self._give_back(job, f"not approved after {max_rounds} review rounds", "pending")
         return None
+
+    async def _turn_with_a_change(self, job: _Job, seat: AgentSeat, prompt: str) -> str | None:
+        """Agent turns until one finishes with a change against the merge base: its committed
+        head, or None when the task was given back (or, where the task allows it, completed
+        with no change). Saying "done" with nothing changed is resumed, never reviewed."""
+        nudges = 0
+        while True:
+            turn = await run_until_signal(self.ctx, seat, self._task_role(), prompt, self.worktree, job.task)
+            self._add_usage(job, turn)
+            problem = _turn_problem(turn, seat)
+            if problem:
+                await self._give_back(job, problem, "pending")
+                return None
+            head = await self._commit(job)
+            if not await anyio.to_thread.run_sync(self.ctx.repo.same_tree, head, job.base):
+                return head
+            if job.task.no_change_ok:
+                await self._complete_unchanged(job)
+                return None
+            if nudges >= seat.max_working_resumes or seat.out_of_runs():
+                await self._give_back(job, f"{NO_CHANGE}: the agent said it was done {nudges + 1} time(s) "
+                                           "without changing anything", "pending")
+                return None
+            nudges += 1
+            self.ctx.emit(LogMessage(level="warning", worker=self.spec.id,
+                                     message=f"{job.task.id}: done with no change in the worktree; resumed"))
+            prompt = prompting.no_change_prompt()
+
+    async def _complete_unchanged(self, job: _Job) -> None:
+        task = job.task
+        task.attempts[-1].outcome = "no change"
+        task.claimed_by, task.claimed_at, task.owner = None, None, None
+        await anyio.to_thread.run_sync(self.ctx.store.move, task.id, "current", "complete", task)
+        self.ctx.emit(TaskCompleted(task_id=task.id, commit="",
+                                    note="completed with no change (the task says no_change_ok)"))
+        await self._drop_branch(job.branch, into=self.ctx.target_ref)
 
     async def _commit(self, job: _Job) -> str:
         git = self.ctx.repo
@@ -235,7 +293,8 @@ class Worker:
         self._state("awaiting_review" if human else "reviewing", job.task, f"round {round_no}")
         case = ReviewCase(review_id=f"{job.task.id}-{len(job.task.attempts)}-{round_no}", task=job.task,
                           worker=self.spec.id, branch=job.branch, base=job.base, head=head,
-                          worktree=self.worktree, round=round_no, checks=job.checks)
+                          worktree=self.worktree, round=round_no, checks=job.checks,
+                          reviewers=self.spec.reviewers)
         verdict = await self.desk.review(case)
         job.task.attempts[-1].verdicts.append("APPROVED" if verdict.approved else "CHANGES_REQUESTED")
         await anyio.to_thread.run_sync(self.ctx.store.update, job.task)
@@ -255,6 +314,10 @@ class Worker:
             if outcome.kind == "landed":
                 job.branch_gone = outcome.branch_dropped
                 await self._complete(job, outcome.commit, head)
+                return
+            if outcome.kind == "outside_queue":
+                await self._give_back(job, f"{outcome.reason} ({outcome.commit[:10]}); review it yourself, then "
+                                           "requeue the task or move it to complete/", "failed")
                 return
             if outcome.kind == "checks_failed":
                 await self._give_back(job, "the merged tree fails the checks:\n" + prompting.check_block(outcome.results), "pending")
@@ -353,6 +416,10 @@ class Worker:
 
     # -- user requests ----------------------------------------------------------------------
 
+    def job_view(self) -> JobView | None:
+        job = self.job
+        return JobView(self.spec.id, job.task.id, job.base, self.worktree) if job is not None else None
+
     def cancel_job(self, task_id: str, disposition: Disposition, reason: str) -> bool:
         if self.job is None or self.job.task.id != task_id:
             return False
@@ -388,7 +455,8 @@ class Worker:
                                          message=f"worktree setup `{' '.join(argv)}` failed (exit {result.exit_code})"))
 
     def _seat(self) -> AgentSeat:
-        return AgentSeat(self.spec.id, self.spec.model, self.spec.timeout_s, self.spec.max_resumes)
+        return AgentSeat(self.spec.id, self.spec.model, self.spec.timeout_s, self.spec.max_working_resumes,
+                         max_runs=self.spec.max_runs)
 
     def _job_seat(self, job: _Job) -> AgentSeat:
         if job.seat is None:
@@ -415,8 +483,10 @@ def _turn_problem(turn: TurnResult, seat: AgentSeat) -> str | None:
     kind = turn.signal.kind
     if kind == "followup":
         return f"the agent needs follow-up: {turn.signal.reason or 'no reason given'}"
+    if turn.out_of_runs:
+        return f"no finished turn within the cycle's {seat.max_runs} agent runs (max_resumes)"
     if kind == "none":
-        return f"no signal after {seat.max_resumes} resumes"
+        return f"no signal after {seat.max_working_resumes} resumes (max_working_resumes)"
     if kind in ("done", "claim"):
         return f"the agent answered {kind} instead of finishing the task"
     return None

@@ -17,6 +17,7 @@ import re
 
 from lsprotocol import types as lsp
 
+from oompa_lsp.core.config import ConfigWarning
 from oompa_lsp.core.errors import ConfigError
 from oompa_lsp.core.jsonpos import Span, span_of_path, split_path
 from oompa_lsp.core.snapshot import Snapshot, TaskView
@@ -75,6 +76,10 @@ def spec_diagnostics(snapshot: Snapshot, document: SpecDocument, links: SpecLink
         out.append(_diagnostic(lsp.Range(lsp.Position(0, 0), lsp.Position(1, 0)),
                                f"the merge queue is paused: {snapshot.paused_reason}",
                                lsp.DiagnosticSeverity.Warning, "merge-paused"))
+    for move in snapshot.outside_queue:
+        # Invariant 4 broken by someone else: the user must know what was never reviewed.
+        out.append(_diagnostic(lsp.Range(lsp.Position(0, 0), lsp.Position(1, 0)), move,
+                               lsp.DiagnosticSeverity.Warning, "outside-queue"))
     for item in document.items:
         task_ids = [t for t in links.by_item.get(item.index, []) if t in snapshot.tasks]
         if task_ids:
@@ -110,6 +115,12 @@ def config_diagnostics(error: ConfigError, text: str) -> list[lsp.Diagnostic]:
     """oompa.json's one problem, where the ConfigError says it is (line:col, or a key path)."""
     message = f"{error.problem} ({error.hint})" if error.hint else error.problem
     return [_diagnostic(_config_range(error.where, text), message, lsp.DiagnosticSeverity.Error, "config")]
+
+
+def config_warning_diagnostics(warnings: list[ConfigWarning], text: str) -> list[lsp.Diagnostic]:
+    """What oompa.json asks for that will not happen as written (review off, an ignored key)."""
+    return [_diagnostic(_config_range(w.where, text), w.message, lsp.DiagnosticSeverity.Warning, "config-warning")
+            for w in warnings]
 
 
 def _config_range(where: str, text: str) -> lsp.Range:

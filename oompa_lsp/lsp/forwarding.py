@@ -272,6 +272,10 @@ def _failure_message(event: ev.Event) -> tuple[str, str] | None:
         return "warning", f"oompa: task {event.task_id} failed: {event.reason}"
     if isinstance(event, ev.MergePaused):
         return "warning", f"oompa: the merge queue paused: {event.reason}"
+    if isinstance(event, ev.OutsideWriteSeen):
+        return "warning", f"oompa: {event.describe()}"
+    if isinstance(event, ev.TargetMovedOutsideQueue):
+        return "warning", f"oompa: {event.describe()}; your checkout: {event.checkout}"
     if isinstance(event, ev.AgentFinished) and event.error_kind in ("auth", "rate_limit"):
         return "error", f"oompa: {event.worker}'s agent failed ({event.error_kind}): {event.error}"
     return None

@@ -136,6 +136,7 @@ REQUEUE = "oompa.requeue"
 CANCEL_TASK = "oompa.cancelTask"
 OPEN_DIFF = "oompa.openDiff"
 TICK_ITEM = "oompa.tickItem"
+RESUME_QUEUE = "oompa.resumeQueue"
 
 
 class CommandResult(Struct, omit_defaults=True):
@@ -220,6 +221,8 @@ COMMANDS: dict[str, CommandSpec] = {spec.name: spec for spec in (
     CommandSpec(TICK_ITEM, "Tick the spec.md item a merged task implements, through "
                 "`workspace/applyEdit` (so it lands in the editor's undo stack).",
                 (Argument("task_id", str, "the task's id"),)),
+    CommandSpec(RESUME_QUEUE, "Let the merge queue land again after it paused for a move of the target "
+                "it did not make (`merge.foreign_moves: \"pause\"`): the user has looked at those commits."),
 )}
 
 

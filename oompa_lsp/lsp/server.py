@@ -37,6 +37,7 @@ from pygls.workspace import TextDocument
 from pygls.workspace.position_codec import ServerTextPosition, ServerTextRange
 
 from oompa_lsp.adapters.config_file import CONFIG_NAME
+from oompa_lsp.core.config import ConfigWarning
 from oompa_lsp.core.errors import ConfigError, EngineRequestError, OompaError
 from oompa_lsp.core.events import Event, TaskSeen
 from oompa_lsp.core.snapshot import Snapshot
@@ -45,7 +46,7 @@ from oompa_lsp.core.tasks import TASK_STATES
 from oompa_lsp.engine.swarm import Swarm
 
 from . import protocol as p
-from .diagnostics import config_diagnostics, spec_diagnostics, task_file_diagnostics
+from .diagnostics import config_diagnostics, config_warning_diagnostics, spec_diagnostics, task_file_diagnostics
 from .forwarding import Forwarder
 from .hover import item_hover
 from .lenses import spec_lenses, task_file_lenses
@@ -159,7 +160,7 @@ class OompaServer(LanguageServer):
             self._publish_config_problem(exc)
             return
         self.problem = ""
-        self._publish_config_problem(None)
+        self._publish_config_problem(None, swarm.loaded.warnings)
         self.session = Session(swarm)
         self.session.subscribe(self.on_engine_event)
         self.session.on_mode_change = self.on_mode_change
@@ -170,17 +171,20 @@ class OompaServer(LanguageServer):
     def config_uri(self) -> str:
         return from_fs_path(str(self.root / CONFIG_NAME)) if self.root else ""
 
-    def _publish_config_problem(self, error: OompaError | None) -> None:
-        """A bad oompa.json is underlined where the problem is; fixed, the mark goes away."""
+    def _publish_config_problem(self, error: OompaError | None, warnings: list[ConfigWarning] = ()) -> None:
+        """A bad oompa.json is underlined where the problem is; fixed, the mark goes away.
+        A good one still shows its warnings (review off, a key that is ignored)."""
         if not self.root:
             return
         found: list[lsp.Diagnostic] = []
-        if isinstance(error, ConfigError) and Path(error.path).name == CONFIG_NAME:
-            document = self.workspace.get_text_document(self.config_uri())
-            try:
+        document = self.workspace.get_text_document(self.config_uri())
+        try:
+            if isinstance(error, ConfigError) and Path(error.path).name == CONFIG_NAME:
                 found = _in_client_units(document, config_diagnostics(error, document.source))
-            except OSError:
-                found = []
+            elif warnings:
+                found = _in_client_units(document, config_warning_diagnostics(list(warnings), document.source))
+        except OSError:
+            found = []
         self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=self.config_uri(), diagnostics=found))
 
     async def reopen_session(self) -> None:
@@ -662,6 +666,11 @@ def _register_commands(server: OompaServer) -> None:
     async def cancel_task(ls: OompaServer, *args: Any) -> dict[str, Any]:
         (task_id,) = p.command_arguments(p.CANCEL_TASK, args)
         return _done(ls, await _engine((await ls.require_session()).cancel_task(task_id)))
+
+    @server.command(p.RESUME_QUEUE)
+    async def resume_queue(ls: OompaServer, *args: Any) -> dict[str, Any]:
+        p.command_arguments(p.RESUME_QUEUE, args)
+        return _done(ls, await _engine((await ls.require_session()).resume_queue()))
 
     @server.command(p.OPEN_DIFF)
     async def open_diff(ls: OompaServer, *args: Any) -> dict[str, Any]:

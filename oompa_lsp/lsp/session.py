@@ -30,7 +30,7 @@ import anyio
 
 from oompa_lsp.adapters import control
 from oompa_lsp.adapters.run_log import RunLog, SwarmLock
-from oompa_lsp.core.commands import Approve, CancelTask, Reject, Requeue, StopSwarm
+from oompa_lsp.core.commands import Approve, CancelTask, Reject, Requeue, ResumeQueue, StopSwarm
 from oompa_lsp.core.errors import EngineRequestError, OompaError, SwarmLocked
 from oompa_lsp.core.events import Event, SwarmStopped, TaskSeen
 from oompa_lsp.core.snapshot import Snapshot
@@ -200,6 +200,14 @@ class Session:
             return await self._post(Requeue(task_id=task_id))
         self.swarm.requeue(task_id)  # on the loop: its event reaches the snapshot from this thread
         return f"requeued {task_id}"
+
+    async def resume_queue(self) -> str:
+        if self.mode == "viewer":
+            return await self._post(ResumeQueue())
+        if self.mode != "host":
+            raise EngineRequestError("no swarm is running: no merge queue to resume")
+        self.swarm.resume_queue()
+        return "the merge queue goes on"
 
     async def cancel_task(self, task_id: str) -> str:
         if self.mode == "viewer":

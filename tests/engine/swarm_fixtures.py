@@ -27,7 +27,7 @@ class Project:
 
     def configure(self, script: dict, **config) -> None:
         self.script.write_text(json.dumps(script), encoding="utf-8")
-        base = {"workers": [{"model": "fake:model", "count": 3, "iterations": 10, "timeout_s": 30, "max_resumes": 1}],
+        base = {"workers": [{"model": "fake:model", "count": 3, "iterations": 10, "timeout_s": 30, "max_working_resumes": 1}],
                 "review_model": "fake:reviewer",
                 "worktree": {"dir": str(self.root.parent / "worktrees")},
                 "harnesses": {"fake": {"command": [sys.executable, str(FAKE_AGENT)],

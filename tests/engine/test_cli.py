@@ -200,3 +200,41 @@ def test_cleanup_removes_merged_worktrees_and_reports_disk(tmp_path):
     result = oompa(project, "cleanup")
     assert result.returncode == 0 and "removed worktree" in result.stdout
     assert not worktree.exists() and "freed" in result.stdout
+
+
+def _fake_cli(folder: Path, name: str, version_line: str) -> None:
+    program = folder / name
+    program.write_text(f"#!/bin/sh\necho '{version_line}'\n", encoding="utf-8")
+    program.chmod(0o755)
+
+
+def test_init_writes_a_config_for_the_clis_found_and_overwrites_nothing(tmp_path):
+    project = make_project(tmp_path)
+    spec_before = (project.root / "spec.md").read_text(encoding="utf-8")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _fake_cli(bin_dir, "codex", "codex-cli 0.169.0")
+    _fake_cli(bin_dir, "gemini", "0.1.0")
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin"}
+
+    first = subprocess.run([sys.executable, "-m", "oompa_lsp.cli", "-C", str(project.root), "init"],
+                           capture_output=True, text=True, timeout=60, env=env)
+
+    assert first.returncode == 0, first.stderr
+    config = json.loads((project.root / "oompa.json").read_text(encoding="utf-8"))
+    assert config["workers"][0]["model"].startswith("codex:") and config["review_model"].startswith("gemini:")
+    assert "codex-cli 0.169.0 (the verified release)" in first.stdout
+    assert "gemini" in first.stdout and "verified with 0.61.0" in first.stdout
+    assert "claude: not installed" in first.stdout
+    assert (project.root / "spec.md").read_text(encoding="utf-8") == spec_before  # kept, not overwritten
+    assert sorted(p.name for p in (project.root / "tasks").iterdir()) == ["complete", "current", "failed", "pending"]
+    assert "oompa check" in first.stdout.splitlines()[-1]
+    check = subprocess.run([sys.executable, "-m", "oompa_lsp.cli", "-C", str(project.root), "check"],
+                           capture_output=True, text=True, timeout=60, env=env)
+    assert check.returncode == 0 and "ready to run" in check.stdout, check.stdout
+
+    written = (project.root / "oompa.json").read_text(encoding="utf-8")
+    again = subprocess.run([sys.executable, "-m", "oompa_lsp.cli", "-C", str(project.root), "init"],
+                           capture_output=True, text=True, timeout=60, env=env)
+    assert again.returncode == 1 and "writes nothing over it" in again.stdout
+    assert (project.root / "oompa.json").read_text(encoding="utf-8") == written

@@ -52,7 +52,7 @@ async def test_a_turn_without_a_signal_is_resumed_with_a_nudge(tmp_path):
     project = make_project(tmp_path)
     project.configure({"roles": {**APPROVE, "worker": {
         "quiet": [{"write": {"q.txt": "q\n"}, "final": "I wrote q.txt but forgot to say so."}, FINISH],
-        "-": [{"final": "__DONE__"}]}}}, workers=[{"model": "fake:m", "max_resumes": 2}])
+        "-": [{"final": "__DONE__"}]}}}, workers=[{"model": "fake:m", "max_working_resumes": 2}])
     project.add_tasks(Task(id="quiet", summary="a forgetful agent"))
 
     result, _ = await run(project.root)
@@ -67,7 +67,7 @@ async def test_signals_count_only_alone_on_their_line(tmp_path):
     project = make_project(tmp_path)
     project.configure({"roles": {**APPROVE, "worker": {
         "quote": [{"final": "The prompt says to print COMPLETE_AND_READY_FOR_MERGE when done."}],
-        "-": [{"final": "__DONE__"}]}}}, workers=[{"model": "fake:m", "max_resumes": 0}], task_attempts=1)
+        "-": [{"final": "__DONE__"}]}}}, workers=[{"model": "fake:m", "max_working_resumes": 0}], task_attempts=1)
     project.add_tasks(Task(id="quote", summary="quotes its instructions"))
 
     result, _ = await run(project.root)

@@ -2,6 +2,7 @@
 
 from lsprotocol import types as lsp
 
+from oompa_lsp.console import status_table
 from oompa_lsp.core import events as ev
 from oompa_lsp.core.snapshot import fold
 from oompa_lsp.core.spec import link_tasks, parse_spec
@@ -153,3 +154,15 @@ def test_hover_shows_attempts_and_last_feedback():
     assert "1. w1 on `oompa/w1/login` — rejected, verdicts: changes requested" in text
     assert "> 1. The form has no CSRF token." in text
     assert "- a form posts to /login" in text
+
+
+def test_commits_that_reached_the_target_outside_the_queue_are_a_warning_on_spec_md_and_in_status():
+    snapshot = running_snapshot()
+    document = parse_spec(SPEC)
+    links = link_tasks(document, [(t.id, t.spec) for t in snapshot.tasks.values()])
+    snapshot.apply(ev.TargetMovedOutsideQueue(old="a" * 40, new="b" * 40, commits=["bbbbbbbbbb agent: merged"],
+                                              worker="w1", task_id="login", checkout="moved"))
+    (warning,) = [d for d in spec_diagnostics(snapshot, document, links) if d.code == "outside-queue"]
+    assert warning.severity == lsp.DiagnosticSeverity.Warning and warning.range.start.line == 0
+    assert "unreviewed, unchecked" in warning.message and "w1 (task login)" in warning.message
+    assert "WARNING: 1 unreviewed, unchecked commit(s) reached the target" in status_table(snapshot)

@@ -5,6 +5,7 @@ JSON-RPC errors that name the problem."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from lsprotocol import types as lsp
@@ -141,3 +142,18 @@ async def test_a_bad_oompa_json_is_underlined_and_fixing_it_brings_the_swarm_bac
     await client.wait_until(lambda: len(client.diagnostics[config_uri]) == 0, "the oompa.json diagnostic to clear")
     lenses = await code_lenses(client, spec_uri)
     assert lenses[1][1] == "▶ Start swarm"
+
+
+async def test_an_oompa_json_with_no_reviewer_gets_a_warning_that_review_is_off(repo, clients):
+    config_path = repo / "oompa.json"
+    config = json.loads(config_path.read_text())
+    del config["review_model"], config["review"]
+    config_path.write_text(json.dumps(config, indent=2))
+    client = await start_client(repo)
+    clients.append(client)
+    config_uri = config_path.as_uri()
+    (warning,) = await client.wait_until(lambda: client.diagnostics.get(config_uri), "the review-off warning")
+    assert warning.severity == lsp.DiagnosticSeverity.Warning
+    assert "review is off" in warning.message and "merges without review" in warning.message
+    line = config_path.read_text().splitlines()[warning.range.start.line]
+    assert '"workers"' in line

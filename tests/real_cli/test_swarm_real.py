@@ -61,7 +61,7 @@ def reviewed_swarm_scenario() -> Scenario:
 
 def configure(project: Project, harness: str, entry: dict) -> None:
     config = {"workers": [{"model": model_ref(harness, "scripted-worker") + ":high", "count": 2, "iterations": 3,
-                           "timeout_s": 90, "max_resumes": 1}],
+                           "timeout_s": 90, "max_working_resumes": 1}],
               "review_model": model_ref(harness, "scripted-reviewer"),
               "worktree": {"dir": str(project.root.parent / "worktrees")},
               "harnesses": {harness: entry}}

@@ -101,6 +101,28 @@ def fast_forward_checkout(main_root: Path, worktree: Path, branch: str, new: str
     return AdvanceResult("blocked", new, reason=f"{worktree}: {reason}", files=tuple(files), worktree=worktree)
 
 
+def follow_moved_ref(worktree: Path, old: str, new: str) -> str:
+    """Bring a checkout whose branch someone else moved from `old` to `new` in step, by git's
+    two-way merge (`read-tree -m -u`, under git's index lock): it refuses, changing nothing,
+    when local changes or untracked files are in the way. Says where the checkout stands:
+    "in step", "moved" or "blocked: <why>"."""
+    touched = run_git(["diff", "--name-only", "-z", old, new, "--"], worktree).stdout.split(b"\0")
+    paths = [p.decode("utf-8", "surrogateescape") for p in touched if p]
+    if not paths:
+        return "in step"
+    behind = run_git(["diff-index", "--cached", "--name-only", new, "--", *paths], worktree, check=False)
+    if behind.code == 0 and not behind.stdout.strip():
+        return "in step"  # moved by git in this very checkout (a `git merge` here)
+    busy = operation_in_progress(worktree)
+    if busy is not None:
+        return f"blocked: {worktree} is in the middle of a {busy}; finish or abort it"
+    out = run_git(["read-tree", "-m", "-u", old, new], worktree, check=False)
+    if out.code == 0:
+        return "moved"
+    reason, _ = parsing.refused_read_tree(out.stderr)
+    return f"blocked: {worktree}: {reason}"
+
+
 # The diff from the old commit to the new, as raw records and as the patch `git apply` reads.
 _Diff = tuple[list[RawChange], bytes]
 

@@ -122,6 +122,18 @@ def refused_merge(stderr: str) -> tuple[str, list[str]]:
     return reason, tracked + untracked
 
 
+_READ_TREE_REFUSALS = re.compile(r"^error: (?:Entry|Untracked working tree file) '(.+)' (?:not uptodate|would be overwritten)")
+
+
+def refused_read_tree(stderr: str) -> tuple[str, list[str]]:
+    """Why `git read-tree -m -u` refused to move a checkout, as one line plus the files."""
+    files = [m.group(1) for m in map(_READ_TREE_REFUSALS.match, stderr.splitlines()) if m]
+    if not files:
+        return f"git refused to update the checkout: {_first_message(stderr)}", []
+    return (f"local changes to {file_names(files)} are in the way; commit, move or revert them "
+            "and the checkout follows"), files
+
+
 def file_names(files: list[str]) -> str:
     shown = ", ".join(files[:_SHOWN_FILES])
     more = len(files) - _SHOWN_FILES

@@ -335,6 +335,18 @@ class Repo:
         out = run_git(["status", "--porcelain=v1", "-z", "--untracked-files=all"], Path(worktree))
         return parsing.status_entries(out.fields())
 
+    def dirty_fingerprint(self, worktree: Path) -> dict[str, tuple[str, int, int]]:
+        """Each uncommitted path of `worktree` with its status code, mtime and size: two
+        fingerprints differ where a file was changed, added or deleted in between."""
+        found: dict[str, tuple[str, int, int]] = {}
+        for entry in self.status_porcelain(worktree):
+            try:
+                info = os.lstat(Path(worktree) / entry.path)
+                found[entry.path] = (entry.code, info.st_mtime_ns, info.st_size)
+            except OSError:
+                found[entry.path] = (entry.code, 0, -1)
+        return found
+
     def has_changes(self, worktree: Path) -> bool:
         return bool(self.status_porcelain(worktree))
 
@@ -529,6 +541,29 @@ class Repo:
         if self._commit_writer is _UNSET:
             self._commit_writer = CommitWriter.for_repository(self.root, self._config())
         return self._commit_writer if isinstance(self._commit_writer, CommitWriter) else None
+
+    def commits_between(self, old: str, new: str) -> list[str]:
+        """The commits `new` has and `old` has not, oldest first."""
+        return run_git(["rev-list", "--reverse", f"{old}..{new}", "--"], self.root).stdout.decode().split()
+
+    def subjects(self, commits: Sequence[str]) -> list[str]:
+        """Each commit as "<short id> <subject>"."""
+        if not commits:
+            return []
+        out = run_git(["log", "--no-walk=unsorted", "--format=%h %s", *commits, "--"], self.root)
+        return out.stdout.decode("utf-8", "replace").splitlines()
+
+    def follow_moved_branch(self, branch: str, old: str, new: str) -> str:
+        """After someone else moved `branch` from `old` to `new`: bring the worktree that has
+        it checked out in step when git can do so safely (checkout.follow_moved_ref)."""
+        holder = self.worktree_for_branch(branch)
+        if holder is None:
+            return "not checked out"
+        return checkout.follow_moved_ref(holder.path, old, new)
+
+    def same_tree(self, a: str, b: str) -> bool:
+        """Whether two commits hold the same files (a commit that changed nothing, say)."""
+        return self._tree_of(a) == self._tree_of(b)
 
     def _tree_of(self, commit: str) -> str:
         header = local_reads.commit_header(self.root, commit)

@@ -1,0 +1,211 @@
+"""Agents that misbehave, in real swarms: they cannot fake a completion or lose work."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from oompa_lsp.core import events as ev
+from oompa_lsp.core.tasks import Task
+from oompa_lsp.engine.swarm import Swarm
+
+from .swarm_fixtures import git, make_project
+
+pytestmark = pytest.mark.anyio
+APPROVE = {"reviewer": {"*": [{"final": "VERDICT: APPROVED"}]}}
+DONE_WITHOUT_WORK = {"final": "All done.\nCOMPLETE_AND_READY_FOR_MERGE"}
+
+
+async def run_swarm(root, timeout: float = 60):
+    swarm = Swarm.open(root)
+    seen: list = []
+    swarm.subscribe(seen.append)
+    with anyio.fail_after(timeout):
+        result = await swarm.run()
+    return result, seen
+
+
+def calls_for(project, role: str, task_id: str) -> list[dict]:
+    return [c for c in project.calls() if c["role"] == role and c["task_id"] == task_id]
+
+
+async def test_done_with_no_change_is_resumed_then_counted_as_no_change(tmp_path):
+    project = make_project(tmp_path)
+    project.configure({"roles": {**APPROVE, "worker": {"lazy": [DONE_WITHOUT_WORK], "-": [{"final": "__DONE__"}]}}},
+                      workers=[{"model": "fake:m", "count": 1, "max_working_resumes": 1}], task_attempts=2)
+    project.add_tasks(Task(id="lazy", summary="write lazy.txt"))
+
+    result, events = await run_swarm(project.root)
+
+    assert not result.ok and "lazy" in result.reason
+    calls = calls_for(project, "worker", "lazy")
+    assert len(calls) == 4  # two attempts, each a turn and one resume
+    assert "No change found in your worktree" in calls[1]["prompt"]
+    assert calls[1]["env"]["OOMPA_RESUME"] == "1"
+    assert not [c for c in project.calls() if c["role"] == "reviewer"]  # an empty diff is never reviewed
+    failed = project.task("failed", "lazy")
+    assert failed.merged_commit is None and "no change" in failed.failure
+    assert [a.feedback[-1].split(":")[0] for a in failed.attempts] == ["no change", "no change"]
+    assert git(project.root, "log", "--oneline", "main").count("\n") == 0  # main never moved
+
+
+async def test_an_agent_that_first_claims_done_and_then_does_the_work_lands_it(tmp_path):
+    project = make_project(tmp_path)
+    project.configure({"roles": {**APPROVE, "worker": {
+        "late": [DONE_WITHOUT_WORK, {"write": {"late.txt": "done now\n"}, "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "-": [{"final": "__DONE__"}]}}}, workers=[{"model": "fake:m", "count": 1}])
+    project.add_tasks(Task(id="late", summary="write late.txt"))
+
+    result, events = await run_swarm(project.root)
+
+    assert result.ok, result.reason
+    (review,) = calls_for(project, "reviewer", "late")
+    assert "+done now" in review["prompt"]
+    assert git(project.root, "show", "main:late.txt") == "done now"
+
+
+async def test_a_task_that_allows_no_change_completes_and_says_so(tmp_path):
+    project = make_project(tmp_path)
+    project.configure({"roles": {**APPROVE, "worker": {"look": [DONE_WITHOUT_WORK], "-": [{"final": "__DONE__"}]}}},
+                      workers=[{"model": "fake:m", "count": 1}])
+    project.add_tasks(Task(id="look", summary="find out why the build is slow", no_change_ok=True))
+
+    result, events = await run_swarm(project.root)
+
+    assert result.ok, result.reason
+    assert len(calls_for(project, "worker", "look")) == 1
+    assert not [c for c in project.calls() if c["role"] == "reviewer"]
+    (completed,) = [e for e in events if isinstance(e, ev.TaskCompleted)]
+    assert completed.commit == "" and "no change" in completed.note
+    done = project.task("complete", "look")
+    assert done.merged_commit is None and done.attempts[-1].outcome == "no change"
+
+
+MOVE_MAIN_ITSELF = [["git", "add", "-A"], ["git", "commit", "-q", "-m", "agent: merged it myself"],
+                    ["git", "update-ref", "refs/heads/main", "HEAD"]]
+
+
+async def test_an_agent_that_moves_the_target_itself_is_caught_and_its_task_not_completed(tmp_path):
+    project = make_project(tmp_path)
+    project.configure({"roles": {**APPROVE, "worker": {
+        "rogue": [{"write": {"rogue.txt": "unreviewed\n"}, "run": MOVE_MAIN_ITSELF, "sleep": 1.5,
+                   "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "*": [{"sleep": 3, "write": {"{task_id}.txt": "reviewed\n"}, "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "-": [{"final": "__DONE__"}]}}}, workers=[{"model": "fake:m", "count": 2}])
+    project.add_tasks(Task(id="rogue", summary="write rogue.txt", priority=1), Task(id="honest", summary="h"))
+
+    result, events = await run_swarm(project.root)
+
+    (move,) = [e for e in events if isinstance(e, ev.TargetMovedOutsideQueue)]
+    (claim,) = [e for e in events if isinstance(e, ev.TaskClaimed) and e.task_id == "rogue"]
+    assert move.worker == claim.worker and move.task_id == "rogue"
+    assert any("agent: merged it myself" in c for c in move.commits)
+    assert move.checkout == "moved"  # the user's checkout followed, by git's own two-way merge
+    assert not result.ok and "rogue" in result.reason
+    failed = project.task("failed", "rogue")
+    assert "outside the merge queue, unreviewed and unchecked" in failed.failure
+    assert failed.merged_commit is None
+    assert project.task_files("complete") == ["honest"]
+    # The user's checkout is in step with main: nothing staged would undo the agent's commit.
+    assert git(project.root, "status", "--porcelain").splitlines() == ["?? oompa.json"]
+    assert (project.root / "rogue.txt").read_text(encoding="utf-8") == "unreviewed\n"
+
+
+async def test_a_foreign_move_over_the_user_s_local_change_pauses_the_queue_until_it_is_safe(tmp_path):
+    project = make_project(tmp_path)
+    project.configure({"roles": {**APPROVE, "worker": {
+        "rogue": [{"write": {"shared.txt": "agent's line\n"}, "run": MOVE_MAIN_ITSELF,
+                   "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "later": [{"sleep": 2, "write": {"later.txt": "later\n"}, "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "-": [{"final": "__DONE__"}]}}}, workers=[{"model": "fake:m", "count": 2}])
+    project.add_tasks(Task(id="rogue", summary="edit shared.txt", priority=1), Task(id="later", summary="l"))
+    original = (project.root / "shared.txt").read_text(encoding="utf-8")
+    (project.root / "shared.txt").write_text(original + "the user's unsaved idea\n", encoding="utf-8")
+    swarm = Swarm.open(project.root)
+    seen: list = []
+    swarm.subscribe(seen.append)
+
+    async def user_reverts_when_paused():
+        while not any(isinstance(e, ev.MergePaused) for e in seen):
+            await anyio.sleep(0.1)
+        (project.root / "shared.txt").write_text(original, encoding="utf-8")
+
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as group:
+            group.start_soon(user_reverts_when_paused)
+            result = await swarm.run()
+
+    (move,) = [e for e in seen if isinstance(e, ev.TargetMovedOutsideQueue)]
+    assert move.checkout.startswith("blocked") and "shared.txt" in move.checkout
+    (paused,) = [e for e in seen if isinstance(e, ev.MergePaused)]
+    assert "shared.txt" in paused.reason
+    assert any(isinstance(e, ev.MergeResumed) for e in seen)
+    assert project.task_files("complete") == ["later"]
+    assert git(project.root, "status", "--porcelain").splitlines() == ["?? oompa.json"]
+    assert (project.root / "shared.txt").read_text(encoding="utf-8") == "agent's line\n"
+
+
+async def test_with_foreign_moves_pause_the_queue_waits_for_the_user(tmp_path):
+    project = make_project(tmp_path)
+    project.configure({"roles": {**APPROVE, "worker": {
+        "rogue": [{"write": {"rogue.txt": "x\n"}, "run": MOVE_MAIN_ITSELF, "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "later": [{"sleep": 2, "write": {"later.txt": "later\n"}, "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "-": [{"final": "__DONE__"}]}}}, workers=[{"model": "fake:m", "count": 2}],
+        merge={"foreign_moves": "pause"})
+    project.add_tasks(Task(id="rogue", summary="r", priority=1), Task(id="later", summary="l"))
+    swarm = Swarm.open(project.root)
+    seen: list = []
+    swarm.subscribe(seen.append)
+
+    async def user_resumes_when_paused():
+        while not any(isinstance(e, ev.MergePaused) for e in seen):
+            await anyio.sleep(0.1)
+        await anyio.sleep(1)
+        assert "later" not in git(project.root, "log", "--format=%s", "main")  # nothing landed meanwhile
+        swarm.resume_queue()
+
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as group:
+            group.start_soon(user_resumes_when_paused)
+            await swarm.run()
+
+    (paused,) = [e for e in seen if isinstance(e, ev.MergePaused)]
+    assert "outside the queue" in paused.reason and "oompa resume" in paused.reason
+    assert project.task_files("complete") == ["later"]
+    assert "later" in git(project.root, "log", "--format=%s", "main")
+
+
+async def test_a_write_into_the_user_s_checkout_is_reported_with_the_agent_s_id_and_left_alone(tmp_path):
+    project = make_project(tmp_path)
+    stray = project.root / "stray.txt"
+    project.configure({"roles": {**APPROVE, "worker": {
+        "wander": [{"write": {"wander.txt": "mine\n", str(stray): "written outside my worktree\n"},
+                    "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "-": [{"final": "__DONE__"}]}}}, workers=[{"model": "fake:m", "count": 1}])
+    project.add_tasks(Task(id="wander", summary="w"))
+
+    result, events = await run_swarm(project.root)
+
+    assert result.ok, result.reason
+    (seen,) = [e for e in events if isinstance(e, ev.OutsideWriteSeen)]
+    assert seen.where == "your checkout" and seen.paths == ["stray.txt"] and seen.worker == "w1"
+    assert seen.during == ["w1"] and "during the turn of w1" in seen.describe()
+    assert stray.read_text(encoding="utf-8") == "written outside my worktree\n"  # never reverted
+
+
+async def test_concurrent_turns_share_the_blame_for_a_write_outside(tmp_path):
+    project = make_project(tmp_path)
+    stray = project.root / "stray.txt"
+    project.configure({"roles": {**APPROVE, "worker": {
+        "a": [{"sleep": 1.0, "write": {"a.txt": "a\n", str(stray): "who wrote this?\n"},
+               "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "b": [{"sleep": 1.5, "write": {"b.txt": "b\n"}, "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "-": [{"final": "__DONE__"}]}}}, workers=[{"model": "fake:m", "count": 2}])
+    project.add_tasks(Task(id="a", summary="a"), Task(id="b", summary="b"))
+
+    result, events = await run_swarm(project.root)
+
+    assert result.ok, result.reason
+    (seen,) = [e for e in events if isinstance(e, ev.OutsideWriteSeen)]  # said once, not once per turn
+    assert {"w1", "w2"} <= set(seen.during) and seen.paths == ["stray.txt"]
+    assert "during the turns of " in seen.describe() and "w1" in seen.describe() and "w2" in seen.describe()
