@@ -33,6 +33,7 @@ _LINES = {
     ev.TaskCompleted: lambda e: f"{e.task_id} complete ({e.commit[:10] or e.note})",
     ev.TaskFailed: lambda e: f"{e.task_id} FAILED: {e.reason.splitlines()[0] if e.reason else ''}",
     ev.AgentFinished: lambda e: (f"{e.worker} agent error ({e.error_kind}): {e.error}" if e.error else None),
+    ev.AgentLeftoversStopped: lambda e: e.describe(),
     ev.ChecksRan: lambda e: f"{e.task_id} checks on the {e.stage} tree {'passed' if e.ok else 'FAILED'}",
     ev.ReviewRequested: lambda e: f"{e.task_id} in review (round {e.round}, {e.mode})"
                                   + (f" — approve with: oompa review approve {e.review_id}" if "human" in e.mode else ""),

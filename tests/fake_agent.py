@@ -33,6 +33,9 @@ A step does, in this order (every key optional):
     "stderr":     "text"                   printed on stderr
     "say":        "text"                   printed on stdout (and flushed) before any sleep
     "spawn_sleeper": 60                    start a child that sleeps that long (holds stdout open)
+    "daemon":     60                       start a sleeper in a session of its own (setsid, stdio on
+                                           /dev/null: a dev server started with nohup); its pid is
+                                           appended to <script>.daemons (or $FAKE_AGENT_DAEMONS)
     "sleep":      1.5                      seconds
     "final":      "text"                   the final message, on stdout
     "usage":      {"input_tokens": 10, "output_tokens": 5, "cost_usd": 0.01}  reported as the
@@ -132,12 +135,24 @@ def perform(step: dict) -> int:
         print(step["say"], flush=True)
     if "spawn_sleeper" in step:
         subprocess.Popen([sys.executable, "-c", f"import time; time.sleep({float(step['spawn_sleeper'])})"])
+    if "daemon" in step:
+        start_daemon(float(step["daemon"]))
     time.sleep(float(step.get("sleep", 0)))
     if "final" in step:
         print(step["final"], flush=True)
     if "usage" in step:
         print(json.dumps({"oompa_usage": step["usage"]}), flush=True)
     return int(step.get("exit", 0))
+
+
+def start_daemon(seconds: float) -> None:
+    """A child that leaves our session, so ending our process group does not reach it."""
+    daemon = subprocess.Popen([sys.executable, "-c", f"import time; time.sleep({seconds})"], start_new_session=True,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    script_path = Path(os.environ["FAKE_AGENT_SCRIPT"])
+    pids = Path(os.environ.get("FAKE_AGENT_DAEMONS") or script_path.with_name(script_path.name + ".daemons"))
+    with open(pids, "a", encoding="utf-8") as out:
+        out.write(f"{daemon.pid}\n")
 
 
 def change_files(step: dict) -> None:

@@ -8,12 +8,14 @@ Async tests run on anyio's pytest plugin (asyncio backend).
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import uuid
 from pathlib import Path
 
 import anyio
+import psutil
 import pytest
 
 from oompa_lsp.adapters.harnesses import adapter_for, probe_harness, run_agent
@@ -73,16 +75,13 @@ def request(worktree: Path, **fields) -> AgentRequest:
 def running_in_group(pgid: int) -> list[int]:
     """Processes of the group that still run (zombies awaiting a reaper do not count)."""
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for process in psutil.process_iter(["status"]):
         try:
-            stat = (entry / "stat").read_text()
+            group = os.getpgid(process.pid)
         except OSError:
             continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        if fields[0] not in ("Z", "X") and fields[2] == str(pgid):
-            found.append(int(entry.name))
+        if group == pgid and process.info["status"] not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD):
+            found.append(process.pid)
     return found
 
 
@@ -106,8 +105,9 @@ async def test_command_harness_gets_argv_prompt_env_and_cwd_exactly(tmp_path, wo
     assert call["argv"][1:] == ["--flag", "two words"]
     assert call["cwd"] == str(worktree)
     assert call["prompt"] == prompt
+    turn = call["env"].pop("OOMPA_TURN")  # the marker its leftovers are found by, new every run
     assert call["env"] == {**env, "OOMPA_MODEL": "gpt-x", "OOMPA_SESSION_ID": outcome.session_id}
-    assert uuid.UUID(outcome.session_id)
+    assert uuid.UUID(outcome.session_id) and len(turn.split(",")[-1]) == 32
 
 
 async def test_harness_env_reaches_the_agent_and_the_request_env_wins(tmp_path, worktree):

@@ -33,6 +33,13 @@ class AgentRequest(Struct, omit_defaults=True):
     transcript_path: str | None = None  # raw output stream is appended here when set
 
 
+class LeftoverProcess(Struct, omit_defaults=True):
+    """A process an agent run left running after it ended, which the engine then stopped."""
+
+    pid: int
+    command: str = ""            # its command line (cut), or its name
+
+
 class ToolCall(Struct, omit_defaults=True):
     name: str
     summary: str = ""
@@ -48,6 +55,7 @@ class AgentOutcome(Struct, omit_defaults=True):
     error_kind: ErrorKind | None = None
     retry_after_s: float | None = None
     duration_s: float = 0.0
+    leftovers: list[LeftoverProcess] = []  # still running when the run ended; stopped since
     # `usage` is the session's running total so far (codex on a resumed thread), not this
     # run's own: whoever adds turns up must keep only the difference.
     usage_is_session_total: bool = False

@@ -13,6 +13,7 @@ from typing import Literal, Union
 import msgspec
 from msgspec import Struct
 
+from .agents import LeftoverProcess
 from .tasks import TaskState, Usage
 
 WorkerState = Literal["starting", "idle", "working", "checking", "reviewing", "awaiting_review",
@@ -125,6 +126,20 @@ class AgentFinished(_Event):
     usage: Usage = msgspec.field(default_factory=Usage)
     error: str | None = None
     error_kind: str | None = None  # timeout | exit | auth | rate_limit | server | cancelled
+
+
+class AgentLeftoversStopped(_Event):
+    """An agent run ended with processes still running outside its process group (a child
+    that called `setsid`: a daemon, a dev server); the engine stopped them."""
+
+    worker: str
+    role: str
+    task_id: str | None = None
+    processes: list[LeftoverProcess] = []
+
+    def describe(self) -> str:
+        named = "; ".join(f"{p.pid} {p.command}" for p in self.processes)
+        return f"{self.worker}'s agent left {len(self.processes)} process(es) running; stopped: {named}"
 
 
 class WorktreeReady(_Event):
@@ -242,8 +257,9 @@ class LogMessage(_Event):
 Event = Union[
     SwarmStarted, SwarmStopped, TaskSeen, TaskInvalid, TaskClaimed, TaskReturned, TaskRecovered,
     TaskCompleted, TaskFailed, WorkerStateChanged, AgentStarted, AgentActivity, AgentFinished,
-    WorktreeReady, ChecksRan, ReviewRequested, ReviewVerdictGiven, ReviewTamperingDiscarded,
-    MergeQueued, MergeConflicted, MergeLanded, MergePaused, MergeResumed, TargetMovedOutsideQueue, OutsideWriteSeen, BranchParked,
+    AgentLeftoversStopped, WorktreeReady, ChecksRan, ReviewRequested, ReviewVerdictGiven, ReviewTamperingDiscarded,
+    MergeQueued, MergeConflicted, MergeLanded, MergePaused, MergeResumed, TargetMovedOutsideQueue, OutsideWriteSeen,
+    BranchParked,
     CleanupDone, LogMessage,
 ]
 

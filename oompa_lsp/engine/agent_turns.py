@@ -20,7 +20,7 @@ import msgspec
 from ..adapters.harnesses import run_agent
 from ..core.agents import AgentOutcome, AgentRequest, AgentRole
 from ..core.config import ModelRef
-from ..core.events import AgentActivity, AgentFinished, AgentStarted
+from ..core.events import AgentActivity, AgentFinished, AgentLeftoversStopped, AgentStarted
 from ..core.signals import Signal, read_signal
 from ..core.tasks import Task, Usage
 from . import prompting
@@ -123,7 +123,14 @@ async def _run_once(ctx: SwarmContext, seat: AgentSeat, role: AgentRole, prompt:
     ctx.emit(AgentFinished(worker=seat.worker, role=role, task_id=task_id, signal=_signal_name(outcome),
                            exit_code=outcome.exit_code, duration_s=outcome.duration_s, usage=outcome.usage,
                            error=outcome.error, error_kind=outcome.error_kind))
+    report_leftovers(ctx, seat.worker, role, task_id, outcome)
     return outcome
+
+
+def report_leftovers(ctx: SwarmContext, worker: str, role: str, task_id: str | None, outcome: AgentOutcome) -> None:
+    """Name what the run left running (and the harness stopped): the user's agent misbehaved."""
+    if outcome.leftovers:
+        ctx.emit(AgentLeftoversStopped(worker=worker, role=role, task_id=task_id, processes=outcome.leftovers))
 
 
 def _this_turn_only(seat: AgentSeat, outcome: AgentOutcome) -> AgentOutcome:

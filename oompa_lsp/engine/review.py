@@ -24,7 +24,7 @@ from ..core.events import AgentFinished, AgentStarted, CheckResult, ReviewReques
 from ..core.signals import Verdict, read_verdict
 from ..core.tasks import Task
 from . import prompting
-from .agent_turns import with_rate_limit_backoff
+from .agent_turns import report_leftovers, with_rate_limit_backoff
 from .context import SwarmContext
 
 
@@ -125,6 +125,7 @@ class ReviewDesk:
         self.ctx.emit(AgentFinished(worker=worker, role="reviewer", task_id=case.task.id, exit_code=outcome.exit_code,
                                     duration_s=outcome.duration_s, usage=outcome.usage, error=outcome.error,
                                     error_kind=outcome.error_kind))
+        report_leftovers(self.ctx, worker, "reviewer", case.task.id, outcome)
         return outcome
 
     async def _status_before(self, case: ReviewCase) -> list:

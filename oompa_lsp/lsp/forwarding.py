@@ -256,6 +256,8 @@ def _log_of(event: ev.Event) -> p.LogParams | None:
     if isinstance(event, ev.AgentFinished) and event.error:
         return p.LogParams("warning", f"agent {event.role} failed ({event.error_kind or 'error'}): {event.error}",
                            at, event.worker)
+    if isinstance(event, ev.AgentLeftoversStopped):
+        return p.LogParams("warning", event.describe(), at, event.worker)
     if isinstance(event, ev.ChecksRan) and not event.ok:
         return p.LogParams("warning", f"checks failed for {event.task_id} ({event.stage})", at)
     if isinstance(event, ev.MergeLanded):

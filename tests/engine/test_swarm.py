@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import anyio
+import psutil
 import pytest
 
+from oompa_lsp.console import describe
 from oompa_lsp.core import events as ev
 from oompa_lsp.core.tasks import Task
 from oompa_lsp.engine.swarm import Swarm
@@ -126,6 +128,29 @@ async def test_hung_agent_is_timed_out_and_the_task_fails_with_the_reason(tmp_pa
     assert finished and finished[0].error_kind == "timeout"
     assert project.task_files("failed") == ["hang"]
     assert "timeout" in project.task("failed", "hang").failure
+
+
+async def test_a_setsid_daemon_started_by_an_agent_is_gone_when_its_turn_ends(tmp_path):
+    project = make_project(tmp_path)
+    project.configure({"roles": {
+        "worker": {"dev": [{"write": {"dev.txt": "served\n"}, "daemon": 60, "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+                   "-": [{"final": "__DONE__"}]},
+        "reviewer": {"*": [{"daemon": 60, "final": "VERDICT: APPROVED"}]}}},
+        workers=[{"model": "fake:m", "count": 1}])
+    project.add_tasks(Task(id="dev", summary="starts a dev server and leaves it running"))
+
+    result, events, _ = await run_swarm(project.root)
+
+    assert result.ok, result.reason
+    worker_daemon, reviewer_daemon = map(int, project.script.with_name("script.json.daemons").read_text().split())
+    for pid in (worker_daemon, reviewer_daemon):
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    stopped = of_type(events, ev.AgentLeftoversStopped)
+    assert [(e.worker, e.role, e.task_id, [p.pid for p in e.processes]) for e in stopped] == [
+        ("w1", "worker", "dev", [worker_daemon]), ("reviewer:w1", "reviewer", "dev", [reviewer_daemon])]
+    # named as the turn ended, before the work went on to review
+    assert events.index(stopped[0]) < events.index(of_type(events, ev.ReviewRequested)[0])
+    assert "time.sleep(60" in describe(stopped[0])
 
 
 async def test_human_review_waits_for_approval(tmp_path):

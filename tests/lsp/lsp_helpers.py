@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types as lsp
+import psutil
 from pygls.protocol import JsonRPCNotification, JsonRPCResponseMessage
 from pytest_lsp import ClientServerConfig, LanguageClient
 from pytest_lsp.client import register_lsp_features
@@ -71,18 +72,12 @@ def agent_config(marker: str, scratch: Path, script: dict | None = None, *, work
 
 def agent_processes(marker: str) -> list[int]:
     """Live processes started by this test's agents (their environment carries the marker)."""
-    needle = f"OOMPA_TEST_MARKER={marker}".encode()
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes().split(b"\0")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if needle in environ and state != "Z":
-            found.append(int(entry.name))
+    for process in psutil.process_iter(["environ", "status"], ad_value=None):
+        environ = process.info["environ"] or {}
+        if (process.pid != os.getpid() and environ.get("OOMPA_TEST_MARKER") == marker
+                and process.info["status"] != psutil.STATUS_ZOMBIE):
+            found.append(process.pid)
     return found
 
 

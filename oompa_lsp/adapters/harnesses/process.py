@@ -3,10 +3,14 @@
 The agent runs in a session (process group) of its own, so ending it ends everything it
 started: on timeout, on cancellation of the caller, on an early stop, and also after a normal
 exit (children left behind, e.g. a dev server, would outlive the turn and keep our pipes open).
-Ending means SIGTERM to the group, a short grace, then SIGKILL. Reading stdout never hangs
-the caller: once the group is ended, the pipes are drained for a moment and then abandoned.
+Ending means SIGTERM to the group, a short grace, then SIGKILL. Then what left the group
+(a child that called `setsid`: a daemon, a dev server started with `nohup`) is found by the
+marker every run carries in its environment and stopped the same way; `ProcessResult.leftovers`
+names it. Reading stdout never hangs the caller: once the group is ended, the pipes are
+drained for a moment and then abandoned.
 
-Must not import: engine, lsp, cli; anything but the standard library, anyio and oompa_lsp.core.
+Must not import: engine, lsp, cli; anything but the standard library, anyio, psutil,
+oompa_lsp.core and oompa_lsp.adapters.processes.
 """
 
 from __future__ import annotations
@@ -21,7 +25,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 import anyio
+import psutil
 from anyio.abc import ByteReceiveStream, ByteSendStream, Process
+
+from oompa_lsp.core.agents import LeftoverProcess
+
+from ..processes import TURN_VARIABLE, group_of, new_turn_marker, stop_marked, turn_value
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +49,7 @@ class ProcessResult:
     stdout_lines: list[str] = field(default_factory=list)
     stderr_tail: list[str] = field(default_factory=list)
     duration_s: float = 0.0
+    leftovers: list[LeftoverProcess] = field(default_factory=list)  # outlived the group; stopped since
 
 
 # What a line means for the run: go on (None), STOP now, or CLOSING (the CLI has said its last
@@ -54,13 +64,16 @@ async def run_process_group(argv: list[str], *, cwd: str, env: dict[str, str], s
                             transcript: Path | None = None) -> ProcessResult:
     """Run argv to completion or until `timeout_s`; raises OSError if it cannot start."""
     started = anyio.current_time()
+    marker = new_turn_marker()
+    env = {**env, TURN_VARIABLE: turn_value(marker, os.environ.get(TURN_VARIABLE))}
     process = await anyio.open_process(argv, cwd=cwd, env=env, start_new_session=True)
-    run = _Run(process, on_line, _open_transcript(transcript))
+    run = _Run(process, on_line, _open_transcript(transcript), marker)
     try:
         await run.supervise(stdin, timeout_s)
     finally:
         with anyio.CancelScope(shield=True):
             await end_group(process)
+            await run.stop_leftovers()  # done already, unless the run was cancelled or failed
             await _close(process)
             run.finish_transcript()
     result = run.result()
@@ -68,10 +81,20 @@ async def run_process_group(argv: list[str], *, cwd: str, env: dict[str, str], s
     return result
 
 
+async def stop_leftovers(marker: str, pid: int) -> list[LeftoverProcess]:
+    """Stop what the run left outside its group: a sweep of the machine, so in a worker thread."""
+    leftovers = await anyio.to_thread.run_sync(stop_marked, marker, GRACE_S)
+    if leftovers:
+        logger.warning("process %d left %d process(es) running; stopped: %s", pid, len(leftovers),
+                       ", ".join(f"{p.pid} {p.command}" for p in leftovers))
+    return leftovers
+
+
 class _Run:
     """The state of one running group: its output so far and why it stopped."""
 
-    def __init__(self, process: Process, on_line: LineHandler | None, transcript: BinaryIO | None) -> None:
+    def __init__(self, process: Process, on_line: LineHandler | None, transcript: BinaryIO | None,
+                 marker: str) -> None:
         self.process = process
         self.on_line = on_line
         self.transcript = transcript
@@ -80,6 +103,8 @@ class _Run:
         self.timed_out = False
         self.stopped = False
         self.deadline: anyio.CancelScope | None = None
+        self.marker = marker
+        self.leftovers: list[LeftoverProcess] | None = None  # None until looked for
 
     async def supervise(self, stdin: bytes, timeout_s: float) -> None:
         async with anyio.create_task_group() as tg:
@@ -92,6 +117,8 @@ class _Run:
                 await self.process.wait()
             self.timed_out = deadline.cancelled_caught
             await end_group(self.process)
+            # Before the drain: a leftover holding our pipes would make it wait DRAIN_S.
+            await self.stop_leftovers()
             with anyio.move_on_after(DRAIN_S):
                 for done in readers:
                     await done.wait()
@@ -115,6 +142,10 @@ class _Run:
             pass
         finally:
             done.set()
+
+    async def stop_leftovers(self) -> None:
+        if self.leftovers is None:
+            self.leftovers = await stop_leftovers(self.marker, self.process.pid)
 
     def _stdout_line(self, line: str) -> None:
         self.stdout.append(line)
@@ -150,7 +181,7 @@ class _Run:
 
     def result(self) -> ProcessResult:
         return ProcessResult(exit_code=self.process.returncode, timed_out=self.timed_out, stopped=self.stopped,
-                             stdout_lines=self.stdout, stderr_tail=list(self.stderr))
+                             stdout_lines=self.stdout, stderr_tail=list(self.stderr), leftovers=self.leftovers or [])
 
 
 async def _feed(stream: ByteSendStream | None, data: bytes) -> None:
@@ -195,27 +226,12 @@ def signal_group(pgid: int, signum: int) -> None:
 def live_members(pgid: int) -> list[int]:
     """Processes of the group that are still running (zombies waiting for a reaper are not)."""
     # The usual answer after an agent exits is "none": the kernel says so in one call, where
-    # reading /proc/*/stat of every process on the machine blocks the event loop for ms.
+    # looking at every process on the machine blocks the event loop for ms.
     if not _group_exists(pgid):
         return []
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return [pgid]
-    members = []
-    for entry in proc.iterdir():
-        if entry.name.isdigit() and _in_group_and_running(entry, pgid):
-            members.append(int(entry.name))
-    return members
-
-
-def _in_group_and_running(entry: Path, pgid: int) -> bool:
-    try:
-        stat = (entry / "stat").read_text()
-    except OSError:
-        return False
-    # The command name (field 2) may contain spaces and parentheses: split after its closing ")".
-    fields = stat[stat.rfind(")") + 2:].split()
-    return len(fields) > 2 and fields[0] not in ("Z", "X") and fields[2] == str(pgid)
+    return [process.pid for process in psutil.process_iter(["status"])
+            if process.info["status"] not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+            and group_of(process.pid) == pgid]
 
 
 def _group_exists(pgid: int) -> bool:

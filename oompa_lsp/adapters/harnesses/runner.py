@@ -8,7 +8,8 @@ Environment of an agent: ours, minus inherited OOMPA_* (a swarm started from ins
 must not leak its own role or task) and minus git's repository variables (a swarm started
 from a git hook must not point the agent's git at another checkout), plus the harness's
 `env`, plus the request's `env`, plus what the adapter adds; PWD is the agent's working
-directory (opencode believes $PWD over its real working directory).
+directory (opencode believes $PWD over its real working directory). `run_process_group` adds
+OOMPA_TURN, the marker by which what the agent leaves running is found when the run ends.
 
 Must not import: engine, lsp, cli; anything but the standard library, anyio, msgspec and
 oompa_lsp.core.
@@ -164,7 +165,7 @@ def outcome_of(adapter: Adapter, request: AgentRequest, launch: Launch, ran: Pro
         final_text="" if error else parsed.final_text, exit_code=ran.exit_code,
         session_id=session_id, usage=parsed.usage, tool_calls=parsed.tool_calls,
         error=error, error_kind=kind, retry_after_s=retry_after, duration_s=round(ran.duration_s, 3),
-        usage_is_session_total=adapter.usage_is_session_total)
+        leftovers=ran.leftovers, usage_is_session_total=adapter.usage_is_session_total)
 
 
 def _failure(adapter: Adapter, request: AgentRequest, parsed: StreamResult, ran: ProcessResult,
