@@ -271,3 +271,49 @@ def test_init_writes_a_config_for_the_clis_found_and_overwrites_nothing(tmp_path
                            capture_output=True, text=True, timeout=60, env=env)
     assert again.returncode == 1 and "writes nothing over it" in again.stdout
     assert (project.root / "oompa.json").read_text(encoding="utf-8") == written
+
+
+# The shapes of the three configs the original oompa ships (written here from its documented
+# format): a planner, executors that cannot plan, no reviewer; four spark workers with a
+# reviewer object whose prompt is the user's own; one worker with `iterations`.
+ORIGINAL_SHAPES = {
+    "example": {"workers": [
+        {"model": "claude:opus", "prompt": ["config/prompts/planner.md"], "max_cycle": 5, "count": 1, "wait_between": 60},
+        {"model": "codex:gpt-5.3-codex:medium", "prompt": ["config/prompts/executor.md"], "max_cycle": 10, "count": 2,
+         "can_plan": False},
+        {"model": "opencode:opencode/kimi-k2.5-free", "prompt": ["config/prompts/executor.md"], "max_cycle": 10,
+         "count": 1, "can_plan": False},
+        {"model": "gemini:gemini-3-pro-preview", "prompt": ["config/prompts/executor.md"], "max_cycle": 10,
+         "count": 1, "can_plan": False}]},
+    "team": {"workers": [{"model": "codex:gpt-5.3-codex-spark", "prompt": ["config/prompts/team-executor.md",
+                                                                          "config/prompts/executor.md"],
+                          "max_cycle": 180, "count": 4, "can_plan": False}],
+             "reviewer": {"model": "gemini:gemini-3.1", "prompt": ["config/prompts/team-reviewer.md"]}},
+    "single": {"workers": [{"model": "codex:gpt-5.3-codex-spark", "iterations": 1, "count": 1}]},
+}
+
+
+@pytest.mark.parametrize("shape", sorted(ORIGINAL_SHAPES))
+def test_the_original_oompa_s_example_config_shapes_pass_oompa_check(tmp_path, shape):
+    project = make_project(tmp_path)
+    (project.root / "oompa.json").write_text(json.dumps(ORIGINAL_SHAPES[shape], indent=2), encoding="utf-8")
+    prompts = project.root / "config" / "prompts"
+    prompts.mkdir(parents=True)
+    (prompts / "team-executor.md").write_text("Work in small steps; tasks are in {{TASKS_ROOT}}.\n", encoding="utf-8")
+    (prompts / "team-reviewer.md").write_text("Be strict. Answer APPROVED or NEEDS_CHANGES.\n", encoding="utf-8")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, version in (("claude", "2.1.197 (Claude Code)"), ("codex", "codex-cli 0.169.0"),
+                          ("gemini", "0.61.0"), ("opencode", "1.18.33")):
+        _fake_cli(bin_dir, name, version)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin"}
+
+    check = subprocess.run([sys.executable, "-m", "oompa_lsp.cli", "-C", str(project.root), "check"],
+                           capture_output=True, text=True, timeout=60, env=env)
+
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "ready to run" in check.stdout and "FAIL" not in check.stdout
+    if shape != "team":  # no reviewer at all: review is off, and said so
+        assert "review is off" in check.stdout
+    if shape == "example":  # the original's install paths stand for our bundled prompts, said so
+        assert "config/prompts/executor.md" in check.stdout and "bundled" in check.stdout

@@ -138,3 +138,59 @@ async def test_wait_between_pauses_before_every_cycle_after_the_first(tmp_path):
     assert len(waits) == 1 and "wait_between" in waits[0].detail
     started = [e.at for e in events if isinstance(e, ev.AgentStarted)]
     assert len(started) == 2 and started[1] - started[0] >= 1.5
+
+
+def _original_ticket(task_id: str, target: str) -> str:
+    return json.dumps({"id": task_id, "summary": f"write {target}", "description": f"Create {target}.",
+                       "acceptance": [f"{target} exists"], "completed_by": None, "difficulty": "medium",
+                       "target_files": [target]}, indent=2) + "\n"
+
+
+async def test_a_swarm_in_the_original_s_format_runs_to_the_end(tmp_path):
+    """max_cycle, can_plan: false, a reviewer object whose own prompt includes a file and uses
+    {{TASKS_ROOT}}, the original's tickets, and a reviewer answering in the original's words."""
+    project = make_project(tmp_path)
+    prompts = project.root / "config" / "prompts"
+    prompts.mkdir(parents=True)
+    (prompts / "team-reviewer.md").write_text(
+        "You review for our team.\n#oompa_directive:include_file \"config/prompts/_rules.md\"\n"
+        "The tickets are in {{TASKS_ROOT}}.\nAnswer APPROVED or NEEDS_CHANGES, then - Issue N: lines.\n",
+        encoding="utf-8")
+    (prompts / "_rules.md").write_text("- Every new file ends with a newline.\n", encoding="utf-8")
+    pending = project.root / "tasks" / "pending"
+    pending.mkdir(parents=True)
+    for n in range(1, 4):
+        (pending / f"t{n}.json").write_text(_original_ticket(f"t{n}", f"src/t{n}.txt"), encoding="utf-8")
+    script = {"roles": {
+        "executor": {"*": [{"write": {"src/{task_id}.txt": "made by {task_id}\n"},
+                            "final": "COMPLETE_AND_READY_FOR_MERGE"}]},
+        "reviewer": {"t2": [{"final": "NEEDS_CHANGES\n- Issue 1: src/t2.txt needs a second line"},
+                            {"final": "APPROVED"}],
+                     "*": [{"final": "Looked at it.\nAPPROVED"}]}}}
+    write_config(project, script, {
+        "workers": [{"model": "fake:codex", "prompt": ["config/prompts/executor.md"], "max_cycle": 5, "count": 2,
+                     "can_plan": False}],
+        "reviewer": {"model": "fake:gemini", "prompt": ["config/prompts/team-reviewer.md"]}})
+
+    result, events = await run(project.root)
+
+    assert result.ok, result.reason
+    assert project.task_files("complete") == ["t1", "t2", "t3"]
+    for n in range(1, 4):
+        assert git(project.root, "show", f"main:src/t{n}.txt") == f"made by t{n}"
+        done = json.loads((project.root / "tasks" / "complete" / f"t{n}.json").read_text(encoding="utf-8"))
+        assert done["difficulty"] == "medium" and done["target_files"] == [f"src/t{n}.txt"]
+        assert done["completed_by"] in ("w1", "w2")
+    calls = project.calls()
+    for call in calls:
+        assert "{{" not in call["prompt"] and "#oompa_directive" not in call["prompt"]
+    for call in (c for c in calls if c["role"] == "executor"):
+        assert f"`{call['task_id']}`" in call["prompt"] or call["task_id"] in call["prompt"]
+    reviews = [c for c in calls if c["role"] == "reviewer"]
+    assert len(reviews) == 4  # t2 twice
+    for review in reviews:
+        assert "You review for our team." in review["prompt"] and "ends with a newline" in review["prompt"]
+        assert str(project.root / "tasks") in review["prompt"]
+        assert f"+made by {review['task_id']}" in review["prompt"]  # the diff it judges
+    fix = [c for c in calls if c["role"] == "executor" and c["task_id"] == "t2"][1]
+    assert "src/t2.txt needs a second line" in fix["prompt"]
