@@ -48,6 +48,7 @@ _LINES = {
     ev.CleanupDone: lambda e: f"removed {len(e.removed)} worktree(s), freed {human_bytes(e.freed_bytes)}",
     ev.LogMessage: lambda e: f"{e.level}: {e.message}",
     ev.OutsideWriteSeen: lambda e: f"WARNING: {e.describe()}",
+    ev.TaskFileRestored: lambda e: f"WARNING: {e.describe()}",
     ev.TargetMovedOutsideQueue: lambda e: f"WARNING: {e.describe()} ({'; '.join(e.commits[:3])}); "
                                           f"your checkout: {e.checkout}",
 }

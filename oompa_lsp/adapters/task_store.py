@@ -38,6 +38,7 @@ import msgspec
 from msgspec import Struct
 
 from oompa_lsp.adapters.atomic_files import create_exclusive, write_atomic
+from oompa_lsp.adapters.task_record import TaskRecord
 from oompa_lsp.core.errors import ClaimLost, TaskFileError
 from oompa_lsp.core.jsonpos import Position, Span
 from oompa_lsp.core.tasks import (TASK_STATES, Owner, Task, TaskProblem, TaskState, claim_order,
@@ -160,6 +161,7 @@ class TaskStore:
         self.tasks_dir = Path(tasks_dir)
         self._folder_names = {state: str(self.tasks_dir / state) for state in TASK_STATES}
         self._cache = _ReadCache()
+        self.record = TaskRecord(self.path)  # what the engine knows each file holds (task_record.py)
 
     def path(self, state: TaskState, task_id: str) -> Path:
         return self.tasks_dir / state / f"{task_id}.json"
@@ -235,8 +237,9 @@ class TaskStore:
         owner got it first, TaskFileError if the file is not a valid, unique task. `start`
         adds what the claimer records with its claim (its attempt), in the same write."""
         self._check_claimable(task_id)
-        self._rename(task_id, "pending", "current")
-        return self._record_owner(task_id, owner, start)
+        with self.record.lock:  # the rename and the owner's write are one change to the record
+            self._rename(task_id, "pending", "current")
+            return self._record_owner(task_id, owner, start)
 
     def claim_next(self, owner: Owner, complete_ids: Iterable[str], busy_files: Iterable[str],
                    pending: list[Task] | None = None, start: Callable[[Task], Task] | None = None) -> Task | None:
@@ -260,10 +263,14 @@ class TaskStore:
         path = self.path("current", task.id)
         if not path.is_file():
             raise ClaimLost(f"task {task.id} is no longer current")
-        write_atomic(path, encode_task(task))
+        self._write("current", task)
 
     def move(self, task_id: str, from_state: TaskState, to_state: TaskState, task: Task | None = None) -> None:
         """Move a task between folders, writing `task` as its new content when given."""
+        with self.record.lock:
+            self._move(task_id, from_state, to_state, task)
+
+    def _move(self, task_id: str, from_state: TaskState, to_state: TaskState, task: Task | None) -> None:
         self._ensure_absent(task_id, to_state)
         if to_state == "pending":
             # content first: a file must appear in pending complete, because it is claimable
@@ -273,7 +280,14 @@ class TaskStore:
             return
         self._rename(task_id, from_state, to_state)
         if task is not None:
-            write_atomic(self.path(to_state, task_id), encode_task(task))
+            self._write(to_state, task)
+
+    def _write(self, state: TaskState, task: Task) -> None:
+        """Every content the engine writes goes through here: the record knows it first."""
+        data = encode_task(task)
+        with self.record.lock:
+            write_atomic(self.path(state, task.id), data)
+            self.record.remember(state, task.id, data)
 
     def requeue(self, task_id: str) -> Task:
         """Put a current or failed task back in pending: the claim and failure are cleared,
@@ -296,10 +310,12 @@ class TaskStore:
         if existing:
             raise TaskFileError(str(self.path(existing[0], task.id)), f"task {task.id} already exists in {existing[0]}/")
         target = self.path("pending", task.id)
-        try:
-            create_exclusive(target, data)
-        except FileExistsError as exc:
-            raise TaskFileError(str(target), f"task {task.id} already exists in pending/") from exc
+        with self.record.lock:
+            try:
+                create_exclusive(target, data)
+            except FileExistsError as exc:
+                raise TaskFileError(str(target), f"task {task.id} already exists in pending/") from exc
+            self.record.remember("pending", task.id, data)
         return target
 
     def recover(self, is_owner_alive: Callable[[Owner], bool],
@@ -351,6 +367,7 @@ class TaskStore:
             return InvalidTaskFile(os.path.join(folder, name), state, [problem])
         task, problems = decode_task(data, file_stem=name.removesuffix(".json"))
         if task is not None:
+            self.record.seen(state, task.id, data)
             return task
         # the hints beside an error (fields oompa does not use) are the editor's, not the scan's
         errors = [problem for problem in problems if problem.severity == "error"]
@@ -405,7 +422,9 @@ class TaskStore:
         """The atomic step: only one of several concurrent renames of a file can succeed."""
         target = self._folder(to_state) / f"{task_id}.json"
         try:
-            os.rename(self.path(from_state, task_id), target)
+            with self.record.lock:
+                os.rename(self.path(from_state, task_id), target)
+                self.record.moved(task_id, to_state)
         except FileNotFoundError as exc:
             raise ClaimLost(f"task {task_id} is no longer {from_state}: another owner moved it first") from exc
         except OSError as exc:
@@ -421,14 +440,14 @@ class TaskStore:
         claimed = msgspec.structs.replace(task, owner=owner, claimed_by=owner.worker, claimed_at=_utc_now())
         if start is not None:
             claimed = start(claimed)
-        write_atomic(self.path("current", task_id), encode_task(claimed))
+        self._write("current", claimed)
         return claimed
 
     def _rewrite_existing(self, state: TaskState, task: Task) -> None:
         path = self.path(state, task.id)
         if not path.is_file():
             raise ClaimLost(f"task {task.id} is no longer {state}: another owner moved it first")
-        write_atomic(path, encode_task(task))
+        self._write(state, task)
 
     def _ensure_absent(self, task_id: str, state: TaskState) -> None:
         # rename silently replaces its target; this check keeps a second copy from being lost

@@ -223,6 +223,20 @@ class TargetMovedOutsideQueue(_Event):
                 f"queue{source}: {self.old[:10]}..{self.new[:10]}")
 
 
+class TaskFileRestored(_Event):
+    """A task file someone else removed or rewrote, put back from the engine's record."""
+
+    task_id: str
+    state: str
+    why: str                       # removed | rewritten
+    content: str                   # what was written back
+    by: list[str] = []             # the agents that ran since the file was last seen as it should be
+
+    def describe(self) -> str:
+        who = f" (during the turns of {', '.join(self.by)})" if self.by else ""
+        return f"task file {self.state}/{self.task_id}.json was {self.why}{who}: restored from the engine's record"
+
+
 class OutsideWriteSeen(_Event):
     """Files outside an agent's worktree changed during its turn (never reverted: they may be the user's)."""
 
@@ -258,7 +272,7 @@ Event = Union[
     SwarmStarted, SwarmStopped, TaskSeen, TaskInvalid, TaskClaimed, TaskReturned, TaskRecovered,
     TaskCompleted, TaskFailed, WorkerStateChanged, AgentStarted, AgentActivity, AgentFinished,
     AgentLeftoversStopped, WorktreeReady, ChecksRan, ReviewRequested, ReviewVerdictGiven, ReviewTamperingDiscarded,
-    MergeQueued, MergeConflicted, MergeLanded, MergePaused, MergeResumed, TargetMovedOutsideQueue, OutsideWriteSeen,
+    MergeQueued, MergeConflicted, MergeLanded, MergePaused, MergeResumed, TargetMovedOutsideQueue, OutsideWriteSeen, TaskFileRestored,
     BranchParked,
     CleanupDone, LogMessage,
 ]

@@ -14,8 +14,9 @@ from collections.abc import Callable
 
 import anyio
 
+from ..adapters.task_record import RestoredFile
 from ..adapters.task_store import StoreScan, owner_here
-from ..core.events import LogMessage, TaskInvalid, TaskSeen
+from ..core.events import LogMessage, TaskFileRestored, TaskInvalid, TaskSeen
 from ..core.tasks import Owner, Task, blocked_forever, claim_order, file_name_notice
 from .context import SwarmContext
 
@@ -34,6 +35,7 @@ class TaskBoard:
         self._seen: dict[str, str] = {}  # task id -> state last announced
         self._invalid: set[str] = set()
         self._renamed: set[str] = set()  # ids whose file-name warning was given
+        self.restored = 0  # task files put back after someone else removed or rewrote them
         self._scanning = anyio.Lock()
         self._claiming = anyio.Lock()
         self._scans_started = 0
@@ -124,7 +126,13 @@ class TaskBoard:
             return scan
 
     async def _scan_and_announce(self) -> StoreScan:
-        scan = await anyio.to_thread.run_sync(self.ctx.store.scan)
+        scan, restored = await anyio.to_thread.run_sync(self._scan_and_restore)
+        if restored:
+            by = self.ctx.recent_agents()
+            for found in restored:
+                self.restored += 1
+                self.ctx.emit(TaskFileRestored(task_id=found.task_id, state=found.state, why=found.why,
+                                               content=found.content, by=by))
         for state in ("pending", "current", "complete", "failed"):
             for task in getattr(scan, state):
                 if self._seen.get(task.id) != state:
@@ -138,6 +146,14 @@ class TaskBoard:
                 self._invalid.add(key)
                 self.ctx.emit(TaskInvalid(path=str(bad.path), problems=[p.message for p in bad.problems]))
         return scan
+
+    def _scan_and_restore(self) -> tuple[StoreScan, list[RestoredFile]]:
+        """A scan, after putting back what others removed or rewrote (task_record.py): a
+        worker never sees an emptied folder and calls the swarm drained."""
+        store = self.ctx.store
+        scan = store.scan()
+        restored = store.record.restore()
+        return (store.scan() if restored else scan), restored
 
     def _warn_if_renamed(self, task: Task) -> None:
         notice = file_name_notice(task)

@@ -56,6 +56,8 @@ class SwarmContext:
     wakeup: Wakeup = field(default_factory=Wakeup)
     # Around every agent turn (worker, its own worktree): sees writes outside it (outside_writes.py).
     watch_turn: Callable[[str, Path], AbstractAsyncContextManager[None]] = _unwatched
+    # The agents that ran since the last call (who may have removed a task file, say).
+    recent_agents: Callable[[], list[str]] = list
 
     @property
     def config(self) -> Config:

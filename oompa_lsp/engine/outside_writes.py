@@ -47,6 +47,13 @@ class OutsideWrites:
         self._quiet: dict[str, bool] = {}     # worker id -> quiet since the last look
         self._spoiled: set[str] = set()       # workers that were busy at some point during a turn
         self._reported: dict[str, Fingerprint] = {}  # per folder: changes already said (by an overlapping turn)
+        self._ran_since_asked: set[str] = set()
+
+    def agents_since_last_asked(self) -> list[str]:
+        """The agents that ran (or run) since the last call: who may have done what was just found."""
+        running = {t.worker for t in self._turns}
+        found, self._ran_since_asked = self._ran_since_asked | running, running
+        return sorted(found)
 
     def note_state(self, worker: str, state: str) -> None:
         quiet = state in QUIET_STATES
@@ -61,6 +68,7 @@ class OutsideWrites:
         for other in self._turns:
             other.overlapping.add(worker)
         self._turns.append(turn)
+        self._ran_since_asked.add(worker)
         spoiled_before = set(self._spoiled)
         before = await self._look(turn)
         try:

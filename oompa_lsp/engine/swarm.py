@@ -146,6 +146,7 @@ class Swarm:
         self._watch = TargetWatch(ctx, self._job_views, self._end_job_outside_queue)
         self._outside = OutsideWrites(ctx, lambda: {w.spec.id: w.worktree for w in self._workers})
         ctx.watch_turn = self._outside.watching
+        ctx.recent_agents = self._outside.agents_since_last_asked
         board, queue = TaskBoard(ctx), MergeQueue(ctx, self._watch)
         self._desk = ReviewDesk(ctx)
         self._workers = [Worker(ctx, spec, board, self._desk, queue) for spec in self._worker_specs()]
@@ -254,11 +255,13 @@ class Swarm:
         scan = await board.refresh()
         strays = await anyio.to_thread.run_sync(self.store.stray_files, self.repo_root)
         undone = leftovers(scan, strays, self.repo_root)
+        restored = f"; {board.restored} task file(s) restored after an agent removed or rewrote them" \
+            if board.restored else ""
         if undone:
-            return SwarmResult(False, "; ".join(undone))
+            return SwarmResult(False, "; ".join(undone) + restored)
         await self._remove_worktrees()
         done = len(scan.complete)
-        return SwarmResult(True, f"all {done} task(s) complete")
+        return SwarmResult(True, f"all {done} task(s) complete{restored}")
 
     async def _remove_worktrees(self) -> None:
         paths = [w.worktree for w in self._workers if w.worktree.exists()]

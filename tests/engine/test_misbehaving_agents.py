@@ -209,3 +209,45 @@ async def test_concurrent_turns_share_the_blame_for_a_write_outside(tmp_path):
     (seen,) = [e for e in events if isinstance(e, ev.OutsideWriteSeen)]  # said once, not once per turn
     assert {"w1", "w2"} <= set(seen.during) and seen.paths == ["stray.txt"]
     assert "during the turns of " in seen.describe() and "w1" in seen.describe() and "w2" in seen.describe()
+
+
+async def test_an_agent_that_deletes_the_pending_tasks_loses_none_of_them(tmp_path):
+    project = make_project(tmp_path)
+    pending = project.root / "tasks" / "pending"
+    wipe = [["python3", "-c", f"import glob, os; [os.remove(p) for p in glob.glob({str(pending)!r} + '/*.json')]"]]
+    project.configure({"roles": {**APPROVE, "worker": {
+        "cleaner": [{"run": wipe, "write": {"cleaner.txt": "tidied\n"}, "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "*": [{"write": {"{task_id}.txt": "done\n"}, "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "-": [{"final": "__DONE__"}]}}}, workers=[{"model": "fake:m", "count": 1}])
+    project.add_tasks(Task(id="cleaner", summary="clean up", priority=9),
+                      *(Task(id=f"t{n}", summary=f"task {n}") for n in range(1, 7)))
+
+    result, events = await run_swarm(project.root)
+
+    assert result.ok, result.reason
+    restored = [e for e in events if isinstance(e, ev.TaskFileRestored)]
+    assert sorted(e.task_id for e in restored) == [f"t{n}" for n in range(1, 7)]
+    assert all(e.why == "removed" and "w1" in e.by for e in restored)  # w1 (and its reviewer) ran meanwhile
+    assert "6 task file(s) restored" in result.reason
+    assert project.task_files("complete") == ["cleaner", *(f"t{n}" for n in range(1, 7))]
+    for n in range(1, 7):
+        assert git(project.root, "show", f"main:t{n}.txt") == "done"
+
+
+async def test_a_claimed_task_file_rewritten_by_its_agent_gets_the_engine_s_content_back(tmp_path):
+    project = make_project(tmp_path)
+    current = project.root / "tasks" / "current" / "own.json"
+    project.configure({"roles": {**APPROVE, "worker": {
+        "own": [{"write": {str(current): '{"id": "own", "summary": "marked done by the agent", "status": "done"}\n',
+                           "own.txt": "x\n"}, "sleep": 1.2, "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "*": [{"sleep": 0.3, "write": {"{task_id}.txt": "y\n"}, "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "-": [{"final": "__DONE__"}]}}}, workers=[{"model": "fake:m", "count": 2}])
+    project.add_tasks(Task(id="own", summary="the real summary", priority=1),
+                      *(Task(id=f"o{n}", summary=f"other {n}") for n in range(1, 4)))
+
+    result, events = await run_swarm(project.root)
+
+    assert result.ok, result.reason
+    assert any(isinstance(e, ev.TaskFileRestored) and e.task_id == "own" and e.why == "rewritten" for e in events)
+    done = project.task("complete", "own")
+    assert done.summary == "the real summary" and done.merged_commit

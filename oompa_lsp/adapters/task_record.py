@@ -1,0 +1,95 @@
+"""The engine's record of the task files, and their restoration when someone else removes them.
+
+Task files are the engine's to keep: an agent's `rm tasks/pending/*` must not lose a task.
+The record holds, per task, the state folder and the bytes the engine last wrote there (or
+last read from a file it did not write: a task a user or planner created). A file that has
+gone from every state folder is written back where it was; a file the engine owns (claimed
+in current/, or complete/) that someone rewrote gets the engine's content back. Pending and
+failed files may be edited (users fix tasks before they run): their new content is what
+is recorded. Restoring never overwrites: a file in the way is left as it is.
+
+Every write of the task store and every check here hold the record's lock, so a check never
+sees the engine halfway through its own write. May import: the standard library,
+oompa_lsp.core, oompa_lsp.adapters.atomic_files. Must not import: engine, lsp, cli.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+from oompa_lsp.adapters.atomic_files import create_exclusive, write_atomic
+from oompa_lsp.core.tasks import TASK_STATES, TaskState
+
+# Folders whose files only the engine writes: a rewrite by anyone else is undone.
+ENGINE_OWNED: frozenset[TaskState] = frozenset({"current", "complete"})
+
+
+class RestoredFile(NamedTuple):
+    task_id: str
+    state: TaskState
+    path: str
+    why: str  # "removed" or "rewritten"
+    content: str
+
+
+class TaskRecord:
+    def __init__(self, path_of: Callable[[TaskState, str], Path]) -> None:
+        self._path_of = path_of
+        self._known: dict[str, tuple[TaskState, bytes]] = {}
+        self.lock = threading.RLock()
+
+    def remember(self, state: TaskState, task_id: str, data: bytes) -> None:
+        """The engine wrote `data` for `task_id` in `state` (call with the lock held)."""
+        self._known[task_id] = (state, data)
+
+    def moved(self, task_id: str, to_state: TaskState) -> None:
+        known = self._known.get(task_id)
+        if known is not None:
+            self._known[task_id] = (to_state, known[1])
+
+    def seen(self, state: TaskState, task_id: str, data: bytes) -> None:
+        """A valid file found by a scan: recorded unless it is one the engine owns (whose
+        content is the engine's own write, checked by `restore`)."""
+        with self.lock:
+            known = self._known.get(task_id)
+            if known is None or known[0] != state or state not in ENGINE_OWNED:
+                self._known[task_id] = (state, data)
+
+    def restore(self) -> list[RestoredFile]:
+        """Put back every recorded file that is gone from all folders, and the engine's
+        content of owned files someone rewrote."""
+        restored: list[RestoredFile] = []
+        with self.lock:
+            for task_id, (state, data) in sorted(self._known.items()):
+                found = self._restore_one(task_id, state, data)
+                if found is not None:
+                    restored.append(found)
+        return restored
+
+    def _restore_one(self, task_id: str, state: TaskState, data: bytes) -> RestoredFile | None:
+        path = self._path_of(state, task_id)
+        if not any(self._path_of(s, task_id).exists() for s in TASK_STATES):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                create_exclusive(path, data)
+            except FileExistsError:
+                return None  # written back meanwhile by someone else: theirs stands
+            return RestoredFile(task_id, state, str(path), "removed", data.decode("utf-8", "replace"))
+        if state in ENGINE_OWNED and _content_of(path) not in (None, data):
+            write_atomic(path, data)
+            return RestoredFile(task_id, state, str(path), "rewritten", data.decode("utf-8", "replace"))
+        return None
+
+
+def _content_of(path: Path) -> bytes | None:
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return None if not os.path.exists(path) else b""
