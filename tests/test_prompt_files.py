@@ -74,3 +74,16 @@ def test_the_bundled_prompts_load_without_a_warning(tmp_path):
     loaded = load_config(root)
     assert loaded.warnings == [] and loaded.prompt_errors == []
     assert len(loaded.templates) == 5  # worker, executor, planner, reviewer, resolver
+
+
+def test_a_prompt_that_asks_agents_to_merge_themselves_is_flagged_with_its_line(tmp_path):
+    root = project(tmp_path, {"mine.md": "Do the task.\nWhen complete, commit and merge your work.\n"
+                                         "Never run git push yourself.\n"})
+    loaded = load_config(root)
+    flagged = [str(w) for w in loaded.warnings if "mine.md" in w.where]
+    assert flagged == [f"{root / 'mine.md'}:2: asks the agent to merge, push or switch branches: the engine commits "
+                       "and lands work through its merge queue, and a move of the target by an agent fails its task; "
+                       "remove the instruction"]
+    (tmp_path / "b").mkdir()
+    bundled = load_config(project(tmp_path / "b", {}, workers=[{"model": "claude:opus"}]))
+    assert not [w for w in bundled.warnings if "merge, push" in str(w)]  # our own prompts forbid it instead

@@ -121,10 +121,27 @@ def fill(text: str, values: Mapping[str, str]) -> str:
     return _PLACEHOLDER.sub(replace, text)
 
 
+# An instruction to move branches itself: agents that follow it put unreviewed work on the target.
+_BRANCH_WORK = re.compile(
+    r"\bgit\s+(?:merge|push|rebase|update-ref|checkout\s+(?:main|master)|switch)\b"
+    r"|\bcommit\s+and\s+(?:merge|push)\b|\bmerge\s+(?:it|them|your\s+\w+)\s+(?:in)?to\b"
+    r"|\bmerge\s+(?:in)?to\s+(?:main|master)\b", re.IGNORECASE)
+_NEGATED = re.compile(r"\b(?:do\s+not|don't|never|not|no)\b", re.IGNORECASE)
+
+
+def asks_to_move_branches(text: str) -> bool:
+    """A line telling the agent to merge, push or switch branches (not one forbidding it)."""
+    return bool(_BRANCH_WORK.search(text)) and not _NEGATED.search(text)
+
+
 def template_problems(lines: list[SourceLine], role: str) -> list[PromptProblem]:
     """What a template for `role` holds that no agent should see raw, line by line."""
     problems: list[PromptProblem] = []
     for text, path, number in lines:
+        if asks_to_move_branches(text):
+            problems.append(PromptProblem(path, number, "asks the agent to merge, push or switch branches: the "
+                                          "engine commits and lands work through its merge queue, and a move of "
+                                          "the target by an agent fails its task; remove the instruction", False))
         if _DIRECTIVE.search(text) and not _INCLUDE.match(text):
             problems.append(PromptProblem(path, number, "an `#oompa_directive:` the engine does not know "
                                           "(only `#oompa_directive:include_file \"path\"` alone on a line)", True))
