@@ -22,7 +22,7 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 import psutil
@@ -103,14 +103,15 @@ def marked_processes(marker: str) -> list[psutil.Process]:
     return found
 
 
-def stop_marked(marker: str, grace_s: float) -> list[LeftoverProcess]:
-    """Stop every process still carrying `marker`: SIGTERM, `grace_s` to go, then SIGKILL.
+def stop_marked(marker: str, grace_s: float, keep: Collection[str] = ()) -> list[LeftoverProcess]:
+    """Stop every process still carrying `marker`: SIGTERM, `grace_s` to go, then SIGKILL;
+    but those whose program is named in `keep` (declared services) are left running.
 
     Blocks (run it in a worker thread). Returns the processes found, described before
     they were stopped; an empty list in the usual case, when the turn left nothing."""
     stopped: dict[int, LeftoverProcess] = {}
     for round_ in range(SWEEP_ROUNDS):
-        found = marked_processes(marker)
+        found = [p for p in marked_processes(marker) if not is_service(p, keep)]
         if not found:
             break
         for process in found:
@@ -119,6 +120,22 @@ def stop_marked(marker: str, grace_s: float) -> list[LeftoverProcess]:
         # still there, or was forked meanwhile, is not asked again.
         _stop(found, grace_s if round_ == 0 else 0.0)
     return list(stopped.values())
+
+
+def kept_services(marker: str, keep: Collection[str]) -> list[LeftoverProcess]:
+    """The declared services a run left running (see `stop_marked`)."""
+    return [describe(p) for p in marked_processes(marker) if is_service(p, keep)] if keep else []
+
+
+def is_service(process: psutil.Process, keep: Collection[str]) -> bool:
+    """Whether the process runs one of the programs named in `keep` (by name or argv[0])."""
+    if not keep:
+        return False
+    try:
+        names = {process.name(), *(os.path.basename(a) for a in process.cmdline()[:1])}
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+    return bool(names & set(keep))
 
 
 def describe(process: psutil.Process) -> LeftoverProcess:

@@ -31,6 +31,7 @@ class AgentRequest(Struct, omit_defaults=True):
     resume: bool = False
     env: dict[str, str] = {}     # OOMPA_* and anything else to add to the environment
     transcript_path: str | None = None  # raw output stream is appended here when set
+    keep_running: list[str] = []  # program names the run may leave running (worktree.services)
 
 
 class LeftoverProcess(Struct, omit_defaults=True):
@@ -56,6 +57,8 @@ class AgentOutcome(Struct, omit_defaults=True):
     retry_after_s: float | None = None
     duration_s: float = 0.0
     leftovers: list[LeftoverProcess] = []  # still running when the run ended; stopped since
+    kept: list[LeftoverProcess] = []       # declared services left running (stop them with `turn_marker`)
+    turn_marker: str = ""                  # the run's marker, which everything it started carries
     # `usage` is the session's running total so far (codex on a resumed thread), not this
     # run's own: whoever adds turns up must keep only the difference.
     usage_is_session_total: bool = False

@@ -101,6 +101,9 @@ class MergeConfig(_Strict):
 
 class WorktreeConfig(_Strict):
     dir: str | None = None
+    # Programs an agent turn may leave running for the worker's checks (a dev server, a database):
+    # stopped once those checks are done; anything else a turn leaves is stopped when it ends.
+    services: list[str] = []
     setup: list[list[str]] = []
     copy: list[str] = []
     reuse: bool = True

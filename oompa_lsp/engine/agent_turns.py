@@ -17,10 +17,10 @@ from pathlib import Path
 import anyio
 import msgspec
 
-from ..adapters.harnesses import run_agent
+from ..adapters.harnesses import run_agent, stop_services
 from ..core.agents import AgentOutcome, AgentRequest, AgentRole
 from ..core.config import ModelRef
-from ..core.events import AgentActivity, AgentFinished, AgentLeftoversStopped, AgentStarted
+from ..core.events import AgentActivity, AgentFinished, AgentLeftoversStopped, AgentStarted, LogMessage
 from ..core.signals import Signal, read_signal
 from ..core.tasks import Task, Usage
 from . import prompting
@@ -52,6 +52,7 @@ class AgentSeat:
     session_id: str | None = None
     turns: int = 0
     session_usage: Usage = field(default_factory=Usage)  # the session's running total, when the CLI reports one
+    services: list[str] = field(default_factory=list)     # turn markers of declared services left running
 
     def out_of_runs(self) -> bool:
         return self.max_runs is not None and self.turns >= self.max_runs
@@ -111,7 +112,8 @@ async def _run_once(ctx: SwarmContext, seat: AgentSeat, role: AgentRole, prompt:
         harness=seat.model.harness, model=seat.model.model, reasoning=seat.model.reasoning, prompt=prompt,
         cwd=str(worktree), role=role, timeout_s=seat.timeout_s, session_id=seat.session_id, resume=resumed,
         env=agent_env(ctx, role, worktree, task),
-        transcript_path=str(ctx.run_log.transcript_path(seat.worker, seat.turns)))
+        transcript_path=str(ctx.run_log.transcript_path(seat.worker, seat.turns)),
+        keep_running=list(ctx.config.worktree.services) if role != "reviewer" else [])
     task_id = task.id if task else None
     ctx.emit(AgentStarted(worker=seat.worker, role=role, task_id=task_id, turn=seat.turns, resumed=resumed,
                           session_id=seat.session_id))
@@ -124,7 +126,21 @@ async def _run_once(ctx: SwarmContext, seat: AgentSeat, role: AgentRole, prompt:
                            exit_code=outcome.exit_code, duration_s=outcome.duration_s, usage=outcome.usage,
                            error=outcome.error, error_kind=outcome.error_kind))
     report_leftovers(ctx, seat.worker, role, task_id, outcome)
+    if outcome.kept:
+        seat.services.append(outcome.turn_marker)
+        named = "; ".join(f"{p.pid} {p.command}" for p in outcome.kept)
+        ctx.emit(LogMessage(level="info", worker=seat.worker,
+                            message=f"left running for the checks (worktree.services): {named}"))
     return outcome
+
+
+async def stop_seat_services(ctx: SwarmContext, seat: AgentSeat, role: str, task_id: str | None) -> None:
+    """The checks that needed them are done: stop the services the seat's turns left running."""
+    markers, seat.services = seat.services, []
+    for marker in markers:
+        stopped = await stop_services(marker)
+        if stopped:
+            ctx.emit(AgentLeftoversStopped(worker=seat.worker, role=role, task_id=task_id, processes=stopped))
 
 
 def report_leftovers(ctx: SwarmContext, worker: str, role: str, task_id: str | None, outcome: AgentOutcome) -> None:

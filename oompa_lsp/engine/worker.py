@@ -24,7 +24,7 @@ from ..adapters.config_file import LoadedReviewer
 from ..core.events import BranchParked, CheckResult, ChecksRan, LogMessage, MergeConflicted, TaskClaimed, TaskCompleted, TaskFailed, TaskReturned, WorkerStateChanged, WorktreeReady
 from ..core.tasks import Attempt, Task
 from . import prompting
-from .agent_turns import AgentSeat, TurnResult, run_until_signal
+from .agent_turns import AgentSeat, TurnResult, run_until_signal, stop_seat_services
 from .board import TaskBoard
 from .checks import run_checks
 from .context import SwarmContext
@@ -181,6 +181,9 @@ class Worker:
                     await self._give_back(self.job, "the swarm stopped", "pending", park=True, count=False)
             raise
         finally:
+            if self.job is not None:
+                with anyio.CancelScope(shield=True):
+                    await self._stop_services(self.job)  # no checks ran after the turn that left them
             self.job = None
             self.board.release(task.id)
 
@@ -280,11 +283,19 @@ class Worker:
         if not checks:
             return None
         self._state("checking", job.task)
-        results = await run_checks(checks, self.worktree, self.ctx.config.merge.check_timeout_s)
-        ok = all(r.exit_code == 0 for r in results)
-        self.ctx.emit(ChecksRan(task_id=job.task.id, stage="worktree", ok=ok, results=results))
+        try:
+            results = await run_checks(checks, self.worktree, self.ctx.config.merge.check_timeout_s)
+            ok = all(r.exit_code == 0 for r in results)
+            self.ctx.emit(ChecksRan(task_id=job.task.id, stage="worktree", ok=ok, results=results))
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._stop_services(job)  # the checks that needed them are done
         job.checks = results
         return None if ok else "The checks failed:\n" + prompting.check_block(results)
+
+    async def _stop_services(self, job: _Job) -> None:
+        if job.seat is not None and job.seat.services:
+            await stop_seat_services(self.ctx, job.seat, self._task_role(), job.task.id)
 
     async def _review(self, job: _Job, head: str, round_no: int):
         human = self.ctx.config.review.mode in ("human", "model+human")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import anyio
+import psutil
 import pytest
 
 from oompa_lsp.core import events as ev
@@ -251,3 +252,29 @@ async def test_a_claimed_task_file_rewritten_by_its_agent_gets_the_engine_s_cont
     assert any(isinstance(e, ev.TaskFileRestored) and e.task_id == "own" and e.why == "rewritten" for e in events)
     done = project.task("complete", "own")
     assert done.summary == "the real summary" and done.merged_commit
+
+
+async def test_a_declared_service_outlives_the_turn_for_the_checks_and_is_stopped_after_them(tmp_path):
+    import os
+    import sys
+    project = make_project(tmp_path)
+    daemons = tmp_path / "script.json.daemons"
+    alive = ("import os, sys\npid = int(open(sys.argv[1]).read().split()[-1])\n"
+             "try:\n    os.kill(pid, 0)\nexcept OSError:\n    sys.exit('the service is gone')\n")
+    project.configure({"roles": {**APPROVE, "worker": {
+        "serve": [{"daemon": 60, "write": {"serve.txt": "x\n"}, "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+        "-": [{"final": "__DONE__"}]}}}, workers=[{"model": "fake:m", "count": 1}],
+        worktree={"dir": str(tmp_path / "worktrees"), "services": [os.path.basename(sys.executable)]},
+        merge={"checks": [[sys.executable, "-c", alive, str(daemons)]]})
+    project.add_tasks(Task(id="serve", summary="needs its dev server for the checks"))
+
+    result, events = await run_swarm(project.root)
+
+    assert result.ok, result.reason
+    (worktree_checks,) = [e for e in events if isinstance(e, ev.ChecksRan) and e.stage == "worktree"]
+    assert worktree_checks.ok  # the service was still running for them
+    pid = int(daemons.read_text().split()[-1])
+    stopped = [e for e in events if isinstance(e, ev.AgentLeftoversStopped)]
+    assert [p.pid for e in stopped for p in e.processes] == [pid]
+    assert events.index(stopped[0]) > events.index(worktree_checks)
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE

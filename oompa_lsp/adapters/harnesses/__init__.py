@@ -9,6 +9,7 @@ Must not import: engine, lsp, cli; anything but the standard library, anyio, msg
 oompa_lsp.core.
 """
 
+from .process import stop_services
 from .runner import HarnessProbe, adapter_for, probe_harness, run_agent
 
-__all__ = ["HarnessProbe", "adapter_for", "probe_harness", "run_agent"]
+__all__ = ["HarnessProbe", "adapter_for", "probe_harness", "run_agent", "stop_services"]

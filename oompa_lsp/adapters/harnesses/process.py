@@ -19,7 +19,7 @@ import logging
 import os
 import signal
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -30,7 +30,7 @@ from anyio.abc import ByteReceiveStream, ByteSendStream, Process
 
 from oompa_lsp.core.agents import LeftoverProcess
 
-from ..processes import TURN_VARIABLE, group_of, new_turn_marker, stop_marked, turn_value
+from ..processes import TURN_VARIABLE, group_of, kept_services, new_turn_marker, stop_marked, turn_value
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ class ProcessResult:
     stderr_tail: list[str] = field(default_factory=list)
     duration_s: float = 0.0
     leftovers: list[LeftoverProcess] = field(default_factory=list)  # outlived the group; stopped since
+    kept: list[LeftoverProcess] = field(default_factory=list)       # declared services, still running
+    marker: str = ""                                                # what the run's processes carry
 
 
 # What a line means for the run: go on (None), STOP now, or CLOSING (the CLI has said its last
@@ -61,13 +63,15 @@ LineHandler = Callable[[str], str | None]
 
 async def run_process_group(argv: list[str], *, cwd: str, env: dict[str, str], stdin: bytes,
                             timeout_s: float, on_line: LineHandler | None = None,
-                            transcript: Path | None = None) -> ProcessResult:
-    """Run argv to completion or until `timeout_s`; raises OSError if it cannot start."""
+                            transcript: Path | None = None, keep: Collection[str] = ()) -> ProcessResult:
+    """Run argv to completion or until `timeout_s`; raises OSError if it cannot start.
+    What it leaves running is stopped, but for the programs named in `keep` (declared
+    services, in `ProcessResult.kept`: stop them later with `stop_services`)."""
     started = anyio.current_time()
     marker = new_turn_marker()
     env = {**env, TURN_VARIABLE: turn_value(marker, os.environ.get(TURN_VARIABLE))}
     process = await anyio.open_process(argv, cwd=cwd, env=env, start_new_session=True)
-    run = _Run(process, on_line, _open_transcript(transcript), marker)
+    run = _Run(process, on_line, _open_transcript(transcript), marker, tuple(keep))
     try:
         await run.supervise(stdin, timeout_s)
     finally:
@@ -78,12 +82,20 @@ async def run_process_group(argv: list[str], *, cwd: str, env: dict[str, str], s
             run.finish_transcript()
     result = run.result()
     result.duration_s = anyio.current_time() - started
+    result.marker = marker
+    if keep:
+        result.kept = await anyio.to_thread.run_sync(kept_services, marker, tuple(keep))
     return result
 
 
-async def stop_leftovers(marker: str, pid: int) -> list[LeftoverProcess]:
+async def stop_services(marker: str) -> list[LeftoverProcess]:
+    """Stop the declared services a run was allowed to leave running (its checks are done)."""
+    return await anyio.to_thread.run_sync(stop_marked, marker, GRACE_S)
+
+
+async def stop_leftovers(marker: str, pid: int, keep: tuple[str, ...] = ()) -> list[LeftoverProcess]:
     """Stop what the run left outside its group: a sweep of the machine, so in a worker thread."""
-    leftovers = await anyio.to_thread.run_sync(stop_marked, marker, GRACE_S)
+    leftovers = await anyio.to_thread.run_sync(stop_marked, marker, GRACE_S, keep)
     if leftovers:
         logger.warning("process %d left %d process(es) running; stopped: %s", pid, len(leftovers),
                        ", ".join(f"{p.pid} {p.command}" for p in leftovers))
@@ -94,7 +106,7 @@ class _Run:
     """The state of one running group: its output so far and why it stopped."""
 
     def __init__(self, process: Process, on_line: LineHandler | None, transcript: BinaryIO | None,
-                 marker: str) -> None:
+                 marker: str, keep: tuple[str, ...] = ()) -> None:
         self.process = process
         self.on_line = on_line
         self.transcript = transcript
@@ -104,6 +116,7 @@ class _Run:
         self.stopped = False
         self.deadline: anyio.CancelScope | None = None
         self.marker = marker
+        self.keep = keep
         self.leftovers: list[LeftoverProcess] | None = None  # None until looked for
 
     async def supervise(self, stdin: bytes, timeout_s: float) -> None:
@@ -145,7 +158,7 @@ class _Run:
 
     async def stop_leftovers(self) -> None:
         if self.leftovers is None:
-            self.leftovers = await stop_leftovers(self.marker, self.process.pid)
+            self.leftovers = await stop_leftovers(self.marker, self.process.pid, self.keep)
 
     def _stdout_line(self, line: str) -> None:
         self.stdout.append(line)

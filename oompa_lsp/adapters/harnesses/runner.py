@@ -93,7 +93,8 @@ async def run_agent(request: AgentRequest, harness: HarnessConfig | None,
     try:
         ran = await run_process_group(
             [program, *launch.argv[1:]], cwd=request.cwd, env=env, stdin=launch.stdin, timeout_s=request.timeout_s,
-            on_line=lines, transcript=Path(request.transcript_path) if request.transcript_path else None)
+            on_line=lines, transcript=Path(request.transcript_path) if request.transcript_path else None,
+            keep=request.keep_running)
     except OSError as exc:
         return _failed(f"cannot start {launch.argv[0]}: {exc.strerror or exc}", "not_found", started)
     return outcome_of(adapter, request, launch, ran, lines.stop)
@@ -165,7 +166,8 @@ def outcome_of(adapter: Adapter, request: AgentRequest, launch: Launch, ran: Pro
         final_text="" if error else parsed.final_text, exit_code=ran.exit_code,
         session_id=session_id, usage=parsed.usage, tool_calls=parsed.tool_calls,
         error=error, error_kind=kind, retry_after_s=retry_after, duration_s=round(ran.duration_s, 3),
-        leftovers=ran.leftovers, usage_is_session_total=adapter.usage_is_session_total)
+        leftovers=ran.leftovers, kept=ran.kept, turn_marker=ran.marker if ran.kept else "",
+        usage_is_session_total=adapter.usage_is_session_total)
 
 
 def _failure(adapter: Adapter, request: AgentRequest, parsed: StreamResult, ran: ProcessResult,
