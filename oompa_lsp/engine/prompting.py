@@ -160,7 +160,8 @@ def _original_tokens(facts: PromptFacts) -> dict[str, str]:
     status = (f"{count['pending']} pending, {count['current']} in progress, {count['complete']} complete, "
               f"{count['failed']} failed")
     queue = existing_tasks_block(facts.tasks.get("pending", []))
-    task_files = ", ".join(facts.task.files) if facts.task and facts.task.files else "(the task names no files)"
+    named = _files_of(facts.task) if facts.task else []
+    task_files = ", ".join(named) if named else "(the task names no files)"
     return {"TASKS_ROOT": facts.tasks_dir, "TASK_ROOT": facts.tasks_dir,
             "pending_count": str(count["pending"]), "current_count": str(count["current"]),
             "complete_count": str(count["complete"]), "pending_tasks": queue, "task_status": status,
@@ -186,8 +187,8 @@ def task_block(task: Task | None, planning: bool = False) -> str:
         lines += ["", task.description]
     if task.acceptance:
         lines += ["", "Acceptance criteria:"] + [f"{i}. {c}" for i, c in enumerate(task.acceptance, 1)]
-    if task.files:
-        lines += ["", "Files likely involved: " + ", ".join(task.files)]
+    if _files_of(task):
+        lines += ["", "Files likely involved: " + ", ".join(_files_of(task))]
     return "\n".join(lines)
 
 
@@ -249,6 +250,11 @@ def diffstat(diff: str) -> str:
     if not stats:
         return "(no change to show)"
     return "\n".join(f"- `{path}`: +{added} -{removed}" for path, (added, removed) in stats.items())
+
+
+def _files_of(task: Task) -> list[str]:
+    """`files` and the original's `target_files`, each once, in the order written."""
+    return list(dict.fromkeys([*task.files, *task.target_files]))
 
 
 def existing_tasks_block(tasks: list[Task]) -> str:

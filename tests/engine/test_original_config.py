@@ -185,7 +185,7 @@ async def test_a_swarm_in_the_original_s_format_runs_to_the_end(tmp_path):
     for call in calls:
         assert "{{" not in call["prompt"] and "#oompa_directive" not in call["prompt"]
     for call in (c for c in calls if c["role"] == "executor"):
-        assert f"`{call['task_id']}`" in call["prompt"] or call["task_id"] in call["prompt"]
+        assert call["task_id"] in call["prompt"] and f"src/{call['task_id']}.txt" in call["prompt"]  # its target_files
     reviews = [c for c in calls if c["role"] == "reviewer"]
     assert len(reviews) == 4  # t2 twice
     for review in reviews:
