@@ -36,6 +36,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     [Command.requeueTask, (target) => requeueTask(ctx, target)],
     [Command.showLogs, () => Promise.resolve(ctx.log.show())],
     [Command.restartServer, () => restartServer(ctx)],
+    [Command.resumeQueue, () => serverCommand(ctx, ServerCommand.resumeQueue, [], "resume the merge queue")],
     [InternalCommand.openTask, (target) => openTask(ctx, target)],
     [InternalCommand.openReviewFile, (reviewId, path) => openReviewDiff(ctx, reviewId, path)],
   ];

@@ -16,6 +16,7 @@ export const Command = {
   requeueTask: "oompa-vscode.requeueTask",
   showLogs: "oompa-vscode.showLogs",
   restartServer: "oompa-vscode.restartServer",
+  resumeQueue: "oompa-vscode.resumeQueue",
 } as const;
 
 /** Commands used only from tree items (not in the palette, not in package.json). */

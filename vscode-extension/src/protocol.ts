@@ -35,6 +35,7 @@ export const ServerCommand = {
   cancelTask: "oompa.cancelTask",
   openDiff: "oompa.openDiff",
   tickItem: "oompa.tickItem",
+  resumeQueue: "oompa.resumeQueue",
 } as const;
 
 /** URIs of file contents at a commit: `oompa-git:/<path>?ref=<sha>`. */
