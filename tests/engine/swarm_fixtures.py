@@ -8,10 +8,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 import msgspec
 
 from oompa_lsp.adapters.task_store import TaskStore
 from oompa_lsp.core.tasks import Task
+from oompa_lsp.engine.swarm import Swarm, SwarmResult
 
 FAKE_AGENT = Path(__file__).resolve().parent.parent / "fake_agent.py"
 
@@ -71,3 +73,23 @@ def make_project(tmp_path: Path) -> Project:
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "initial")
     return Project(root, tmp_path / "script.json")
+
+
+async def run_swarm(root: Path, timeout: float = 60, *, alongside=None) -> tuple[SwarmResult, list, Swarm]:
+    """Run the swarm on `root` to its end, with every event it emitted; `alongside(swarm,
+    events)` runs beside it (a user who acts while it runs)."""
+    swarm = Swarm.open(root)
+    seen: list = []
+    swarm.subscribe(seen.append)
+    with anyio.fail_after(timeout):
+        async with anyio.create_task_group() as group:
+            if alongside is not None:
+                group.start_soon(alongside, swarm, seen)
+            result = await swarm.run()
+    return result, seen, swarm
+
+
+async def until_seen(events: list, kind: type) -> None:
+    """Wait until an event of `kind` was emitted."""
+    while not any(isinstance(e, kind) for e in events):
+        await anyio.sleep(0.05)

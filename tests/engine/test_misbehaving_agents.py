@@ -8,22 +8,12 @@ import pytest
 
 from oompa_lsp.core import events as ev
 from oompa_lsp.core.tasks import Task
-from oompa_lsp.engine.swarm import Swarm
 
-from .swarm_fixtures import git, make_project
+from .swarm_fixtures import git, make_project, run_swarm, until_seen
 
 pytestmark = pytest.mark.anyio
 APPROVE = {"reviewer": {"*": [{"final": "VERDICT: APPROVED"}]}}
 DONE_WITHOUT_WORK = {"final": "All done.\nCOMPLETE_AND_READY_FOR_MERGE"}
-
-
-async def run_swarm(root, timeout: float = 60):
-    swarm = Swarm.open(root)
-    seen: list = []
-    swarm.subscribe(seen.append)
-    with anyio.fail_after(timeout):
-        result = await swarm.run()
-    return result, seen
 
 
 def calls_for(project, role: str, task_id: str) -> list[dict]:
@@ -36,7 +26,7 @@ async def test_done_with_no_change_is_resumed_then_counted_as_no_change(tmp_path
                       workers=[{"model": "fake:m", "count": 1, "max_working_resumes": 1}], task_attempts=2)
     project.add_tasks(Task(id="lazy", summary="write lazy.txt"))
 
-    result, events = await run_swarm(project.root)
+    result, events, _ = await run_swarm(project.root)
 
     assert not result.ok and "lazy" in result.reason
     calls = calls_for(project, "worker", "lazy")
@@ -57,7 +47,7 @@ async def test_an_agent_that_first_claims_done_and_then_does_the_work_lands_it(t
         "-": [{"final": "__DONE__"}]}}}, workers=[{"model": "fake:m", "count": 1}])
     project.add_tasks(Task(id="late", summary="write late.txt"))
 
-    result, events = await run_swarm(project.root)
+    result, events, _ = await run_swarm(project.root)
 
     assert result.ok, result.reason
     (review,) = calls_for(project, "reviewer", "late")
@@ -71,7 +61,7 @@ async def test_a_task_that_allows_no_change_completes_and_says_so(tmp_path):
                       workers=[{"model": "fake:m", "count": 1}])
     project.add_tasks(Task(id="look", summary="find out why the build is slow", no_change_ok=True))
 
-    result, events = await run_swarm(project.root)
+    result, events, _ = await run_swarm(project.root)
 
     assert result.ok, result.reason
     assert len(calls_for(project, "worker", "look")) == 1
@@ -95,7 +85,7 @@ async def test_an_agent_that_moves_the_target_itself_is_caught_and_its_task_not_
         "-": [{"final": "__DONE__"}]}}}, workers=[{"model": "fake:m", "count": 2}])
     project.add_tasks(Task(id="rogue", summary="write rogue.txt", priority=1), Task(id="honest", summary="h"))
 
-    result, events = await run_swarm(project.root)
+    result, events, _ = await run_swarm(project.root)
 
     (move,) = [e for e in events if isinstance(e, ev.TargetMovedOutsideQueue)]
     (claim,) = [e for e in events if isinstance(e, ev.TaskClaimed) and e.task_id == "rogue"]
@@ -122,19 +112,12 @@ async def test_a_foreign_move_over_the_user_s_local_change_pauses_the_queue_unti
     project.add_tasks(Task(id="rogue", summary="edit shared.txt", priority=1), Task(id="later", summary="l"))
     original = (project.root / "shared.txt").read_text(encoding="utf-8")
     (project.root / "shared.txt").write_text(original + "the user's unsaved idea\n", encoding="utf-8")
-    swarm = Swarm.open(project.root)
-    seen: list = []
-    swarm.subscribe(seen.append)
 
-    async def user_reverts_when_paused():
-        while not any(isinstance(e, ev.MergePaused) for e in seen):
-            await anyio.sleep(0.1)
+    async def user_reverts_when_paused(swarm, events):
+        await until_seen(events, ev.MergePaused)
         (project.root / "shared.txt").write_text(original, encoding="utf-8")
 
-    with anyio.fail_after(60):
-        async with anyio.create_task_group() as group:
-            group.start_soon(user_reverts_when_paused)
-            result = await swarm.run()
+    result, seen, _ = await run_swarm(project.root, alongside=user_reverts_when_paused)
 
     (move,) = [e for e in seen if isinstance(e, ev.TargetMovedOutsideQueue)]
     assert move.checkout.startswith("blocked") and "shared.txt" in move.checkout
@@ -154,21 +137,14 @@ async def test_with_foreign_moves_pause_the_queue_waits_for_the_user(tmp_path):
         "-": [{"final": "__DONE__"}]}}}, workers=[{"model": "fake:m", "count": 2}],
         merge={"foreign_moves": "pause"})
     project.add_tasks(Task(id="rogue", summary="r", priority=1), Task(id="later", summary="l"))
-    swarm = Swarm.open(project.root)
-    seen: list = []
-    swarm.subscribe(seen.append)
 
-    async def user_resumes_when_paused():
-        while not any(isinstance(e, ev.MergePaused) for e in seen):
-            await anyio.sleep(0.1)
+    async def user_resumes_when_paused(swarm, events):
+        await until_seen(events, ev.MergePaused)
         await anyio.sleep(1)
         assert "later" not in git(project.root, "log", "--format=%s", "main")  # nothing landed meanwhile
         swarm.resume_queue()
 
-    with anyio.fail_after(60):
-        async with anyio.create_task_group() as group:
-            group.start_soon(user_resumes_when_paused)
-            await swarm.run()
+    _, seen, _ = await run_swarm(project.root, alongside=user_resumes_when_paused)
 
     (paused,) = [e for e in seen if isinstance(e, ev.MergePaused)]
     assert "outside the queue" in paused.reason and "oompa resume" in paused.reason
@@ -185,7 +161,7 @@ async def test_a_write_into_the_user_s_checkout_is_reported_with_the_agent_s_id_
         "-": [{"final": "__DONE__"}]}}}, workers=[{"model": "fake:m", "count": 1}])
     project.add_tasks(Task(id="wander", summary="w"))
 
-    result, events = await run_swarm(project.root)
+    result, events, _ = await run_swarm(project.root)
 
     assert result.ok, result.reason
     (seen,) = [e for e in events if isinstance(e, ev.OutsideWriteSeen)]
@@ -204,7 +180,7 @@ async def test_concurrent_turns_share_the_blame_for_a_write_outside(tmp_path):
         "-": [{"final": "__DONE__"}]}}}, workers=[{"model": "fake:m", "count": 2}])
     project.add_tasks(Task(id="a", summary="a"), Task(id="b", summary="b"))
 
-    result, events = await run_swarm(project.root)
+    result, events, _ = await run_swarm(project.root)
 
     assert result.ok, result.reason
     (seen,) = [e for e in events if isinstance(e, ev.OutsideWriteSeen)]  # said once, not once per turn
@@ -223,7 +199,7 @@ async def test_an_agent_that_deletes_the_pending_tasks_loses_none_of_them(tmp_pa
     project.add_tasks(Task(id="cleaner", summary="clean up", priority=9),
                       *(Task(id=f"t{n}", summary=f"task {n}") for n in range(1, 7)))
 
-    result, events = await run_swarm(project.root)
+    result, events, _ = await run_swarm(project.root)
 
     assert result.ok, result.reason
     restored = [e for e in events if isinstance(e, ev.TaskFileRestored)]
@@ -246,7 +222,7 @@ async def test_a_claimed_task_file_rewritten_by_its_agent_gets_the_engine_s_cont
     project.add_tasks(Task(id="own", summary="the real summary", priority=1),
                       *(Task(id=f"o{n}", summary=f"other {n}") for n in range(1, 4)))
 
-    result, events = await run_swarm(project.root)
+    result, events, _ = await run_swarm(project.root)
 
     assert result.ok, result.reason
     assert any(isinstance(e, ev.TaskFileRestored) and e.task_id == "own" and e.why == "rewritten" for e in events)
@@ -268,7 +244,7 @@ async def test_a_declared_service_outlives_the_turn_for_the_checks_and_is_stoppe
         merge={"checks": [[sys.executable, "-c", alive, str(daemons)]]})
     project.add_tasks(Task(id="serve", summary="needs its dev server for the checks"))
 
-    result, events = await run_swarm(project.root)
+    result, events, _ = await run_swarm(project.root)
 
     assert result.ok, result.reason
     (worktree_checks,) = [e for e in events if isinstance(e, ev.ChecksRan) and e.stage == "worktree"]

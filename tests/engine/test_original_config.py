@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import sys
 
-import anyio
 import pytest
 
 from oompa_lsp.core import events as ev
 from oompa_lsp.core.tasks import Task
-from oompa_lsp.engine.swarm import Swarm
 
-from .swarm_fixtures import FAKE_AGENT, git, make_project
+from .swarm_fixtures import FAKE_AGENT, git, make_project, run_swarm
 
 pytestmark = pytest.mark.anyio
 WRITE_AND_FINISH = [{"write": {"{task_id}.txt": "work of {task_id}\n"}, "final": "COMPLETE_AND_READY_FOR_MERGE"}]
@@ -27,13 +25,9 @@ def write_config(project, script: dict, config: dict) -> None:
     (project.root / "oompa.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
 
 
-async def run(root, timeout: float = 60):
-    swarm = Swarm.open(root)
-    seen: list = []
-    swarm.subscribe(seen.append)
-    with anyio.fail_after(timeout):
-        result = await swarm.run()
-    return result, seen
+async def run(root):
+    result, events, _ = await run_swarm(root)
+    return result, events
 
 
 async def test_a_planner_runs_once_first_and_workers_that_cannot_plan_only_take_tasks(tmp_path):

@@ -11,19 +11,10 @@ from oompa_lsp.core import events as ev
 from oompa_lsp.core.tasks import Task
 from oompa_lsp.engine.swarm import Swarm
 
-from .swarm_fixtures import git, make_project
+from .swarm_fixtures import git, make_project, run_swarm
 
 pytestmark = pytest.mark.anyio
 APPROVE = {"reviewer": {"*": [{"final": "Looks right.\nVERDICT: APPROVED"}]}}
-
-
-async def run_swarm(root, timeout: float = 60):
-    swarm = Swarm.open(root)
-    seen: list = []
-    swarm.subscribe(seen.append)
-    with anyio.fail_after(timeout):
-        result = await swarm.run()
-    return result, seen, swarm
 
 
 def of_type(events, kind):
