@@ -40,6 +40,7 @@ class TaskRecord:
     def __init__(self, path_of: Callable[[TaskState, str], Path]) -> None:
         self._path_of = path_of
         self._known: dict[str, tuple[TaskState, bytes]] = {}
+        self._rewritten: set[str] = set()  # engine-owned files a scan found changed
         self.lock = threading.RLock()
 
     def remember(self, state: TaskState, task_id: str, data: bytes) -> None:
@@ -52,19 +53,27 @@ class TaskRecord:
             self._known[task_id] = (to_state, known[1])
 
     def seen(self, state: TaskState, task_id: str, data: bytes) -> None:
-        """A valid file found by a scan: recorded unless it is one the engine owns (whose
-        content is the engine's own write, checked by `restore`)."""
+        """A valid file found by a scan. An engine-owned file whose content is not the engine's
+        write is noted for `restore`; any other is recorded as it is (a user's edit of a
+        pending task, a task a planner wrote)."""
         with self.lock:
             known = self._known.get(task_id)
-            if known is None or known[0] != state or state not in ENGINE_OWNED:
-                self._known[task_id] = (state, data)
+            if known is not None and known[0] == state and state in ENGINE_OWNED:
+                if known[1] != data:
+                    self._rewritten.add(task_id)
+                return
+            self._known[task_id] = (state, data)
 
-    def restore(self) -> list[RestoredFile]:
-        """Put back every recorded file that is gone from all folders, and the engine's
-        content of owned files someone rewrote."""
+    def restore(self, listed: set[str]) -> list[RestoredFile]:
+        """Put back every recorded file a scan did not find in any folder (`listed`: the ids
+        it found), and the engine's content of owned files someone rewrote. Costs nothing
+        when nothing is wrong: only the suspects are looked at again."""
         restored: list[RestoredFile] = []
         with self.lock:
-            for task_id, (state, data) in sorted(self._known.items()):
+            suspects = sorted((self._known.keys() - listed) | self._rewritten)
+            self._rewritten.clear()
+            for task_id in suspects:
+                state, data = self._known[task_id]
                 found = self._restore_one(task_id, state, data)
                 if found is not None:
                     restored.append(found)

@@ -11,6 +11,7 @@ May import: core, adapters. Must not import: lsp, cli.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import anyio
 
@@ -152,7 +153,7 @@ class TaskBoard:
         worker never sees an emptied folder and calls the swarm drained."""
         store = self.ctx.store
         scan = store.scan()
-        restored = store.record.restore()
+        restored = store.record.restore(_listed_ids(scan))
         return (store.scan() if restored else scan), restored
 
     def _warn_if_renamed(self, task: Task) -> None:
@@ -161,6 +162,12 @@ class TaskBoard:
             self._renamed.add(task.id)
             self.ctx.emit(LogMessage(level="warning", message=f"task {task.id}: {notice}"))
 
+
+
+def _listed_ids(scan: StoreScan) -> set[str]:
+    """Every task id the scan found a file for, readable or not."""
+    ids = {task.id for tasks in scan.tasks.values() for task in tasks} | set(scan.duplicates)
+    return ids | {Path(bad.path).name.removesuffix(".json") for bad in scan.invalid}
 
 
 def _until_next_poll() -> float:
