@@ -41,11 +41,23 @@ class TaskRecord:
         self._path_of = path_of
         self._known: dict[str, tuple[TaskState, bytes]] = {}
         self._rewritten: set[str] = set()  # engine-owned files a scan found changed
+        self._undone: list[RestoredFile] = []  # rewrites the engine's own next write undid
         self.lock = threading.RLock()
 
     def remember(self, state: TaskState, task_id: str, data: bytes) -> None:
         """The engine wrote `data` for `task_id` in `state` (call with the lock held)."""
         self._known[task_id] = (state, data)
+
+    def overwriting(self, state: TaskState, task_id: str) -> None:
+        """The engine is about to write an owned file: if someone rewrote it since the
+        engine's last write, that rewrite is undone now, and said (call with the lock held)."""
+        known = self._known.get(task_id)
+        if known is None or known[0] != state or state not in ENGINE_OWNED:
+            return
+        current = _content_of(self._path_of(state, task_id))
+        if current not in (None, known[1]):
+            self._undone.append(RestoredFile(task_id, state, str(self._path_of(state, task_id)), "rewritten",
+                                             known[1].decode("utf-8", "replace")))
 
     def moved(self, task_id: str, to_state: TaskState) -> None:
         known = self._known.get(task_id)
@@ -68,8 +80,8 @@ class TaskRecord:
         """Put back every recorded file a scan did not find in any folder (`listed`: the ids
         it found), and the engine's content of owned files someone rewrote. Costs nothing
         when nothing is wrong: only the suspects are looked at again."""
-        restored: list[RestoredFile] = []
         with self.lock:
+            restored, self._undone = self._undone, []
             suspects = sorted((self._known.keys() - listed) | self._rewritten)
             self._rewritten.clear()
             for task_id in suspects:

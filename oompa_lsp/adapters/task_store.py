@@ -286,6 +286,7 @@ class TaskStore:
         """Every content the engine writes goes through here: the record knows it first."""
         data = encode_task(task)
         with self.record.lock:
+            self.record.overwriting(state, task.id)
             write_atomic(self.path(state, task.id), data)
             self.record.remember(state, task.id, data)
 

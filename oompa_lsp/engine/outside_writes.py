@@ -1,13 +1,15 @@
-"""Writes outside an agent's worktree: the user's checkout and idle workers' worktrees,
-compared before and after every agent turn.
+"""Writes outside an agent's worktree: the user's checkout and quiet workers' worktrees,
+compared before and after agent turns.
 
 An agent told to stay in its worktree may still `cd` into the user's checkout or a sibling
-worktree. Around each turn the watched folders' uncommitted files are fingerprinted (`git
-status` plus each file's mtime and size); what appeared or changed during the turn is an
-event and a warning naming the agent, never reverted (it could be the user's own edit).
-Turns that ran at the same time share the blame: the event names all of them. A worktree
-counts only while its own worker is quiet (no agent, no engine work in it), as the engine
-itself commits, resets and merges in busy ones.
+worktree. The watched folders' uncommitted files are fingerprinted (`git status` plus each
+file's mtime and size) when a turn starts (unless nothing ended since a recent look) and soon
+after turns end; what appeared or changed between two looks is an event and a warning naming
+every agent that ran in between, never reverted (it could be the user's own edit). A change
+while no agent ran is nobody's to report. Looks after turns end are taken by one observer,
+at most every `MIN_GAP_S`, so a worker never waits for one at the end of its turn, and turns
+that start together share one look. A worktree counts only while its own worker is quiet (no agent, no
+engine work in it), as the engine itself commits, resets and merges in busy ones.
 
 May import: core, adapters. Must not import: lsp, cli.
 """
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
@@ -27,33 +28,27 @@ from .context import SwarmContext
 
 # Worker states in which nothing but an agent could change the worker's worktree.
 QUIET_STATES = frozenset({"idle", "waiting", "awaiting_review", "done"})
+FRESH_S = 0.5      # a look this recent serves as the "before" of a turn that starts now
+MIN_GAP_S = 0.25   # looks after turns end are at least this far apart
 _PATHS_NAMED = 10
 Fingerprint = dict[str, tuple[str, int, int]]
 _GONE = ("", 0, -2)  # the mark of a path reported deleted
 
 
-@dataclass
-class _Turn:
-    worker: str
-    own: Path
-    overlapping: set[str] = field(default_factory=set)  # other workers whose turns ran meanwhile
-
-
 class OutsideWrites:
     def __init__(self, ctx: SwarmContext, worktrees: Callable[[], dict[str, Path]]) -> None:
         self.ctx = ctx
-        self._worktrees = worktrees           # worker id -> its worktree
-        self._turns: list[_Turn] = []
-        self._quiet: dict[str, bool] = {}     # worker id -> quiet since the last look
-        self._spoiled: set[str] = set()       # workers that were busy at some point during a turn
-        self._reported: dict[str, Fingerprint] = {}  # per folder: changes already said (by an overlapping turn)
+        self._worktrees = worktrees                 # worker id -> its worktree
+        self._running: dict[str, Path] = {}         # agent -> its own worktree, while its turn runs
+        self._ran: set[str] = set()                 # agents that ran since the last look
+        self._quiet: dict[str, bool] = {}           # worker id -> in a quiet state now
+        self._spoiled: set[str] = set()             # workers busy at some point since the last look
+        self._last: dict[str, Fingerprint] = {}     # folder name -> its fingerprint at the last look
+        self._last_at = float("-inf")
+        self._reported: dict[str, Fingerprint] = {}  # per folder: changes already said
+        self._looking = anyio.Lock()
+        self._ended = anyio.Event()                 # a turn ended since the last look
         self._ran_since_asked: set[str] = set()
-
-    def agents_since_last_asked(self) -> list[str]:
-        """The agents that ran (or run) since the last call: who may have done what was just found."""
-        running = {t.worker for t in self._turns}
-        found, self._ran_since_asked = self._ran_since_asked | running, running
-        return sorted(found)
 
     def note_state(self, worker: str, state: str) -> None:
         quiet = state in QUIET_STATES
@@ -61,33 +56,56 @@ class OutsideWrites:
         if not quiet:
             self._spoiled.add(worker)
 
+    def agents_since_last_asked(self) -> list[str]:
+        """The agents that ran (or run) since the last call: who may have done what was just found."""
+        found, self._ran_since_asked = self._ran_since_asked | set(self._running), set(self._running)
+        return sorted(found)
+
     @asynccontextmanager
-    async def watching(self, worker: str, own: Path) -> AsyncIterator[None]:
-        """Around one agent turn of `worker`, working in `own`."""
-        turn = _Turn(worker, Path(own), {t.worker for t in self._turns})
-        for other in self._turns:
-            other.overlapping.add(worker)
-        self._turns.append(turn)
-        self._ran_since_asked.add(worker)
-        spoiled_before = set(self._spoiled)
-        before = await self._look(turn)
+    async def watching(self, agent: str, own: Path) -> AsyncIterator[None]:
+        """Around one agent turn of `agent`, working in `own`."""
+        if self._ended.is_set() or anyio.current_time() - self._last_at > FRESH_S:
+            # The "before": what earlier turns (or the user) changed is not this turn's doing.
+            await self.look()
+        self._running[agent] = Path(own)
+        self._ran.add(agent)
+        self._ran_since_asked.add(agent)
         try:
             yield
         finally:
-            self._turns.remove(turn)
-            with anyio.CancelScope(shield=True):
-                await self._compare(turn, before, spoiled_before)
+            del self._running[agent]
+            self._ended.set()
 
-    def _folders(self, turn: _Turn) -> dict[str, Path]:
+    async def observe(self) -> None:
+        """Looks soon after turns end (the observer task of a running swarm)."""
+        while True:
+            await self._ended.wait()
+            await anyio.sleep(max(0.0, self._last_at + MIN_GAP_S - anyio.current_time()))
+            await self.look()
+
+    async def look(self) -> None:
+        """Fingerprint the watched folders and report what changed since the last look."""
+        async with self._looking:
+            self._ended = anyio.Event()
+            culprits, spoiled = sorted(self._ran | set(self._running)), self._spoiled | set(self._running)
+            # Who runs or is busy now is part of the next interval too.
+            self._ran = set(self._running)
+            self._spoiled = {worker for worker, quiet in self._quiet.items() if not quiet}
+            folders = self._folders()
+            found = await anyio.to_thread.run_sync(lambda: {n: self._fingerprint(p) for n, p in folders.items()})
+            self._last_at = anyio.current_time()
+            for name, fingerprint in found.items():
+                if culprits and name in self._last and name.removesuffix("'s worktree") not in spoiled:
+                    self._compare(name, self._last[name], fingerprint, culprits)
+            self._last = found
+
+    def _folders(self) -> dict[str, Path]:
         folders = {"your checkout": Path(self.ctx.repo.root)}
+        owned = set(self._running.values())
         for worker, path in self._worktrees().items():
-            if worker != turn.worker and path != turn.own and self._quiet.get(worker, True) and path.exists():
+            if self._quiet.get(worker, True) and path not in owned and path.exists():
                 folders[f"{worker}'s worktree"] = path
         return folders
-
-    async def _look(self, turn: _Turn) -> dict[str, Fingerprint]:
-        folders = self._folders(turn)
-        return await anyio.to_thread.run_sync(lambda: {name: self._fingerprint(path) for name, path in folders.items()})
 
     def _fingerprint(self, path: Path) -> Fingerprint:
         try:
@@ -95,24 +113,13 @@ class OutsideWrites:
         except OompaError:
             return {}
 
-    async def _compare(self, turn: _Turn, before: dict[str, Fingerprint], spoiled_before: set[str]) -> None:
-        busy_meanwhile = self._spoiled - spoiled_before
-        after = await self._look(turn)
-        for name, fingerprint in after.items():
-            owner = name.removesuffix("'s worktree")
-            if name not in before or owner in busy_meanwhile:
-                continue
-            said = self._reported.setdefault(name, {})
-            changed = sorted(path for path, mark in fingerprint.items()
-                             if before[name].get(path) != mark and said.get(path) != mark)
-            changed += sorted(f"{path} (deleted)" for path in before[name].keys() - fingerprint.keys()
-                              if said.get(path) != _GONE)
-            said.update({path: fingerprint.get(path.removesuffix(" (deleted)"), _GONE) for path in changed})
-            if changed:
-                self._report(turn, name, changed)
-
-    def _report(self, turn: _Turn, where: str, changed: list[str]) -> None:
-        during = sorted({turn.worker, *turn.overlapping})
-        shown = changed[:_PATHS_NAMED] + ([f"... and {len(changed) - _PATHS_NAMED} more"]
-                                           if len(changed) > _PATHS_NAMED else [])
-        self.ctx.emit(OutsideWriteSeen(where=where, paths=shown, worker=turn.worker, during=during))
+    def _compare(self, name: str, before: Fingerprint, after: Fingerprint, culprits: list[str]) -> None:
+        said = self._reported.setdefault(name, {})
+        changed = sorted(path for path, mark in after.items() if before.get(path) != mark and said.get(path) != mark)
+        changed += sorted(f"{path} (deleted)" for path in before.keys() - after.keys() if said.get(path) != _GONE)
+        said.update({path: after.get(path.removesuffix(" (deleted)"), _GONE) for path in changed})
+        if changed:
+            shown = changed[:_PATHS_NAMED] + ([f"... and {len(changed) - _PATHS_NAMED} more"]
+                                               if len(changed) > _PATHS_NAMED else [])
+            worker = culprits[0] if len(culprits) == 1 else ""
+            self.ctx.emit(OutsideWriteSeen(where=name, paths=shown, worker=worker, during=culprits))

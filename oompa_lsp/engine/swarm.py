@@ -153,21 +153,27 @@ class Swarm:
         return board, queue
 
     async def _run_workers(self, queue: MergeQueue, task_status: TaskStatus) -> None:
-        assert self._stopping is not None
+        assert self._stopping is not None and self._watch is not None and self._outside is not None
         async with anyio.create_task_group() as services:
             await services.start(self._watch.beat)
             await services.start(queue.run)
             services.start_soon(self._watch_control)
+            services.start_soon(self._outside.observe)
             task_status.started()
-            planner = next((w for w in self._workers if w.spec.id == PLANNER_ID), None)
-            if planner is not None:
-                await self._plan_first(planner)
-            async with anyio.create_task_group() as workers:
-                for worker in self._workers:
-                    if worker is not planner:
-                        workers.start_soon(worker.run, self._stopping)
+            await self._run_planner_then_workers()
             queue.close()
+            await self._outside.look()  # the last turns' writes outside, before the watch ends
             services.cancel_scope.cancel()
+
+    async def _run_planner_then_workers(self) -> None:
+        assert self._stopping is not None
+        planner = next((w for w in self._workers if w.spec.id == PLANNER_ID), None)
+        if planner is not None:
+            await self._plan_first(planner)
+        async with anyio.create_task_group() as workers:
+            for worker in self._workers:
+                if worker is not planner:
+                    workers.start_soon(worker.run, self._stopping)
 
     async def _context(self) -> SwarmContext:
         assert self._run_log is not None
