@@ -165,12 +165,13 @@ class Repo:
         """Move the target `branch` from `old` forward to `new`, safely for whoever has it out.
 
         Not checked out anywhere: compare-and-swap of the ref. Checked out in a worktree (the
-        user's main checkout, usually): git's two-way merge of that checkout, then the ref by
-        compare-and-swap (checkout.py), after checking its HEAD is still `old`; when git
-        refuses (local changes or untracked files in the way) or an operation is half done,
-        the result is "blocked" with a one-line reason and nothing changed. Raises TargetMoved
-        when the branch is no longer at `old`. The landed branches of `drop` (name, tip) are
-        deleted in the same ref transaction as the move (`dropped` says which).
+        user's main checkout, usually): that checkout moved by git (`apply --index` of the
+        diff, or git's two-way merge), then the ref by compare-and-swap (checkout.py), after
+        checking its HEAD is still `old`; when git refuses (local changes or untracked files in
+        the way, a held index lock) or an operation is half done, the result is "blocked" with a
+        one-line reason and nothing changed. Raises TargetMoved when the branch is no longer at
+        `old`. The landed branches of `drop` (name, tip) are deleted in the same ref transaction
+        as the move (`dropped` says which).
         """
         new, old = self.rev_parse(new), self.rev_parse(old)
         if not self.is_ancestor(old, new):
