@@ -617,8 +617,10 @@ def test_advance_target_never_patches_a_touched_file_holding_a_staged_change(
     assert git(root, "diff", "--cached", "--name-only") == "src/app.py" and repo.rev_parse("main") == old
 
 
-def test_advance_target_leaves_a_file_with_converted_line_endings_to_the_two_way_merge(
-        repo: Repo, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_advance_target_lands_a_file_with_converted_line_endings_as_git_converts_it(
+        repo: Repo, root: Path) -> None:
+    """git status calls the CRLF file unchanged (its filters say so), and git apply converts
+    as it patches: the file ends as a checkout would write it."""
     commit_file(root, ".gitattributes", "*.txt text eol=crlf\n", "CRLF text files")
     commit_file(root, "notes.txt", "a\nb\n", "Add notes")
     (root / "notes.txt").unlink()
@@ -626,15 +628,13 @@ def test_advance_target_leaves_a_file_with_converted_line_endings_to_the_two_way
     assert (root / "notes.txt").read_bytes() == b"a\r\nb\r\n"
     old = repo.rev_parse("main")
     merged = repo.merge_trees(old, branch_with(root, "oompa/w1", "notes.txt", "a\nb\nc\n"), "Merge").commit
-    monkeypatch.setenv("GIT_TRACE", str(tmp_path / "trace.txt"))
 
-    result = repo.advance_target("main", merged, old)
-    monkeypatch.delenv("GIT_TRACE")
-    assert result.advanced and "read-tree" in git_commands_run(tmp_path / "trace.txt")
+    assert repo.advance_target("main", merged, old).advanced
     assert (root / "notes.txt").read_bytes() == b"a\r\nb\r\nc\r\n" and git(root, "status", "--porcelain") == ""
+    assert_landed_cleanly(root, merged)
 
 
-# -- the user's index, edited in place ------------------------------------------------------
+# -- the user's index, moved by git, across the repositories users have -------------------------
 
 
 def git_trace_lines(trace: Path) -> list[str]:
@@ -643,38 +643,41 @@ def git_trace_lines(trace: Path) -> list[str]:
     return [line.split("built-in: git ", 1)[1] for line in lines if "built-in: git " in line]
 
 
-def moved_in_place(trace: Path) -> bool:
-    """The checkout moved by patching the files and editing the index here: `git apply`
-    without `--index`, and no two-way merge."""
+def moved_by_apply(trace: Path) -> bool:
+    """The checkout moved by `git apply --index` (its cost follows the change), not the two-way merge."""
     commands = git_trace_lines(trace)
-    applies = [line for line in commands if line.split()[0] == "apply"]
-    return bool(applies) and not any("--index" in line for line in applies) and not any(
+    return any(line.startswith("apply") and "--index" in line for line in commands) and not any(
         line.startswith(("read-tree", "merge")) for line in commands)
 
 
-def index_matches(root: Path, commit: str) -> None:
-    """The index holds exactly `commit`'s tree (modes, objects, paths), its cache tree gives
-    that tree, git accepts the file (fsck checks its checksum) and sees the files as clean."""
-    listed = git(root, "ls-files", "-s").splitlines()
-    expected = [f"{mode} {oid} 0\t{path}" for mode, _, oid, path in
-                (line.replace("\t", " ", 1).split(" ", 3) for line in git(root, "ls-tree", "-r", commit).splitlines())]
-    assert listed == expected
-    assert git(root, "write-tree") == git(root, "rev-parse", f"{commit}^{{tree}}")
+def assert_landed_cleanly(root: Path, commit: str, own: list[str] = (), *, sparse: bool = False) -> None:
+    """After a landing, git's own answers about the checkout: HEAD is `commit`, the index holds
+    exactly its tree (nothing staged against HEAD beyond the user's own), git finds the
+    repository sound, and `git status` lists only the user's own changes."""
+    assert git(root, "rev-parse", "HEAD") == commit
+    staged_by_user = {line[3:] for line in own if line[0] not in " ?"}
+    assert set(git(root, "diff-index", "--cached", "--name-only", "HEAD").splitlines()) == staged_by_user
+    if not staged_by_user:
+        assert git(root, "write-tree") == git(root, "rev-parse", f"{commit}^{{tree}}")
+    if not sparse and not staged_by_user:
+        listed = git(root, "ls-files", "-s").splitlines()
+        expected = [f"{mode} {oid} 0\t{path}" for mode, _, oid, path in
+                    (line.replace("\t", " ", 1).split(" ", 3) for line in git(root, "ls-tree", "-r", commit).splitlines())]
+        assert listed == expected
     git(root, "fsck", "--strict", "--no-dangling")
-    assert git(root, "diff", "--name-only") == ""
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, check=True)
+    assert sorted(status.stdout.splitlines()) == sorted(own)
 
 
-def test_advance_target_edits_the_users_index_in_place_as_git_would(
+def test_advance_target_moves_the_users_index_through_git_as_a_checkout_would(
         repo: Repo, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Edits, additions (in a new folder too), a deletion that empties a folder, a mode change
-    and a file becoming a link: the files are patched and only those entries of the user's
-    index change. Its other entries, the cache tree of untouched folders, its mtime and the
-    user's untracked and unstaged work stay as they were."""
+    and a file becoming a link arrive by `git apply --index`; the user's untracked and unstaged
+    work stays as it was."""
     commit_file(root, "lib/one.py", "one\n", "Add lib")
     commit_file(root, "lib/two.py", "two\n", "Add more lib")
     commit_file(root, "old/gone.txt", "gone\n", "Add old")
     commit_file(root, "tools/run.sh", "#!/bin/sh\n", "Add tool")
-    git(root, "read-tree", "HEAD")  # a complete cache tree, as after a checkout
     old = repo.rev_parse("main")
     wt = tmp_path / "worker"
     repo.ensure_worktree(wt, "oompa/w1", "main")
@@ -688,28 +691,18 @@ def test_advance_target_edits_the_users_index_in_place_as_git_would(
     merged = repo.merge_trees(old, repo.commit_all(wt, "Worker changes"), "Merge").commit
     write(root / "notes.txt", "untracked user notes\n")
     write(root / "lib" / "two.py", "the user's unstaged edit\n")
-    index = root / ".git" / "index"
-    mtime_before = index.stat().st_mtime_ns
     monkeypatch.setenv("GIT_TRACE", str(tmp_path / "trace.txt"))
 
     result = repo.advance_target("main", merged, old)
     monkeypatch.delenv("GIT_TRACE")
-    assert result.advanced and moved_in_place(tmp_path / "trace.txt")
-    assert index.stat().st_mtime_ns == mtime_before  # entries that were racy stay racy
-    tree_extension = index.read_bytes()
-    assert b"lib\x002 0\n" in tree_extension and b"\x00-1 " in tree_extension  # lib kept, the root invalidated
-    assert git(root, "status", "--porcelain").splitlines() == ["M lib/two.py", "?? notes.txt"]  # (stripped)
-    assert git(root, "diff", "--cached", "--name-only", merged) == ""
-    write(root / "lib" / "two.py", "two\n")
-    index_matches(root, merged)
-    debug = git(root, "ls-files", "--debug", "src/util.py")
-    info = (root / "src" / "util.py").stat()
-    assert f"mtime: {info.st_mtime_ns // 10**9}:{info.st_mtime_ns % 10**9}" in debug and f"ino: {info.st_ino}" in debug
+    assert result.advanced and moved_by_apply(tmp_path / "trace.txt")
+    assert_landed_cleanly(root, merged, [" M lib/two.py", "?? notes.txt"])
+    assert (root / "lib" / "two.py").read_text() == "the user's unstaged edit\n"
     assert not (root / "old").exists() and os.readlink(root / "README.md") == "src/app.py"
     assert os.access(root / "tools" / "run.sh", os.X_OK)
 
 
-def test_in_place_index_agrees_with_git_over_many_random_moves(
+def test_moving_the_index_through_git_agrees_with_git_over_many_random_moves(
         repo: Repo, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Twelve rounds of random additions, edits and deletions across nested folders: after
     each move the index is exactly the new commit's, and git finds nothing to say about it."""
@@ -719,7 +712,7 @@ def test_in_place_index_agrees_with_git_over_many_random_moves(
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "Many files")
     wt = tmp_path / "worker"
-    in_place = 0
+    by_apply = 0
     for round_number in range(12):
         old = repo.rev_parse("main")
         repo.ensure_worktree(wt, "oompa/w1", "main")
@@ -734,87 +727,168 @@ def test_in_place_index_agrees_with_git_over_many_random_moves(
         monkeypatch.setenv("GIT_TRACE", str(trace))
         assert repo.advance_target("main", merged, old).advanced
         monkeypatch.delenv("GIT_TRACE")
-        in_place += moved_in_place(trace)
-        index_matches(root, merged)
-        assert git(root, "status", "--porcelain") == ""
-    assert in_place == 12
+        by_apply += moved_by_apply(trace)
+        assert_landed_cleanly(root, merged)
+    assert by_apply == 12
 
 
-@pytest.mark.parametrize("setting", ["untracked cache", "index version 4", "split index"])
-def test_in_place_index_leaves_index_features_it_does_not_write_to_git(
-        repo: Repo, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str) -> None:
-    if setting == "untracked cache":
-        git(root, "config", "core.untrackedCache", "true")
-        git(root, "status")  # writes the UNTR extension
-        git(root, "update-index", "--untracked-cache")
-    elif setting == "index version 4":
-        git(root, "update-index", "--index-version", "4")
-    else:
+FSMONITOR_HOOK = "#!/bin/sh\n# protocol 2: a new token, then the paths that may have changed; / is all of them\nprintf 'oompa-token\\0/\\0'\n"
+
+REPOSITORY_KINDS = ["index v2", "index v4", "split index", "sha256", "untracked cache", "fsmonitor",
+                    "sparse checkout", "sparse index"]
+
+
+def repository_of_kind(tmp_path: Path, kind: str) -> Path:
+    """The `root` fixture's repository, made with the setting a user may have."""
+    root = tmp_path / "kind"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main", *(["--object-format=sha256"] if kind == "sha256" else []))
+    git(root, "config", "user.name", "Test User")
+    git(root, "config", "user.email", "test@example.com")
+    commit_file(root, ".gitignore", "build/\n", "Ignore build outputs")
+    commit_file(root, "src/app.py", APP, "Add app")
+    commit_file(root, "README.md", "# demo\n", "Add readme")
+    commit_file(root, "outside/far.txt", "far\n", "Add a folder a sparse checkout leaves out")
+    branch_with(root, "oompa/far", "outside/far.txt", "far, edited by a worker\n")  # before any sparse checkout
+    if kind in ("index v2", "index v4"):
+        git(root, "update-index", "--index-version", kind[-1])
+    elif kind == "split index":
         git(root, "config", "core.splitIndex", "true")
         git(root, "update-index", "--split-index")
+    elif kind == "untracked cache":
+        git(root, "config", "core.untrackedCache", "true")
+        git(root, "update-index", "--untracked-cache")
+        git(root, "status")  # writes the UNTR extension
+    elif kind == "fsmonitor":
+        hook = write(root / ".git" / "fsmonitor-hook", FSMONITOR_HOOK)
+        hook.chmod(0o755)
+        git(root, "config", "core.fsmonitor", str(hook))
+        git(root, "config", "core.fsmonitorHookVersion", "2")
+        git(root, "update-index", "--fsmonitor")
+        git(root, "status")
+    elif kind.startswith("sparse"):
+        git(root, "sparse-checkout", "set", "--cone", *(["--sparse-index"] if kind == "sparse index" else []), "src")
+        assert not (root / "outside").exists()
+    return root
+
+
+@pytest.mark.parametrize("kind", REPOSITORY_KINDS)
+def test_every_kind_of_repository_gets_a_correct_landing_or_a_pause_with_its_reason(tmp_path: Path, kind: str) -> None:
+    """In each repository a clean landing keeps the user's untouched, staged and untracked work
+    and leaves git's answers sound; a local change in a file the landing touches pauses it with
+    the file named, changing nothing; the pause lifts once the change is gone."""
+    root = repository_of_kind(tmp_path, kind)
+    repo = Repo.discover(root)
+    sparse = kind.startswith("sparse")
+    if kind == "sha256":
+        assert len(repo.rev_parse("main")) == 64
     old = repo.rev_parse("main")
-    merged = repo.merge_trees(old, branch_with(root, "oompa/w1", "src/app.py", edit_line(APP, 4, "four")), "Merge").commit
-    monkeypatch.setenv("GIT_TRACE", str(tmp_path / "trace.txt"))
+    far = repo.rev_parse("oompa/far")
+    first = repo.merge_trees(old, branch_with(root, "oompa/w1", "src/app.py", edit_line(APP, 4, "four")), "Merge w1").commit
+    first = repo.merge_trees(first, far, "Merge far").commit
+    write(root / "README.md", "# demo\nthe user's staged line\n")
+    git(root, "add", "README.md")
+    write(root / "notes.txt", "untracked user notes\n")
 
-    result = Repo.discover(root).advance_target("main", merged, old)
-    monkeypatch.delenv("GIT_TRACE")
-    assert result.advanced and not moved_in_place(tmp_path / "trace.txt")
-    assert git(root, "status", "--porcelain") == "" and git(root, "write-tree") == git(root, "rev-parse", f"{merged}^{{tree}}")
+    assert repo.advance_target("main", first, old).advanced
+    assert "four" in (root / "src" / "app.py").read_text()
+    assert (root / "README.md").read_text() == "# demo\nthe user's staged line\n"
+    assert_landed_cleanly(root, first, ["M  README.md", "?? notes.txt"], sparse=sparse)
+    assert (root / "outside").exists() is not sparse  # a sparse checkout stays sparse
 
+    second = repo.merge_trees(first, branch_with(root, "oompa/w2", "src/app.py", edit_line(APP, 8, "eight"), first),
+                              "Merge w2").commit
+    user_text = edit_line((root / "src" / "app.py").read_text(), 2, "the user's unsaved edit")
+    write(root / "src" / "app.py", user_text)
+    paused = repo.advance_target("main", second, first)
+    assert paused.status == "blocked" and paused.files == ("src/app.py",) and "src/app.py" in paused.reason
+    assert (root / "src" / "app.py").read_text() == user_text and repo.rev_parse("main") == first
+    assert_landed_cleanly(root, first, ["M  README.md", " M src/app.py", "?? notes.txt"], sparse=sparse)
 
-def test_in_place_index_keeps_the_resolve_undo_record_of_a_conflict_the_user_resolved(
-        repo: Repo, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """After resolving a conflict by hand, the index carries what `git checkout -m` needs to
-    recreate it (the REUC extension); landing a merge keeps it and moves in place."""
-    git(root, "checkout", "-q", "-b", "side")
-    commit_file(root, "src/app.py", edit_line(APP, 2, "side"), "Side edit")
-    git(root, "checkout", "-q", "main")
-    commit_file(root, "src/app.py", edit_line(APP, 2, "main"), "Main edit")
-    subprocess.run(["git", "merge", "-q", "side"], cwd=root, capture_output=True)
-    write(root / "src" / "app.py", edit_line(APP, 2, "resolved"))
-    git(root, "add", "src/app.py")
-    git(root, "commit", "-q", "--no-edit")
-    assert b"REUC" in (root / ".git" / "index").read_bytes()
-    old = repo.rev_parse("main")
-    merged = repo.merge_trees(old, branch_with(root, "oompa/w1", "docs/guide.md", "guide\n"), "Merge").commit
-    monkeypatch.setenv("GIT_TRACE", str(tmp_path / "trace.txt"))
-
-    result = repo.advance_target("main", merged, old)
-    monkeypatch.delenv("GIT_TRACE")
-    assert result.advanced and moved_in_place(tmp_path / "trace.txt")
-    assert b"REUC" in (root / ".git" / "index").read_bytes()
-    index_matches(root, merged)
+    git(root, "checkout", "--", "src/app.py")
+    assert repo.advance_target("main", second, first).advanced
+    assert_landed_cleanly(root, second, ["M  README.md", "?? notes.txt"], sparse=sparse)
+    repo.close()
 
 
-def test_in_place_index_never_takes_a_lock_someone_else_holds(
-        repo: Repo, root: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", REPOSITORY_KINDS)
+def test_a_held_index_lock_pauses_the_landing_with_its_reason_in_every_kind_of_repository(
+        tmp_path: Path, kind: str) -> None:
+    root = repository_of_kind(tmp_path, kind)
+    repo = Repo.discover(root)
     old = repo.rev_parse("main")
     merged = repo.merge_trees(old, branch_with(root, "oompa/w1", "src/app.py", edit_line(APP, 4, "four")), "Merge").commit
     lock = root / ".git" / "index.lock"
     lock.write_text("the user's git is running")
 
     result = repo.advance_target("main", merged, old)
-    assert result.status == "blocked" and lock.read_text() == "the user's git is running"
+    assert result.status == "blocked" and "index.lock" in result.reason and "\n" not in result.reason
+    assert lock.read_text() == "the user's git is running"
     assert (root / "src" / "app.py").read_text() == APP and repo.rev_parse("main") == old
 
+    lock.unlink()  # the user's git finished: the pause lifts
+    assert repo.advance_target("main", merged, old).advanced
+    assert_landed_cleanly(root, merged, sparse=kind.startswith("sparse"))
+    repo.close()
 
-def test_in_place_index_refuses_a_file_where_the_merge_adds_a_folder(
-        repo: Repo, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+
+def test_a_staged_file_where_the_merge_adds_a_folder_is_left_to_git(repo: Repo, root: Path) -> None:
     """The user staged a file `notes` and removed it from disk; the merge adds `notes/a.txt`.
-    An index cannot hold both: the move is left to git, which refuses it."""
+    An index cannot hold both: git refuses the move, or makes it whole."""
     old = repo.rev_parse("main")
     merged = repo.merge_trees(old, branch_with(root, "oompa/w1", "notes/a.txt", "a\n"), "Merge").commit
     write(root / "notes", "staged, then removed\n")
     git(root, "add", "notes")
     (root / "notes").unlink()
-    monkeypatch.setenv("GIT_TRACE", str(tmp_path / "trace.txt"))
 
     result = repo.advance_target("main", merged, old)
-    monkeypatch.delenv("GIT_TRACE")
-    assert not moved_in_place(tmp_path / "trace.txt")
     listed = git(root, "ls-files").splitlines()
     assert not ("notes" in listed and "notes/a.txt" in listed)
     assert result.status == "blocked" or "notes" not in listed
+    git(root, "fsck", "--strict", "--no-dangling")
+
+
+def test_plain_questions_go_to_one_long_lived_cat_file(
+        repo: Repo, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Names, trees, parents and file contents, asked many times from threads: one `git cat-file`
+    answers them all, sees refs moved after it started, and ends with `close()`."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    fresh = Repo.discover(root)
+    side = branch_with(root, "side", "side.txt", "side\n")
+    monkeypatch.setenv("GIT_TRACE", str(tmp_path / "trace.txt"))
+    merged = fresh.merge_trees("main", side, "Merge side").commit
+
+    def ask(_: int) -> tuple[str, bool, bytes | None]:
+        return fresh.rev_parse("side"), fresh.is_ancestor(side, merged), fresh.file_at(merged, "side.txt")
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = set(pool.map(ask, range(64)))
+    assert answers == {(side, True, b"side\n")}
+    monkeypatch.delenv("GIT_TRACE")
+    git(root, "update-ref", "refs/heads/side", merged)  # moved by someone else's git
+    assert fresh.rev_parse("side") == merged
+    commands = git_trace_lines(tmp_path / "trace.txt")
+    assert [line for line in commands if line.startswith("cat-file")] == ["cat-file --batch-command"]
+    assert not any(line.startswith(("rev-parse", "merge-base")) for line in commands)
+    fresh.close()
+    assert fresh.rev_parse("side") == merged  # a question after close() starts another
+    fresh.close()
+
+
+def test_merge_commits_are_written_by_commit_tree_with_the_users_identity_or_the_fallback(
+        repo: Repo, root: Path) -> None:
+    side = branch_with(root, "side", "side.txt", "side\n")
+    message = "two\n\nparagraphs, naïve ünïcode — ✓"
+    merged = repo.merge_trees("main", side, message).commit
+    assert git(root, "log", "-1", "--format=%an <%ae>%n%P", merged).splitlines() == [
+        "Test User <test@example.com>", f"{repo.rev_parse('main')} {side}"]
+    assert git(root, "log", "-1", "--format=%B", merged) == message
+    git(root, "config", "--unset", "user.name")
+    git(root, "config", "--unset", "user.email")
+    squashed = Repo.discover(root).merge_trees("main", side, "Squash side", strategy="squash").commit
+    assert git(root, "log", "-1", "--format=%an <%ae>", squashed) == "oompa <oompa@localhost>"
+    git(root, "fsck", "--strict", "--no-dangling")
 
 
 def test_advance_target_blocks_on_an_untracked_file_the_merge_would_create(repo: Repo, root: Path) -> None:

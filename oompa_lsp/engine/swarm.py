@@ -117,6 +117,7 @@ class Swarm:
         try:
             return await self._run_locked(task_status)
         finally:
+            self.repo.close()  # the run's long-lived git process (a later call starts another)
             lock.release()
 
     async def _run_locked(self, task_status: TaskStatus) -> SwarmResult:

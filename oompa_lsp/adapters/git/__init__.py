@@ -1,17 +1,18 @@
 """The git adapter: everything the swarm does to a repository goes through `Repo`.
 
     command.py   running git (environment, timeouts, commit identity fallback)
+    catfile.py   the run's one long-lived `git cat-file --batch-command`: names resolved and
+                 objects read by git, without a process per question
     repo.py      Repo: refs, worktrees, commits, diffs, merge-tree merges, parking
-    checkout.py  fast-forwarding a branch someone has checked out, safely (its diff applied,
-                 or git's two-way merge)
-    commit_writer.py  merge commits written into the object store, as commit-tree would
-    index_file.py  the user's index moved to the next commit in place (the changed entries only)
-    local_reads.py  answers read from the repository's files (loose commits, refs, HEAD)
+    checkout.py  fast-forwarding a branch someone has checked out, safely (its diff applied
+                 by `git apply --index`, or git's two-way merge)
     refs.py      the target's move, with the branches it lands deleted in one transaction
     parsing.py   readers of git's -z / porcelain output and refusal messages
     records.py   the frozen records returned
     cleanup.py   default worktree location, disk usage
 
+No module reads or writes git's own files (objects, refs, the index, worktree metadata):
+git's commands do, under git's locks (DESIGN §2.9).
 Synchronous and thread-safe per call: the engine runs it in worker threads.
 May import: oompa_lsp.core. Must not import: engine, lsp, cli.
 """

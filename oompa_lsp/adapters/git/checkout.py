@@ -3,30 +3,28 @@
 The target branch is usually checked out in the user's main worktree. Moving its ref with
 `update-ref` alone would leave the user's index and files describing the old commit (their
 next commit would silently revert the merge). So the checkout moves first, then the ref by
-compare-and-swap. Never `--autostash`, never reset.
+compare-and-swap. Never `--autostash`, never reset. Only git's own commands touch the index
+and the files, each under git's index lock: nothing here reads or writes git's files.
 
-The checkout moves by applying the diff from OLD to NEW to the index and the files, when
-every file the diff touches is on disk exactly as OLD has it (its blob id is computed here)
-and every file it adds is absent: `git apply` patches the files and index_file.py edits the
-changed entries of the index in place; where it declines, `git apply --index` does both
-(it checks that those files match the index and changes nothing unless all of it applies).
-Its cost follows the change; git's two-way merge (`git read-tree -m -u OLD NEW`, what
-`git merge --ff-only` does inside) walks every tree and rewrites every index entry: 80 ms
-against 25 for `git apply --index` and 5 for the edit in place, on 50,000 files. When a touched
-file differs from OLD (local changes, a filter or line-ending conversion, a file mode git
-does not see) or apply refuses, the two-way merge decides: git checks every file it would
-touch and refuses, changing nothing, when local changes or untracked files are in the way.
-When read-tree refuses, `git merge --ff-only` gets the last word: it also accepts a file
-whose timestamp changed but whose content did not, and its refusal names the files. Git does
-overwrite *ignored* files silently (a local `.env`, say), so before moving we refuse when a
-path the move adds already exists there.
+The checkout moves by applying the diff from OLD to NEW with `git apply --index`, when git
+says every file the diff touches is as OLD has it (`git status` on those paths: nothing staged,
+nothing changed) and every file it adds is absent: apply checks again that those files match
+the index, and changes nothing unless all of it applies. Its cost follows the change; git's
+two-way merge (`git read-tree -m -u OLD NEW`, what `git merge --ff-only` does inside) walks
+every tree and rewrites every index entry: 80 ms against 25 for `git apply --index` on 50,000
+files. When a touched file differs from OLD (local changes, a file mode git does not see, a
+submodule) or apply refuses (a filter or line-ending conversion, a held lock), the two-way
+merge decides: git checks every file it would touch and refuses, changing nothing, when local
+changes or untracked files are in the way. When read-tree refuses, `git merge --ff-only` gets
+the last word: it also accepts a file whose timestamp changed but whose content did not, and
+its refusal names the files. Git does overwrite *ignored* files silently (a local `.env`, say),
+so before moving we refuse when a path the move adds already exists there.
 
 Must not import: engine, lsp, cli.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from collections.abc import Sequence
@@ -34,12 +32,13 @@ from pathlib import Path
 
 from oompa_lsp.core.errors import TargetMoved
 
-from . import index_file, local_reads, parsing, refs
+from . import parsing, refs
 from .command import run_git
 from .records import AdvanceResult, RawChange
 from .refs import Landed
 
-# Files in a worktree's git dir that mean an operation is half done.
+# Where git keeps the marks of an operation half done, asked of git as `--git-path <mark>`
+# (git's own prompt script looks for the same ones): only their existence is looked at.
 _OPERATION_MARKERS = (
     ("MERGE_HEAD", "merge"),
     ("rebase-merge", "rebase"),
@@ -48,55 +47,54 @@ _OPERATION_MARKERS = (
     ("REVERT_HEAD", "revert"),
     ("BISECT_LOG", "bisect"),
 )
+_MARKER_PATHS = ("--path-format=absolute", *(part for marker, _ in _OPERATION_MARKERS for part in ("--git-path", marker)))
 # The diff that moves a checkout, as `git apply` reads it whatever the user configured.
 _PATCH_OPTIONS = ("--raw", "-p", "--binary", "--full-index", "--no-abbrev", "-z", "--no-renames", "--no-color",
                   "--no-ext-diff", "--no-textconv", "--no-relative", "--src-prefix=a/", "--dst-prefix=b/")
 _APPLY_OPTIONS = ("--whitespace=nowarn", "--no-ignore-whitespace")
 # Beyond these, the files are left to read-tree (whose cost does not grow with the change).
 _MOST_FILES_PATCHED = 2000
-_LARGEST_FILE_HASHED = 64 * 1024 * 1024
 _FILE_MODES = {"100644": False, "100755": True}  # a regular file's mode -> executable
+_LINK = "120000"
 _SUBMODULE = "160000"
-
-
-def worktree_git_dir(worktree: Path) -> Path:
-    named = local_reads.git_dir_of(worktree)
-    return named if named is not None else Path(run_git(["rev-parse", "--absolute-git-dir"], worktree).line)
 
 
 def operation_in_progress(worktree: Path) -> str | None:
     """The git operation a worktree is in the middle of (merge, rebase, ...), if any."""
-    git_dir = worktree_git_dir(worktree)
-    return next((name for marker, name in _OPERATION_MARKERS if (git_dir / marker).exists()), None)
+    out = run_git(["rev-parse", *_MARKER_PATHS], worktree)
+    return _operation(out.text.splitlines())
 
 
-def fast_forward_checkout(main_root: Path, worktree: Path, branch: str, new: str, old: str,
-                          drop: Sequence[Landed] = (), *, index_in_place: bool = False) -> AdvanceResult:
+def _operation(marker_paths: list[str]) -> str | None:
+    return next((name for path, (_, name) in zip(marker_paths, _OPERATION_MARKERS) if os.path.lexists(path)), None)
+
+
+def fast_forward_checkout(worktree: Path, branch: str, new: str, old: str,
+                          drop: Sequence[Landed] = ()) -> AdvanceResult:
     """Fast-forward `branch`, checked out in `worktree` at `old`, to `new`, or say why not.
     The landed branches of `drop` go with the ref's move (see refs.py) when it is ours.
-    `index_in_place`: the repository's settings let index_file.py write its index.
 
     Raises TargetMoved when the checkout is no longer `branch` at `old` (the user committed
     or switched branches); returns a blocked result, having changed nothing, when git refuses.
     """
-    busy = operation_in_progress(worktree)
+    symbolic, head, busy = _state(worktree)
     if busy is not None:
         reason = f"{worktree} is in the middle of a {busy}; finish or abort it and the merge resumes"
         return AdvanceResult("blocked", new, reason=reason, worktree=worktree)
-    require_head(main_root, worktree, branch, old)
+    _require(worktree, branch, old, symbolic, head)
     diff = _diff(worktree, old, new)
     in_the_way = files_in_the_way(worktree, _added_paths(worktree, old, new, diff))
     if in_the_way:
         names = parsing.file_names(in_the_way)
         reason = f"{worktree}: untracked {names} would be overwritten; move them away and the merge resumes"
         return AdvanceResult("blocked", new, reason=reason, files=tuple(in_the_way), worktree=worktree)
-    if _move_checkout(worktree, old, new, diff, index_in_place):
+    if _move_checkout(worktree, old, new, diff):
         dropped = _move_checked_out_ref(worktree, branch, new, old, drop)
         return AdvanceResult("advanced", new, how="fast-forward", worktree=worktree, dropped=dropped)
     out = run_git(["merge", "--ff-only", "--no-autostash", "--no-stat", "--quiet", new], worktree, check=False)
     if out.code == 0:
         return AdvanceResult("advanced", new, how="fast-forward", worktree=worktree)
-    require_head(main_root, worktree, branch, old)
+    require_head(worktree, branch, old)
     reason, files = parsing.refused_merge(out.stderr)
     return AdvanceResult("blocked", new, reason=f"{worktree}: {reason}", files=tuple(files), worktree=worktree)
 
@@ -143,40 +141,31 @@ def _added_paths(worktree: Path, old: str, new: str, diff: _Diff | None) -> list
     return out.fields()
 
 
-def _move_checkout(worktree: Path, old: str, new: str, diff: _Diff | None, index_in_place: bool) -> bool:
+def _move_checkout(worktree: Path, old: str, new: str, diff: _Diff | None) -> bool:
     """The checkout's index and files from `old` to `new`: by their diff where it applies as is,
     else by git's two-way merge; False when git refused (nothing changed)."""
-    if diff is not None and _patch_checkout(worktree, diff, index_in_place):
+    if diff is not None and _patch_checkout(worktree, diff):
         return True
     return run_git(["read-tree", "-m", "-u", old, new], worktree, check=False).code == 0
 
 
-def _patch_checkout(worktree: Path, diff: _Diff, index_in_place: bool) -> bool:
-    """Bring `worktree`'s index and files across `diff`; False, having changed nothing, unless
-    every file it touches is as the old commit has it and apply agrees. The files are patched
-    by git; the index is edited in place where index_file.py can (its cost then follows the
-    change, not the tree), else `git apply --index` writes both."""
+def _patch_checkout(worktree: Path, diff: _Diff) -> bool:
+    """Bring `worktree`'s index and files across `diff` with `git apply --index`; False, having
+    changed nothing, unless every file it touches is as the old commit has it and apply agrees."""
     changes, patch = diff
     if not changes:
         return True
-    if len(changes) > _MOST_FILES_PATCHED or not all(_as_old_has_it(worktree, change) for change in changes):
+    if len(changes) > _MOST_FILES_PATCHED or not all(_patchable(worktree, change) for change in changes):
         return False
-    if index_in_place and _patch_with_index_in_place(worktree, changes, patch):
-        return True
+    if not _as_head_has_them(worktree, [change.path for change in changes if change.status != "A"]):
+        return False
     return run_git(["apply", "--index", *_APPLY_OPTIONS], worktree, stdin=patch, check=False).code == 0
 
 
-def _patch_with_index_in_place(worktree: Path, changes: list[RawChange], patch: bytes) -> bool:
-    def apply(*reverse: str) -> bool:
-        return run_git(["apply", *reverse, *_APPLY_OPTIONS], worktree, stdin=patch, check=False).code == 0
-
-    return index_file.move_in_place(worktree_git_dir(worktree) / "index", worktree, changes,
-                                    write_files=apply, undo_files=lambda: apply("--reverse"))
-
-
-def _as_old_has_it(worktree: Path, change: RawChange) -> bool:
-    """The file is on disk as the old commit has it: absent for an added path, else the same
-    kind of file with the same content."""
+def _patchable(worktree: Path, change: RawChange) -> bool:
+    """A change apply can make to the files as well as the index: an added path that is
+    absent, or a file, link or executable on disk of the kind the old commit has (a mode git
+    does not see, core.fileMode off, is left to read-tree)."""
     path = worktree / change.path
     if _SUBMODULE in (change.old_mode, change.new_mode):  # apply would touch only the index there
         return False
@@ -184,25 +173,25 @@ def _as_old_has_it(worktree: Path, change: RawChange) -> bool:
         return not os.path.lexists(path)
     if change.status not in ("M", "D", "T"):
         return False
-    return _object_id_on_disk(path, change.old_mode, len(change.old_id)) == change.old_id
-
-
-def _object_id_on_disk(path: Path, mode: str, id_length: int) -> str | None:
-    """The blob id git would give the file at `path` as an entry of `mode`; None when it is
-    not such an entry (another kind of file, a submodule, too large to read here)."""
     try:
         info = os.lstat(path)
-        if mode == "120000" and stat.S_ISLNK(info.st_mode):
-            content = os.fsencode(os.readlink(path))
-        elif (mode in _FILE_MODES and stat.S_ISREG(info.st_mode) and info.st_size <= _LARGEST_FILE_HASHED
-              and bool(info.st_mode & stat.S_IXUSR) == _FILE_MODES[mode]):
-            content = path.read_bytes()
-        else:
-            return None
     except OSError:
-        return None
-    digest = hashlib.sha1 if id_length == 40 else hashlib.sha256
-    return digest(b"blob %d\0" % len(content) + content).hexdigest()
+        return False
+    if change.old_mode == _LINK:
+        return stat.S_ISLNK(info.st_mode)
+    executable = _FILE_MODES.get(change.old_mode)
+    return executable is not None and stat.S_ISREG(info.st_mode) and bool(info.st_mode & stat.S_IXUSR) == executable
+
+
+def _as_head_has_them(worktree: Path, paths: list[str]) -> bool:
+    """Git finds nothing staged and nothing changed in `paths` (HEAD is the old commit): a staged
+    edit in lines the patch does not touch would apply, but the user's work must wait."""
+    if not paths:
+        return True
+    argv = ["status", "--porcelain=v1", "-z", "--untracked-files=no", "--ignore-submodules=none",
+            "--no-renames", "--", *(f":(literal){path}" for path in paths)]
+    out = run_git(argv, worktree, check=False)
+    return out.code == 0 and not out.stdout
 
 
 def _move_checked_out_ref(worktree: Path, branch: str, new: str, old: str, drop: Sequence[Landed]) -> tuple[str, ...]:
@@ -216,23 +205,28 @@ def _move_checked_out_ref(worktree: Path, branch: str, new: str, old: str, drop:
     return dropped
 
 
-def require_head(main_root: Path, worktree: Path, branch: str, expected: str) -> None:
+def require_head(worktree: Path, branch: str, expected: str) -> None:
     """Raise TargetMoved unless `worktree` has `branch` checked out at `expected`."""
-    symbolic, head = _head_of(main_root, worktree)
+    symbolic, head, _ = _state(worktree)
+    _require(worktree, branch, expected, symbolic, head)
+
+
+def _require(worktree: Path, branch: str, expected: str, symbolic: str, head: str) -> None:
     if symbolic != f"refs/heads/{branch}":
         raise TargetMoved(f"{worktree} no longer has {branch} checked out; read the target again and retry")
     if head != expected:
         raise TargetMoved(f"{branch} moved to {head[:12]} (expected {expected[:12]}); merge again on top of it")
 
 
-def _head_of(main_root: Path, worktree: Path) -> tuple[str, str]:
-    """The branch ref `worktree` has checked out ("" when detached) and its commit."""
-    line = local_reads.head_line(worktree)  # read once: both answers come from the same moment
-    head = local_reads.commit_of_head(main_root, line)
-    if line is None or head is None:
-        symbolic = run_git(["symbolic-ref", "-q", "HEAD"], worktree, check=False).line
-        return symbolic, run_git(["rev-parse", "--verify", "-q", "HEAD"], worktree, check=False).line
-    return (line.removeprefix("ref: ") if line.startswith("ref: ") else ""), head
+def _state(worktree: Path) -> tuple[str, str, str | None]:
+    """The branch ref `worktree` has checked out ("HEAD" when detached), its commit and the
+    operation half done there, from one `git rev-parse` (the worktree's HEAD is its own, so the
+    repository's cat-file cannot answer it)."""
+    out = run_git(["rev-parse", "HEAD", "--symbolic-full-name", "HEAD", *_MARKER_PATHS], worktree, check=False)
+    lines = out.text.splitlines()
+    if out.code != 0 or len(lines) != 2 + len(_OPERATION_MARKERS):
+        return "", "", None  # no HEAD git can read: not the branch we expect
+    return lines[1], lines[0], _operation(lines[2:])
 
 
 def files_in_the_way(worktree: Path, added: list[str]) -> list[str]:

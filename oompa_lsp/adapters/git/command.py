@@ -37,9 +37,6 @@ _HALF_WRITTEN_WORKTREE = re.compile(r"failed to read .*worktrees/")
 _RACE_RETRIES = 6
 _RACE_PAUSE_S = 0.02
 
-# How git spells "off" in a boolean setting (lower-cased).
-_OFF = ("false", "no", "off", "0", "umask")
-
 # Settings that keep output parseable whatever the user configured.
 _OUTPUT_SETTINGS = {"core.quotePath": "false", "color.ui": "false", "advice.detachedHead": "false"}
 
@@ -73,6 +70,12 @@ def git_environment() -> dict[str, str]:
     return env
 
 
+def git_argv(args: Sequence[str], config: Mapping[str, str] | None = None) -> list[str]:
+    """`git <args>` with the settings that keep its output parseable (and `config`)."""
+    settings = {**_OUTPUT_SETTINGS, **(config or {})}
+    return ["git", *(part for key, value in settings.items() for part in ("-c", f"{key}={value}")), *args]
+
+
 def run_git(
     args: Sequence[str],
     cwd: Path,
@@ -83,8 +86,7 @@ def run_git(
     timeout: float = DEFAULT_TIMEOUT_S,
 ) -> GitOutput:
     """Run `git <args>` in `cwd`; raise GitCommandFailed on a non-zero exit when `check`."""
-    settings = {**_OUTPUT_SETTINGS, **(config or {})}
-    argv = ["git", *(part for key, value in settings.items() for part in ("-c", f"{key}={value}")), *args]
+    argv = git_argv(args, config)
     for attempt in range(_RACE_RETRIES):
         try:
             result = _run_once(argv, cwd, stdin, timeout)
@@ -138,22 +140,3 @@ def identity_config(cwd: Path) -> dict[str, str]:
         return {}
     fallback = {"user.name": FALLBACK_NAME, "user.email": FALLBACK_EMAIL}
     return {key: value for key, value in fallback.items() if not run_git(["config", key], cwd, check=False).line}
-
-
-def read_config(cwd: Path) -> dict[str, str] | None:
-    """Every setting git sees in `cwd` (`git config --list`, keys lower-cased as git prints
-    them), or None when git could not say."""
-    out = run_git(["config", "--list", "-z"], cwd, check=False)
-    if out.code != 0:
-        return None
-    settings = {}
-    for entry in out.fields():
-        key, newline, value = entry.partition("\n")
-        settings[key] = value if newline else "true"  # a key alone is a boolean true
-    return settings
-
-
-def setting_is_off(settings: Mapping[str, str], key: str) -> bool:
-    """A setting of `read_config` that is unset or says no ("umask" is core.sharedRepository's
-    own word for off)."""
-    return key not in settings or settings[key].lower() in _OFF

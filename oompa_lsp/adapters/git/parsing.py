@@ -84,6 +84,12 @@ def raw_changes_and_patch(stdout: bytes) -> tuple[list[RawChange], bytes]:
     return changes, patch
 
 
+def commit_parents(body: bytes) -> tuple[str, ...]:
+    """The parent ids of a commit object as `git cat-file` prints it (its header's `parent` lines)."""
+    header = body.split(b"\n\n", 1)[0]
+    return tuple(line[7:].decode("ascii") for line in header.split(b"\n") if line.startswith(b"parent "))
+
+
 def merge_tree(fields: list[str]) -> tuple[str, list[str], list[str]]:
     """`git merge-tree --write-tree --name-only -z`: tree, conflicted names, then messages.
 

@@ -1,13 +1,13 @@
 """The repository the swarm works on: refs, worktrees, commits, diffs, merges and parking.
 
-`Repo` holds the main repository root and, once made, the writer of its merge commits
-(settings read once; nothing else is kept): each method runs git in a subprocess and
-returns, so the engine may call it from worker threads. Two calls on the same worktree at
-once are the caller's business (git's own locks make the loser fail loudly). A process costs
-milliseconds and a task needs dozens, so the plainest questions (which commit is this full
-id, this branch, this worktree's HEAD?) are first put to the repository's files
-(local_reads.py), and to git whenever the files do not answer plainly; merge commits are
-written into the object store directly where that gives git's own object (commit_writer.py).
+`Repo` holds the main repository root and one long-lived `git cat-file --batch-command`
+(catfile.py; nothing else is kept): each method asks git and returns, so the engine may call
+it from worker threads. Two calls on the same worktree at once are the caller's business
+(git's own locks make the loser fail loudly). A process costs milliseconds and a task needs
+dozens, so the plainest questions (which commit does this name, what are its tree and
+parents, what is this file at that commit?) go to that one cat-file instead of a process
+each; everything else, every write included, is a git command. Nothing here reads or writes
+git's own files (DESIGN §2.9). `close()` ends the cat-file at the end of a run.
 
 What it protects (DESIGN §2): the user's main checkout is never reset, cleaned, committed in
 or merged into (those methods refuse it); the only thing that moves a checked-out branch is
@@ -34,10 +34,10 @@ from typing import Literal
 
 from oompa_lsp.core.errors import GitCommandFailed, RepositoryError, TargetMoved
 
-from . import checkout, index_file, local_reads, parsing, refs
+from . import checkout, parsing, refs
+from .catfile import CatFile
 from .cleanup import disk_usage
-from .commit_writer import CommitWriter
-from .command import identity_config, read_config, run_git, run_git_with_identity
+from .command import identity_config, run_git, run_git_with_identity
 from .records import AdvanceResult, ChangedFile, CleanupReport, MergeResult, ParkedRef, StatusEntry, Worktree
 from .refs import Landed
 
@@ -54,7 +54,6 @@ _CONFLICT_MARKER = re.compile(rb"^(<<<<<<<|>>>>>>>) ", re.MULTILINE)
 # Resolvers (agents) get the common ancestor in conflict hunks: it says what each side changed.
 _RESOLVER_CONFIG = {"merge.conflictStyle": "zdiff3"}
 
-_UNSET = object()
 _WORKTREE_ADDS_AT_ONCE = 2
 _WORKTREE_REMOVALS_AT_ONCE = 2
 
@@ -64,7 +63,7 @@ MergeStrategy = Literal["merge", "squash"]
 class Repo:
     """A non-bare git repository with at least one commit; `root` is its main worktree."""
 
-    __slots__ = ("root", "_adding", "_commit_writer", "_settings")
+    __slots__ = ("root", "_adding", "_objects")
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -73,14 +72,15 @@ class Repo:
         # once outlasted every retry (command.py). Two at a time keep two cores busy at the
         # start of a run, where one at a time left workers waiting for their turn.
         self._adding = threading.BoundedSemaphore(_WORKTREE_ADDS_AT_ONCE)
-        # Made when first needed (it asks git for the identity once): None where commit-tree
-        # must write commits, _UNSET before that.
-        self._commit_writer: CommitWriter | None | object = _UNSET
-        # `git config --list`, read once per run when first needed (None: git could not say).
-        self._settings: dict[str, str] | None | object = _UNSET
+        # The run's one cat-file, started on the first question (catfile.py).
+        self._objects = CatFile(root)
 
     def __repr__(self) -> str:
         return f"Repo({str(self.root)!r})"
+
+    def close(self) -> None:
+        """End the long-lived git process of this run (a later call starts another)."""
+        self._objects.close()
 
     # -- finding the repository -------------------------------------------------------------
 
@@ -124,11 +124,11 @@ class Repo:
 
     def head(self, worktree: Path) -> str:
         """The commit checked out in `worktree`."""
-        return local_reads.head_commit(self.root, Path(worktree)) or run_git(["rev-parse", "--verify", "HEAD"], Path(worktree)).line
+        # HEAD is the worktree's own: the repository's cat-file would answer for the main one.
+        return run_git(["rev-parse", "--verify", "HEAD"], Path(worktree)).line
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
-        near = self._local_commit(ancestor), self._local_commit(descendant)
-        if near[0] and near[1] and local_reads.is_near_ancestor(self.root, near[0], near[1]):
+        if self._is_self_or_parent(ancestor, descendant):  # the queue's usual question, without a process
             return True
         out = run_git(["merge-base", "--is-ancestor", ancestor, descendant], self.root, check=False)
         if out.code not in (0, 1):
@@ -165,12 +165,13 @@ class Repo:
         """Move the target `branch` from `old` forward to `new`, safely for whoever has it out.
 
         Not checked out anywhere: compare-and-swap of the ref. Checked out in a worktree (the
-        user's main checkout, usually): git's two-way merge of that checkout, then the ref by
-        compare-and-swap (checkout.py), after checking its HEAD is still `old`; when git
-        refuses (local changes or untracked files in the way) or an operation is half done,
-        the result is "blocked" with a one-line reason and nothing changed. Raises TargetMoved
-        when the branch is no longer at `old`. The landed branches of `drop` (name, tip) are
-        deleted in the same ref transaction as the move (`dropped` says which).
+        user's main checkout, usually): that checkout moved by git (`apply --index` of the
+        diff, or git's two-way merge), then the ref by compare-and-swap (checkout.py), after
+        checking its HEAD is still `old`; when git refuses (local changes or untracked files in
+        the way, a held index lock) or an operation is half done, the result is "blocked" with a
+        one-line reason and nothing changed. Raises TargetMoved when the branch is no longer at
+        `old`. The landed branches of `drop` (name, tip) are deleted in the same ref transaction
+        as the move (`dropped` says which).
         """
         new, old = self.rev_parse(new), self.rev_parse(old)
         if not self.is_ancestor(old, new):
@@ -179,9 +180,7 @@ class Repo:
         if holder is None:
             dropped = self.advance_ref(branch, new, old, drop=drop)
             return AdvanceResult("advanced", new, how="update-ref", dropped=dropped)
-        settings = self._config()
-        in_place = settings is not None and index_file.in_place_allowed(settings)
-        return checkout.fast_forward_checkout(self.root, holder.path, branch, new, old, drop, index_in_place=in_place)
+        return checkout.fast_forward_checkout(holder.path, branch, new, old, drop)
 
     # -- local excludes -------------------------------------------------------------------------
 
@@ -211,11 +210,7 @@ class Repo:
 
     def worktree_for_branch(self, branch: str) -> Worktree | None:
         """The worktree (still on disk) that has `branch` checked out, if any."""
-        holders = local_reads.worktrees_on(self.root, f"ref: refs/heads/{branch}")
-        if holders is None:
-            return next((wt for wt in self.list_worktrees() if wt.branch == branch and not wt.prunable), None)
-        return next((Worktree(path, head=None, branch=branch, is_main=path == self.root)
-                     for path, prunable in holders if not prunable), None)
+        return next((wt for wt in self.list_worktrees() if wt.branch == branch and not wt.prunable), None)
 
     def ensure_worktree(self, path: Path, branch: str, start_point: str, *, remove_untracked: bool = True) -> bool:
         """Make `path` a worktree on `branch` at `start_point`; True when an existing one was reused.
@@ -372,14 +367,8 @@ class Repo:
 
     def file_at(self, commit: str, path: str) -> bytes | None:
         """The content of `path` at `commit`; None when it is not a file there."""
-        if "\n" in commit or "\n" in path:
-            return None
-        out = run_git(["cat-file", "--batch"], self.root, stdin=f"{commit}:{path}\n".encode())
-        header, _, body = out.stdout.partition(b"\n")
-        parts = header.split()
-        if len(parts) != 3 or parts[1] != b"blob":
-            return None
-        return body[: int(parts[2])]
+        found = self._objects.contents(f"{commit}:{path}")
+        return found[1] if found is not None and found[0].kind == "blob" else None
 
     # -- merging without a checkout ------------------------------------------------------------
 
@@ -398,7 +387,7 @@ class Repo:
         if strategy not in ("merge", "squash"):
             raise RepositoryError(f"merge strategy {strategy!r} is not supported without a checkout (use merge or squash)")
         target, branch = self.rev_parse(target_commit), self.rev_parse(branch_commit)
-        if local_reads.is_near_ancestor(self.root, branch, target, reach=1):  # the same commit, or a parent
+        if self._is_self_or_parent(branch, target):
             return MergeResult("up_to_date", commit=target, tree=self._tree_of(target))
         if fast_forward and strategy == "merge" and self.is_ancestor(target, branch):
             return MergeResult("fast_forward", commit=branch, tree=self._tree_of(branch))
@@ -511,36 +500,27 @@ class Repo:
 
     # -- helpers ----------------------------------------------------------------------------------
 
-    def _local_commit(self, ref: str) -> str | None:
-        """The loose commit a full id or a branch/oompa ref names, from the files alone; ""
-        when the ref does not exist; None when only git can say."""
-        if local_reads.is_loose_commit(self.root, ref):
-            return ref
-        found = local_reads.ref_target(self.root, ref) if ref.startswith("refs/") else None
-        if found is not None and found != "" and not local_reads.is_loose_commit(self.root, found):
-            return None
-        return found
-
     def _commit_of(self, ref: str) -> str | None:
-        found = self._local_commit(ref)
-        if found is not None:
-            return found or None  # "": no such branch or oompa ref, loose or packed
-        out = run_git(["rev-parse", "--verify", "-q", "--end-of-options", f"{ref}^{{commit}}"], self.root, check=False)
-        return out.line if out.code == 0 else None
+        """The commit `ref` names (git resolves it, peeling tags); None when it names none."""
+        found = self._objects.info(f"{ref}^{{commit}}")
+        return found.oid if found is not None and found.kind == "commit" else None
+
+    def _is_self_or_parent(self, ancestor: str, descendant: str) -> bool:
+        """`ancestor` is `descendant` or one of its parents (a merge's own parents, most often):
+        one question to the cat-file, where `merge-base --is-ancestor` is a process. False
+        means "not that near", not "not an ancestor"."""
+        a, d = self._commit_of(ancestor), self._commit_of(descendant)
+        return a is not None and d is not None and (a == d or a in self._parents(d))
+
+    def _parents(self, commit: str) -> tuple[str, ...]:
+        found = self._objects.contents(commit)
+        if found is None or found[0].kind != "commit":
+            return ()
+        return parsing.commit_parents(found[1])
 
     def _create_ref(self, ref: str, sha: str) -> bool:
         """Create `ref` at `sha` unless it exists (an empty old value means "must not exist")."""
         return run_git(["update-ref", "-m", "oompa: park", ref, sha, ""], self.root, check=False).code == 0
-
-    def _config(self) -> dict[str, str] | None:
-        if self._settings is _UNSET:
-            self._settings = read_config(self.root)
-        return self._settings if isinstance(self._settings, dict) else None
-
-    def _writer(self) -> CommitWriter | None:
-        if self._commit_writer is _UNSET:
-            self._commit_writer = CommitWriter.for_repository(self.root, self._config())
-        return self._commit_writer if isinstance(self._commit_writer, CommitWriter) else None
 
     def commits_between(self, old: str, new: str) -> list[str]:
         """The commits `new` has and `old` has not, oldest first."""
@@ -566,10 +546,10 @@ class Repo:
         return self._tree_of(a) == self._tree_of(b)
 
     def _tree_of(self, commit: str) -> str:
-        header = local_reads.commit_header(self.root, commit)
-        if header is not None:
-            return header[0]
-        return run_git(["rev-parse", "--verify", f"{commit}^{{tree}}"], self.root).line
+        found = self._objects.info(f"{commit}^{{tree}}")
+        if found is None or found.kind != "tree":
+            raise RepositoryError(f"{commit!r} does not name a commit in {self.root}")
+        return found.oid
 
     def _empty_tree(self) -> str:
         return run_git(["hash-object", "-t", "tree", "--stdin"], self.root, stdin=b"").line
@@ -584,9 +564,6 @@ class Repo:
         return (tree, [], []) if out.code == 0 else (None, conflicts, messages)
 
     def _commit_tree(self, tree: str, parents: list[str], message: str) -> str:
-        writer = self._writer()
-        if writer is not None:
-            return writer.write(tree, parents, message)
         argv = ["commit-tree", tree, *(part for parent in parents for part in ("-p", parent)), "-m", message]
         return run_git_with_identity(argv, self.root).line
 
@@ -595,8 +572,6 @@ class Repo:
             raise RepositoryError(f"{ref!r} is not a valid git ref name")
 
     def _registered_worktree(self, path: Path) -> Worktree | None:
-        if local_reads.is_registered_worktree(self.root, path):
-            return Worktree(path, head=None, branch=None)  # on disk, so not prunable
         return next((wt for wt in self.list_worktrees() if _real(wt.path) == path), None)
 
     def _refuse_main_checkout(self, path: Path, action: str) -> None:
