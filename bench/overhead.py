@@ -57,7 +57,8 @@ def measure(workdir: Path, *, tasks: int, workers: int, runs: int, log) -> list[
                note="the git baseline plus the two agent runs and the review's diff and status check"),
         Figure("2", "engine process CPU per task", "ms", [s * 1000 for s in engine_cpu],
                note="the engine's own Python time; git and agents are child processes"),
-        at_most(Figure("2", "overhead: swarm / baseline", "x", ratios(swarm_s, base_s)), 1.3),
+        # A guard against regressions, not a goal: the engine's share beside a real agent turn is noise.
+        at_most(Figure("2", "overhead: swarm / baseline", "x", ratios(swarm_s, base_s)), 2.0),
         Figure("2", "floor / baseline", "x", ratios(floor_s, base_s),
                note="what the agents and the review cost by themselves, done the plainest way"),
         Figure("2", "swarm / floor", "x", ratios(swarm_s, floor_s),
