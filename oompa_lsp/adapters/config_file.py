@@ -16,8 +16,16 @@ from pathlib import Path
 
 from msgspec import Struct
 
-from ..core.config import (Config, ConfigWarning, ReviewerModel, WorkerConfig, decode_config_with_warnings, infer_role,
-                           prompt_paths, worker_reviewers)
+from ..core.config import (
+    Config,
+    ConfigWarning,
+    ReviewerModel,
+    WorkerConfig,
+    decode_config_with_warnings,
+    infer_role,
+    prompt_paths,
+    worker_reviewers,
+)
 from ..core.errors import ConfigError
 from ..core.prompt_text import PromptProblem, SourceLine, expand_includes, template_problems
 
@@ -100,12 +108,12 @@ def _names(prompt: str | list[str] | None) -> list[str]:
     return [prompt] if isinstance(prompt, str) else list(prompt)
 
 
-def _reviewer(reviewer: ReviewerModel, found: "_Resolver") -> LoadedReviewer:
+def _reviewer(reviewer: ReviewerModel, found: _Resolver) -> LoadedReviewer:
     names = _names(reviewer.prompt) or ["reviewer.md"]
     return LoadedReviewer(reviewer.model, found.files(names, ["reviewer", "prompt"]))
 
 
-def _worker_prompts(worker: WorkerConfig, index: int, found: "_Resolver") -> list[str]:
+def _worker_prompts(worker: WorkerConfig, index: int, found: _Resolver) -> list[str]:
     names = prompt_paths(worker) or [f"{infer_role(worker)}.md"]
     return found.files(names, ["workers", index, "prompt"])
 

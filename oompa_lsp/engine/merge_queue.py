@@ -25,7 +25,7 @@ from anyio.abc import TaskStatus
 
 from ..adapters.git import AdvanceResult, Landed, MergeResult
 from ..core.errors import OompaError, TargetMoved
-from ..core.events import ChecksRan, CheckResult, LogMessage, MergeLanded, MergePaused, MergeQueued, MergeResumed
+from ..core.events import CheckResult, ChecksRan, LogMessage, MergeLanded, MergePaused, MergeQueued, MergeResumed
 from .checks import run_checks
 from .context import SwarmContext
 from .target_watch import TargetWatch

@@ -20,7 +20,14 @@ from ..adapters.harnesses import run_agent
 from ..core.agents import AgentRequest
 from ..core.config import parse_model_ref
 from ..core.errors import EngineRequestError
-from ..core.events import AgentFinished, AgentStarted, CheckResult, ReviewRequested, ReviewTamperingDiscarded, ReviewVerdictGiven
+from ..core.events import (
+    AgentFinished,
+    AgentStarted,
+    CheckResult,
+    ReviewRequested,
+    ReviewTamperingDiscarded,
+    ReviewVerdictGiven,
+)
 from ..core.signals import Verdict, read_verdict
 from ..core.tasks import Task
 from . import prompting

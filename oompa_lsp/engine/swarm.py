@@ -28,14 +28,25 @@ from ..adapters.task_store import TaskStore
 from ..core.commands import Approve, CancelTask, Reject, Requeue, ResumeQueue, StopSwarm
 from ..core.config import infer_role, parse_model_ref, worker_iterations
 from ..core.errors import EngineRequestError, RepositoryError
-from ..core.events import CleanupDone, Event, LogMessage, SwarmStarted, SwarmStopped, TaskFailed, TaskRecovered, TaskReturned, WorkerInfo, WorkerStateChanged
+from ..core.events import (
+    CleanupDone,
+    Event,
+    LogMessage,
+    SwarmStarted,
+    SwarmStopped,
+    TaskFailed,
+    TaskRecovered,
+    TaskReturned,
+    WorkerInfo,
+    WorkerStateChanged,
+)
 from ..core.snapshot import Snapshot
 from .board import TaskBoard
 from .context import SwarmContext
 from .leftovers import leftovers
 from .merge_queue import MergeQueue
-from .review import ReviewDesk
 from .outside_writes import OutsideWrites
+from .review import ReviewDesk
 from .target_watch import ForeignMove, JobView, TargetWatch
 from .worker import Worker, WorkerSpec
 
@@ -85,7 +96,7 @@ class Swarm:
         self._outside: OutsideWrites | None = None
 
     @classmethod
-    def open(cls, repo_root: Path) -> "Swarm":
+    def open(cls, repo_root: Path) -> Swarm:
         repo = Repo.discover(Path(repo_root))
         return cls(repo, load_config(Path(repo.root)))
 

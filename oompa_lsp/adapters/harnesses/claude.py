@@ -21,8 +21,22 @@ from typing import Any
 from oompa_lsp.core.agents import AgentRequest, ErrorKind
 from oompa_lsp.core.tasks import Usage
 
-from .stream import (Adapter, Launch, StreamResult, as_count, event_type_in, classify_failure, extra_dirs, json_event,
-                     json_events, kind_of_status, session_flags, one_line, retry_after_in, tool_call)
+from .stream import (
+    Adapter,
+    Launch,
+    StreamResult,
+    as_count,
+    classify_failure,
+    event_type_in,
+    extra_dirs,
+    json_event,
+    json_events,
+    kind_of_status,
+    one_line,
+    retry_after_in,
+    session_flags,
+    tool_call,
+)
 
 ALLOWED_TOOLS = "Write Edit NotebookEdit Bash Read Glob Grep"
 _EFFORT = {"minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh"}

@@ -28,8 +28,20 @@ from typing import Any
 from oompa_lsp.core.agents import AgentRequest
 from oompa_lsp.core.tasks import Usage
 
-from .stream import (Adapter, Launch, StreamResult, as_count, event_type_in, extra_dirs, failure_from_text, json_event,
-                     json_events, session_flags, one_line, tool_call)
+from .stream import (
+    Adapter,
+    Launch,
+    StreamResult,
+    as_count,
+    event_type_in,
+    extra_dirs,
+    failure_from_text,
+    json_event,
+    json_events,
+    one_line,
+    session_flags,
+    tool_call,
+)
 
 
 def launch(request: AgentRequest, command: list[str], args: list[str]) -> Launch:

@@ -21,8 +21,21 @@ from typing import Any
 from oompa_lsp.core.agents import AgentRequest
 from oompa_lsp.core.tasks import Usage
 
-from .stream import (Adapter, Launch, StreamResult, as_count, event_type_in, classify_failure, json_event, json_events,
-                     kind_of_status, one_line, resuming, retry_after_in, tool_call)
+from .stream import (
+    Adapter,
+    Launch,
+    StreamResult,
+    as_count,
+    classify_failure,
+    event_type_in,
+    json_event,
+    json_events,
+    kind_of_status,
+    one_line,
+    resuming,
+    retry_after_in,
+    tool_call,
+)
 
 
 def launch(request: AgentRequest, command: list[str], args: list[str]) -> Launch:
