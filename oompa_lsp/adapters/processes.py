@@ -23,6 +23,7 @@ import signal
 import time
 import uuid
 from collections.abc import Collection, Iterable
+from contextlib import suppress
 from pathlib import Path
 
 import psutil
@@ -70,10 +71,8 @@ def kill_processes_under(root: Path) -> list[int]:
         except OSError as exc:
             log.warning("could not end process group %s: %s", group, exc)
     for pid in pids:
-        try:
+        with suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
     return pids
 
 
@@ -158,10 +157,8 @@ def _stop(processes: list[psutil.Process], grace_s: float) -> None:
 
 def _signal_all(processes: Iterable[psutil.Process], signum: int) -> None:
     for process in processes:
-        try:
+        with suppress(psutil.NoSuchProcess, psutil.AccessDenied):
             process.send_signal(signum)  # psutil checks the pid was not reused meanwhile
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
 
 
 def _wait_gone(processes: list[psutil.Process], timeout_s: float) -> list[psutil.Process]:

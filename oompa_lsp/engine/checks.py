@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import time
+from contextlib import suppress
 from pathlib import Path
 
 import anyio
@@ -59,7 +60,5 @@ async def _collect(process: anyio.abc.Process, chunks: list[bytes], timeout_s: f
 
 
 def _kill_group(pid: int) -> None:
-    try:
+    with suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass

@@ -31,7 +31,7 @@ class Wakeup:
         self._event.set()
         self._event = anyio.Event()
 
-    async def wait(self, timeout: float) -> None:
+    async def wait(self, timeout: float) -> None:  # noqa: ASYNC109 -- every caller bounds its wait; one place to do it
         with anyio.move_on_after(timeout):
             await self._event.wait()
 

@@ -146,8 +146,7 @@ class Swarm:
             result = await self._finish(board) if not self._stop_reason else SwarmResult(False, self._stop_reason)
             await anyio.to_thread.run_sync(self.repo.run_auto_maintenance)
         except BaseException:
-            with anyio.CancelScope(shield=True):
-                self._emit(SwarmStopped(ok=False, reason=self._stop_reason or "the swarm was interrupted"))
+            self._emit(SwarmStopped(ok=False, reason=self._stop_reason or "the swarm was interrupted"))
             raise
         self._emit(SwarmStopped(ok=result.ok, reason=result.reason))
         return result
@@ -180,6 +179,18 @@ class Swarm:
             queue.close()
             services.cancel_scope.cancel()
 
+    def _worktree_root(self) -> Path:
+        """Where the run's worktrees go, kept out of the checkout's `git status` (blocking: run in a thread)."""
+        root = Path(self.config.worktree.dir).expanduser() if self.config.worktree.dir else default_worktree_root(self.repo_root)
+        if not root.is_absolute():
+            root = self.repo_root / root
+        local = ["/.oompa/", f"/{self.config.tasks_dir.strip('/')}/"]
+        if root.resolve().is_relative_to(self.repo_root.resolve()) and root.resolve() != self.repo_root.resolve():
+            # worktrees kept inside the checkout must not show up in its `git status`
+            local.append(f"/{root.resolve().relative_to(self.repo_root.resolve()).as_posix()}/")
+        self.repo.exclude_local(local)
+        return root
+
     async def _context(self) -> SwarmContext:
         assert self._run_log is not None
         target = self.config.target_branch or await anyio.to_thread.run_sync(self.repo.current_branch)
@@ -189,14 +200,7 @@ class Swarm:
         if not await anyio.to_thread.run_sync(self.repo.branch_exists, target):
             raise RepositoryError(f'the target branch "{target}" does not exist in {self.repo_root}: create it '
                                   f'(`git branch {target}`) or set "target_branch" in oompa.json to one that does')
-        root = Path(self.config.worktree.dir).expanduser() if self.config.worktree.dir else default_worktree_root(self.repo_root)
-        if not root.is_absolute():
-            root = self.repo_root / root
-        local = ["/.oompa/", f"/{self.config.tasks_dir.strip('/')}/"]
-        if root.resolve().is_relative_to(self.repo_root.resolve()) and root.resolve() != self.repo_root.resolve():
-            # worktrees kept inside the checkout must not show up in its `git status`
-            local.append(f"/{root.resolve().relative_to(self.repo_root.resolve()).as_posix()}/")
-        await anyio.to_thread.run_sync(self.repo.exclude_local, local)
+        root = await anyio.to_thread.run_sync(self._worktree_root)
         return SwarmContext(repo=self.repo, store=self.store, loaded=self.loaded, run_log=self._run_log,
                             run_id=self._run_log.run_id, target=target, tasks_dir=self.tasks_dir,
                             spec_path=self.spec_path, worktree_root=root, emit=self._emit)

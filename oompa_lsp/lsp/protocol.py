@@ -264,7 +264,7 @@ def command_arguments(name: str, arguments: tuple[Any, ...]) -> list[Any]:
         names = ", ".join(a.name for a in spec.arguments) or "no arguments"
         raise JsonRpcInvalidParams(f"{name} takes [{names}], got {len(arguments)} argument(s)")
     values = []
-    for argument, value in zip(spec.arguments, arguments):
+    for argument, value in zip(spec.arguments, arguments, strict=False):
         if not isinstance(value, argument.type) or (argument.type is str and not value.strip()):
             raise JsonRpcInvalidParams(f"{name}: {argument.name} must be a non-empty string, got {value!r}")
         values.append(value)

@@ -149,7 +149,7 @@ class Session:
                 await self._wait_run(KILL_GRACE_S)
         self._cancel_watch()  # the run's end started one
 
-    async def _wait_run(self, timeout: float) -> None:
+    async def _wait_run(self, timeout: float) -> None:  # noqa: ASYNC109 -- asyncio.wait_for on a shielded task, not a scope
         assert self._run_task is not None
         with suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):
             await asyncio.wait_for(asyncio.shield(self._run_task), timeout)
@@ -159,7 +159,7 @@ class Session:
             self.last_result = await self.swarm.run(task_status=_Started(started))
         except SwarmLocked as exc:
             _fail(started, exc)
-        except Exception as exc:  # a config or repository problem: the user is told by start()
+        except Exception as exc:  # noqa: BLE001 -- whatever ends the run (a config or repository problem, a bug) is told to start() and logged, not left to hang it
             _fail(started, exc)
             logger.warning("the swarm ended with an error: %s", exc)
             self.last_result = SwarmResult(False, str(exc))

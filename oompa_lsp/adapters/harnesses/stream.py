@@ -196,11 +196,10 @@ _RETRY_AFTER = re.compile(
 
 def retry_after_in(text: str) -> float | None:
     """Seconds to wait, when the text says so ("try again in 20s", "retry-after: 3", "in 1h 5m")."""
-    match = None
-    for match in _RETRY_AFTER.finditer(text):
-        pass
-    if match is None:
+    matches = list(_RETRY_AFTER.finditer(text))
+    if not matches:
         return None
+    match = matches[-1]
     seconds = float(match.group(1)) * _unit_seconds(match.group(2))
     if match.group(3):
         seconds += float(match.group(3)) * _unit_seconds(match.group(4))
