@@ -94,7 +94,7 @@ def _load(repo_root: Path) -> LoadedConfig:
     planner = config.planner
     planner_prompts = found.files(_names(planner.prompt) or ["planner.md"], ["planner", "prompt"]) if planner else []
     resolver_prompts = [str(bundled_prompts_dir() / "resolver.md")]
-    uses = [(paths, infer_role(w)) for paths, w in zip(workers, config.workers, strict=True)]
+    uses: list[tuple[list[str], str]] = [(paths, infer_role(w)) for paths, w in zip(workers, config.workers, strict=True)]
     uses += [(r.prompts, "reviewer") for rs in reviewers for r in rs]
     uses += [(planner_prompts, "planner"), (resolver_prompts, "resolver")]
     templates, errors = _read_templates(uses, repo_root, warnings)

@@ -64,7 +64,7 @@ def _inside(path: Path, root: Path) -> bool:
 def kill_processes_under(root: Path) -> list[int]:
     """SIGKILL every process group with a member working inside `root`; the pids found."""
     pids = processes_under(root) if root.exists() else []
-    groups = {group_of(pid) for pid in pids} - {None, os.getpgrp()}
+    groups = {group for pid in pids if (group := group_of(pid)) is not None} - {os.getpgrp()}
     for group in groups:
         try:
             os.killpg(group, signal.SIGKILL)
@@ -88,7 +88,9 @@ def turn_value(marker: str, inherited: str | None) -> str:
 
 
 def _carries(environ: dict[str, str] | None, marker: str) -> bool:
-    return bool(environ) and marker in environ.get(TURN_VARIABLE, "").split(",")
+    if not environ:
+        return False
+    return marker in environ.get(TURN_VARIABLE, "").split(",")
 
 
 def marked_processes(marker: str) -> list[psutil.Process]:

@@ -103,6 +103,12 @@ def json_event(line: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def object_in(holder: dict[str, Any], key: str) -> dict[str, Any]:
+    """The JSON object at `key`; an empty one when it is missing or not an object."""
+    value = holder.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def as_count(value: object) -> int:
     """A token count from JSON: a non-negative number, else 0."""
     return int(value) if isinstance(value, (int, float)) and value >= 0 else 0
