@@ -47,6 +47,7 @@ async def run_check(argv: list[str], cwd: Path, timeout_s: float) -> CheckResult
 
 async def _collect(process: anyio.abc.Process, chunks: list[bytes], timeout_s: float) -> int | None:
     try:
+        assert process.stdout is not None  # opened with stdout=PIPE
         with anyio.move_on_after(timeout_s):
             async for chunk in process.stdout:
                 chunks.append(chunk)

@@ -6,7 +6,7 @@ May import: core, adapters. Must not import: lsp, cli.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +37,7 @@ class Wakeup:
 
 
 @asynccontextmanager
-async def _unwatched(worker: str, own: Path):
+async def _unwatched(worker: str, own: Path) -> AsyncIterator[None]:
     yield
 
 

@@ -259,7 +259,7 @@ class MergeQueue:
         it); None when it moved (merge again). `tried` is a first attempt already made."""
         while True:
             try:
-                result = tried or await anyio.to_thread.run_sync(
+                result = tried if tried is not None else await anyio.to_thread.run_sync(
                     lambda: self.ctx.repo.advance_target(self.ctx.target, new, old, drop=drop))
             except TargetMoved:
                 return None

@@ -25,8 +25,8 @@ from ..adapters.git import Repo, default_worktree_root
 from ..adapters.processes import kill_processes_under
 from ..adapters.run_log import RunLog, SwarmLock
 from ..adapters.task_store import TaskStore
-from ..core.commands import Approve, CancelTask, Reject, Requeue, ResumeQueue, StopSwarm
-from ..core.config import infer_role, parse_model_ref, worker_iterations
+from ..core.commands import Approve, CancelTask, Command, Reject, Requeue, ResumeQueue, StopSwarm
+from ..core.config import infer_role, parse_model_ref, review_mode, worker_iterations
 from ..core.errors import EngineRequestError, RepositoryError
 from ..core.events import (
     CleanupDone,
@@ -136,7 +136,7 @@ class Swarm:
         board, queue = self._assemble(ctx)
         self._emit(SwarmStarted(run_id=ctx.run_id, repo=str(self.repo_root), target=ctx.target, pid=os.getpid(),
                                 workers=[WorkerInfo(w.spec.id, str(w.spec.model), w.spec.role, w.spec.iterations)
-                                         for w in self._workers], review_mode=self.config.review.mode))
+                                         for w in self._workers], review_mode=review_mode(self.config)))
         for warning in self.loaded.warnings:
             self._emit(LogMessage(level="warning", message=f"oompa.json:{warning}"))
         try:
@@ -163,7 +163,7 @@ class Swarm:
         return board, queue
 
     async def _run_workers(self, queue: MergeQueue, task_status: TaskStatus) -> None:
-        assert self._stopping is not None
+        assert self._stopping is not None and self._watch is not None
         async with anyio.create_task_group() as services:
             await services.start(self._watch.beat)
             await services.start(queue.run)
@@ -311,7 +311,7 @@ class Swarm:
                 self._apply_command(command)
             await anyio.sleep(_CONTROL_POLL_S)
 
-    def _apply_command(self, command) -> None:
+    def _apply_command(self, command: Command) -> None:
         try:
             if isinstance(command, Approve):
                 self.approve(command.review_id)
