@@ -6,6 +6,8 @@ A view only: reads events and snapshots, holds no swarm state. Must not import: 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 from .core import events as ev
 from .core.snapshot import Snapshot
@@ -22,7 +24,8 @@ def _clock(event: ev.Event) -> str:
     return time.strftime("%H:%M:%S", time.localtime(event.at or time.time()))
 
 
-_LINES = {
+# Each line takes the event type it is filed under, which a dict's type cannot say: Any.
+_LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.SwarmStarted: lambda e: f"swarm {e.run_id} started on {e.target} with {len(e.workers)} workers "
                                f"({', '.join(f'{w.id}={w.model}' for w in e.workers)})",
     ev.SwarmStopped: lambda e: f"swarm {'finished' if e.ok else 'stopped'}: {e.reason}",

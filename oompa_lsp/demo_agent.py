@@ -70,7 +70,8 @@ def resolve(prompt: str) -> str:
 
 def keep_both_sides(text: str) -> str:
     """Resolve conflict hunks by keeping ours then theirs, dropping the base section."""
-    kept, in_base = [], False
+    kept: list[str] = []
+    in_base = False
     for line in text.splitlines():
         if line.startswith((_OURS, _END)):
             continue

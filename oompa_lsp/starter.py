@@ -65,7 +65,7 @@ async def _probe_all() -> list[HarnessProbe]:
     return [await probe_harness(name, None) for name in BUILTIN_HARNESSES]
 
 
-def starter_config(probes: list[HarnessProbe]) -> dict:
+def starter_config(probes: list[HarnessProbe]) -> dict[str, object]:
     """Workers on the first CLI found, reviewed by a second CLI when there is one (a different
     model family catches different mistakes), else by a stronger model of the same CLI."""
     found = [p.name for p in probes if p.found] or ["claude"]

@@ -16,8 +16,16 @@ from pathlib import Path
 
 from msgspec import Struct
 
-from ..core.config import (Config, ConfigWarning, ReviewerModel, WorkerConfig, decode_config_with_warnings, infer_role,
-                           prompt_paths, worker_reviewers)
+from ..core.config import (
+    Config,
+    ConfigWarning,
+    ReviewerModel,
+    WorkerConfig,
+    decode_config_with_warnings,
+    infer_role,
+    prompt_paths,
+    worker_reviewers,
+)
 from ..core.errors import ConfigError
 from ..core.prompt_text import PromptProblem, SourceLine, expand_includes, template_problems
 
@@ -86,7 +94,7 @@ def _load(repo_root: Path) -> LoadedConfig:
     planner = config.planner
     planner_prompts = found.files(_names(planner.prompt) or ["planner.md"], ["planner", "prompt"]) if planner else []
     resolver_prompts = [str(bundled_prompts_dir() / "resolver.md")]
-    uses = [(paths, infer_role(w)) for paths, w in zip(workers, config.workers)]
+    uses: list[tuple[list[str], str]] = [(paths, infer_role(w)) for paths, w in zip(workers, config.workers, strict=True)]
     uses += [(r.prompts, "reviewer") for rs in reviewers for r in rs]
     uses += [(planner_prompts, "planner"), (resolver_prompts, "resolver")]
     templates, errors = _read_templates(uses, repo_root, warnings)
@@ -100,12 +108,12 @@ def _names(prompt: str | list[str] | None) -> list[str]:
     return [prompt] if isinstance(prompt, str) else list(prompt)
 
 
-def _reviewer(reviewer: ReviewerModel, found: "_Resolver") -> LoadedReviewer:
+def _reviewer(reviewer: ReviewerModel, found: _Resolver) -> LoadedReviewer:
     names = _names(reviewer.prompt) or ["reviewer.md"]
     return LoadedReviewer(reviewer.model, found.files(names, ["reviewer", "prompt"]))
 
 
-def _worker_prompts(worker: WorkerConfig, index: int, found: "_Resolver") -> list[str]:
+def _worker_prompts(worker: WorkerConfig, index: int, found: _Resolver) -> list[str]:
     names = prompt_paths(worker) or [f"{infer_role(worker)}.md"]
     return found.files(names, ["workers", index, "prompt"])
 

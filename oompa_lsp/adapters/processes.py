@@ -23,6 +23,7 @@ import signal
 import time
 import uuid
 from collections.abc import Collection, Iterable
+from contextlib import suppress
 from pathlib import Path
 
 import psutil
@@ -63,17 +64,15 @@ def _inside(path: Path, root: Path) -> bool:
 def kill_processes_under(root: Path) -> list[int]:
     """SIGKILL every process group with a member working inside `root`; the pids found."""
     pids = processes_under(root) if root.exists() else []
-    groups = {group_of(pid) for pid in pids} - {None, os.getpgrp()}
+    groups = {group for pid in pids if (group := group_of(pid)) is not None} - {os.getpgrp()}
     for group in groups:
         try:
             os.killpg(group, signal.SIGKILL)
         except OSError as exc:
             log.warning("could not end process group %s: %s", group, exc)
     for pid in pids:
-        try:
+        with suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
     return pids
 
 
@@ -89,7 +88,9 @@ def turn_value(marker: str, inherited: str | None) -> str:
 
 
 def _carries(environ: dict[str, str] | None, marker: str) -> bool:
-    return bool(environ) and marker in environ.get(TURN_VARIABLE, "").split(",")
+    if not environ:
+        return False
+    return marker in environ.get(TURN_VARIABLE, "").split(",")
 
 
 def marked_processes(marker: str) -> list[psutil.Process]:
@@ -158,10 +159,8 @@ def _stop(processes: list[psutil.Process], grace_s: float) -> None:
 
 def _signal_all(processes: Iterable[psutil.Process], signum: int) -> None:
     for process in processes:
-        try:
+        with suppress(psutil.NoSuchProcess, psutil.AccessDenied):
             process.send_signal(signum)  # psutil checks the pid was not reused meanwhile
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
 
 
 def _wait_gone(processes: list[psutil.Process], timeout_s: float) -> list[psutil.Process]:

@@ -9,7 +9,7 @@ Must not import: anything outside the standard library, msgspec and oompa_lsp.co
 
 from __future__ import annotations
 
-from typing import Union
+from typing import TypeAlias
 
 import msgspec
 from msgspec import Struct
@@ -45,7 +45,7 @@ class ResumeQueue(_Command):
     """The user looked at a move of the target the queue did not make: land again."""
 
 
-Command = Union[Approve, Reject, Requeue, CancelTask, StopSwarm, ResumeQueue]
+Command: TypeAlias = Approve | Reject | Requeue | CancelTask | StopSwarm | ResumeQueue
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Command)

@@ -8,7 +8,7 @@ Must not import: anything outside the standard library, msgspec and oompa_lsp.co
 
 from __future__ import annotations
 
-from typing import Literal, Union
+from typing import Literal, TypeAlias
 
 import msgspec
 from msgspec import Struct
@@ -268,14 +268,14 @@ class LogMessage(_Event):
     worker: str | None = None
 
 
-Event = Union[
-    SwarmStarted, SwarmStopped, TaskSeen, TaskInvalid, TaskClaimed, TaskReturned, TaskRecovered,
-    TaskCompleted, TaskFailed, WorkerStateChanged, AgentStarted, AgentActivity, AgentFinished,
-    AgentLeftoversStopped, WorktreeReady, ChecksRan, ReviewRequested, ReviewVerdictGiven, ReviewTamperingDiscarded,
-    MergeQueued, MergeConflicted, MergeLanded, MergePaused, MergeResumed, TargetMovedOutsideQueue, OutsideWriteSeen, TaskFileRestored,
-    BranchParked,
-    CleanupDone, LogMessage,
-]
+Event: TypeAlias = (
+    SwarmStarted | SwarmStopped | TaskSeen | TaskInvalid | TaskClaimed | TaskReturned | TaskRecovered |
+    TaskCompleted | TaskFailed | WorkerStateChanged | AgentStarted | AgentActivity | AgentFinished |
+    AgentLeftoversStopped | WorktreeReady | ChecksRan | ReviewRequested | ReviewVerdictGiven | ReviewTamperingDiscarded |
+    MergeQueued | MergeConflicted | MergeLanded | MergePaused | MergeResumed | TargetMovedOutsideQueue | OutsideWriteSeen | TaskFileRestored |
+    BranchParked |
+    CleanupDone | LogMessage
+)
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Event)

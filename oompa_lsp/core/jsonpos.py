@@ -9,8 +9,15 @@ from __future__ import annotations
 
 import json
 import re
+from typing import TYPE_CHECKING
 
 from msgspec import Struct
+
+if TYPE_CHECKING:
+    from _json import scanstring
+else:
+    # the C scanner where there is one, as json itself uses; typeshed lists it only in _json
+    from json.decoder import scanstring
 
 _WS = re.compile(r"[ \t\n\r]*")
 _PATH_PART = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
@@ -78,7 +85,9 @@ class _Locator:
         self.decoder = json.JSONDecoder()
 
     def skip_ws(self, i: int) -> int:
-        return _WS.match(self.text, i).end()
+        match = _WS.match(self.text, i)
+        assert match is not None  # `[...]*` matches the empty string too
+        return match.end()
 
     def find(self, parts: list[str | int], key_only: bool) -> tuple[int, int] | None:
         i = self.skip_ws(0)
@@ -103,7 +112,7 @@ class _Locator:
     def member(self, i: int, name: str) -> tuple[tuple[int, int], int] | None:
         i = self.skip_ws(i + 1)
         while self.text[i] != "}":
-            key, key_end = json.decoder.scanstring(self.text, i + 1)
+            key, key_end = scanstring(self.text, i + 1)
             value_start = self.skip_ws(self.skip_ws(key_end) + 1)
             if key == name:
                 return (i, key_end), value_start

@@ -117,7 +117,7 @@ def fill(text: str, values: Mapping[str, str]) -> str:
         if match.group("escape"):
             return "$"
         name = _placeholder_name(match)
-        return values[name] if name in values else match.group(0)
+        return values[name] if name is not None and name in values else match.group(0)
     return _PLACEHOLDER.sub(replace, text)
 
 

@@ -8,7 +8,8 @@ Must not import: anything outside the standard library, msgspec and oompa_lsp.co
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import msgspec
 from msgspec import Struct
@@ -218,7 +219,8 @@ def _branch_parked(s: Snapshot, e: ev.BranchParked) -> None:
     s.parked = [*s.parked, e.ref]
 
 
-_HANDLERS = {
+# Each handler takes the event type it is filed under, which a dict's type cannot say: Any.
+_HANDLERS: dict[type[ev.Event], Callable[[Snapshot, Any], None]] = {
     ev.SwarmStarted: _swarm_started, ev.SwarmStopped: _swarm_stopped, ev.TaskSeen: _task_seen,
     ev.TaskInvalid: _task_invalid, ev.TaskClaimed: _task_claimed, ev.TaskReturned: _task_returned,
     ev.TaskRecovered: _task_returned, ev.TaskCompleted: _task_completed, ev.TaskFailed: _task_failed,

@@ -40,7 +40,7 @@ class Usage(Struct, omit_defaults=True):
     output_tokens: int = 0
     cost_usd: float | None = None
 
-    def plus(self, other: "Usage") -> "Usage":
+    def plus(self, other: Usage) -> Usage:
         cost = None if self.cost_usd is None and other.cost_usd is None else (self.cost_usd or 0) + (other.cost_usd or 0)
         return Usage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens, cost)
 
@@ -106,7 +106,7 @@ class Task(Struct, omit_defaults=True):
             return NotImplemented
         return _content(self) == _content(other)
 
-    __hash__ = None  # mutable, like every Struct that is not frozen
+    __hash__ = None  # type: ignore[assignment]  # mutable, like every Struct that is not frozen
 
     def touched_files(self) -> set[str]:
         """The files this task says it works on, under either name: what scheduling keeps apart."""
@@ -120,7 +120,7 @@ TASK_FIELDS: tuple[str, ...] = tuple(name for name in Task.__struct_encode_field
 _CONTENT_FIELDS = tuple(name for name in Task.__struct_fields__ if name != "layout")
 
 
-def _content(task: Task) -> tuple:
+def _content(task: Task) -> tuple[tuple[object, ...], dict[str, Raw], str | None]:
     layout = task.layout or TaskLayout()
     return tuple(getattr(task, name) for name in _CONTENT_FIELDS), layout.extras, layout.id_as_written
 

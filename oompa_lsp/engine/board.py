@@ -100,7 +100,7 @@ class TaskBoard:
         self.in_flight.pop(task_id, None)
         self.ctx.wakeup.notify()
 
-    def drained(self, scan) -> bool:
+    def drained(self, scan: StoreScan) -> bool:
         if self.in_flight or self.producers:
             return False
         known = {t.id for state in (scan.pending, scan.current, scan.complete, scan.failed) for t in state}

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import time
+from contextlib import suppress
 from pathlib import Path
 
 import anyio
@@ -46,6 +47,7 @@ async def run_check(argv: list[str], cwd: Path, timeout_s: float) -> CheckResult
 
 async def _collect(process: anyio.abc.Process, chunks: list[bytes], timeout_s: float) -> int | None:
     try:
+        assert process.stdout is not None  # opened with stdout=PIPE
         with anyio.move_on_after(timeout_s):
             async for chunk in process.stdout:
                 chunks.append(chunk)
@@ -59,7 +61,5 @@ async def _collect(process: anyio.abc.Process, chunks: list[bytes], timeout_s: f
 
 
 def _kill_group(pid: int) -> None:
-    try:
+    with suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass

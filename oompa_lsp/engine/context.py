@@ -6,7 +6,7 @@ May import: core, adapters. Must not import: lsp, cli.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,13 +31,13 @@ class Wakeup:
         self._event.set()
         self._event = anyio.Event()
 
-    async def wait(self, timeout: float) -> None:
+    async def wait(self, timeout: float) -> None:  # noqa: ASYNC109 -- every caller bounds its wait; one place to do it
         with anyio.move_on_after(timeout):
             await self._event.wait()
 
 
 @asynccontextmanager
-async def _unwatched(worker: str, own: Path):
+async def _unwatched(worker: str, own: Path) -> AsyncIterator[None]:
     yield
 
 

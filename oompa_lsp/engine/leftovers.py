@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..adapters.task_store import StoreScan, StrayFile
-from ..core.tasks import blocked_forever, why_blocked
+from ..core.tasks import Task, blocked_forever, why_blocked
 
 _NAMED_PER_KIND = 5
 _PROBLEM_CHARS = 60
@@ -57,7 +57,7 @@ def blocked_reasons(scan: StoreScan) -> list[str]:
     return [why_blocked(t, stuck_ids, _known_ids(scan), scan.ids("failed"), unreadable) for t in stuck]
 
 
-def _stuck(scan: StoreScan) -> list:
+def _stuck(scan: StoreScan) -> list[Task]:
     return blocked_forever(scan.pending, _known_ids(scan), scan.ids("failed"))
 
 

@@ -25,7 +25,7 @@ from anyio.abc import TaskStatus
 
 from ..adapters.git import AdvanceResult, Landed, MergeResult
 from ..core.errors import OompaError, TargetMoved
-from ..core.events import ChecksRan, CheckResult, LogMessage, MergeLanded, MergePaused, MergeQueued, MergeResumed
+from ..core.events import CheckResult, ChecksRan, LogMessage, MergeLanded, MergePaused, MergeQueued, MergeResumed
 from .checks import run_checks
 from .context import SwarmContext
 from .target_watch import TargetWatch
@@ -259,7 +259,7 @@ class MergeQueue:
         it); None when it moved (merge again). `tried` is a first attempt already made."""
         while True:
             try:
-                result = tried or await anyio.to_thread.run_sync(
+                result = tried if tried is not None else await anyio.to_thread.run_sync(
                     lambda: self.ctx.repo.advance_target(self.ctx.target, new, old, drop=drop))
             except TargetMoved:
                 return None

@@ -16,11 +16,19 @@ from pathlib import Path
 import anyio
 
 from ..adapters.config_file import LoadedReviewer
+from ..adapters.git import StatusEntry
 from ..adapters.harnesses import run_agent
-from ..core.agents import AgentRequest
-from ..core.config import parse_model_ref
+from ..core.agents import AgentOutcome, AgentRequest
+from ..core.config import parse_model_ref, review_mode
 from ..core.errors import EngineRequestError
-from ..core.events import AgentFinished, AgentStarted, CheckResult, ReviewRequested, ReviewTamperingDiscarded, ReviewVerdictGiven
+from ..core.events import (
+    AgentFinished,
+    AgentStarted,
+    CheckResult,
+    ReviewRequested,
+    ReviewTamperingDiscarded,
+    ReviewVerdictGiven,
+)
 from ..core.signals import Verdict, read_verdict
 from ..core.tasks import Task
 from . import prompting
@@ -56,7 +64,7 @@ class ReviewDesk:
         self._waiting: dict[str, _Decision] = {}
 
     async def review(self, case: ReviewCase) -> Verdict:
-        mode = self.ctx.config.review.mode
+        mode = review_mode(self.ctx.config)  # the loaded config has it resolved already
         self.ctx.emit(ReviewRequested(review_id=case.review_id, task_id=case.task.id, worker=case.worker,
                                       branch=case.branch, base=case.base, head=case.head, mode=mode,
                                       round=case.round))
@@ -106,7 +114,7 @@ class ReviewDesk:
                                       target=self.ctx.target, task=case.task, checks=case.checks, diff=diff)
         return prompting.build_prompt(self.ctx.loaded.template(reviewer.prompts), facts)
 
-    async def _run_reviewer(self, case: ReviewCase, model: str, prompt: str, index: int):
+    async def _run_reviewer(self, case: ReviewCase, model: str, prompt: str, index: int) -> AgentOutcome:
         before = await self._status_before(case)
         worker = f"reviewer:{case.worker}"
         outcome = await with_rate_limit_backoff(self.ctx, worker,
@@ -114,7 +122,7 @@ class ReviewDesk:
         await self._discard_tampering(case, before)
         return outcome
 
-    async def _reviewer_run(self, case: ReviewCase, worker: str, model: str, prompt: str):
+    async def _reviewer_run(self, case: ReviewCase, worker: str, model: str, prompt: str) -> AgentOutcome:
         ref = parse_model_ref(model)
         request = AgentRequest(harness=ref.harness, model=ref.model, reasoning=ref.reasoning, prompt=prompt,
                                cwd=str(case.worktree), role="reviewer", timeout_s=self.ctx.config.review.timeout_s,
@@ -128,7 +136,7 @@ class ReviewDesk:
         report_leftovers(self.ctx, worker, "reviewer", case.task.id, outcome)
         return outcome
 
-    async def _status_before(self, case: ReviewCase) -> list:
+    async def _status_before(self, case: ReviewCase) -> list[StatusEntry]:
         """What the worktree shows before the reviewer runs. The worker committed everything
         (`git add -A`) just before, so only checks, run since, can have left files behind."""
         if not case.checks:
@@ -139,7 +147,7 @@ class ReviewDesk:
         return {"OOMPA_ROLE": "reviewer", "OOMPA_WORKTREE": str(case.worktree), "OOMPA_TASK_ID": case.task.id,
                 "OOMPA_TASKS_DIR": str(self.ctx.tasks_dir), "OOMPA_TARGET": self.ctx.target}
 
-    async def _discard_tampering(self, case: ReviewCase, before: list) -> None:
+    async def _discard_tampering(self, case: ReviewCase, before: list[StatusEntry]) -> None:
         """Undo whatever the reviewer changed; untracked leftovers of the checks were there before."""
         git = self.ctx.repo
         changes, head = await anyio.to_thread.run_sync(

@@ -25,17 +25,28 @@ from ..adapters.git import Repo, default_worktree_root
 from ..adapters.processes import kill_processes_under
 from ..adapters.run_log import RunLog, SwarmLock
 from ..adapters.task_store import TaskStore
-from ..core.commands import Approve, CancelTask, Reject, Requeue, ResumeQueue, StopSwarm
-from ..core.config import infer_role, parse_model_ref, worker_iterations
+from ..core.commands import Approve, CancelTask, Command, Reject, Requeue, ResumeQueue, StopSwarm
+from ..core.config import infer_role, parse_model_ref, review_mode, worker_iterations
 from ..core.errors import EngineRequestError, RepositoryError
-from ..core.events import CleanupDone, Event, LogMessage, SwarmStarted, SwarmStopped, TaskFailed, TaskRecovered, TaskReturned, WorkerInfo, WorkerStateChanged
+from ..core.events import (
+    CleanupDone,
+    Event,
+    LogMessage,
+    SwarmStarted,
+    SwarmStopped,
+    TaskFailed,
+    TaskRecovered,
+    TaskReturned,
+    WorkerInfo,
+    WorkerStateChanged,
+)
 from ..core.snapshot import Snapshot
 from .board import TaskBoard
 from .context import SwarmContext
 from .leftovers import leftovers
 from .merge_queue import MergeQueue
-from .review import ReviewDesk
 from .outside_writes import OutsideWrites
+from .review import ReviewDesk
 from .target_watch import ForeignMove, JobView, TargetWatch
 from .worker import Worker, WorkerSpec
 
@@ -85,7 +96,7 @@ class Swarm:
         self._outside: OutsideWrites | None = None
 
     @classmethod
-    def open(cls, repo_root: Path) -> "Swarm":
+    def open(cls, repo_root: Path) -> Swarm:
         repo = Repo.discover(Path(repo_root))
         return cls(repo, load_config(Path(repo.root)))
 
@@ -126,7 +137,7 @@ class Swarm:
         board, queue = self._assemble(ctx)
         self._emit(SwarmStarted(run_id=ctx.run_id, repo=str(self.repo_root), target=ctx.target, pid=os.getpid(),
                                 workers=[WorkerInfo(w.spec.id, str(w.spec.model), w.spec.role, w.spec.iterations)
-                                         for w in self._workers], review_mode=self.config.review.mode))
+                                         for w in self._workers], review_mode=review_mode(self.config)))
         for warning in self.loaded.warnings:
             self._emit(LogMessage(level="warning", message=f"oompa.json:{warning}"))
         try:
@@ -136,8 +147,7 @@ class Swarm:
             result = await self._finish(board) if not self._stop_reason else SwarmResult(False, self._stop_reason)
             await anyio.to_thread.run_sync(self.repo.run_auto_maintenance)
         except BaseException:
-            with anyio.CancelScope(shield=True):
-                self._emit(SwarmStopped(ok=False, reason=self._stop_reason or "the swarm was interrupted"))
+            self._emit(SwarmStopped(ok=False, reason=self._stop_reason or "the swarm was interrupted"))
             raise
         self._emit(SwarmStopped(ok=result.ok, reason=result.reason))
         return result
@@ -176,6 +186,18 @@ class Swarm:
                 if worker is not planner:
                     workers.start_soon(worker.run, self._stopping)
 
+    def _worktree_root(self) -> Path:
+        """Where the run's worktrees go, kept out of the checkout's `git status` (blocking: run in a thread)."""
+        root = Path(self.config.worktree.dir).expanduser() if self.config.worktree.dir else default_worktree_root(self.repo_root)
+        if not root.is_absolute():
+            root = self.repo_root / root
+        local = ["/.oompa/", f"/{self.config.tasks_dir.strip('/')}/"]
+        if root.resolve().is_relative_to(self.repo_root.resolve()) and root.resolve() != self.repo_root.resolve():
+            # worktrees kept inside the checkout must not show up in its `git status`
+            local.append(f"/{root.resolve().relative_to(self.repo_root.resolve()).as_posix()}/")
+        self.repo.exclude_local(local)
+        return root
+
     async def _context(self) -> SwarmContext:
         assert self._run_log is not None
         target = self.config.target_branch or await anyio.to_thread.run_sync(self.repo.current_branch)
@@ -185,14 +207,7 @@ class Swarm:
         if not await anyio.to_thread.run_sync(self.repo.branch_exists, target):
             raise RepositoryError(f'the target branch "{target}" does not exist in {self.repo_root}: create it '
                                   f'(`git branch {target}`) or set "target_branch" in oompa.json to one that does')
-        root = Path(self.config.worktree.dir).expanduser() if self.config.worktree.dir else default_worktree_root(self.repo_root)
-        if not root.is_absolute():
-            root = self.repo_root / root
-        local = ["/.oompa/", f"/{self.config.tasks_dir.strip('/')}/"]
-        if root.resolve().is_relative_to(self.repo_root.resolve()) and root.resolve() != self.repo_root.resolve():
-            # worktrees kept inside the checkout must not show up in its `git status`
-            local.append(f"/{root.resolve().relative_to(self.repo_root.resolve()).as_posix()}/")
-        await anyio.to_thread.run_sync(self.repo.exclude_local, local)
+        root = await anyio.to_thread.run_sync(self._worktree_root)
         return SwarmContext(repo=self.repo, store=self.store, loaded=self.loaded, run_log=self._run_log,
                             run_id=self._run_log.run_id, target=target, tasks_dir=self.tasks_dir,
                             spec_path=self.spec_path, worktree_root=root, emit=self._emit)
@@ -303,7 +318,7 @@ class Swarm:
                 self._apply_command(command)
             await anyio.sleep(_CONTROL_POLL_S)
 
-    def _apply_command(self, command) -> None:
+    def _apply_command(self, command: Command) -> None:
         try:
             if isinstance(command, Approve):
                 self.approve(command.review_id)

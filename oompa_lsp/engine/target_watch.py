@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
+from anyio.abc import TaskStatus
 
 from ..adapters.git import Repo
 from ..core.errors import OompaError
@@ -100,7 +101,7 @@ class TargetWatch:
             elif self.out_of_step:
                 await self._bring_checkout_in_step(self._step_from, self.known)
 
-    async def beat(self, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
+    async def beat(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         await self.start()
         task_status.started()
         while True:

@@ -24,7 +24,6 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-
 from oompa_lsp.core import events as ev
 from oompa_lsp.core.snapshot import Snapshot
 

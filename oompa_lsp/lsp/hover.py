@@ -8,7 +8,7 @@ Must not import: oompa_lsp.engine, oompa_lsp.adapters.
 
 from __future__ import annotations
 
-from oompa_lsp.core.snapshot import Snapshot, TaskView
+from oompa_lsp.core.snapshot import ReviewView, Snapshot, TaskView
 from oompa_lsp.core.spec import SpecItem
 from oompa_lsp.core.tasks import Attempt, Task
 
@@ -28,7 +28,7 @@ def item_hover(snapshot: Snapshot, item: SpecItem, task_ids: list[str], files: d
     return "\n\n---\n\n".join(parts)
 
 
-def _task_section(view: TaskView, review, task: Task | None) -> str:
+def _task_section(view: TaskView, review: ReviewView | None, task: Task | None) -> str:
     lines = [f"### `{view.id}` — {status_words(view, review)}"]
     summary = view.summary or (task.summary if task else "")
     if summary:

@@ -94,5 +94,5 @@ def _lens(line: int, title: str, command: str) -> lsp.CodeLens:
     return _command_lens(_line_range(line), title, command, None)
 
 
-def _command_lens(where: lsp.Range, title: str, command: str, arguments: list | None) -> lsp.CodeLens:
+def _command_lens(where: lsp.Range, title: str, command: str, arguments: list[str] | None) -> lsp.CodeLens:
     return lsp.CodeLens(range=where, command=lsp.Command(title=title, command=command, arguments=arguments))

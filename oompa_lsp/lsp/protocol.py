@@ -18,7 +18,7 @@ from __future__ import annotations
 import sys
 import types
 import typing
-from typing import Any, Literal
+from typing import Any, Literal, overload
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import msgspec
@@ -226,7 +226,11 @@ COMMANDS: dict[str, CommandSpec] = {spec.name: spec for spec in (
 )}
 
 
-def to_payload(value: Any) -> Any:
+@overload
+def to_payload(value: Struct) -> dict[str, Any]: ...
+@overload
+def to_payload(value: object) -> Any: ...
+def to_payload(value: object) -> Any:
     """Builtins for pygls, with every field present: the core views omit defaults when they
     are stored, but an editor should not have to know a field's default to read it."""
     if isinstance(value, Struct):
@@ -264,7 +268,7 @@ def command_arguments(name: str, arguments: tuple[Any, ...]) -> list[Any]:
         names = ", ".join(a.name for a in spec.arguments) or "no arguments"
         raise JsonRpcInvalidParams(f"{name} takes [{names}], got {len(arguments)} argument(s)")
     values = []
-    for argument, value in zip(spec.arguments, arguments):
+    for argument, value in zip(spec.arguments, arguments, strict=False):
         if not isinstance(value, argument.type) or (argument.type is str and not value.strip()):
             raise JsonRpcInvalidParams(f"{name}: {argument.name} must be a non-empty string, got {value!r}")
         values.append(value)
@@ -284,7 +288,7 @@ def raise_if_bad(params: Any) -> None:
 class OompaProtocol(LanguageServerProtocol):
     """Decodes the params of oompa's custom requests into their Structs (see module docstring)."""
 
-    def structure_message(self, data: dict[str, Any]):
+    def structure_message(self, data: dict[str, Any]) -> object:  # a message, or the data as it came
         method = data.get("method")
         if "jsonrpc" in data and "id" in data and method in REQUESTS:
             return JsonRPCRequestMessage(id=data["id"], method=method, jsonrpc=data["jsonrpc"],
@@ -319,12 +323,12 @@ def render_markdown() -> str:
         out += [f"### `{spec.method}`\n", spec.doc + "\n", "Params:\n", _fields(spec.params),
                 "Result:\n", _fields(spec.result)]
     out.append("## Notifications (server → client)\n")
-    for spec in NOTIFICATIONS.values():
-        out += [f"### `{spec.method}`\n", spec.doc + "\n", "Payload:\n", _fields(spec.params)]
+    for notification in NOTIFICATIONS.values():
+        out += [f"### `{notification.method}`\n", notification.doc + "\n", "Payload:\n", _fields(notification.params)]
     out.append("## Commands (`workspace/executeCommand`, arguments positional)\n")
-    for spec in COMMANDS.values():
-        out += [f"### `{spec.name}`\n", spec.doc + "\n", _arguments(spec.arguments),
-                f"Result: `{_type_name(spec.result)}`.\n"]
+    for command in COMMANDS.values():
+        out += [f"### `{command.name}`\n", command.doc + "\n", _arguments(command.arguments),
+                f"Result: `{_type_name(command.result)}`.\n"]
     out.append("## Types\n")
     for struct in _nested_structs():
         out += [f"### `{struct.__name__}`\n", _fields(struct)]

@@ -30,10 +30,10 @@ import anyio
 
 from oompa_lsp.adapters import control
 from oompa_lsp.adapters.run_log import RunLog, SwarmLock
-from oompa_lsp.core.commands import Approve, CancelTask, Reject, Requeue, ResumeQueue, StopSwarm
+from oompa_lsp.core.commands import Approve, CancelTask, Command, Reject, Requeue, ResumeQueue, StopSwarm
 from oompa_lsp.core.errors import EngineRequestError, OompaError, SwarmLocked
 from oompa_lsp.core.events import Event, SwarmStopped, TaskSeen
-from oompa_lsp.core.snapshot import Snapshot
+from oompa_lsp.core.snapshot import ReviewView, Snapshot
 from oompa_lsp.core.tasks import TASK_STATES
 from oompa_lsp.engine.swarm import ChangedFileView, ReviewDiff, Swarm, SwarmResult
 
@@ -49,7 +49,7 @@ class _Started:
     """Stands in for anyio's TaskStatus: `Swarm.run` calls `started()` once it holds the lock
     and has recovered, which resolves the future `start()` waits on."""
 
-    def __init__(self, future: asyncio.Future) -> None:
+    def __init__(self, future: asyncio.Future[object]) -> None:
         self.future = future
 
     def started(self, value: object = None) -> None:
@@ -64,9 +64,9 @@ class Session:
         self.viewing_pid: int | None = None
         self._snapshot = Snapshot()
         self._listeners: list[Callable[[Event], None]] = []
-        self._run_task: asyncio.Task | None = None
-        self._follow_task: asyncio.Task | None = None
-        self._watch_task: asyncio.Task | None = None
+        self._run_task: asyncio.Task[None] | None = None
+        self._follow_task: asyncio.Task[None] | None = None
+        self._watch_task: asyncio.Task[None] | None = None
         self._lock = SwarmLock(swarm.oompa_dir)
         self.last_result: SwarmResult | None = None
         self.on_mode_change: Callable[[], None] = lambda: None  # the view re-renders everything
@@ -107,7 +107,7 @@ class Session:
         self._cancel_watch()
         if self._run_task is not None:
             await self._fresh_swarm()
-        started: asyncio.Future = asyncio.get_running_loop().create_future()
+        started: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         self.mode = "host"
         self._run_task = asyncio.create_task(self._host(started))
         try:
@@ -149,17 +149,17 @@ class Session:
                 await self._wait_run(KILL_GRACE_S)
         self._cancel_watch()  # the run's end started one
 
-    async def _wait_run(self, timeout: float) -> None:
+    async def _wait_run(self, timeout: float) -> None:  # noqa: ASYNC109 -- asyncio.wait_for on a shielded task, not a scope
         assert self._run_task is not None
         with suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):
             await asyncio.wait_for(asyncio.shield(self._run_task), timeout)
 
-    async def _host(self, started: asyncio.Future) -> None:
+    async def _host(self, started: asyncio.Future[object]) -> None:
         try:
             self.last_result = await self.swarm.run(task_status=_Started(started))
         except SwarmLocked as exc:
             _fail(started, exc)
-        except Exception as exc:  # a config or repository problem: the user is told by start()
+        except Exception as exc:  # noqa: BLE001 -- whatever ends the run (a config or repository problem, a bug) is told to start() and logged, not left to hang it
             _fail(started, exc)
             logger.warning("the swarm ended with an error: %s", exc)
             self.last_result = SwarmResult(False, str(exc))
@@ -225,13 +225,13 @@ class Session:
         return ReviewDiff(review_id, review.task_id, review.base, review.head,
                           [ChangedFileView(f.path, f.status) for f in files])
 
-    def _require_review(self, review_id: str):
+    def _require_review(self, review_id: str) -> ReviewView:
         review = self.snapshot.reviews.get(review_id)
         if review is None:
             raise EngineRequestError(f"no pending review {review_id!r}")
         return review
 
-    async def _post(self, command) -> str:
+    async def _post(self, command: Command) -> str:
         await anyio.to_thread.run_sync(control.post, self.swarm.oompa_dir, command, f"editor pid {os.getpid()}")
         return f"sent {type(command).__name__} to pid {self.viewing_pid}"
 
@@ -337,7 +337,7 @@ class Session:
         return snapshot
 
 
-def _fail(started: asyncio.Future, exc: BaseException) -> None:
+def _fail(started: asyncio.Future[object], exc: BaseException) -> None:
     if not started.done():
         started.set_exception(exc)
 

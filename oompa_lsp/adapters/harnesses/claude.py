@@ -21,8 +21,23 @@ from typing import Any
 from oompa_lsp.core.agents import AgentRequest, ErrorKind
 from oompa_lsp.core.tasks import Usage
 
-from .stream import (Adapter, Launch, StreamResult, as_count, event_type_in, classify_failure, extra_dirs, json_event,
-                     json_events, kind_of_status, session_flags, one_line, retry_after_in, tool_call)
+from .stream import (
+    Adapter,
+    Launch,
+    StreamResult,
+    as_count,
+    classify_failure,
+    event_type_in,
+    extra_dirs,
+    json_event,
+    json_events,
+    kind_of_status,
+    object_in,
+    one_line,
+    retry_after_in,
+    session_flags,
+    tool_call,
+)
 
 ALLOWED_TOOLS = "Write Edit NotebookEdit Bash Read Glob Grep"
 _EFFORT = {"minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh"}
@@ -86,7 +101,8 @@ def _blocks(event: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _read_result(event: dict[str, Any], result: StreamResult) -> None:
     result.finished = True
-    text = event.get("result") if isinstance(event.get("result"), str) else ""
+    value = event.get("result")
+    text = value if isinstance(value, str) else ""
     result.usage = _usage(event)
     failed = bool(event.get("is_error")) or event.get("subtype", "success") != "success"
     if not failed:
@@ -109,7 +125,7 @@ def _result_message(event: dict[str, Any]) -> str:
 
 
 def _usage(event: dict[str, Any]) -> Usage:
-    usage = event.get("usage") if isinstance(event.get("usage"), dict) else {}
+    usage = object_in(event, "usage")
     kinds = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
     fed = sum(as_count(usage.get(k)) for k in kinds)  # all the prompt the model read, cached or not
     cost = event.get("total_cost_usd")

@@ -27,8 +27,21 @@ from typing import Any
 from oompa_lsp.core.agents import AgentRequest, ToolCall
 from oompa_lsp.core.tasks import Usage
 
-from .stream import (Adapter, Launch, StreamResult, as_count, event_type_in, extra_dirs, failure_from_text,
-                     json_event, json_events, one_line, relative_to, resuming, tool_call)
+from .stream import (
+    Adapter,
+    Launch,
+    StreamResult,
+    as_count,
+    event_type_in,
+    extra_dirs,
+    failure_from_text,
+    json_event,
+    json_events,
+    one_line,
+    relative_to,
+    resuming,
+    tool_call,
+)
 
 
 def launch(request: AgentRequest, command: list[str], args: list[str]) -> Launch:

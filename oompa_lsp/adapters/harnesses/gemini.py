@@ -28,8 +28,21 @@ from typing import Any
 from oompa_lsp.core.agents import AgentRequest
 from oompa_lsp.core.tasks import Usage
 
-from .stream import (Adapter, Launch, StreamResult, as_count, event_type_in, extra_dirs, failure_from_text, json_event,
-                     json_events, session_flags, one_line, tool_call)
+from .stream import (
+    Adapter,
+    Launch,
+    StreamResult,
+    as_count,
+    event_type_in,
+    extra_dirs,
+    failure_from_text,
+    json_event,
+    json_events,
+    object_in,
+    one_line,
+    session_flags,
+    tool_call,
+)
 
 
 def launch(request: AgentRequest, command: list[str], args: list[str]) -> Launch:
@@ -81,11 +94,11 @@ def _extend(reply: list[str], event: dict[str, Any]) -> list[str]:
 
 def _read_result(event: dict[str, Any], result: StreamResult) -> None:
     result.finished = True
-    stats = event.get("stats") if isinstance(event.get("stats"), dict) else {}
+    stats = object_in(event, "stats")
     result.usage = Usage(input_tokens=as_count(stats.get("input_tokens")),
                          output_tokens=as_count(stats.get("output_tokens")))
     if event.get("status") == "error":
-        error = event.get("error") if isinstance(event.get("error"), dict) else {}
+        error = object_in(event, "error")
         failure_from_text(result, str(error.get("message") or result.last_api_error or "gemini failed"))
 
 
@@ -97,14 +110,14 @@ def activity(line: str, cwd: str = "") -> str | None:
     if kind == "tool_use":
         return tool_call(str(event.get("tool_name", "?")), event.get("parameters"), cwd).summary
     if kind == "tool_result" and event.get("status") == "error":
-        error = event.get("error") if isinstance(event.get("error"), dict) else {}
+        error = object_in(event, "error")
         return one_line(f"tool failed: {error.get('message', '')}")
     if kind == "error":
         return one_line(f"gemini {event.get('severity', 'error')}: {event.get('message', '')}")
     if kind == "init":
         return one_line(f"gemini session started (model {event.get('model', '?')})")
     if kind == "result" and event.get("status") == "error":
-        error = event.get("error") if isinstance(event.get("error"), dict) else {}
+        error = object_in(event, "error")
         return one_line(f"gemini failed: {error.get('message', '')}")
     return None
 

@@ -21,8 +21,22 @@ from typing import Any
 from oompa_lsp.core.agents import AgentRequest
 from oompa_lsp.core.tasks import Usage
 
-from .stream import (Adapter, Launch, StreamResult, as_count, event_type_in, classify_failure, json_event, json_events,
-                     kind_of_status, one_line, resuming, retry_after_in, tool_call)
+from .stream import (
+    Adapter,
+    Launch,
+    StreamResult,
+    as_count,
+    classify_failure,
+    event_type_in,
+    json_event,
+    json_events,
+    kind_of_status,
+    object_in,
+    one_line,
+    resuming,
+    retry_after_in,
+    tool_call,
+)
 
 
 def launch(request: AgentRequest, command: list[str], args: list[str]) -> Launch:
@@ -50,7 +64,7 @@ def parse(lines: list[str], cwd: str = "") -> StreamResult:
             step_text.append(part["text"])
             last_text = "\n".join(step_text)
         elif kind == "tool_use":
-            state = part.get("state") if isinstance(part.get("state"), dict) else {}
+            state = object_in(part, "state")
             result.tool_calls.append(tool_call(str(part.get("tool", "?")), state.get("input"), cwd))
         elif kind == "step_finish":
             _add_step_usage(part, result)
@@ -69,8 +83,8 @@ def _part(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _add_step_usage(part: dict[str, Any], result: StreamResult) -> None:
-    tokens = part.get("tokens") if isinstance(part.get("tokens"), dict) else {}
-    cache = tokens.get("cache") if isinstance(tokens.get("cache"), dict) else {}
+    tokens = object_in(part, "tokens")
+    cache = object_in(tokens, "cache")
     cost = part.get("cost")
     fed = as_count(tokens.get("input")) + as_count(cache.get("read")) + as_count(cache.get("write"))
     step = Usage(input_tokens=fed,
@@ -81,7 +95,7 @@ def _add_step_usage(part: dict[str, Any], result: StreamResult) -> None:
 
 def _read_error(raw: object, result: StreamResult) -> None:
     error = raw if isinstance(raw, dict) else {}
-    data = error.get("data") if isinstance(error.get("data"), dict) else {}
+    data = object_in(error, "data")
     message = str(data.get("message") or error.get("name") or "opencode failed")
     status = data.get("statusCode")
     result.error = one_line(f"{error.get('name', 'Error')}: {message}", 500)
@@ -92,7 +106,7 @@ def _read_error(raw: object, result: StreamResult) -> None:
 
 
 def _retry_after(data: dict[str, Any]) -> float | None:
-    headers = data.get("responseHeaders") if isinstance(data.get("responseHeaders"), dict) else {}
+    headers = object_in(data, "responseHeaders")
     for key in ("retry-after-ms", "retry-after"):
         try:
             value = float(headers[key])
@@ -108,7 +122,7 @@ def activity(line: str, cwd: str = "") -> str | None:
         return None
     kind, part = event.get("type"), _part(event)
     if kind == "tool_use":
-        state = part.get("state") if isinstance(part.get("state"), dict) else {}
+        state = object_in(part, "state")
         summary = tool_call(str(part.get("tool", "?")), state.get("input"), cwd).summary
         return summary + (" (failed)" if state.get("status") == "error" else "")
     if kind == "error":

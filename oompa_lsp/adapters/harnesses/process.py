@@ -20,6 +20,7 @@ import os
 import signal
 from collections import deque
 from collections.abc import Callable, Collection
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -207,10 +208,8 @@ async def _feed(stream: ByteSendStream | None, data: bytes) -> None:
     except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
         pass
     finally:
-        try:
+        with suppress(anyio.BrokenResourceError, OSError):
             await stream.aclose()
-        except (anyio.BrokenResourceError, OSError):
-            pass
 
 
 async def end_group(process: Process, grace_s: float = GRACE_S) -> None:
@@ -221,7 +220,7 @@ async def end_group(process: Process, grace_s: float = GRACE_S) -> None:
     signal_group(pgid, signal.SIGTERM)
     with anyio.move_on_after(grace_s):
         await process.wait()
-        while live_members(pgid):
+        while live_members(pgid):  # noqa: ASYNC110 -- polling the OS: no event says a group is gone
             await anyio.sleep(_POLL_S)
         return
     signal_group(pgid, signal.SIGKILL)
@@ -230,10 +229,8 @@ async def end_group(process: Process, grace_s: float = GRACE_S) -> None:
 
 
 def signal_group(pgid: int, signum: int) -> None:
-    try:
+    with suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def live_members(pgid: int) -> list[int]:
@@ -260,10 +257,8 @@ def _group_exists(pgid: int) -> bool:
 async def _close(process: Process) -> None:
     for stream in (process.stdin, process.stdout, process.stderr):
         if stream is not None:
-            try:
+            with suppress(anyio.BrokenResourceError, OSError):
                 await stream.aclose()
-            except (anyio.BrokenResourceError, OSError):
-                pass
     if process.returncode is None:
         with anyio.move_on_after(GRACE_S):
             await process.wait()

@@ -103,6 +103,12 @@ def json_event(line: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def object_in(holder: dict[str, Any], key: str) -> dict[str, Any]:
+    """The JSON object at `key`; an empty one when it is missing or not an object."""
+    value = holder.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def as_count(value: object) -> int:
     """A token count from JSON: a non-negative number, else 0."""
     return int(value) if isinstance(value, (int, float)) and value >= 0 else 0
@@ -196,11 +202,10 @@ _RETRY_AFTER = re.compile(
 
 def retry_after_in(text: str) -> float | None:
     """Seconds to wait, when the text says so ("try again in 20s", "retry-after: 3", "in 1h 5m")."""
-    match = None
-    for match in _RETRY_AFTER.finditer(text):
-        pass
-    if match is None:
+    matches = list(_RETRY_AFTER.finditer(text))
+    if not matches:
         return None
+    match = matches[-1]
     seconds = float(match.group(1)) * _unit_seconds(match.group(2))
     if match.group(3):
         seconds += float(match.group(3)) * _unit_seconds(match.group(4))
