@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import msgspec
 from msgspec import Struct
-from pygls.exceptions import JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.protocol import JsonRPCRequestMessage, LanguageServerProtocol
 
 from oompa_lsp.core.snapshot import ReviewView, Snapshot, TaskView, WorkerView
@@ -236,6 +236,19 @@ def to_payload(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [to_payload(item) for item in value]
     return msgspec.to_builtins(value)
+
+
+class Options(Struct, omit_defaults=True):
+    """`initializationOptions` (camelCase, as editors send them)."""
+
+    autoStart: bool = False
+    tickSpecItems: str = "ask"  # ask | always | never
+
+
+class RequestFailed(JsonRpcException):
+    """LSP's RequestFailed: the request was valid but the swarm could not do it."""
+
+    CODE = -32803
 
 
 class BadParams(Struct, frozen=True):
