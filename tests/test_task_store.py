@@ -13,7 +13,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from oompa_lsp.adapters import task_scan, task_store
+from oompa_lsp.adapters import task_scan
 from oompa_lsp.adapters.task_store import TaskStore, owner_here, owner_process_alive
 from oompa_lsp.core.errors import ClaimLost, TaskFileError
 from oompa_lsp.core.tasks import TASK_STATES, Attempt, Owner, Task
