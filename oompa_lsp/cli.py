@@ -2,19 +2,17 @@
 
 Holds no swarm state: a running swarm is driven through `Swarm` in this process, or through
 the control inbox when another process (an editor, another terminal) runs it.
-May import: core, adapters, engine, console. Must not import: lsp.
+May import: core, adapters, engine, console, live_run, demo. Must not import: lsp (and nothing
+it imports may import cli: the demo and the CLI share live_run instead).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import time
 from pathlib import Path
 
-import anyio
 import msgspec
 
 from . import console
@@ -27,8 +25,10 @@ from .core.commands import Approve, Reject, Requeue, ResumeQueue, StopSwarm
 from .core.errors import OompaError
 from .core.snapshot import Snapshot
 from .core.tasks import file_name_notice
+from .demo import run_demo
 from .engine.leftovers import blocked_reasons
 from .engine.swarm import Swarm
+from .live_run import run_swarm
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,57 +97,9 @@ def cmd_swarm(args: argparse.Namespace) -> int:
     return run_swarm(swarm, quiet=args.quiet)
 
 
-def run_swarm(swarm: Swarm, quiet: bool = False) -> int:
-    if not quiet:
-        swarm.subscribe(LiveView(swarm).on_event)
-    result = anyio.run(_run_until_signal, swarm)
-    if not quiet:
-        print(f"          [{console.live_summary(swarm.snapshot)}]")
-    print(("done: " if result.ok else "stopped: ") + result.reason)
-    return 0 if result.ok else 1
-
-
-async def _run_until_signal(swarm: Swarm):
-    async with anyio.create_task_group() as group:
-        group.start_soon(_stop_on_signals, swarm, group.cancel_scope)
-        result = await swarm.run()
-        group.cancel_scope.cancel()
-    return result
-
-
-async def _stop_on_signals(swarm: Swarm, scope: anyio.CancelScope) -> None:
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async for signum in signals:
-            print("\nstopping: killing agents, returning claims (worktrees are kept)...", file=sys.stderr)
-            swarm.stop("interrupted (Ctrl-C)" if signum == signal.SIGINT else "terminated")
-
-
-class LiveView:
-    """Event lines as they happen, and the swarm's summary whenever it changes (at most every
-    few seconds): workers, tasks by state, reviews, merges and cost."""
-
-    SUMMARY_EVERY_S = 3.0
-
-    def __init__(self, swarm: Swarm) -> None:
-        self.swarm = swarm
-        self.last_summary = ""
-        self.last_at = 0.0
-
-    def on_event(self, event) -> None:
-        line = console.line_for(event)
-        if line:
-            print(line, flush=True)
-        summary = console.live_summary(self.swarm.snapshot)
-        now = time.monotonic()
-        if summary != self.last_summary and now - self.last_at >= self.SUMMARY_EVERY_S:
-            self.last_summary, self.last_at = summary, now
-            print(f"          [{summary}]", flush=True)
-
-
 # -- demo -------------------------------------------------------------------------------
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
     return run_demo(args.dir)
 
 

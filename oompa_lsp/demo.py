@@ -2,7 +2,7 @@
 
 The agents are `oompa_lsp.demo_agent` (scripted, no API key). The run includes a merge
 conflict resolved by a resolver turn and a review that requests changes which are fixed.
-May import: core, adapters, engine, console, cli helpers. Must not import: lsp.
+May import: core, adapters, engine, console, live_run. Must not import: lsp, cli.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from .adapters.run_log import RunLog
 from .adapters.task_store import TaskStore
 from .core import events as ev
 from .core.tasks import Task
+from .engine.swarm import Swarm
+from .live_run import run_swarm
 
 SPEC = """# calc
 
@@ -82,8 +84,6 @@ def what_happened(repo: Path) -> str:
 
 
 def run_demo(where: Path | None) -> int:
-    from .cli import run_swarm
-    from .engine.swarm import Swarm
     base = Path(where) if where else Path(tempfile.mkdtemp(prefix="oompa-demo-"))
     repo = make_demo_repo(base)
     print(f"demo repository: {repo}\n")

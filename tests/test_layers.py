@@ -72,3 +72,69 @@ def test_core_imports_only_stdlib_and_msgspec():
 def test_the_check_sees_every_layer():
     layers = {_layer(m) for m, _ in _modules()}
     assert layers == {0, 1, 2, VIEWS}
+
+
+MAX_MODULE_LINES = 400
+MAX_SERVER_LINES = 300
+OTHER_OWNER = PACKAGE / "adapters" / "git"  # its own split is tracked separately
+
+
+def _lines(path: Path) -> int:
+    return len(path.read_text(encoding="utf-8").splitlines())
+
+
+def test_no_module_is_over_400_lines():
+    over = [f"{path.relative_to(PACKAGE.parent)}: {_lines(path)} lines"
+            for _, path in _modules() if OTHER_OWNER not in path.parents and _lines(path) > MAX_MODULE_LINES]
+    assert not over, f"modules over {MAX_MODULE_LINES} lines (split them along a seam):\n" + "\n".join(over)
+
+
+def test_the_language_server_module_stays_small():
+    server = PACKAGE / "lsp" / "server.py"
+    assert _lines(server) < MAX_SERVER_LINES, (
+        f"{server.relative_to(PACKAGE.parent)} has {_lines(server)} lines (at most {MAX_SERVER_LINES - 1}): "
+        "handlers belong in lsp/handlers_*.py and lsp/lifecycle.py, rendering in lsp/rendering.py")
+
+
+def _imported_modules(path: Path) -> list[str]:
+    """Like `_imports`, plus the modules `from package import module` names."""
+    found = _imports(path)
+    module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = ".".join(module.split(".")[: -node.level]) if node.level else ""
+            package = ".".join(part for part in (base, node.module or "") if part)
+            found += [f"{package}.{alias.name}" for alias in node.names]
+    return found
+
+
+def _package_graph() -> dict[str, set[str]]:
+    modules = {module for module, _ in _modules()}
+    return {module: {i for i in _imported_modules(path) if i in modules and i != module} for module, path in _modules()}
+
+
+def _reaches(graph: dict[str, set[str]], start: str, goal: str) -> list[str] | None:
+    """An import path from `start` to `goal`, or None."""
+    paths, seen = [[start]], {start}
+    while paths:
+        path = paths.pop(0)
+        for nxt in sorted(graph.get(path[-1], ())):
+            if nxt == goal:
+                return [*path, nxt]
+            if nxt not in seen:
+                seen.add(nxt)
+                paths.append([*path, nxt])
+    return None
+
+
+def test_the_cli_and_the_demo_do_not_import_each_other_in_a_circle():
+    graph = _package_graph()
+    back = _reaches(graph, "oompa_lsp.demo", "oompa_lsp.cli")
+    assert back is None, "the demo reaches the CLI (the CLI calls the demo): " + " -> ".join(back)
+    assert _reaches(graph, "oompa_lsp.live_run", "oompa_lsp.cli") is None, "live_run reaches the CLI"
+
+
+def test_nothing_in_the_package_imports_the_cli():
+    graph = _package_graph()
+    wrong = [module for module, imported in graph.items() if "oompa_lsp.cli" in imported]
+    assert not wrong, "modules that import oompa_lsp.cli (it is the top, nothing may import it): " + ", ".join(wrong)

@@ -13,7 +13,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from oompa_lsp.adapters import task_store
+from oompa_lsp.adapters import task_scan
 from oompa_lsp.adapters.task_store import TaskStore, owner_here, owner_process_alive
 from oompa_lsp.core.errors import ClaimLost, TaskFileError
 from oompa_lsp.core.tasks import TASK_STATES, Attempt, Owner, Task
@@ -320,7 +320,7 @@ def test_write_new_refuses_an_id_that_exists_in_any_state(tmp_path: Path) -> Non
 
 
 def test_an_edit_in_place_is_seen_even_when_size_and_mtime_stay_the_same(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(task_store, "_SETTLED_AFTER_NS", 0)  # keep what was read at once (normally: after 2 s)
+    monkeypatch.setattr(task_scan, "_SETTLED_AFTER_NS", 0)  # keep what was read at once (normally: after 2 s)
     store = _store_with(tmp_path, 1)
     path = store.path("pending", "t000")
     long_ago = time.time() - 60

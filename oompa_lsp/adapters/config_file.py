@@ -16,16 +16,8 @@ from pathlib import Path
 
 from msgspec import Struct
 
-from ..core.config import (
-    Config,
-    ConfigWarning,
-    ReviewerModel,
-    WorkerConfig,
-    decode_config_with_warnings,
-    infer_role,
-    prompt_paths,
-    worker_reviewers,
-)
+from ..core.config import Config, ConfigWarning, ReviewerModel, WorkerConfig, infer_role, prompt_paths, worker_reviewers
+from ..core.config_checks import decode_config_with_warnings
 from ..core.errors import ConfigError
 from ..core.prompt_text import PromptProblem, SourceLine, expand_includes, template_problems
 

@@ -14,13 +14,11 @@ were on every rewrite (see `core.tasks.encode_task`). Files under the tasks fold
 scan reads (a `.json` outside the state folders, a non-`.json` file inside one) are named by
 `stray_files`, so none is skipped silently.
 
-A swarm scans the whole store before every claim. With a thousand tasks, opening and reading
-every file each time was most of the engine's work, so a store keeps the bytes of the files
-it read and reads a file again only when its inode, size or times changed (one `stat`
-instead of open, read and close). Files changed within the last seconds are always read
-again: the file system's timestamps are coarser than the moments between two writes.
+A swarm scans the whole store before every claim; the read cache that makes that cheap, the
+scan's types and assembly, and the stray-file finding are in `task_scan`.
 
-May import: the standard library, msgspec, oompa_lsp.core, oompa_lsp.adapters.atomic_files.
+May import: the standard library, msgspec, oompa_lsp.core, oompa_lsp.adapters.atomic_files,
+task_record and task_scan.
 Must not import: engine, lsp, cli.
 """
 
@@ -35,69 +33,19 @@ from pathlib import Path
 from typing import NamedTuple
 
 import msgspec
-from msgspec import Struct
 
 from oompa_lsp.adapters.atomic_files import create_exclusive, write_atomic
 from oompa_lsp.adapters.task_record import TaskRecord
+from oompa_lsp.adapters.task_scan import (FILE_START, InvalidTaskFile, ReadCache, StoreScan, StrayFile, assemble_scan,
+                                          stray_files)
 from oompa_lsp.core.errors import ClaimLost, TaskFileError
-from oompa_lsp.core.jsonpos import Position, Span
 from oompa_lsp.core.tasks import (TASK_STATES, Owner, Task, TaskProblem, TaskState, claim_order,
                                   decode_task, encode_task, is_safe_id)
 
 logger = logging.getLogger(__name__)
 
 _STABLE_SCAN_TRIES = 3
-_FILE_START = Span(Position(0, 0), Position(0, 1))
 _DEFAULT_UNOWNED_AFTER_S = 60.0
-# Changes within one tick of the kernel's coarse clock can keep mtime and size the same.
-_SETTLED_AFTER_NS = 2_000_000_000
-
-
-class InvalidTaskFile(Struct, frozen=True):
-    path: str
-    state: TaskState
-    problems: list[TaskProblem]
-
-
-class StoreScan(Struct):
-    """Valid tasks by state, and every file that is not a claimable task, with its reasons."""
-
-    tasks: dict[str, list[Task]]
-    invalid: list[InvalidTaskFile]
-    duplicates: dict[str, list[TaskState]]  # id -> the folders that each hold a copy
-
-    def ids(self, state: TaskState) -> set[str]:
-        return {task.id for task in self.tasks.get(state, [])}
-
-    @property
-    def pending(self) -> list[Task]:
-        return self.tasks.get("pending", [])
-
-    @property
-    def current(self) -> list[Task]:
-        return self.tasks.get("current", [])
-
-    @property
-    def complete(self) -> list[Task]:
-        return self.tasks.get("complete", [])
-
-    @property
-    def failed(self) -> list[Task]:
-        return self.tasks.get("failed", [])
-
-    def find(self, task_id: str) -> tuple[TaskState, Task] | None:
-        for state in TASK_STATES:
-            for task in self.tasks.get(state, []):
-                if task.id == task_id:
-                    return state, task
-        return None
-
-
-class StrayFile(NamedTuple):
-    """A file under the tasks folder that is not where a task file must be, and what to do."""
-
-    path: str
-    problem: str  # e.g. "not in a state folder: move it to tasks/pending/"
 
 
 class RecoveredClaim(NamedTuple):
@@ -124,43 +72,11 @@ def owner_process_alive(owner: Owner) -> bool:
     return True
 
 
-class _ReadCache:
-    """File bytes by folder and name, valid while the file's stat signature is unchanged."""
-
-    def __init__(self) -> None:
-        self._folders: dict[str, dict[str, tuple[tuple[int, int, int, int], bytes]]] = {}
-
-    def read(self, folder: str, name: str) -> bytes:
-        """The file's bytes; raises what reading it raises (FileNotFoundError, OSError)."""
-        path = os.path.join(folder, name)
-        info = os.stat(path)
-        signature = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
-        entries = self._folders.setdefault(folder, {})
-        kept = entries.get(name)
-        if kept is not None and kept[0] == signature:
-            return kept[1]
-        with open(path, "rb") as file:
-            data = file.read()
-        settled = time.time_ns() - max(info.st_mtime_ns, info.st_ctime_ns) > _SETTLED_AFTER_NS
-        if settled and len(data) == info.st_size:
-            entries[name] = (signature, data)
-        else:
-            entries.pop(name, None)
-        return data
-
-    def keep_only(self, folder: str, names: Iterable[str]) -> None:
-        """Forget the files of `folder` that are not among `names` (moved or deleted)."""
-        entries = self._folders.get(folder)
-        if entries:
-            for gone in entries.keys() - set(names):
-                entries.pop(gone, None)
-
-
 class TaskStore:
     def __init__(self, tasks_dir: Path) -> None:
         self.tasks_dir = Path(tasks_dir)
         self._folder_names = {state: str(self.tasks_dir / state) for state in TASK_STATES}
-        self._cache = _ReadCache()
+        self._cache = ReadCache()
         self.record = TaskRecord(self.path)  # what the engine knows each file holds (task_record.py)
 
     def path(self, state: TaskState, task_id: str) -> Path:
@@ -178,7 +94,7 @@ class TaskStore:
                 break
         for state, names in listing.items():
             self._cache.keep_only(self._folder_names[state], names)
-        return self._assemble(read)
+        return assemble_scan(read, self.path)
 
     def read_state(self, state: TaskState) -> tuple[list[Task], list[InvalidTaskFile]]:
         """The valid tasks and invalid files of one folder (no cross-folder duplicate check)."""
@@ -193,31 +109,8 @@ class TaskStore:
         return tasks, invalid
 
     def stray_files(self, shown_from: Path) -> list[StrayFile]:
-        """Files no scan reads: `.json` files directly in the tasks folder or in a folder that
-        is not a state folder, and other files (or folders) inside a state folder. Paths in
-        the advice are shown relative to `shown_from` (the repository). Dot files are skipped:
-        they are temp files mid-write and tools' own (`.gitkeep`, `.DS_Store`)."""
-        pending = _shown(self.tasks_dir / "pending", shown_from) + "/"
-        stray: list[StrayFile] = []
-        for entry in _visible_entries(self.tasks_dir):
-            if entry.is_dir() and entry.name in TASK_STATES:
-                stray += self._strays_in_state_folder(Path(entry.path), pending)
-            elif entry.is_dir():
-                stray += [StrayFile(path, f"not in a state folder: move it to {pending}")
-                          for path in _json_files_under(Path(entry.path))]
-            elif entry.name.endswith(".json"):
-                stray.append(StrayFile(entry.path, f"not in a state folder: move it to {pending}"))
-        return sorted(stray)
-
-    def _strays_in_state_folder(self, folder: Path, pending: str) -> list[StrayFile]:
-        stray: list[StrayFile] = []
-        for entry in _visible_entries(folder):
-            if entry.is_dir():
-                stray += [StrayFile(path, f"in a subfolder of {folder.name}/: task files sit directly in {pending}")
-                          for path in _json_files_under(Path(entry.path))]
-            elif not entry.name.endswith(".json"):
-                stray.append(StrayFile(entry.path, "not a task file: task files end in .json"))
-        return stray
+        """Files no scan reads, with what to do about them (see task_scan.stray_files)."""
+        return stray_files(self.tasks_dir, shown_from)
 
     def states_of(self, task_id: str) -> list[TaskState]:
         """The folders holding a file for this id: one normally, none if unknown."""
@@ -364,7 +257,7 @@ class TaskStore:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            problem = TaskProblem(f"cannot read the file: {exc.strerror}", _FILE_START)
+            problem = TaskProblem(f"cannot read the file: {exc.strerror}", FILE_START)
             return InvalidTaskFile(os.path.join(folder, name), state, [problem])
         task, problems = decode_task(data, file_stem=name.removesuffix(".json"))
         if task is not None:
@@ -373,34 +266,6 @@ class TaskStore:
         # the hints beside an error (fields oompa does not use) are the editor's, not the scan's
         errors = [problem for problem in problems if problem.severity == "error"]
         return InvalidTaskFile(os.path.join(folder, name), state, errors)
-
-    def _assemble(self, read: dict[TaskState, list[Task | InvalidTaskFile | None]]) -> StoreScan:
-        found: dict[str, dict[TaskState, Task | InvalidTaskFile]] = {}
-        for state, entries in read.items():
-            for entry in entries:
-                if entry is not None:
-                    found.setdefault(_stem(entry), {})[state] = entry
-        scan = StoreScan(tasks={state: [] for state in TASK_STATES}, invalid=[], duplicates={})
-        for stem, by_state in sorted(found.items()):
-            self._add_to_scan(scan, stem, by_state)
-        return scan
-
-    def _add_to_scan(self, scan: StoreScan, stem: str, by_state: dict[TaskState, Task | InvalidTaskFile]) -> None:
-        # a copy seen during the scan may have been moved since; only copies still there count
-        still_there = {s: e for s, e in by_state.items() if len(by_state) == 1 or self.path(s, stem).is_file()}
-        if len(still_there) > 1:
-            scan.duplicates[stem] = list(still_there)
-            for state in still_there:
-                others = ", ".join(f"{o}/" for o in still_there if o != state)
-                problem = TaskProblem(f"task {stem} is also in {others}: a task must be in one folder only; "
-                                      "delete the stale copy", _FILE_START)
-                scan.invalid.append(InvalidTaskFile(str(self.path(state, stem)), state, [problem]))
-            return
-        for state, entry in still_there.items():
-            if isinstance(entry, Task):
-                scan.tasks[state].append(entry)
-            else:
-                scan.invalid.append(entry)
 
     def _check_claimable(self, task_id: str) -> None:
         if not is_safe_id(task_id):
@@ -465,32 +330,6 @@ class TaskStore:
             return False
         # rename keeps mtime but updates ctime, so the later of the two is when it was claimed
         return time.time() - max(info.st_mtime, info.st_ctime) > unowned_after_s
-
-
-def _visible_entries(folder: Path) -> list[os.DirEntry]:
-    try:
-        return sorted((e for e in os.scandir(folder) if not e.name.startswith(".")), key=lambda e: e.name)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-
-
-def _json_files_under(folder: Path) -> list[str]:
-    found = []
-    for top, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found += [os.path.join(top, f) for f in sorted(files) if f.endswith(".json") and not f.startswith(".")]
-    return found
-
-
-def _shown(path: Path, shown_from: Path) -> str:
-    try:
-        return path.relative_to(shown_from).as_posix()
-    except ValueError:
-        return str(path)
-
-
-def _stem(entry: Task | InvalidTaskFile) -> str:
-    return entry.id if isinstance(entry, Task) else Path(entry.path).name.removesuffix(".json")
 
 
 def _utc_now() -> str:

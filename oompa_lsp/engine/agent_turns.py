@@ -175,3 +175,19 @@ def agent_env(ctx: SwarmContext, role: str, worktree: Path, task: Task | None) -
     if task is not None:
         env["OOMPA_TASK_ID"] = task.id
     return env
+
+
+def turn_problem(turn: TurnResult, seat: AgentSeat) -> str | None:
+    """Why a finished turn cannot go on to checks and review, or None when it can."""
+    if not turn.outcome.ok:
+        return f"agent error ({turn.outcome.error_kind}): {turn.outcome.error}"
+    kind = turn.signal.kind
+    if kind == "followup":
+        return f"the agent needs follow-up: {turn.signal.reason or 'no reason given'}"
+    if turn.out_of_runs:
+        return f"no finished turn within the cycle's {seat.max_runs} agent runs (max_resumes)"
+    if kind == "none":
+        return f"no signal after {seat.max_working_resumes} resumes (max_working_resumes)"
+    if kind in ("done", "claim"):
+        return f"the agent answered {kind} instead of finishing the task"
+    return None

@@ -3,7 +3,8 @@
 A cycle claims a task (or, for planners, writes tasks), runs the agent until it signals,
 commits its changes, runs the checks, has the change reviewed, and hands approved work to
 the merge queue. Conflicts come back as resolver turns. Failures become events; the claim is
-always returned, and unmerged commits are parked, never deleted.
+always returned, and unmerged commits are parked, never deleted. The landing (merge queue,
+conflicts, completion) is in landing.py, giving a task back (and parking) in giving_back.py.
 
 May import: core, adapters. Must not import: lsp, cli.
 """
@@ -21,18 +22,20 @@ import anyio
 from ..core.config import ModelRef
 from ..core.errors import OompaError
 from ..adapters.config_file import LoadedReviewer
-from ..core.events import BranchParked, CheckResult, ChecksRan, LogMessage, MergeConflicted, TaskClaimed, TaskCompleted, TaskFailed, TaskReturned, WorkerStateChanged, WorktreeReady
+from ..core.events import ChecksRan, LogMessage, TaskClaimed, TaskCompleted, WorkerStateChanged, WorktreeReady
 from ..core.tasks import Attempt, Task
 from . import prompting
-from .agent_turns import AgentSeat, TurnResult, run_until_signal, stop_seat_services
+from .agent_turns import AgentSeat, TurnResult, run_until_signal, stop_seat_services, turn_problem
 from .board import TaskBoard
 from .checks import run_checks
 from .context import SwarmContext
-from .merge_queue import MergeQueue, MergeRequest
+from .giving_back import TaskHandback
+from .job import Disposition, Job
+from .landing import Landing
+from .merge_queue import MergeQueue
 from .review import ReviewCase, ReviewDesk
 from .target_watch import JobView
 
-Disposition = Literal["pending", "failed"]
 NO_CHANGE = "no change"  # the reason an attempt ends when the agent never changed anything
 
 
@@ -53,27 +56,14 @@ class WorkerSpec:
     max_new_tasks: int | None = None   # a planner's limit this run (the top-level planner's max_pending)
 
 
-@dataclass
-class _Job:
-    """The task a worker holds right now, and how a user's cancel should end it."""
-
-    task: Task
-    branch: str
-    base: str
-    scope: anyio.CancelScope
-    user_disposition: Disposition | None = None
-    user_reason: str = ""
-    checks: list[CheckResult] = field(default_factory=list)
-    seat: AgentSeat | None = None
-    branch_gone: bool = False  # landed, and the landing deleted the branch
-
-
 class Worker:
     def __init__(self, ctx: SwarmContext, spec: WorkerSpec, board: TaskBoard, desk: ReviewDesk,
                  queue: MergeQueue) -> None:
         self.ctx, self.spec, self.board, self.desk, self.queue = ctx, spec, board, desk, queue
         self.worktree = ctx.worktree_root / spec.id
-        self.job: _Job | None = None
+        self.job: Job | None = None
+        self.handback = TaskHandback(ctx, spec.id, self.worktree)
+        self.landing = Landing(self, self.handback)
         # True right after a landing that left nothing uncommitted in the worktree.
         self._left_clean = False
         # Where the worktree stands when the landing deleted the branch it is on: the next
@@ -98,11 +88,11 @@ class Worker:
             with anyio.CancelScope(shield=True):
                 await self._detach_orphaned()
         if not stopping.is_set():
-            self._state("done")
+            self.report_state("done")
 
     async def _wait_between(self, stopping: anyio.Event) -> None:
         """The original's `wait_between`: a pause before every cycle after the first."""
-        self._state("waiting", detail=f"wait_between {self.spec.wait_between:g}s")
+        self.report_state("waiting", detail=f"wait_between {self.spec.wait_between:g}s")
         with anyio.move_on_after(self.spec.wait_between):
             await stopping.wait()
 
@@ -121,7 +111,7 @@ class Worker:
         """One cycle; False when this worker has nothing more to do."""
         if self.spec.role == "planner":
             return await self._plan()
-        self._state("idle")
+        self.report_state("idle")
         wait = None if self.spec.can_plan else self.spec.max_wait_for_tasks
         task = await self.board.next_task(self.spec.id, stopping, start=self._start_attempt, max_wait_s=wait)
         if task is None:
@@ -132,7 +122,7 @@ class Worker:
     def _may_plan(self) -> bool:
         return self.spec.role == "worker" and self.spec.can_plan
 
-    def _state(self, state: str, task: Task | None = None, detail: str = "") -> None:
+    def report_state(self, state: str, task: Task | None = None, detail: str = "") -> None:
         self.ctx.emit(WorkerStateChanged(worker=self.spec.id, state=state, task_id=task.id if task else None,
                                          detail=detail))
 
@@ -141,7 +131,7 @@ class Worker:
     async def _plan(self) -> bool:
         """A turn without a task; True when it created new tasks and did not say it is done."""
         before = {t.id for t in (await self.board.refresh()).pending}
-        self._state("working", detail="planning")
+        self.report_state("working", detail="planning")
         branch = f"oompa/plan/{self.spec.id}"
         await self._prepare_worktree(branch)
         prompt = await self._prompt(None, scan=True)
@@ -156,7 +146,7 @@ class Worker:
             self.board.producers -= 1
             self.ctx.wakeup.notify()
         with anyio.CancelScope(shield=True):
-            await self._drop_branch(branch, into=self.ctx.target_ref)
+            await self.handback.drop_branch(branch, into=self.ctx.target_ref)
         created = {t.id for t in (await self.board.refresh()).pending} - before
         return bool(created) and turn.signal.kind != "done" and turn.outcome.ok
 
@@ -168,17 +158,17 @@ class Worker:
         try:
             base = await self._prepare_worktree(branch)
             with anyio.CancelScope() as scope:
-                self.job = _Job(task, branch, base, scope)
+                self.job = Job(task, branch, base, scope)
                 await self._work_on(self.job)
             if scope.cancelled_caught and self.job.user_disposition:
-                await self._give_back(self.job, self.job.user_reason, self.job.user_disposition)
+                await self.handback.give_back(self.job, self.job.user_reason, self.job.user_disposition)
         except OompaError as exc:  # a task-level failure (git, store): an event, not a crash
             with anyio.CancelScope(shield=True):
                 await self._recover_from(task, exc)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 if self.job is not None and self.job.task.id == task.id:
-                    await self._give_back(self.job, "the swarm stopped", "pending", park=True, count=False)
+                    await self.handback.give_back(self.job, "the swarm stopped", "pending", park=True, count=False)
             raise
         finally:
             if self.job is not None:
@@ -192,9 +182,9 @@ class Worker:
         self.ctx.emit(LogMessage(level="error", worker=self.spec.id, message=f"{task.id}: {reason}"))
         try:
             if self.job is not None and self.job.task.id == task.id:
-                await self._give_back(self.job, reason, "pending")
+                await self.handback.give_back(self.job, reason, "pending")
             else:
-                await self._move_back(task, "pending", reason)
+                await self.handback.move_back(task, "pending", reason)
         except OompaError as again:
             self.ctx.emit(LogMessage(level="error", worker=self.spec.id,
                                      message=f"{task.id} stays claimed (the next start recovers it): {again}"))
@@ -205,26 +195,30 @@ class Worker:
         task.attempts = [*task.attempts, Attempt(worker=self.spec.id, branch=branch, started_at=_now())]
         return task
 
-    async def _work_on(self, job: _Job) -> None:
+    async def _work_on(self, job: Job) -> None:
         head = await self._until_approved(job)
         if head is None:
             return
-        await self._merge(job, head)
+        landed = await self.landing.land(job, head)
+        if landed is not None:
+            if job.branch_gone:
+                self._orphaned_at = landed
+            self._left_clean = self.landing.leaves_clean()
 
-    async def _until_approved(self, job: _Job) -> str | None:
+    async def _until_approved(self, job: Job) -> str | None:
         """Agent turns, checks and review rounds; the approved head, or None (task given back)."""
-        seat = self._job_seat(job)
+        seat = self.job_seat(job)
         prompt = await self._prompt(job.task)
         max_rounds = self.ctx.config.review.max_attempts
         for round_no in range(1, max_rounds + 1):
             if seat.out_of_runs():
-                await self._give_back(job, f"the cycle used its {seat.max_runs} agent runs (max_resumes)", "pending")
+                await self.handback.give_back(job, f"the cycle used its {seat.max_runs} agent runs (max_resumes)", "pending")
                 return None
-            self._state("working", job.task, f"round {round_no}")
+            self.report_state("working", job.task, f"round {round_no}")
             head = await self._turn_with_a_change(job, seat, prompt)
             if head is None:
                 return None
-            feedback = await self._checks_feedback(job)
+            feedback = await self.checks_feedback(job)
             if feedback is None:
                 verdict = await self._review(job, head, round_no)
                 if verdict.approved:
@@ -232,29 +226,29 @@ class Worker:
                 feedback = "\n".join(verdict.issues) or verdict.text
             self._note_feedback(job, feedback)
             prompt = prompting.feedback_prompt(feedback, round_no)
-        await self._give_back(job, f"not approved after {max_rounds} review rounds", "pending")
+        await self.handback.give_back(job, f"not approved after {max_rounds} review rounds", "pending")
         return None
 
-    async def _turn_with_a_change(self, job: _Job, seat: AgentSeat, prompt: str) -> str | None:
+    async def _turn_with_a_change(self, job: Job, seat: AgentSeat, prompt: str) -> str | None:
         """Agent turns until one finishes with a change against the merge base: its committed
         head, or None when the task was given back (or, where the task allows it, completed
         with no change). Saying "done" with nothing changed is resumed, never reviewed."""
         nudges = 0
         while True:
             turn = await run_until_signal(self.ctx, seat, self._task_role(), prompt, self.worktree, job.task)
-            self._add_usage(job, turn)
-            problem = _turn_problem(turn, seat)
+            self.add_usage(job, turn)
+            problem = turn_problem(turn, seat)
             if problem:
-                await self._give_back(job, problem, "pending")
+                await self.handback.give_back(job, problem, "pending")
                 return None
-            head = await self._commit(job)
+            head = await self.commit(job)
             if not await anyio.to_thread.run_sync(self.ctx.repo.same_tree, head, job.base):
                 return head
             if job.task.no_change_ok:
                 await self._complete_unchanged(job)
                 return None
             if nudges >= seat.max_working_resumes or seat.out_of_runs():
-                await self._give_back(job, f"{NO_CHANGE}: the agent said it was done {nudges + 1} time(s) "
+                await self.handback.give_back(job, f"{NO_CHANGE}: the agent said it was done {nudges + 1} time(s) "
                                            "without changing anything", "pending")
                 return None
             nudges += 1
@@ -262,7 +256,7 @@ class Worker:
                                      message=f"{job.task.id}: done with no change in the worktree; resumed"))
             prompt = prompting.no_change_prompt()
 
-    async def _complete_unchanged(self, job: _Job) -> None:
+    async def _complete_unchanged(self, job: Job) -> None:
         task = job.task
         task.attempts[-1].outcome = "no change"
         task.completed_by = self.spec.id
@@ -270,19 +264,19 @@ class Worker:
         await anyio.to_thread.run_sync(self.ctx.store.move, task.id, "current", "complete", task)
         self.ctx.emit(TaskCompleted(task_id=task.id, commit="",
                                     note="completed with no change (the task says no_change_ok)"))
-        await self._drop_branch(job.branch, into=self.ctx.target_ref)
+        await self.handback.drop_branch(job.branch, into=self.ctx.target_ref)
 
-    async def _commit(self, job: _Job) -> str:
+    async def commit(self, job: Job) -> str:
         git = self.ctx.repo
         message = f"{job.task.id}: {job.task.summary}"
         committed = await anyio.to_thread.run_sync(git.commit_all, self.worktree, message)
         return committed or await anyio.to_thread.run_sync(git.head, self.worktree)
 
-    async def _checks_feedback(self, job: _Job) -> str | None:
+    async def checks_feedback(self, job: Job) -> str | None:
         checks = self.ctx.config.merge.checks
         if not checks:
             return None
-        self._state("checking", job.task)
+        self.report_state("checking", job.task)
         try:
             results = await run_checks(checks, self.worktree, self.ctx.config.merge.check_timeout_s)
             ok = all(r.exit_code == 0 for r in results)
@@ -293,13 +287,13 @@ class Worker:
         job.checks = results
         return None if ok else "The checks failed:\n" + prompting.check_block(results)
 
-    async def _stop_services(self, job: _Job) -> None:
+    async def _stop_services(self, job: Job) -> None:
         if job.seat is not None and job.seat.services:
             await stop_seat_services(self.ctx, job.seat, self._task_role(), job.task.id)
 
-    async def _review(self, job: _Job, head: str, round_no: int):
+    async def _review(self, job: Job, head: str, round_no: int):
         human = self.ctx.config.review.mode in ("human", "model+human")
-        self._state("awaiting_review" if human else "reviewing", job.task, f"round {round_no}")
+        self.report_state("awaiting_review" if human else "reviewing", job.task, f"round {round_no}")
         case = ReviewCase(review_id=f"{job.task.id}-{len(job.task.attempts)}-{round_no}", task=job.task,
                           worker=self.spec.id, branch=job.branch, base=job.base, head=head,
                           worktree=self.worktree, round=round_no, checks=job.checks,
@@ -309,119 +303,8 @@ class Worker:
         await anyio.to_thread.run_sync(self.ctx.store.update, job.task)
         return verdict
 
-    def _note_feedback(self, job: _Job, feedback: str) -> None:
+    def _note_feedback(self, job: Job, feedback: str) -> None:
         job.task.attempts[-1].feedback.append(feedback)
-
-    # -- merging --------------------------------------------------------------------------
-
-    async def _merge(self, job: _Job, head: str) -> None:
-        limit = self.ctx.config.merge.max_conflict_attempts
-        for conflict_round in range(limit + 1):
-            self._state("merging", job.task)
-            outcome = await self.queue.submit(MergeRequest(job.task.id, self.spec.id, job.branch, head,
-                                                           self.worktree, job.task.summary))
-            if outcome.kind == "landed":
-                job.branch_gone = outcome.branch_dropped
-                await self._complete(job, outcome.commit, head)
-                return
-            if outcome.kind == "outside_queue":
-                await self._give_back(job, f"{outcome.reason} ({outcome.commit[:10]}); review it yourself, then "
-                                           "requeue the task or move it to complete/", "failed")
-                return
-            if outcome.kind == "checks_failed":
-                await self._give_back(job, "the merged tree fails the checks:\n" + prompting.check_block(outcome.results), "pending")
-                return
-            if outcome.kind in ("failed", "stopped"):
-                await self._give_back(job, f"the merge failed: {outcome.reason or 'the queue stopped'}", "pending")
-                return
-            if conflict_round == limit:
-                break
-            head = await self._resolve(job, outcome.files, conflict_round + 1)
-            if head is None:
-                return
-        await self._give_back(job, f"merge conflicts not resolved after {limit} attempts", "pending")
-
-    async def _resolve(self, job: _Job, files: list[str], attempt: int) -> str | None:
-        git = self.ctx.repo
-        self.ctx.emit(MergeConflicted(task_id=job.task.id, files=files, attempt=attempt))
-        self._state("resolving", job.task, ", ".join(files))
-        conflicted = await anyio.to_thread.run_sync(git.merge_into_worktree, self.worktree, self.ctx.target)
-        facts = self._facts("resolver", job.task, conflict_files=tuple(conflicted or files))
-        prompt = prompting.build_prompt(self.ctx.loaded.template(self.ctx.loaded.resolver_prompts), facts)
-        turn = await run_until_signal(self.ctx, self._job_seat(job), "resolver", prompt, self.worktree, job.task)
-        self._add_usage(job, turn)
-        left = await anyio.to_thread.run_sync(git.files_with_conflict_markers, self.worktree, conflicted or files)
-        if turn.signal.kind != "complete" or not turn.outcome.ok or left:
-            await anyio.to_thread.run_sync(git.abort_merge, self.worktree)
-            await self._give_back(job, "the resolver could not resolve the conflict", "pending")
-            return None
-        head = await self._commit(job)
-        feedback = await self._checks_feedback(job)
-        if feedback is not None:
-            await self._give_back(job, "checks fail after resolving the conflict:\n" + feedback, "pending")
-            return None
-        return head
-
-    async def _complete(self, job: _Job, commit: str, head: str) -> None:
-        task = job.task
-        task.attempts[-1].outcome = "merged"
-        task.merged_commit = commit
-        task.completed_by = self.spec.id
-        task.claimed_by, task.owner = None, None
-        await anyio.to_thread.run_sync(self.ctx.store.move, task.id, "current", "complete", task)
-        self.ctx.emit(TaskCompleted(task_id=task.id, commit=commit))
-        if job.branch_gone:
-            self._orphaned_at = head
-        else:
-            # The commit that landed it is on the target and has the branch as a parent: proving
-            # "merged" is one look, where the target's tip may be many merges further already.
-            await self._drop_branch(job.branch, into=commit)
-        self._left_clean = self._landing_leaves_clean()
-
-    def _landing_leaves_clean(self) -> bool:
-        """Everything was committed (`git add -A`) and a model reviewer's leftovers were
-        discarded; no checks ran since, and no human had the review open to edit in."""
-        return not self.ctx.config.merge.checks and self.ctx.config.review.mode in ("model", "none")
-
-    # -- giving a task back ---------------------------------------------------------------
-
-    async def _give_back(self, job: _Job, reason: str, disposition: Disposition, park: bool = True,
-                         count: bool = True) -> None:
-        task = job.task
-        parked = await self._park(job, reason) if park else None
-        task.attempts[-1].outcome = "parked" if parked else "returned"
-        task.attempts[-1].parked_ref = parked
-        if reason not in task.attempts[-1].feedback:
-            task.attempts[-1].feedback.append(reason)
-        if disposition == "pending" and count and len(task.attempts) >= self.ctx.config.task_attempts:
-            disposition, reason = "failed", f"{reason} (gave up after {len(task.attempts)} attempts)"
-        await self._move_back(task, disposition, reason)
-
-    async def _move_back(self, task: Task, disposition: Disposition, reason: str) -> None:
-        task.claimed_by, task.claimed_at, task.owner = None, None, None
-        task.failure = reason if disposition == "failed" else None
-        await anyio.to_thread.run_sync(self.ctx.store.move, task.id, "current", disposition, task)
-        if disposition == "failed":
-            self.ctx.emit(TaskFailed(task_id=task.id, reason=reason))
-        else:
-            self.ctx.emit(TaskReturned(task_id=task.id, reason=reason, worker=self.spec.id))
-
-    async def _park(self, job: _Job, reason: str) -> str | None:
-        if job.branch_gone:  # it landed: nothing to keep
-            return None
-        git = self.ctx.repo
-        head = await anyio.to_thread.run_sync(git.head, self.worktree)
-        if head == job.base or await anyio.to_thread.run_sync(git.is_ancestor, head, self.ctx.target_ref):
-            await self._drop_branch(job.branch, into=self.ctx.target_ref)
-            return None
-        name = f"{job.task.id}/{len(job.task.attempts)}"
-        parked = await anyio.to_thread.run_sync(git.park, name, head)
-        self.ctx.emit(BranchParked(task_id=job.task.id, ref=parked.ref, reason=reason.splitlines()[0]))
-        await self._drop_branch(job.branch, into=parked.ref)
-        return parked.ref
-
-    async def _drop_branch(self, branch: str, into: str) -> None:
-        await anyio.to_thread.run_sync(self.ctx.repo.release_branch, self.worktree, branch, into)
 
     # -- user requests ----------------------------------------------------------------------
 
@@ -467,7 +350,7 @@ class Worker:
         return AgentSeat(self.spec.id, self.spec.model, self.spec.timeout_s, self.spec.max_working_resumes,
                          max_runs=self.spec.max_runs)
 
-    def _job_seat(self, job: _Job) -> AgentSeat:
+    def job_seat(self, job: Job) -> AgentSeat:
         if job.seat is None:
             job.seat = self._seat()
         return job.seat
@@ -483,30 +366,15 @@ class Worker:
         tasks = {}
         if scan or prompting.needs_task_scan(template):
             tasks = (await self.board.refresh()).tasks
-        return prompting.build_prompt(template, self._facts(role, task, tasks=tasks))
+        return prompting.build_prompt(template, self.facts(role, task, tasks=tasks))
 
-    def _facts(self, role: str, task: Task | None, **more) -> prompting.PromptFacts:
+    def facts(self, role: str, task: Task | None, **more) -> prompting.PromptFacts:
         return prompting.PromptFacts(role=role, tasks_dir=str(self.ctx.tasks_dir), worktree=str(self.worktree),
                                      target=self.ctx.target, spec_path=str(self.ctx.spec_path), task=task, **more)
 
-    def _add_usage(self, job: _Job, turn: TurnResult) -> None:
+    def add_usage(self, job: Job, turn: TurnResult) -> None:
         attempt = job.task.attempts[-1]
         attempt.usage = attempt.usage.plus(turn.usage)
-
-
-def _turn_problem(turn: TurnResult, seat: AgentSeat) -> str | None:
-    if not turn.outcome.ok:
-        return f"agent error ({turn.outcome.error_kind}): {turn.outcome.error}"
-    kind = turn.signal.kind
-    if kind == "followup":
-        return f"the agent needs follow-up: {turn.signal.reason or 'no reason given'}"
-    if turn.out_of_runs:
-        return f"no finished turn within the cycle's {seat.max_runs} agent runs (max_resumes)"
-    if kind == "none":
-        return f"no signal after {seat.max_working_resumes} resumes (max_working_resumes)"
-    if kind in ("done", "claim"):
-        return f"the agent answered {kind} instead of finishing the task"
-    return None
 
 
 def _copy_ignored(source: Path, dest: Path) -> None:

@@ -6,8 +6,8 @@ finds in the editor's buffer; an `id` the file name overrides, stale claims and 
 of linked items (Information), unchecked items no task implements (Hint), and a paused
 merge queue with its reason (Warning, on the first line).
 
-Columns are counted in Unicode code points here; the server converts them to the client's
-position encoding.
+Columns are counted in Unicode code points here; `in_client_units` converts them to the
+client's position encoding.
 
 Must not import: oompa_lsp.engine, oompa_lsp.adapters.
 """
@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 
 from lsprotocol import types as lsp
+from pygls.workspace import TextDocument
+from pygls.workspace.position_codec import ServerTextPosition, ServerTextRange
 
 from oompa_lsp.core.config import ConfigWarning
 from oompa_lsp.core.errors import ConfigError
@@ -143,3 +145,14 @@ def _config_range(where: str, text: str) -> lsp.Range:
         return lsp.Range(lsp.Position(line, column), lsp.Position(line, column + 1))
     span = span_of_path(text, split_path("$." + where), False) if where else None
     return _range(span) if span is not None else _whole_line(text, 0)
+
+
+def in_client_units(document: TextDocument, found: list[lsp.Diagnostic]) -> list[lsp.Diagnostic]:
+    """Diagnostics are computed in code points; convert when the text is not plain ASCII."""
+    if document.source.isascii():
+        return found
+    for diagnostic in found:
+        server_range = ServerTextRange(ServerTextPosition(diagnostic.range.start.line, diagnostic.range.start.character),
+                                       ServerTextPosition(diagnostic.range.end.line, diagnostic.range.end.character))
+        diagnostic.range = document.range_to_client_units(server_range)
+    return found

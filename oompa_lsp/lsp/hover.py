@@ -8,6 +8,8 @@ Must not import: oompa_lsp.engine, oompa_lsp.adapters.
 
 from __future__ import annotations
 
+from lsprotocol import types as lsp
+
 from oompa_lsp.core.snapshot import ReviewView, Snapshot, TaskView
 from oompa_lsp.core.spec import SpecItem
 from oompa_lsp.core.tasks import Attempt, Task
@@ -15,6 +17,12 @@ from oompa_lsp.core.tasks import Attempt, Task
 from .labels import reviews_by_task, status_words
 
 MAX_FEEDBACK_CHARS = 1200
+
+
+def lsp_hover(text: str, item: SpecItem) -> lsp.Hover:
+    """The hover text as Markdown over the item's first line."""
+    return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text),
+                     range=lsp.Range(lsp.Position(item.line, 0), lsp.Position(item.line, item.line_length)))
 
 
 def item_hover(snapshot: Snapshot, item: SpecItem, task_ids: list[str], files: dict[str, Task | None]) -> str:

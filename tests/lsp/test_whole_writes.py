@@ -7,7 +7,7 @@ import os
 import threading
 import time
 
-from oompa_lsp.lsp.server import WholeWrites
+from oompa_lsp.lsp.whole_writes import WholeWrites
 
 
 def test_a_message_larger_than_the_pipe_arrives_whole_and_in_order():
