@@ -6,7 +6,9 @@ last read from a file it did not write: a task a user or planner created). A fil
 gone from every state folder is written back where it was; a file the engine owns (claimed
 in current/, or complete/) that someone rewrote gets the engine's content back. Pending and
 failed files may be edited (users fix tasks before they run): their new content is what
-is recorded. Restoring never overwrites: a file in the way is left as it is.
+is recorded. Only content this engine wrote itself is defended against a rewrite (a file
+another engine wrote is read, not owned). Restoring never overwrites: a file in the way is
+left as it is.
 
 Every write of the task store and every check here hold the record's lock, so a check never
 sees the engine halfway through its own write. May import: the standard library,
@@ -40,6 +42,7 @@ class TaskRecord:
     def __init__(self, path_of: Callable[[TaskState, str], Path]) -> None:
         self._path_of = path_of
         self._known: dict[str, tuple[TaskState, bytes]] = {}
+        self._ours: set[str] = set()  # ids whose recorded content is this engine's own write
         self._rewritten: set[str] = set()  # engine-owned files a scan found changed
         self._undone: list[RestoredFile] = []  # rewrites the engine's own next write undid
         self.lock = threading.RLock()
@@ -47,12 +50,13 @@ class TaskRecord:
     def remember(self, state: TaskState, task_id: str, data: bytes) -> None:
         """The engine wrote `data` for `task_id` in `state` (call with the lock held)."""
         self._known[task_id] = (state, data)
+        self._ours.add(task_id)
 
     def overwriting(self, state: TaskState, task_id: str) -> None:
         """The engine is about to write an owned file: if someone rewrote it since the
         engine's last write, that rewrite is undone now, and said (call with the lock held)."""
         known = self._known.get(task_id)
-        if known is None or known[0] != state or state not in ENGINE_OWNED:
+        if known is None or known[0] != state or state not in ENGINE_OWNED or task_id not in self._ours:
             return
         current = _content_of(self._path_of(state, task_id))
         if current not in (None, known[1]):
@@ -70,11 +74,12 @@ class TaskRecord:
         pending task, a task a planner wrote)."""
         with self.lock:
             known = self._known.get(task_id)
-            if known is not None and known[0] == state and state in ENGINE_OWNED:
+            if known is not None and known[0] == state and state in ENGINE_OWNED and task_id in self._ours:
                 if known[1] != data:
                     self._rewritten.add(task_id)
                 return
             self._known[task_id] = (state, data)
+            self._ours.discard(task_id)
 
     def restore(self, listed: set[str]) -> list[RestoredFile]:
         """Put back every recorded file a scan did not find in any folder (`listed`: the ids
@@ -93,7 +98,7 @@ class TaskRecord:
 
     def _restore_one(self, task_id: str, state: TaskState, data: bytes) -> RestoredFile | None:
         path = self._path_of(state, task_id)
-        if not any(self._path_of(s, task_id).exists() for s in TASK_STATES):
+        if self._nowhere(task_id) and self._nowhere(task_id):
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 create_exclusive(path, data)
@@ -104,6 +109,13 @@ class TaskRecord:
             write_atomic(path, data)
             return RestoredFile(task_id, state, str(path), "rewritten", data.decode("utf-8", "replace"))
         return None
+
+
+    def _nowhere(self, task_id: str) -> bool:
+        """In no state folder. Asked twice by `_restore_one`: another process moving the file
+        back (current/ to pending/) while one look goes through the folders can hide it from
+        that look, not from two."""
+        return not any(self._path_of(s, task_id).exists() for s in TASK_STATES)
 
 
 def _content_of(path: Path) -> bytes | None:

@@ -18,7 +18,8 @@ pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 
 def board_on(store: TaskStore, run_id: str) -> TaskBoard:
     # The board uses the context's store, run id, event sink and wake-up signal only.
-    return TaskBoard(SimpleNamespace(store=store, run_id=run_id, emit=lambda event: None, wakeup=Wakeup()))
+    return TaskBoard(SimpleNamespace(store=store, run_id=run_id, emit=lambda event: None, wakeup=Wakeup(),
+                                     recent_agents=list))
 
 
 async def claim_all(board: TaskBoard, worker: str, got: list[tuple[str, str]]) -> None:
