@@ -71,8 +71,9 @@ async def run_process_group(argv: list[str], *, cwd: str, env: dict[str, str], s
     started = anyio.current_time()
     marker = new_turn_marker()
     env = {**env, TURN_VARIABLE: turn_value(marker, os.environ.get(TURN_VARIABLE))}
+    existing = frozenset(psutil.pids())  # what runs before the turn is not the turn's
     process = await anyio.open_process(argv, cwd=cwd, env=env, start_new_session=True)
-    run = _Run(process, on_line, _open_transcript(transcript), marker, tuple(keep))
+    run = _Run(process, on_line, _open_transcript(transcript), marker, tuple(keep), existing)
     try:
         await run.supervise(stdin, timeout_s)
     finally:
@@ -85,7 +86,7 @@ async def run_process_group(argv: list[str], *, cwd: str, env: dict[str, str], s
     result.duration_s = anyio.current_time() - started
     result.marker = marker
     if keep:
-        result.kept = await anyio.to_thread.run_sync(kept_services, marker, tuple(keep))
+        result.kept = await anyio.to_thread.run_sync(kept_services, marker, tuple(keep), existing)
     return result
 
 
@@ -94,9 +95,10 @@ async def stop_services(marker: str) -> list[LeftoverProcess]:
     return await anyio.to_thread.run_sync(stop_marked, marker, GRACE_S)
 
 
-async def stop_leftovers(marker: str, pid: int, keep: tuple[str, ...] = ()) -> list[LeftoverProcess]:
+async def stop_leftovers(marker: str, pid: int, keep: tuple[str, ...] = (),
+                         existing: frozenset[int] = frozenset()) -> list[LeftoverProcess]:
     """Stop what the run left outside its group: a sweep of the machine, so in a worker thread."""
-    leftovers = await anyio.to_thread.run_sync(stop_marked, marker, GRACE_S, keep)
+    leftovers = await anyio.to_thread.run_sync(stop_marked, marker, GRACE_S, keep, existing)
     if leftovers:
         logger.warning("process %d left %d process(es) running; stopped: %s", pid, len(leftovers),
                        ", ".join(f"{p.pid} {p.command}" for p in leftovers))
@@ -107,7 +109,7 @@ class _Run:
     """The state of one running group: its output so far and why it stopped."""
 
     def __init__(self, process: Process, on_line: LineHandler | None, transcript: BinaryIO | None,
-                 marker: str, keep: tuple[str, ...] = ()) -> None:
+                 marker: str, keep: tuple[str, ...] = (), existing: frozenset[int] = frozenset()) -> None:
         self.process = process
         self.on_line = on_line
         self.transcript = transcript
@@ -118,6 +120,7 @@ class _Run:
         self.deadline: anyio.CancelScope | None = None
         self.marker = marker
         self.keep = keep
+        self.existing = existing
         self.leftovers: list[LeftoverProcess] | None = None  # None until looked for
 
     async def supervise(self, stdin: bytes, timeout_s: float) -> None:
@@ -159,7 +162,7 @@ class _Run:
 
     async def stop_leftovers(self) -> None:
         if self.leftovers is None:
-            self.leftovers = await stop_leftovers(self.marker, self.process.pid, self.keep)
+            self.leftovers = await stop_leftovers(self.marker, self.process.pid, self.keep, self.existing)
 
     def _stdout_line(self, line: str) -> None:
         self.stdout.append(line)
