@@ -3,12 +3,13 @@ compared before and after agent turns.
 
 An agent told to stay in its worktree may still `cd` into the user's checkout or a sibling
 worktree. The watched folders' uncommitted files are fingerprinted (`git status` plus each
-file's mtime and size) when a turn starts (unless nothing ended since a recent look) and soon
-after turns end; what appeared or changed between two looks is an event and a warning naming
-every agent that ran in between, never reverted (it could be the user's own edit). A change
-while no agent ran is nobody's to report. Looks after turns end are taken by one observer,
-at most every `MIN_GAP_S`, so a worker never waits for one at the end of its turn, and turns
-that start together share one look. A worktree counts only while its own worker is quiet (no agent, no
+file's mtime and size) when a turn starts (unless a look is recent) and soon after turns end;
+what appeared or changed between two looks is an event and a warning naming every agent that
+ran in between, never reverted (it could be the user's own edit). A change while no agent
+ran is nobody's to report. Looks after turns end are taken by one observer, at most every
+`MIN_GAP_S`: a worker never waits for one at the end of its turn, and the cost follows
+time, not the number of turns (a swarm of quick agents shares each look between many turns,
+and names them all). A worktree counts only while its own worker is quiet (no agent, no
 engine work in it), as the engine itself commits, resets and merges in busy ones.
 
 May import: core, adapters. Must not import: lsp, cli.
@@ -28,8 +29,8 @@ from .context import SwarmContext
 
 # Worker states in which nothing but an agent could change the worker's worktree.
 QUIET_STATES = frozenset({"idle", "waiting", "awaiting_review", "done"})
-FRESH_S = 0.5      # a look this recent serves as the "before" of a turn that starts now
-MIN_GAP_S = 0.25   # looks after turns end are at least this far apart
+FRESH_S = 2.0      # a look this recent serves as the "before" of a turn that starts now
+MIN_GAP_S = 1.0    # looks after turns end are at least this far apart
 _PATHS_NAMED = 10
 Fingerprint = dict[str, tuple[str, int, int]]
 _GONE = ("", 0, -2)  # the mark of a path reported deleted
@@ -64,8 +65,8 @@ class OutsideWrites:
     @asynccontextmanager
     async def watching(self, agent: str, own: Path) -> AsyncIterator[None]:
         """Around one agent turn of `agent`, working in `own`."""
-        if self._ended.is_set() or anyio.current_time() - self._last_at > FRESH_S:
-            # The "before": what earlier turns (or the user) changed is not this turn's doing.
+        if anyio.current_time() - self._last_at > FRESH_S:
+            # The "before": what the user changed long before is not this turn's doing.
             await self.look()
         self._running[agent] = Path(own)
         self._ran.add(agent)
