@@ -269,7 +269,7 @@ class Worker:
     async def commit(self, job: Job) -> str:
         git = self.ctx.repo
         message = f"{job.task.id}: {job.task.summary}"
-        committed = await anyio.to_thread.run_sync(git.commit_all, self.worktree, message)
+        committed = await anyio.to_thread.run_sync(git.commit_all, self.worktree, message, job.branch)
         return committed or await anyio.to_thread.run_sync(git.head, self.worktree)
 
     async def checks_feedback(self, job: Job) -> str | None:

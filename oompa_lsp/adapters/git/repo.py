@@ -297,9 +297,10 @@ class Repo:
 
     # -- commits and status -------------------------------------------------------------------
 
-    def commit_all(self, worktree: Path, message: str) -> str | None:
+    def commit_all(self, worktree: Path, message: str, branch: str | None = None) -> str | None:
         """Stage everything (new files included, ignored ones not) and commit; the new HEAD,
-        or None when there was nothing to commit. Concludes a merge in progress."""
+        or None when there was nothing to commit. Concludes a merge in progress. `branch`:
+        the one checked out there, whose tip the shared cat-file reads without a process."""
         worktree = _real(worktree)
         self._refuse_main_checkout(worktree, "commit in")
         run_git(["add", "-A"], worktree)
@@ -308,7 +309,7 @@ class Repo:
         # itself now and then (`run_auto_maintenance`).
         argv = ["-c", "maintenance.auto=false", "commit", "-q", "--no-verify", "-m", message]
         if run_git(argv, worktree, check=False).code == 0:
-            return self.head(worktree)
+            return self._tip_after_commit(worktree, branch)
         # Asked only now: "was anything staged?" costs a process and the answer is nearly always yes.
         staged = run_git(["diff", "--cached", "--quiet"], worktree, check=False)
         if staged.code not in (0, 1):
@@ -316,7 +317,10 @@ class Repo:
         if staged.code == 0 and checkout.operation_in_progress(worktree) != "merge":
             return None
         run_git_with_identity(argv, worktree)
-        return self.head(worktree)
+        return self._tip_after_commit(worktree, branch)
+
+    def _tip_after_commit(self, worktree: Path, branch: str | None) -> str:
+        return self.rev_parse(f"refs/heads/{branch}") if branch else self.head(worktree)
 
     def run_auto_maintenance(self) -> None:
         """What `git commit` does after each commit (gc when loose objects pile up; git decides
