@@ -16,7 +16,8 @@ from msgspec import Struct
 from .agents import LeftoverProcess
 from .tasks import TaskState, Usage
 
-WorkerState = Literal["starting", "idle", "working", "checking", "reviewing", "awaiting_review",
+# "waiting": between cycles (`wait_between`), a quiet state (see engine.outside_writes).
+WorkerState = Literal["starting", "idle", "waiting", "working", "checking", "reviewing", "awaiting_review",
                       "merging", "resolving", "done", "stopped"]
 SwarmState = Literal["idle", "running", "stopping", "stopped"]
 
