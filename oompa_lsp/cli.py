@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -33,8 +34,9 @@ from .live_run import run_swarm
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    run: Command = args.run  # set by _add for every subcommand (one is required)
     try:
-        return args.run(args)
+        return run(args)
     except OompaError as exc:
         print(f"oompa: {exc}", file=sys.stderr)
         return 2
@@ -48,14 +50,15 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _only_oompa_error(group: BaseExceptionGroup) -> OompaError | None:
+def _only_oompa_error(group: BaseExceptionGroup[BaseException]) -> OompaError | None:
     """The error to tell the user when everything that went wrong is one of ours."""
     matched, rest = group.split(OompaError)
     if matched is None or rest is not None:
         return None
-    while isinstance(matched, BaseExceptionGroup):
-        matched = matched.exceptions[0]
-    return matched if isinstance(matched, OompaError) else None
+    first: BaseException = matched
+    while isinstance(first, BaseExceptionGroup):
+        first = first.exceptions[0]
+    return first if isinstance(first, OompaError) else None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -84,7 +87,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add(sub, name: str, run, help_text: str) -> argparse.ArgumentParser:
+Command = Callable[[argparse.Namespace], int]  # a subcommand: its parsed arguments to an exit code
+
+
+def _add(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, run: Command,
+         help_text: str) -> argparse.ArgumentParser:
     parser = sub.add_parser(name, help=help_text, description=help_text)
     parser.set_defaults(run=run)
     return parser

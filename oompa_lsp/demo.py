@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from .adapters.run_log import RunLog
 from .adapters.task_store import TaskStore
@@ -60,7 +61,7 @@ def make_demo_repo(where: Path) -> Path:
     return repo
 
 
-def demo_config() -> dict:
+def demo_config() -> dict[str, Any]:
     return {
         "workers": [{"model": "demo:worker", "count": 3, "iterations": 4, "timeout_s": 60}],
         "review_model": "demo:reviewer",
@@ -75,7 +76,10 @@ def what_happened(repo: Path) -> str:
     """Counts of the lifecycle steps the run went through, from its event log."""
     run_log = RunLog.open_latest(repo / ".oompa")
     events = run_log.read_all() if run_log else []
-    count = lambda kind: sum(1 for e in events if isinstance(e, kind))  # noqa: E731
+
+    def count(kind: type[object]) -> int:
+        return sum(1 for e in events if isinstance(e, kind))
+
     rejected = sum(1 for e in events if isinstance(e, ev.ReviewVerdictGiven) and not e.approved)
     return (f"What happened: {count(ev.TaskClaimed)} claims, {count(ev.AgentFinished)} agent turns, "
             f"{count(ev.ReviewVerdictGiven)} reviews ({rejected} asked for changes), "

@@ -171,7 +171,7 @@ def _strays_in_state_folder(folder: Path, pending: str) -> list[StrayFile]:
     return stray
 
 
-def _visible_entries(folder: Path) -> list[os.DirEntry]:
+def _visible_entries(folder: Path) -> list[os.DirEntry[str]]:
     try:
         return sorted((e for e in os.scandir(folder) if not e.name.startswith(".")), key=lambda e: e.name)
     except (FileNotFoundError, NotADirectoryError):

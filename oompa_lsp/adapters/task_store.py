@@ -186,7 +186,8 @@ class TaskStore:
     def requeue(self, task_id: str) -> Task:
         """Put a current or failed task back in pending: the claim and failure are cleared,
         the attempt history is kept."""
-        state = next((s for s in ("current", "failed") if self.path(s, task_id).is_file()), None)
+        requeueable: tuple[TaskState, ...] = ("current", "failed")
+        state = next((s for s in requeueable if self.path(s, task_id).is_file()), None)
         if state is None:
             raise ClaimLost(f"task {task_id} is not current or failed, so it cannot be requeued")
         task = self._read_valid(state, task_id)

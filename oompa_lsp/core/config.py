@@ -25,7 +25,14 @@ class _Strict(Struct, forbid_unknown_fields=True, omit_defaults=True):
     pass
 
 
-class HarnessConfig(_Strict, frozen=True):
+# The same options, frozen from the base up: msgspec allows a frozen Struct on a non-frozen
+# base, type checkers (dataclass semantics) do not. Subclasses still say frozen=True, since
+# type checkers do not inherit it from a base's class arguments.
+class _StrictFrozen(Struct, forbid_unknown_fields=True, omit_defaults=True, frozen=True):
+    pass
+
+
+class HarnessConfig(_StrictFrozen, frozen=True):
     """Overrides a built-in harness (`command` = its binary and fixed args) or declares a
     custom command harness speaking the contract of DESIGN §6."""
 

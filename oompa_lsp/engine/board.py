@@ -16,7 +16,8 @@ from pathlib import Path
 import anyio
 
 from ..adapters.task_record import RestoredFile
-from ..adapters.task_store import StoreScan, owner_here
+from ..adapters.task_scan import StoreScan
+from ..adapters.task_store import owner_here
 from ..core.events import LogMessage, TaskFileRestored, TaskInvalid, TaskSeen
 from ..core.tasks import Owner, Task, blocked_forever, claim_order, file_name_notice
 from .context import SwarmContext

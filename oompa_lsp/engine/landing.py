@@ -55,9 +55,10 @@ class Landing:
                 return None
             if conflict_round == limit:
                 break
-            head = await self._resolve(job, outcome.files, conflict_round + 1)
-            if head is None:
+            resolved = await self._resolve(job, outcome.files, conflict_round + 1)
+            if resolved is None:
                 return None
+            head = resolved
         await self.handback.give_back(job, f"merge conflicts not resolved after {limit} attempts", "pending")
         return None
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..adapters.task_store import StoreScan, StrayFile
+from ..adapters.task_scan import StoreScan, StrayFile
 from ..core.tasks import Task, blocked_forever, why_blocked
 
 _NAMED_PER_KIND = 5

@@ -64,9 +64,12 @@ def diff_result(found: Any) -> p.DiffResult:
     return p.DiffResult(found.review_id, found.task_id, found.base, found.head, files)
 
 
-def status_letter(status: str) -> str:
-    letter = status[:1].upper()
-    return letter if letter in "AMDR" else "M"  # copies and type changes read as modifications
+_DIFF_STATUSES: dict[str, p.DiffStatus] = {"A": "A", "M": "M", "D": "D", "R": "R"}
+
+
+def status_letter(status: str) -> p.DiffStatus:
+    # copies and type changes read as modifications
+    return _DIFF_STATUSES.get(status[:1].upper(), "M")
 
 
 async def git_content(ls: OompaServer, uri: str) -> str:

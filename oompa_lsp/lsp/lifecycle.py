@@ -9,6 +9,7 @@ Must not import: oompa_lsp.engine, oompa_lsp.adapters, oompa_lsp.cli (the sessio
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -21,6 +22,7 @@ from lsprotocol import types as lsp
 from pygls.uris import to_fs_path
 
 from . import protocol as p
+from .background import in_background
 from .handlers_commands import start_swarm
 from .server import OompaServer
 
@@ -78,12 +80,10 @@ def _stop_on_sigterm(ls: OompaServer) -> None:
                 await ls.session.close()
             logging.shutdown()
             os._exit(0)  # the stdin reader thread would block a normal exit
-        asyncio.ensure_future(stop_then_exit())
+        in_background(stop_then_exit())
 
-    try:
+    with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread (tests, TCP helpers)
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminate)
-    except (NotImplementedError, RuntimeError):  # not the main thread (tests, TCP helpers)
-        pass
 
 
 def _register_content_provider(ls: OompaServer) -> None:

@@ -12,6 +12,7 @@ Must not import: oompa_lsp.engine, oompa_lsp.cli; from oompa_lsp.adapters only t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,12 @@ from .lenses import spec_lenses, task_file_lenses
 if TYPE_CHECKING:
     from .server import OompaServer
 
+# The cache keys: what a rendering depends on.
+_LinksKey = tuple[int, int, int]                # (id of the parsed spec, link generation, id of the snapshot)
+_LensKey = tuple[str, int | None, int, bool]    # (uri, document version, generation, viewer)
+# What was published to a document: its version and each diagnostic's range, severity and message.
+_Published = tuple[int | None, tuple[tuple[int, int, int, int, lsp.DiagnosticSeverity | None, str], ...]]
+
 
 class Renderer:
     """Renders and publishes the lenses and diagnostics of the documents oompa knows."""
@@ -40,9 +47,9 @@ class Renderer:
         self.generation = 0  # counts state changes, so renderings can be cached between them
         self.link_generation = 0  # counts changes that can move a task to another spec item
         self._spec_cache: dict[str, tuple[int | None, SpecDocument]] = {}
-        self._lens_cache: tuple[tuple, list[lsp.CodeLens]] | None = None
-        self._links_cache: tuple[tuple, SpecLinks, SpecDocument] | None = None
-        self._published: dict[str, tuple] = {}  # uri -> what was last published there
+        self._lens_cache: tuple[_LensKey, list[lsp.CodeLens]] | None = None
+        self._links_cache: tuple[_LinksKey, SpecLinks, SpecDocument] | None = None
+        self._published: dict[str, _Published] = {}  # uri -> what was last published there
         self._invalid_published: set[str] = set()
 
     def state_changed(self, links_may_move: bool = False) -> None:
@@ -166,7 +173,7 @@ class Renderer:
             ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=found or []))
         self._invalid_published = invalid - open_uris
 
-    def publish_config_problem(self, error: OompaError | None, warnings: list[ConfigWarning] = ()) -> None:
+    def publish_config_problem(self, error: OompaError | None, warnings: Sequence[ConfigWarning] = ()) -> None:
         """A bad oompa.json is underlined where the problem is; fixed, the mark goes away.
         A good one still shows its warnings (review off, a key that is ignored)."""
         ls = self.server

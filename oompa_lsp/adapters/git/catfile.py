@@ -47,7 +47,7 @@ class CatFile:
         self._cwd = cwd
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
-        self._finalizer: weakref.finalize | None = None
+        self._finalizer: weakref.finalize[[subprocess.Popen[bytes]], CatFile] | None = None
 
     def info(self, name: str) -> ObjectInfo | None:
         """The object `name` resolves to (any name git understands); None when it names none."""

@@ -111,7 +111,9 @@ def merge_tree(fields: list[str]) -> tuple[str, list[str], list[str]]:
 
 def refused_merge(stderr: str) -> tuple[str, list[str]]:
     """Why `git merge` refused to touch a checkout, as one line for the user plus the files."""
-    tracked, untracked, listing = [], [], None
+    tracked: list[str] = []
+    untracked: list[str] = []
+    listing: list[str] | None = None
     for line in stderr.splitlines():
         if line.startswith("\t") and listing is not None:
             listing.append(line.strip())
