@@ -36,11 +36,27 @@ import msgspec
 
 from oompa_lsp.adapters.atomic_files import create_exclusive, write_atomic
 from oompa_lsp.adapters.task_record import TaskRecord
-from oompa_lsp.adapters.task_scan import (FILE_START, InvalidTaskFile, ReadCache, StoreScan, StrayFile, assemble_scan,
-                                          stray_files)
+from oompa_lsp.adapters.task_scan import (
+    FILE_START,
+    InvalidTaskFile,
+    ReadCache,
+    StoreScan,
+    StrayFile,
+    assemble_scan,
+    stray_files,
+)
 from oompa_lsp.core.errors import ClaimLost, TaskFileError
-from oompa_lsp.core.tasks import (TASK_STATES, Owner, Task, TaskProblem, TaskState, claim_order,
-                                  decode_task, encode_task, is_safe_id)
+from oompa_lsp.core.tasks import (
+    TASK_STATES,
+    Owner,
+    Task,
+    TaskProblem,
+    TaskState,
+    claim_order,
+    decode_task,
+    encode_task,
+    is_safe_id,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,6 @@ from typing import Any, Literal
 import msgspec
 from msgspec import Struct
 
-
 REASONING_LEVELS = ("minimal", "low", "medium", "high", "max", "xhigh")
 BUILTIN_HARNESSES = ("claude", "codex", "gemini", "opencode")
 Role = Literal["planner", "executor", "worker"]

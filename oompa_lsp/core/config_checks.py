@@ -16,9 +16,21 @@ from collections.abc import Iterator
 
 import msgspec
 
-from .config import (BUILTIN_HARNESSES, REVIEWER_KEYS, Config, ConfigWarning, PlannerConfig, ReviewerEntry,
-                     ReviewerModel, WorkerConfig, as_reviewers, parse_model_ref, review_mode, worker_iterations,
-                     worker_reviewers)
+from .config import (
+    BUILTIN_HARNESSES,
+    REVIEWER_KEYS,
+    Config,
+    ConfigWarning,
+    PlannerConfig,
+    ReviewerEntry,
+    ReviewerModel,
+    WorkerConfig,
+    as_reviewers,
+    parse_model_ref,
+    review_mode,
+    worker_iterations,
+    worker_reviewers,
+)
 from .errors import ConfigError
 from .jsonpos import byte_offset_in, char_index, position_at, span_of_path, split_path, without_bom
 

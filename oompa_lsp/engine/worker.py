@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import anyio
 
+from ..adapters.config_file import LoadedReviewer
+from ..core import events
 from ..core.agents import AgentRole
 from ..core.config import ModelRef, Role
 from ..core.errors import OompaError
-from ..adapters.config_file import LoadedReviewer
-from ..core.events import (ChecksRan, LogMessage, TaskClaimed, TaskCompleted, WorkerState, WorkerStateChanged,
-                           WorktreeReady)
+from ..core.events import ChecksRan, LogMessage, TaskClaimed, TaskCompleted, WorkerStateChanged, WorktreeReady
 from ..core.signals import Verdict
 from ..core.tasks import Attempt, Task
 from . import prompting
@@ -125,7 +125,7 @@ class Worker:
     def _may_plan(self) -> bool:
         return self.spec.role == "worker" and self.spec.can_plan
 
-    def report_state(self, state: WorkerState, task: Task | None = None, detail: str = "") -> None:
+    def report_state(self, state: events.WorkerState, task: Task | None = None, detail: str = "") -> None:
         self.ctx.emit(WorkerStateChanged(worker=self.spec.id, state=state, task_id=task.id if task else None,
                                          detail=detail))
 
@@ -272,8 +272,7 @@ class Worker:
     async def commit(self, job: Job) -> str:
         git = self.ctx.repo
         message = f"{job.task.id}: {job.task.summary}"
-        committed = await anyio.to_thread.run_sync(git.commit_all, self.worktree, message)
-        if committed:
+        if committed := await anyio.to_thread.run_sync(git.commit_all, self.worktree, message):
             return committed
         return await anyio.to_thread.run_sync(git.head, self.worktree)
 
@@ -391,5 +390,5 @@ def _copy_ignored(source: Path, dest: Path) -> None:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 

@@ -7,7 +7,6 @@ Must not import: oompa_lsp.engine, oompa_lsp.adapters, oompa_lsp.cli.
 
 from __future__ import annotations
 
-
 from lsprotocol import types as lsp
 
 from .hover import item_hover, lsp_hover

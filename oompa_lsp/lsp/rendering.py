@@ -25,8 +25,13 @@ from oompa_lsp.core.config import ConfigWarning
 from oompa_lsp.core.errors import ConfigError, OompaError
 from oompa_lsp.core.spec import SpecDocument, SpecLinks, link_tasks, parse_spec
 
-from .diagnostics import (config_diagnostics, config_warning_diagnostics, in_client_units, spec_diagnostics,
-                          task_file_diagnostics)
+from .diagnostics import (
+    config_diagnostics,
+    config_warning_diagnostics,
+    in_client_units,
+    spec_diagnostics,
+    task_file_diagnostics,
+)
 from .lenses import spec_lenses, task_file_lenses
 
 if TYPE_CHECKING:

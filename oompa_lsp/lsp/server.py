@@ -24,8 +24,8 @@ import logging
 import os
 import sys
 import threading
-from pathlib import Path
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio

@@ -41,7 +41,7 @@ class ObjectInfo:
 class CatFile:
     """Questions about objects, asked of one `git cat-file --batch-command` run in `cwd`."""
 
-    __slots__ = ("_cwd", "_lock", "_process", "_finalizer", "__weakref__")
+    __slots__ = ("__weakref__", "_cwd", "_finalizer", "_lock", "_process")
 
     def __init__(self, cwd: Path) -> None:
         self._cwd = cwd
@@ -83,7 +83,7 @@ class CatFile:
     def _ask(self, line: str) -> bytes:
         """Send one command and read git's header line; once more with a fresh process if the
         first has died (killed, or the repository's gc replaced what it had open)."""
-        for attempt in (1, 2):
+        for _attempt in (1, 2):
             process = self._running()
             try:
                 assert process.stdin is not None and process.stdout is not None

@@ -66,7 +66,9 @@ def operation_in_progress(worktree: Path) -> str | None:
 
 
 def _operation(marker_paths: list[str]) -> str | None:
-    return next((name for path, (_, name) in zip(marker_paths, _OPERATION_MARKERS) if os.path.lexists(path)), None)
+    # not strict: a path git did not print is a marker that cannot be there
+    pairs = zip(marker_paths, _OPERATION_MARKERS, strict=False)
+    return next((name for path, (_, name) in pairs if os.path.lexists(path)), None)
 
 
 def fast_forward_checkout(worktree: Path, branch: str, new: str, old: str,

@@ -78,7 +78,7 @@ def raw_changes_and_patch(stdout: bytes) -> tuple[list[RawChange], bytes]:
     raw, _, patch = stdout.partition(b"\0\0")
     fields = raw.split(b"\0") if raw else []
     changes = []
-    for meta, path in zip(fields[0::2], fields[1::2]):
+    for meta, path in zip(fields[0::2], fields[1::2], strict=False):  # a torn last record is dropped
         old_mode, new_mode, old_id, new_id, status = meta.decode("ascii").removeprefix(":").split(" ")
         changes.append(RawChange(old_mode, new_mode, old_id, new_id, status, os.fsdecode(path)))
     return changes, patch

@@ -63,7 +63,7 @@ MergeStrategy = Literal["merge", "squash"]
 class Repo:
     """A non-bare git repository with at least one commit; `root` is its main worktree."""
 
-    __slots__ = ("root", "_adding", "_objects")
+    __slots__ = ("_adding", "_objects", "root")
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -671,5 +671,5 @@ def _has_conflict_markers(path: Path) -> bool:
 
 
 def _parked_ref(fields: list[str]) -> ParkedRef:
-    ref, commit, when, subject = (fields + ["", "", "", ""])[:4]
+    ref, commit, when, subject = [*fields, "", "", "", ""][:4]
     return ParkedRef(ref.removeprefix(PARKED_PREFIX), ref, commit, subject, int(when or 0))
