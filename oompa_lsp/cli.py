@@ -66,13 +66,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-C", "--repo", type=Path, default=Path.cwd(), help="the repository (default: here)")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
     _add(sub, "swarm", cmd_swarm, "run the swarm until the queue is drained").add_argument(
-        "--quiet", action="store_true", help="print only the final line")
+        "--quiet", action="store_true", help="print only the final line"
+    )
     demo = _add(sub, "demo", cmd_demo, "run a demo swarm in a throwaway repository (no API key)")
     demo.add_argument("--dir", type=Path, help="where to make the demo repository (default: a temp folder)")
     _add(sub, "init", cmd_init, "write oompa.json (for the agent CLIs found), a spec.md skeleton and the tasks folders")
     check = _add(sub, "check", cmd_check, "validate oompa.json, its prompts, the repository and each agent CLI")
-    check.add_argument("--show-prompt", metavar="ROLE", choices=["worker", "executor", "planner", "reviewer", "resolver"],
-                       help="print the full prompt ROLE would get (with a sample task) instead; starts no agent")
+    check.add_argument(
+        "--show-prompt",
+        metavar="ROLE",
+        choices=["worker", "executor", "planner", "reviewer", "resolver"],
+        help="print the full prompt ROLE would get (with a sample task) instead; starts no agent",
+    )
     check.add_argument("--worker", metavar="N", type=int, help="with --show-prompt: use workers[N] of oompa.json")
     _add(sub, "status", cmd_status, "show the swarm's state").add_argument("--json", action="store_true")
     _add(sub, "tasks", cmd_tasks, "list tasks by state")
@@ -90,14 +95,16 @@ def _parser() -> argparse.ArgumentParser:
 Command = Callable[[argparse.Namespace], int]  # a subcommand: its parsed arguments to an exit code
 
 
-def _add(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, run: Command,
-         help_text: str) -> argparse.ArgumentParser:
+def _add(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, run: Command, help_text: str
+) -> argparse.ArgumentParser:
     parser = sub.add_parser(name, help=help_text, description=help_text)
     parser.set_defaults(run=run)
     return parser
 
 
 # -- swarm ------------------------------------------------------------------------------
+
 
 def cmd_swarm(args: argparse.Namespace) -> int:
     swarm = Swarm.open(args.repo)
@@ -106,11 +113,13 @@ def cmd_swarm(args: argparse.Namespace) -> int:
 
 # -- demo -------------------------------------------------------------------------------
 
+
 def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.dir)
 
 
 # -- inspection -------------------------------------------------------------------------
+
 
 def _repo_root(args: argparse.Namespace) -> Path:
     return Path(Repo.discover(args.repo).root)
@@ -158,6 +167,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 # -- control ----------------------------------------------------------------------------
 
+
 def _running(root: Path) -> bool:
     return SwarmLock(root / ".oompa").holder() is not None
 
@@ -183,8 +193,10 @@ def cmd_review(args: argparse.Namespace) -> int:
         if not snapshot.reviews:
             print("no pending reviews")
         for r in snapshot.reviews.values():
-            print(f"{r.review_id}  task {r.task_id} by {r.worker} ({r.mode}, round {r.round}) "
-                  f"diff: git diff {r.base[:10]} {r.head[:10]}")
+            print(
+                f"{r.review_id}  task {r.task_id} by {r.worker} ({r.mode}, round {r.round}) "
+                f"diff: git diff {r.base[:10]} {r.head[:10]}"
+            )
         return 0
     if not args.review_id:
         raise OompaError(f"oompa review {args.action} needs a review id (see `oompa review`)")
@@ -223,6 +235,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from .checkup import run_checkup, show_prompt
+
     if args.show_prompt:
         return show_prompt(args.repo, args.show_prompt, args.worker)
     return run_checkup(args.repo)
@@ -230,11 +243,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_init(args: argparse.Namespace) -> int:
     from .starter import run_init
+
     return run_init(args.repo)
 
 
 def cmd_cleanup(args: argparse.Namespace) -> int:
     from .checkup import run_cleanup
+
     return run_cleanup(args.repo)
 
 

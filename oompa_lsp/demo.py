@@ -34,14 +34,33 @@ A tiny calculator.
 """
 
 TASKS = [
-    Task(id="add-subtract", summary="Add subtract(a, b) to calc.py", spec="Subtraction: `subtract(a, b)` in calc.py",
-         acceptance=["calc.subtract(5, 3) == 2"], priority=2),
-    Task(id="add-multiply", summary="Add multiply(a, b) to calc.py", spec="Multiplication: `multiply(a, b)` in calc.py",
-         acceptance=["calc.multiply(2, 3) == 6"], priority=2),
-    Task(id="add-divide", summary="Add divide(a, b) that refuses b == 0", spec="Division that refuses to divide by zero",
-         acceptance=["divide(6, 3) == 2", "divide(1, 0) raises ZeroDivisionError"], priority=1),
-    Task(id="write-readme", summary="Write a README", spec="A README that says what this is",
-         acceptance=["README.md says what the project is"]),
+    Task(
+        id="add-subtract",
+        summary="Add subtract(a, b) to calc.py",
+        spec="Subtraction: `subtract(a, b)` in calc.py",
+        acceptance=["calc.subtract(5, 3) == 2"],
+        priority=2,
+    ),
+    Task(
+        id="add-multiply",
+        summary="Add multiply(a, b) to calc.py",
+        spec="Multiplication: `multiply(a, b)` in calc.py",
+        acceptance=["calc.multiply(2, 3) == 6"],
+        priority=2,
+    ),
+    Task(
+        id="add-divide",
+        summary="Add divide(a, b) that refuses b == 0",
+        spec="Division that refuses to divide by zero",
+        acceptance=["divide(6, 3) == 2", "divide(1, 0) raises ZeroDivisionError"],
+        priority=1,
+    ),
+    Task(
+        id="write-readme",
+        summary="Write a README",
+        spec="A README that says what this is",
+        acceptance=["README.md says what the project is"],
+    ),
 ]
 
 
@@ -52,8 +71,11 @@ def make_demo_repo(where: Path) -> Path:
     (repo / "spec.md").write_text(SPEC, encoding="utf-8")
     (repo / ".gitignore").write_text("__pycache__/\n", encoding="utf-8")
     (repo / "oompa.json").write_text(json.dumps(demo_config(), indent=2) + "\n", encoding="utf-8")
-    for argv in (["init", "-q", "-b", "main"], ["add", "-A"],
-                 ["-c", "user.name=oompa demo", "-c", "user.email=demo@oompa.invalid", "commit", "-q", "-m", "calc: add"]):
+    for argv in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["-c", "user.name=oompa demo", "-c", "user.email=demo@oompa.invalid", "commit", "-q", "-m", "calc: add"],
+    ):
         subprocess.run(["git", *argv], cwd=repo, check=True)
     store = TaskStore(repo / "tasks")
     for task in TASKS:
@@ -81,10 +103,12 @@ def what_happened(repo: Path) -> str:
         return sum(1 for e in events if isinstance(e, kind))
 
     rejected = sum(1 for e in events if isinstance(e, ev.ReviewVerdictGiven) and not e.approved)
-    return (f"What happened: {count(ev.TaskClaimed)} claims, {count(ev.AgentFinished)} agent turns, "
-            f"{count(ev.ReviewVerdictGiven)} reviews ({rejected} asked for changes), "
-            f"{count(ev.MergeConflicted)} merge conflict(s) resolved by the worker, "
-            f"{count(ev.MergeLanded)} merges landed, {count(ev.BranchParked)} branch(es) parked.")
+    return (
+        f"What happened: {count(ev.TaskClaimed)} claims, {count(ev.AgentFinished)} agent turns, "
+        f"{count(ev.ReviewVerdictGiven)} reviews ({rejected} asked for changes), "
+        f"{count(ev.MergeConflicted)} merge conflict(s) resolved by the worker, "
+        f"{count(ev.MergeLanded)} merges landed, {count(ev.BranchParked)} branch(es) parked."
+    )
 
 
 def run_demo(where: Path | None) -> int:

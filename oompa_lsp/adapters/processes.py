@@ -33,7 +33,7 @@ from oompa_lsp.core.agents import LeftoverProcess
 log = logging.getLogger(__name__)
 
 TURN_VARIABLE = "OOMPA_TURN"
-SWEEP_ROUNDS = 3     # a leftover may fork while it is being stopped: look again, this often
+SWEEP_ROUNDS = 3  # a leftover may fork while it is being stopped: look again, this often
 _POLL_S = 0.02
 _COMMAND_CHARS = 200
 
@@ -98,8 +98,7 @@ def marked_processes(marker: str) -> list[psutil.Process]:
     found = []
     for process in psutil.process_iter(["environ", "status"], ad_value=None):
         environ = process.info["environ"]
-        if (process.pid != os.getpid() and _carries(environ, marker)
-                and process.info["status"] != psutil.STATUS_ZOMBIE):
+        if process.pid != os.getpid() and _carries(environ, marker) and process.info["status"] != psutil.STATUS_ZOMBIE:
             found.append(process)
     return found
 
@@ -145,7 +144,7 @@ def describe(process: psutil.Process) -> LeftoverProcess:
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         command = "?"
     if len(command) > _COMMAND_CHARS:
-        command = command[:_COMMAND_CHARS - 3] + "..."
+        command = command[: _COMMAND_CHARS - 3] + "..."
     return LeftoverProcess(pid=process.pid, command=command)
 
 

@@ -20,6 +20,7 @@ Role = Literal["planner", "executor", "worker"]
 ReviewMode = Literal["model", "human", "model+human", "none"]
 Strategy = Literal["merge", "rebase", "squash"]
 
+
 class _Strict(Struct, forbid_unknown_fields=True, omit_defaults=True):
     pass
 
@@ -52,18 +53,18 @@ ReviewerEntry = str | ReviewerModel
 class WorkerConfig(_Strict):
     model: str
     count: int = 1
-    iterations: int | None = None     # ours; the original's name is max_cycle (one of them, not both)
+    iterations: int | None = None  # ours; the original's name is max_cycle (one of them, not both)
     max_cycle: int | None = None
     prompt: str | list[str] | None = None
     role: Role | None = None
     timeout_s: float = 1800.0
     # The original's two limits, with its meaning and defaults (docs/config.md, "Coming from oompa"):
-    max_working_resumes: int = 5      # resumes of a turn that ended without a signal (the last one nudges)
-    max_resumes: int = 7              # agent runs in one cycle, at most (first turn, resumes, fix turns)
-    can_plan: bool = True             # False: only takes tasks, waits for them, never plans
+    max_working_resumes: int = 5  # resumes of a turn that ended without a signal (the last one nudges)
+    max_resumes: int = 7  # agent runs in one cycle, at most (first turn, resumes, fix turns)
+    can_plan: bool = True  # False: only takes tasks, waits for them, never plans
     max_wait_for_tasks: float = 600.0  # how long a worker that cannot plan waits for a task
     wait_between: float | None = None  # seconds to sleep before every cycle after the first
-    needs_review: bool = True          # False: this worker's work merges without review
+    needs_review: bool = True  # False: this worker's work merges without review
     reviewers: list[ReviewerEntry] | None = None
     review_models: list[ReviewerEntry] | None = None
     reviewer: ReviewerEntry | None = None
@@ -153,7 +154,7 @@ DEFAULT_ITERATIONS = 10
 class ConfigWarning(Struct, frozen=True):
     """Something the config asks for that will not happen as written: said, never silent."""
 
-    where: str     # "line:col (key.path)" or the key path
+    where: str  # "line:col (key.path)" or the key path
     message: str
 
     def __str__(self) -> str:

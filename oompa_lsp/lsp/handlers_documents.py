@@ -61,4 +61,3 @@ def spec_hover(ls: OompaServer, uri: str, line: int) -> lsp.Hover | None:
             found = ls.session.swarm.store.get(task_id)
             files[task_id] = found[1] if found else None
     return lsp_hover(item_hover(ls.snapshot, item, task_ids, files), item)
-

@@ -41,7 +41,9 @@ def register(server: OompaServer) -> None:
         return {"content": await git_content(ls, params.uri)}
 
     @server.feature(lsp.WORKSPACE_TEXT_DOCUMENT_CONTENT)
-    async def text_document_content(ls: OompaServer, params: lsp.TextDocumentContentParams) -> lsp.TextDocumentContentResult:
+    async def text_document_content(
+        ls: OompaServer, params: lsp.TextDocumentContentParams
+    ) -> lsp.TextDocumentContentResult:
         return lsp.TextDocumentContentResult(text=await git_content(ls, params.uri))
 
 
@@ -57,10 +59,16 @@ async def review_diff(ls: OompaServer, review_id: str) -> dict[str, Any]:
 
 def diff_result(found: Any) -> p.DiffResult:
     """The protocol's DiffResult for the session's review diff (its files, base and head)."""
-    files = [p.DiffFile(path=f.path, status=status_letter(f.status),
-                        base_uri=p.git_uri(getattr(f, "old_path", None) or f.path, found.base),
-                        head_uri=p.git_uri(f.path, found.head), old_path=getattr(f, "old_path", None))
-             for f in found.files]
+    files = [
+        p.DiffFile(
+            path=f.path,
+            status=status_letter(f.status),
+            base_uri=p.git_uri(getattr(f, "old_path", None) or f.path, found.base),
+            head_uri=p.git_uri(f.path, found.head),
+            old_path=getattr(f, "old_path", None),
+        )
+        for f in found.files
+    ]
     return p.DiffResult(found.review_id, found.task_id, found.base, found.head, files)
 
 

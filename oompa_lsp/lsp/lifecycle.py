@@ -74,12 +74,14 @@ def register(server: OompaServer) -> None:
 
 def _stop_on_sigterm(ls: OompaServer) -> None:
     """An editor that kills the server still gets agents stopped and claims returned."""
+
     def terminate() -> None:
         async def stop_then_exit() -> None:
             if ls.session is not None:
                 await ls.session.close()
             logging.shutdown()
             os._exit(0)  # the stdin reader thread would block a normal exit
+
         in_background(stop_then_exit())
 
     with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread (tests, TCP helpers)
@@ -91,6 +93,14 @@ def _register_content_provider(ls: OompaServer) -> None:
     not advertise it statically)."""
     if not ls.client_supports("workspace", "text_document_content", "dynamic_registration"):
         return
-    ls.client_register_capability(lsp.RegistrationParams(registrations=[lsp.Registration(
-        id=CONTENT_REGISTRATION_ID, method=lsp.WORKSPACE_TEXT_DOCUMENT_CONTENT,
-        register_options=lsp.TextDocumentContentRegistrationOptions(schemes=[p.GIT_SCHEME]))]))
+    ls.client_register_capability(
+        lsp.RegistrationParams(
+            registrations=[
+                lsp.Registration(
+                    id=CONTENT_REGISTRATION_ID,
+                    method=lsp.WORKSPACE_TEXT_DOCUMENT_CONTENT,
+                    register_options=lsp.TextDocumentContentRegistrationOptions(schemes=[p.GIT_SCHEME]),
+                )
+            ]
+        )
+    )

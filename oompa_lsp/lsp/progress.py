@@ -38,8 +38,7 @@ class SwarmProgress:
                 self._token = f"oompa-swarm-{os.getpid()}-{id(ls.snapshot)}-{ls.snapshot.run_id}"
                 in_background(self._begin(self._token, title))
         elif phase == "report" and self._token in ls.work_done_progress.tokens:
-            ls.work_done_progress.report(self._token, lsp.WorkDoneProgressReport(
-                message=title, percentage=percentage))
+            ls.work_done_progress.report(self._token, lsp.WorkDoneProgressReport(message=title, percentage=percentage))
         elif phase == "end" and self._token is not None:
             token, self._token = self._token, None
             ls.work_done_progress.end(token, lsp.WorkDoneProgressEnd(message=title))
@@ -52,8 +51,9 @@ class SwarmProgress:
             logger.warning("work-done progress was not created: %s", exc)
             return
         if self._token == token:
-            progress.begin(token, lsp.WorkDoneProgressBegin(
-                title="oompa swarm", message=title, percentage=0, cancellable=True))
+            progress.begin(
+                token, lsp.WorkDoneProgressBegin(title="oompa swarm", message=title, percentage=0, cancellable=True)
+            )
             progress.tokens[token].add_done_callback(self._cancelled)
 
     def _cancelled(self, future: Future[Any]) -> None:  # pygls's progress tokens are concurrent Futures

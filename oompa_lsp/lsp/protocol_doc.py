@@ -22,15 +22,25 @@ def render_markdown() -> str:
     out = [_DOC_HEAD]
     out.append("## Requests (client → server)\n")
     for request in REQUESTS.values():
-        out += [f"### `{request.method}`\n", request.doc + "\n", "Params:\n", _fields(request.params),
-                "Result:\n", _fields(request.result)]
+        out += [
+            f"### `{request.method}`\n",
+            request.doc + "\n",
+            "Params:\n",
+            _fields(request.params),
+            "Result:\n",
+            _fields(request.result),
+        ]
     out.append("## Notifications (server → client)\n")
     for notification in NOTIFICATIONS.values():
         out += [f"### `{notification.method}`\n", notification.doc + "\n", "Payload:\n", _fields(notification.params)]
     out.append("## Commands (`workspace/executeCommand`, arguments positional)\n")
     for command in COMMANDS.values():
-        out += [f"### `{command.name}`\n", command.doc + "\n", _arguments(command.arguments),
-                f"Result: `{_type_name(command.result)}`.\n"]
+        out += [
+            f"### `{command.name}`\n",
+            command.doc + "\n",
+            _arguments(command.arguments),
+            f"Result: `{_type_name(command.result)}`.\n",
+        ]
     out.append("## Types\n")
     for struct in _nested_structs():
         out += [f"### `{struct.__name__}`\n", _fields(struct)]

@@ -38,8 +38,8 @@ if TYPE_CHECKING:
     from .server import OompaServer
 
 # The cache keys: what a rendering depends on.
-_LinksKey = tuple[int, int, int]                # (id of the parsed spec, link generation, id of the snapshot)
-_LensKey = tuple[str, int | None, int, bool]    # (uri, document version, generation, viewer)
+_LinksKey = tuple[int, int, int]  # (id of the parsed spec, link generation, id of the snapshot)
+_LensKey = tuple[str, int | None, int, bool]  # (uri, document version, generation, viewer)
 # What was published to a document: its version and each diagnostic's range, severity and message.
 _Published = tuple[int | None, tuple[tuple[int, int, int, int, lsp.DiagnosticSeverity | None, str], ...]]
 
@@ -109,8 +109,9 @@ class Renderer:
         if document.version is not None and self._lens_cache is not None and self._lens_cache[0] == key:
             return self._lens_cache[1]
         parsed = self.spec_document(document)
-        lenses = spec_lenses(ls.snapshot, parsed, self.spec_links(parsed), viewer=ls.viewer,
-                             configured_workers=ls.configured_workers())
+        lenses = spec_lenses(
+            ls.snapshot, parsed, self.spec_links(parsed), viewer=ls.viewer, configured_workers=ls.configured_workers()
+        )
         self._lens_cache = (key, lenses)
         return lenses
 
@@ -143,13 +144,26 @@ class Renderer:
         found = self.diagnostics_for(document)
         if found is None:
             return
-        seen = (document.version, tuple((d.range.start.line, d.range.start.character, d.range.end.line,
-                                         d.range.end.character, d.severity, d.message) for d in found))
+        seen = (
+            document.version,
+            tuple(
+                (
+                    d.range.start.line,
+                    d.range.start.character,
+                    d.range.end.line,
+                    d.range.end.character,
+                    d.severity,
+                    d.message,
+                )
+                for d in found
+            ),
+        )
         if only_if_changed and self._published.get(document.uri) == seen:
             return  # a state change that does not show here: spare the editor 2,000 diagnostics
         self._published[document.uri] = seen
-        self.server.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
-            uri=document.uri, diagnostics=found, version=document.version))
+        self.server.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(uri=document.uri, diagnostics=found, version=document.version)
+        )
 
     def clear(self, uri: str) -> None:
         """A closed document oompa renders: its marks go (the file on disk is not watched)."""

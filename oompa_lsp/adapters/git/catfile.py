@@ -103,8 +103,12 @@ class CatFile:
             # stderr goes nowhere: git explains a name it cannot resolve there, and an unread
             # pipe would fill up and stall it; the answer line says "missing" anyway.
             self._process = subprocess.Popen(
-                git_argv(_ARGS), cwd=self._cwd, env=git_environment(),
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                git_argv(_ARGS),
+                cwd=self._cwd,
+                env=git_environment(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
             )
             self._finalizer = weakref.finalize(self, _end, self._process)
         return self._process

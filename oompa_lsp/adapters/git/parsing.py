@@ -105,7 +105,7 @@ def merge_tree(fields: list[str]) -> tuple[str, list[str], list[str]]:
         count = int(rest[0])
         text = rest[count + 2] if len(rest) > count + 2 else ""
         messages.append(text.strip())
-        rest = rest[count + 3:]
+        rest = rest[count + 3 :]
     return tree, list(dict.fromkeys(conflicts)), messages
 
 
@@ -130,7 +130,9 @@ def refused_merge(stderr: str) -> tuple[str, list[str]]:
     return reason, tracked + untracked
 
 
-_READ_TREE_REFUSALS = re.compile(r"^error: (?:Entry|Untracked working tree file) '(.+)' (?:not uptodate|would be overwritten)")
+_READ_TREE_REFUSALS = re.compile(
+    r"^error: (?:Entry|Untracked working tree file) '(.+)' (?:not uptodate|would be overwritten)"
+)
 
 
 def refused_read_tree(stderr: str) -> tuple[str, list[str]]:
@@ -138,8 +140,9 @@ def refused_read_tree(stderr: str) -> tuple[str, list[str]]:
     files = [m.group(1) for m in map(_READ_TREE_REFUSALS.match, stderr.splitlines()) if m]
     if not files:
         return f"git refused to update the checkout: {_first_message(stderr)}", []
-    return (f"local changes to {file_names(files)} are in the way; commit, move or revert them "
-            "and the checkout follows"), files
+    return (
+        f"local changes to {file_names(files)} are in the way; commit, move or revert them and the checkout follows"
+    ), files
 
 
 def file_names(files: list[str]) -> str:
