@@ -142,6 +142,7 @@ def _classify_worktrees(repo: Repo, config: Config, target: str) -> tuple[list[P
 
 # -- oompa check --show-prompt ----------------------------------------------------------------
 
+
 def show_prompt(path: Path, role: str, entry: int | None = None) -> int:
     """Print the prompt `role` would get (from workers[entry], or the first entry of that role)."""
     repo = Repo.discover(path)
@@ -184,8 +185,12 @@ def _entry_for(loaded: LoadedConfig, role: str, entry: int | None) -> int:
     matching = [i for i, worker in enumerate(workers) if infer_role(worker) == role]
     if not matching:
         roles = ", ".join(sorted({infer_role(w) for w in workers}))
-        raise ConfigError(loaded.path, "workers", f"no workers[] entry is a {role} (there are: {roles})",
-                          "pick one with --worker N to see its prompt as that role")
+        raise ConfigError(
+            loaded.path,
+            "workers",
+            f"no workers[] entry is a {role} (there are: {roles})",
+            "pick one with --worker N to see its prompt as that role",
+        )
     return matching[0]
 
 
@@ -197,17 +202,29 @@ def _sample_facts(repo: Repo, loaded: LoadedConfig, role: str) -> prompting.Prom
     task = None if role == "planner" else (tasks.get("pending") or [_example_task()])[0]
     worktree = _worktree_root(root, config) / "w1"
     checks = [CheckResult(argv=argv, exit_code=0) for argv in config.merge.checks] if role == "reviewer" else None
-    return prompting.PromptFacts(role=role, tasks_dir=str(tasks_dir), worktree=str(worktree),
-                                 target=config.target_branch or repo.current_branch() or "main",
-                                 spec_path=str(root / config.spec), task=task, tasks=tasks, checks=checks,
-                                 diff=_SAMPLE_DIFF if role == "reviewer" else "",
-                                 conflict_files=("(the files git reports as conflicted)",))
+    return prompting.PromptFacts(
+        role=role,
+        tasks_dir=str(tasks_dir),
+        worktree=str(worktree),
+        target=config.target_branch or repo.current_branch() or "main",
+        spec_path=str(root / config.spec),
+        task=task,
+        tasks=tasks,
+        checks=checks,
+        diff=_SAMPLE_DIFF if role == "reviewer" else "",
+        conflict_files=("(the files git reports as conflicted)",),
+    )
 
 
 def _example_task() -> Task:
-    return Task(id="example-task", summary="(an example task: the first pending task is shown when there is one)",
-                description="What the task asks, as its file's `description` says.",
-                acceptance=["each acceptance criterion of the task file"], files=["path/it/names.py"])
+    return Task(
+        id="example-task",
+        summary="(an example task: the first pending task is shown when there is one)",
+        description="What the task asks, as its file's `description` says.",
+        acceptance=["each acceptance criterion of the task file"],
+        files=["path/it/names.py"],
+    )
+
 
 _SAMPLE_DIFF = """diff --git a/path/it/names.py b/path/it/names.py
 --- a/path/it/names.py

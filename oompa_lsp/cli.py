@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -33,8 +34,9 @@ from .live_run import run_swarm
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    run: Command = args.run  # set by _add for every subcommand (one is required)
     try:
-        return args.run(args)
+        return run(args)
     except OompaError as exc:
         print(f"oompa: {exc}", file=sys.stderr)
         return 2
@@ -48,14 +50,15 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _only_oompa_error(group: BaseExceptionGroup) -> OompaError | None:
+def _only_oompa_error(group: BaseExceptionGroup[BaseException]) -> OompaError | None:
     """The error to tell the user when everything that went wrong is one of ours."""
     matched, rest = group.split(OompaError)
     if matched is None or rest is not None:
         return None
-    while isinstance(matched, BaseExceptionGroup):
-        matched = matched.exceptions[0]
-    return matched if isinstance(matched, OompaError) else None
+    first: BaseException = matched
+    while isinstance(first, BaseExceptionGroup):
+        first = first.exceptions[0]
+    return first if isinstance(first, OompaError) else None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,13 +66,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-C", "--repo", type=Path, default=Path.cwd(), help="the repository (default: here)")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
     _add(sub, "swarm", cmd_swarm, "run the swarm until the queue is drained").add_argument(
-        "--quiet", action="store_true", help="print only the final line")
+        "--quiet", action="store_true", help="print only the final line"
+    )
     demo = _add(sub, "demo", cmd_demo, "run a demo swarm in a throwaway repository (no API key)")
     demo.add_argument("--dir", type=Path, help="where to make the demo repository (default: a temp folder)")
     _add(sub, "init", cmd_init, "write oompa.json (for the agent CLIs found), a spec.md skeleton and the tasks folders")
     check = _add(sub, "check", cmd_check, "validate oompa.json, its prompts, the repository and each agent CLI")
-    check.add_argument("--show-prompt", metavar="ROLE", choices=["worker", "executor", "planner", "reviewer", "resolver"],
-                       help="print the full prompt ROLE would get (with a sample task) instead; starts no agent")
+    check.add_argument(
+        "--show-prompt",
+        metavar="ROLE",
+        choices=["worker", "executor", "planner", "reviewer", "resolver"],
+        help="print the full prompt ROLE would get (with a sample task) instead; starts no agent",
+    )
     check.add_argument("--worker", metavar="N", type=int, help="with --show-prompt: use workers[N] of oompa.json")
     _add(sub, "status", cmd_status, "show the swarm's state").add_argument("--json", action="store_true")
     _add(sub, "tasks", cmd_tasks, "list tasks by state")
@@ -84,13 +92,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add(sub, name: str, run, help_text: str) -> argparse.ArgumentParser:
+Command = Callable[[argparse.Namespace], int]  # a subcommand: its parsed arguments to an exit code
+
+
+def _add(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, run: Command, help_text: str
+) -> argparse.ArgumentParser:
     parser = sub.add_parser(name, help=help_text, description=help_text)
     parser.set_defaults(run=run)
     return parser
 
 
 # -- swarm ------------------------------------------------------------------------------
+
 
 def cmd_swarm(args: argparse.Namespace) -> int:
     swarm = Swarm.open(args.repo)
@@ -99,11 +113,13 @@ def cmd_swarm(args: argparse.Namespace) -> int:
 
 # -- demo -------------------------------------------------------------------------------
 
+
 def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.dir)
 
 
 # -- inspection -------------------------------------------------------------------------
+
 
 def _repo_root(args: argparse.Namespace) -> Path:
     return Path(Repo.discover(args.repo).root)
@@ -151,6 +167,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 # -- control ----------------------------------------------------------------------------
 
+
 def _running(root: Path) -> bool:
     return SwarmLock(root / ".oompa").holder() is not None
 
@@ -176,8 +193,10 @@ def cmd_review(args: argparse.Namespace) -> int:
         if not snapshot.reviews:
             print("no pending reviews")
         for r in snapshot.reviews.values():
-            print(f"{r.review_id}  task {r.task_id} by {r.worker} ({r.mode}, round {r.round}) "
-                  f"diff: git diff {r.base[:10]} {r.head[:10]}")
+            print(
+                f"{r.review_id}  task {r.task_id} by {r.worker} ({r.mode}, round {r.round}) "
+                f"diff: git diff {r.base[:10]} {r.head[:10]}"
+            )
         return 0
     if not args.review_id:
         raise OompaError(f"oompa review {args.action} needs a review id (see `oompa review`)")
@@ -216,6 +235,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from .checkup import run_checkup, show_prompt
+
     if args.show_prompt:
         return show_prompt(args.repo, args.show_prompt, args.worker)
     return run_checkup(args.repo)
@@ -223,11 +243,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_init(args: argparse.Namespace) -> int:
     from .starter import run_init
+
     return run_init(args.repo)
 
 
 def cmd_cleanup(args: argparse.Namespace) -> int:
     from .checkup import run_cleanup
+
     return run_cleanup(args.repo)
 
 

@@ -26,8 +26,10 @@ def _clock(event: ev.Event) -> str:
 
 # Each line takes the event type it is filed under, which a dict's type cannot say: Any.
 _LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
-    ev.SwarmStarted: lambda e: f"swarm {e.run_id} started on {e.target} with {len(e.workers)} workers "
-                               f"({', '.join(f'{w.id}={w.model}' for w in e.workers)})",
+    ev.SwarmStarted: lambda e: (
+        f"swarm {e.run_id} started on {e.target} with {len(e.workers)} workers "
+        f"({', '.join(f'{w.id}={w.model}' for w in e.workers)})"
+    ),
     ev.SwarmStopped: lambda e: f"swarm {'finished' if e.ok else 'stopped'}: {e.reason}",
     ev.TaskInvalid: lambda e: f"invalid task file {e.path}: {'; '.join(e.problems)}",
     ev.TaskClaimed: lambda e: f"{e.worker} claimed {e.task_id} (attempt {e.attempt}, branch {e.branch})",
@@ -35,14 +37,20 @@ _LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.TaskRecovered: lambda e: f"{e.task_id} recovered from {e.previous_owner}",
     ev.TaskCompleted: lambda e: f"{e.task_id} complete ({e.commit[:10] or e.note})",
     ev.TaskFailed: lambda e: f"{e.task_id} FAILED: {e.reason.splitlines()[0] if e.reason else ''}",
-    ev.AgentFinished: lambda e: (f"{e.worker} agent error ({e.error_kind}): {e.error}" if e.error else None),
+    ev.AgentFinished: lambda e: f"{e.worker} agent error ({e.error_kind}): {e.error}" if e.error else None,
     ev.AgentLeftoversStopped: lambda e: e.describe(),
     ev.ChecksRan: lambda e: f"{e.task_id} checks on the {e.stage} tree {'passed' if e.ok else 'FAILED'}",
-    ev.ReviewRequested: lambda e: f"{e.task_id} in review (round {e.round}, {e.mode})"
-                                  + (f" — approve with: oompa review approve {e.review_id}" if "human" in e.mode else ""),
-    ev.ReviewVerdictGiven: lambda e: f"{e.task_id} {'approved' if e.approved else 'changes requested'} by {e.reviewer}"
-                                     + (f": {e.feedback.splitlines()[0]}" if e.feedback and not e.approved else ""),
-    ev.ReviewTamperingDiscarded: lambda e: f"{e.task_id}: the reviewer changed the worktree; discarded {len(e.changes)} change(s)",
+    ev.ReviewRequested: lambda e: (
+        f"{e.task_id} in review (round {e.round}, {e.mode})"
+        + (f" — approve with: oompa review approve {e.review_id}" if "human" in e.mode else "")
+    ),
+    ev.ReviewVerdictGiven: lambda e: (
+        f"{e.task_id} {'approved' if e.approved else 'changes requested'} by {e.reviewer}"
+        + (f": {e.feedback.splitlines()[0]}" if e.feedback and not e.approved else "")
+    ),
+    ev.ReviewTamperingDiscarded: lambda e: (
+        f"{e.task_id}: the reviewer changed the worktree; discarded {len(e.changes)} change(s)"
+    ),
     ev.MergeConflicted: lambda e: f"{e.task_id} conflicts with {', '.join(e.files)}; resolver turn {e.attempt}",
     ev.MergeLanded: lambda e: f"{e.task_id} merged into {e.target} ({e.previous[:7]}..{e.commit[:7]})",
     ev.MergePaused: lambda e: f"merge queue PAUSED: {e.reason}",
@@ -52,8 +60,9 @@ _LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.LogMessage: lambda e: f"{e.level}: {e.message}",
     ev.OutsideWriteSeen: lambda e: f"WARNING: {e.describe()}",
     ev.TaskFileRestored: lambda e: f"WARNING: {e.describe()}",
-    ev.TargetMovedOutsideQueue: lambda e: f"WARNING: {e.describe()} ({'; '.join(e.commits[:3])}); "
-                                          f"your checkout: {e.checkout}",
+    ev.TargetMovedOutsideQueue: lambda e: (
+        f"WARNING: {e.describe()} ({'; '.join(e.commits[:3])}); your checkout: {e.checkout}"
+    ),
 }
 
 
@@ -91,9 +100,11 @@ def status_table(snapshot: Snapshot) -> str:
     if not snapshot.run_id:
         return "no swarm has run in this repository yet"
     state = "finished" if snapshot.ok else snapshot.state
-    lines = [f"run {snapshot.run_id} on {snapshot.target}: {state}"
-             + (f" ({snapshot.stopped_reason})" if snapshot.stopped_reason else ""),
-             snapshot.summary_line() + _review_off(snapshot) + f" · {cost_text(snapshot.usage)}"]
+    lines = [
+        f"run {snapshot.run_id} on {snapshot.target}: {state}"
+        + (f" ({snapshot.stopped_reason})" if snapshot.stopped_reason else ""),
+        snapshot.summary_line() + _review_off(snapshot) + f" · {cost_text(snapshot.usage)}",
+    ]
     if snapshot.paused_reason:
         lines.append(f"merge queue paused: {snapshot.paused_reason}")
     for move in snapshot.outside_queue:

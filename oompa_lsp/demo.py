@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from .adapters.run_log import RunLog
 from .adapters.task_store import TaskStore
@@ -33,14 +34,33 @@ A tiny calculator.
 """
 
 TASKS = [
-    Task(id="add-subtract", summary="Add subtract(a, b) to calc.py", spec="Subtraction: `subtract(a, b)` in calc.py",
-         acceptance=["calc.subtract(5, 3) == 2"], priority=2),
-    Task(id="add-multiply", summary="Add multiply(a, b) to calc.py", spec="Multiplication: `multiply(a, b)` in calc.py",
-         acceptance=["calc.multiply(2, 3) == 6"], priority=2),
-    Task(id="add-divide", summary="Add divide(a, b) that refuses b == 0", spec="Division that refuses to divide by zero",
-         acceptance=["divide(6, 3) == 2", "divide(1, 0) raises ZeroDivisionError"], priority=1),
-    Task(id="write-readme", summary="Write a README", spec="A README that says what this is",
-         acceptance=["README.md says what the project is"]),
+    Task(
+        id="add-subtract",
+        summary="Add subtract(a, b) to calc.py",
+        spec="Subtraction: `subtract(a, b)` in calc.py",
+        acceptance=["calc.subtract(5, 3) == 2"],
+        priority=2,
+    ),
+    Task(
+        id="add-multiply",
+        summary="Add multiply(a, b) to calc.py",
+        spec="Multiplication: `multiply(a, b)` in calc.py",
+        acceptance=["calc.multiply(2, 3) == 6"],
+        priority=2,
+    ),
+    Task(
+        id="add-divide",
+        summary="Add divide(a, b) that refuses b == 0",
+        spec="Division that refuses to divide by zero",
+        acceptance=["divide(6, 3) == 2", "divide(1, 0) raises ZeroDivisionError"],
+        priority=1,
+    ),
+    Task(
+        id="write-readme",
+        summary="Write a README",
+        spec="A README that says what this is",
+        acceptance=["README.md says what the project is"],
+    ),
 ]
 
 
@@ -51,8 +71,11 @@ def make_demo_repo(where: Path) -> Path:
     (repo / "spec.md").write_text(SPEC, encoding="utf-8")
     (repo / ".gitignore").write_text("__pycache__/\n", encoding="utf-8")
     (repo / "oompa.json").write_text(json.dumps(demo_config(), indent=2) + "\n", encoding="utf-8")
-    for argv in (["init", "-q", "-b", "main"], ["add", "-A"],
-                 ["-c", "user.name=oompa demo", "-c", "user.email=demo@oompa.invalid", "commit", "-q", "-m", "calc: add"]):
+    for argv in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["-c", "user.name=oompa demo", "-c", "user.email=demo@oompa.invalid", "commit", "-q", "-m", "calc: add"],
+    ):
         subprocess.run(["git", *argv], cwd=repo, check=True)
     store = TaskStore(repo / "tasks")
     for task in TASKS:
@@ -60,7 +83,7 @@ def make_demo_repo(where: Path) -> Path:
     return repo
 
 
-def demo_config() -> dict:
+def demo_config() -> dict[str, Any]:
     return {
         "workers": [{"model": "demo:worker", "count": 3, "iterations": 4, "timeout_s": 60}],
         "review_model": "demo:reviewer",
@@ -75,12 +98,17 @@ def what_happened(repo: Path) -> str:
     """Counts of the lifecycle steps the run went through, from its event log."""
     run_log = RunLog.open_latest(repo / ".oompa")
     events = run_log.read_all() if run_log else []
-    count = lambda kind: sum(1 for e in events if isinstance(e, kind))  # noqa: E731
+
+    def count(kind: type[object]) -> int:
+        return sum(1 for e in events if isinstance(e, kind))
+
     rejected = sum(1 for e in events if isinstance(e, ev.ReviewVerdictGiven) and not e.approved)
-    return (f"What happened: {count(ev.TaskClaimed)} claims, {count(ev.AgentFinished)} agent turns, "
-            f"{count(ev.ReviewVerdictGiven)} reviews ({rejected} asked for changes), "
-            f"{count(ev.MergeConflicted)} merge conflict(s) resolved by the worker, "
-            f"{count(ev.MergeLanded)} merges landed, {count(ev.BranchParked)} branch(es) parked.")
+    return (
+        f"What happened: {count(ev.TaskClaimed)} claims, {count(ev.AgentFinished)} agent turns, "
+        f"{count(ev.ReviewVerdictGiven)} reviews ({rejected} asked for changes), "
+        f"{count(ev.MergeConflicted)} merge conflict(s) resolved by the worker, "
+        f"{count(ev.MergeLanded)} merges landed, {count(ev.BranchParked)} branch(es) parked."
+    )
 
 
 def run_demo(where: Path | None) -> int:

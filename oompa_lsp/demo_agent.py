@@ -22,8 +22,9 @@ RECIPES = {
     "add-divide": ("divide.py", "def divide(a, b):\n    return a / b\n"),
     "write-readme": ("README.md", "# calc\n\nA tiny calculator, built by an oompa swarm.\n"),
 }
-DIVIDE_FIXED = ("def divide(a, b):\n    if b == 0:\n        raise ZeroDivisionError(\"divide by zero\")\n"
-                "    return a / b\n")
+DIVIDE_FIXED = (
+    'def divide(a, b):\n    if b == 0:\n        raise ZeroDivisionError("divide by zero")\n    return a / b\n'
+)
 _OURS, _BASE, _THEIRS, _END = "<<<<<<<", "|||||||", "=======", ">>>>>>>"
 
 
@@ -54,8 +55,10 @@ def work(prompt: str) -> str:
 def review(prompt: str) -> str:
     diff = prompt.partition("```diff")[2]
     if "def divide" in diff and "ZeroDivisionError" not in diff:
-        return ("The change divides without guarding b == 0.\n"
-                "VERDICT: CHANGES_REQUESTED\n1. divide.py: raise ZeroDivisionError with a clear message when b == 0")
+        return (
+            "The change divides without guarding b == 0.\n"
+            "VERDICT: CHANGES_REQUESTED\n1. divide.py: raise ZeroDivisionError with a clear message when b == 0"
+        )
     return "The change does what the task asks and nothing else.\nVERDICT: APPROVED"
 
 

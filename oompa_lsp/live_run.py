@@ -14,7 +14,8 @@ import time
 import anyio
 
 from . import console
-from .engine.swarm import Swarm
+from .core.events import Event
+from .engine.swarm import Swarm, SwarmResult
 
 
 def run_swarm(swarm: Swarm, quiet: bool = False) -> int:
@@ -27,7 +28,7 @@ def run_swarm(swarm: Swarm, quiet: bool = False) -> int:
     return 0 if result.ok else 1
 
 
-async def _run_until_signal(swarm: Swarm):
+async def _run_until_signal(swarm: Swarm) -> SwarmResult:
     async with anyio.create_task_group() as group:
         group.start_soon(_stop_on_signals, swarm, group.cancel_scope)
         result = await swarm.run()
@@ -53,7 +54,7 @@ class LiveView:
         self.last_summary = ""
         self.last_at = 0.0
 
-    def on_event(self, event) -> None:
+    def on_event(self, event: Event) -> None:
         line = console.line_for(event)
         if line:
             print(line, flush=True)

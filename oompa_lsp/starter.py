@@ -52,12 +52,16 @@ def run_init(path: Path) -> int:
     for probe in probes:
         print(f"  {_probe_line(probe)}")
     if not any(p.found for p in probes):
-        print("  no agent CLI is installed: the config names claude; install one (docs/agents.md lists the "
-              "verified releases) or change the models")
+        print(
+            "  no agent CLI is installed: the config names claude; install one (docs/agents.md lists the "
+            "verified releases) or change the models"
+        )
     _write_unless_there(root / "spec.md", SPEC_SKELETON)
     _make_task_folders(root / "tasks")
-    print("next: describe the work in spec.md and add tasks to tasks/pending/ "
-          "(docs/config.md says what every key means), then `oompa check` and `oompa swarm`")
+    print(
+        "next: describe the work in spec.md and add tasks to tasks/pending/ "
+        "(docs/config.md says what every key means), then `oompa check` and `oompa swarm`"
+    )
     return 0
 
 
@@ -71,9 +75,11 @@ def starter_config(probes: list[HarnessProbe]) -> dict[str, object]:
     found = [p.name for p in probes if p.found] or ["claude"]
     worker_model = _MODELS[found[0]][0]
     reviewer = _MODELS[found[1]][1] if len(found) > 1 else _MODELS[found[0]][1]
-    return {"workers": [{"model": worker_model, "count": 2, "iterations": 10}],
-            "review_model": reviewer,
-            "merge": {"checks": []}}
+    return {
+        "workers": [{"model": worker_model, "count": 2, "iterations": 10}],
+        "review_model": reviewer,
+        "merge": {"checks": []},
+    }
 
 
 def _probe_line(probe: HarnessProbe) -> str:
@@ -95,5 +101,8 @@ def _make_task_folders(tasks_dir: Path) -> None:
     existed = tasks_dir.exists()
     for state in TASK_STATES:
         (tasks_dir / state).mkdir(parents=True, exist_ok=True)
-    print(f"kept your {tasks_dir.name}/ (state folders added where missing)" if existed
-          else f"made {tasks_dir}/{{{','.join(TASK_STATES)}}}/")
+    print(
+        f"kept your {tasks_dir.name}/ (state folders added where missing)"
+        if existed
+        else f"made {tasks_dir}/{{{','.join(TASK_STATES)}}}/"
+    )

@@ -41,13 +41,13 @@ class LoadedReviewer(Struct, frozen=True):
 class LoadedConfig(Struct):
     config: Config
     path: str
-    worker_prompts: list[list[str]]             # per workers[] entry: absolute prompt file paths
+    worker_prompts: list[list[str]]  # per workers[] entry: absolute prompt file paths
     worker_reviewers: list[list[LoadedReviewer]]  # per workers[] entry: its reviewers, tried in order
-    planner_prompts: list[str] = []             # the top-level planner's, when there is one
+    planner_prompts: list[str] = []  # the top-level planner's, when there is one
     warnings: list[ConfigWarning] = []
-    resolver_prompts: list[str] = []            # the bundled resolver's
-    templates: dict[str, str] = {}              # prompt file -> its text, include directives expanded
-    prompt_errors: list[ConfigError] = []       # placeholders no turn can fill (file:line each)
+    resolver_prompts: list[str] = []  # the bundled resolver's
+    templates: dict[str, str] = {}  # prompt file -> its text, include directives expanded
+    prompt_errors: list[ConfigError] = []  # placeholders no turn can fill (file:line each)
 
     def template(self, paths: list[str]) -> str:
         """The prompt files of one role joined with a blank line, as the engine fills them."""
@@ -76,8 +76,9 @@ def _load(repo_root: Path) -> LoadedConfig:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(str(path), "", "no oompa.json here",
-                          "create one with `oompa init` (see docs/config.md)") from None
+        raise ConfigError(
+            str(path), "", "no oompa.json here", "create one with `oompa init` (see docs/config.md)"
+        ) from None
     config, warnings = decode_config_with_warnings(data, str(path))
     source = str(path)
     found = _Resolver(repo_root, source, warnings)
@@ -86,12 +87,15 @@ def _load(repo_root: Path) -> LoadedConfig:
     planner = config.planner
     planner_prompts = found.files(_names(planner.prompt) or ["planner.md"], ["planner", "prompt"]) if planner else []
     resolver_prompts = [str(bundled_prompts_dir() / "resolver.md")]
-    uses: list[tuple[list[str], str]] = [(paths, infer_role(w)) for paths, w in zip(workers, config.workers, strict=True)]
+    uses: list[tuple[list[str], str]] = [
+        (paths, infer_role(w)) for paths, w in zip(workers, config.workers, strict=True)
+    ]
     uses += [(r.prompts, "reviewer") for rs in reviewers for r in rs]
     uses += [(planner_prompts, "planner"), (resolver_prompts, "resolver")]
     templates, errors = _read_templates(uses, repo_root, warnings)
-    return LoadedConfig(config, source, workers, reviewers, planner_prompts, warnings, resolver_prompts,
-                        templates, errors)
+    return LoadedConfig(
+        config, source, workers, reviewers, planner_prompts, warnings, resolver_prompts, templates, errors
+    )
 
 
 def _names(prompt: str | list[str] | None) -> list[str]:
@@ -131,15 +135,25 @@ class _Resolver:
                 return str(candidate)
         stand_in = bundled_prompts_dir() / Path(name).name
         if Path(name).name in _BUNDLED_STAND_INS:
-            self.warnings.append(ConfigWarning(dotted, f"prompt file {name!r} is not in the repository (a file of "
-                                               f"the original oompa's install?): using the bundled {stand_in.name}"))
+            self.warnings.append(
+                ConfigWarning(
+                    dotted,
+                    f"prompt file {name!r} is not in the repository (a file of "
+                    f"the original oompa's install?): using the bundled {stand_in.name}",
+                )
+            )
             return str(stand_in)
-        raise ConfigError(self.source, dotted, f"prompt file {name!r} not found in the repository or the bundled prompts",
-                          "fix the path (relative to the repository root) or remove the key to use the default")
+        raise ConfigError(
+            self.source,
+            dotted,
+            f"prompt file {name!r} not found in the repository or the bundled prompts",
+            "fix the path (relative to the repository root) or remove the key to use the default",
+        )
 
 
-def _read_templates(uses: list[tuple[list[str], str]], root: Path,
-                    warnings: list[ConfigWarning]) -> tuple[dict[str, str], list[ConfigError]]:
+def _read_templates(
+    uses: list[tuple[list[str], str]], root: Path, warnings: list[ConfigWarning]
+) -> tuple[dict[str, str], list[ConfigError]]:
     """Each prompt file expanded once, and what it holds that its roles cannot fill (a file
     used by several roles is checked for each; a problem it has in all of them is said once)."""
     expanded: dict[str, list[SourceLine]] = {}
@@ -149,8 +163,11 @@ def _read_templates(uses: list[tuple[list[str], str]], root: Path,
             if path not in expanded:
                 expanded[path] = expand_includes(path, _read_prompt, lambda name, at: _locate(name, at, root))
             problems.update(((p.path, p.line, p.message), p) for p in template_problems(expanded[path], role))
-    errors = [ConfigError(p.path, str(p.line), p.message, "see docs/config.md, \"Prompts\"")
-              for p in problems.values() if p.fatal]
+    errors = [
+        ConfigError(p.path, str(p.line), p.message, 'see docs/config.md, "Prompts"')
+        for p in problems.values()
+        if p.fatal
+    ]
     warnings += [ConfigWarning(f"{p.path}:{p.line}", p.message) for p in problems.values() if not p.fatal]
     return {path: "\n".join(line.text for line in lines) for path, lines in expanded.items()}, errors
 

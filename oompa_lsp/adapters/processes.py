@@ -33,7 +33,7 @@ from oompa_lsp.core.agents import LeftoverProcess
 log = logging.getLogger(__name__)
 
 TURN_VARIABLE = "OOMPA_TURN"
-SWEEP_ROUNDS = 3     # a leftover may fork while it is being stopped: look again, this often
+SWEEP_ROUNDS = 3  # a leftover may fork while it is being stopped: look again, this often
 _POLL_S = 0.02
 _COMMAND_CHARS = 200
 
@@ -108,8 +108,9 @@ def marked_processes(marker: str, existing: Collection[int] = ()) -> list[psutil
     return found
 
 
-def stop_marked(marker: str, grace_s: float, keep: Collection[str] = (),
-                existing: Collection[int] = ()) -> list[LeftoverProcess]:
+def stop_marked(
+    marker: str, grace_s: float, keep: Collection[str] = (), existing: Collection[int] = ()
+) -> list[LeftoverProcess]:
     """Stop every process still carrying `marker`: SIGTERM, `grace_s` to go, then SIGKILL;
     but those whose program is named in `keep` (declared services) are left running.
 
@@ -150,7 +151,7 @@ def describe(process: psutil.Process) -> LeftoverProcess:
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         command = "?"
     if len(command) > _COMMAND_CHARS:
-        command = command[:_COMMAND_CHARS - 3] + "..."
+        command = command[: _COMMAND_CHARS - 3] + "..."
     return LeftoverProcess(pid=process.pid, command=command)
 
 

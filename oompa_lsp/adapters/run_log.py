@@ -160,8 +160,7 @@ class RunLog:
         events, offset = read_events(self.events_path)
         return fold(events), offset
 
-    def follow(self, offset: int = 0, poll_s: float = 0.1,
-               until: Callable[[], bool] | None = None) -> Iterator[Event]:
+    def follow(self, offset: int = 0, poll_s: float = 0.1, until: Callable[[], bool] | None = None) -> Iterator[Event]:
         """Yield events from `offset` on as they are appended, polling; stops after a final
         drain once `until()` is true (never, without it)."""
         cursor = self.cursor(offset)
@@ -307,6 +306,9 @@ def _try_lock(fd: int, kind: int, tries: int) -> bool:
 
 
 def _locked_error(holder: SwarmHolder) -> SwarmLocked:
-    return SwarmLocked(f"another swarm is already running on this repository ({holder.describe()}); "
-                       "stop it with `oompa stop` or wait for it to finish",
-                       pid=holder.pid, run_id=holder.run_id)
+    return SwarmLocked(
+        f"another swarm is already running on this repository ({holder.describe()}); "
+        "stop it with `oompa stop` or wait for it to finish",
+        pid=holder.pid,
+        run_id=holder.run_id,
+    )

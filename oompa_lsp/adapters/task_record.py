@@ -60,8 +60,11 @@ class TaskRecord:
             return
         current = _content_of(self._path_of(state, task_id))
         if current not in (None, known[1]):
-            self._undone.append(RestoredFile(task_id, state, str(self._path_of(state, task_id)), "rewritten",
-                                             known[1].decode("utf-8", "replace")))
+            self._undone.append(
+                RestoredFile(
+                    task_id, state, str(self._path_of(state, task_id)), "rewritten", known[1].decode("utf-8", "replace")
+                )
+            )
 
     def moved(self, task_id: str, to_state: TaskState) -> None:
         known = self._known.get(task_id)
@@ -109,7 +112,6 @@ class TaskRecord:
             write_atomic(path, data)
             return RestoredFile(task_id, state, str(path), "rewritten", data.decode("utf-8", "replace"))
         return None
-
 
     def _nowhere(self, task_id: str) -> bool:
         """In no state folder. Asked twice by `_restore_one`: another process moving the file

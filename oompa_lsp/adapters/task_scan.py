@@ -109,8 +109,9 @@ class ReadCache:
                 entries.pop(gone, None)
 
 
-def assemble_scan(read: dict[TaskState, list[Task | InvalidTaskFile | None]],
-                  path: Callable[[TaskState, str], Path]) -> StoreScan:
+def assemble_scan(
+    read: dict[TaskState, list[Task | InvalidTaskFile | None]], path: Callable[[TaskState, str], Path]
+) -> StoreScan:
     """The scan of what was read per folder: a task in two folders is invalid in both."""
     found: dict[str, dict[TaskState, Task | InvalidTaskFile]] = {}
     for state, entries in read.items():
@@ -123,16 +124,21 @@ def assemble_scan(read: dict[TaskState, list[Task | InvalidTaskFile | None]],
     return scan
 
 
-def _add_to_scan(scan: StoreScan, stem: str, by_state: dict[TaskState, Task | InvalidTaskFile],
-                 path: Callable[[TaskState, str], Path]) -> None:
+def _add_to_scan(
+    scan: StoreScan,
+    stem: str,
+    by_state: dict[TaskState, Task | InvalidTaskFile],
+    path: Callable[[TaskState, str], Path],
+) -> None:
     # a copy seen during the scan may have been moved since; only copies still there count
     still_there = {s: e for s, e in by_state.items() if len(by_state) == 1 or path(s, stem).is_file()}
     if len(still_there) > 1:
         scan.duplicates[stem] = list(still_there)
         for state in still_there:
             others = ", ".join(f"{o}/" for o in still_there if o != state)
-            problem = TaskProblem(f"task {stem} is also in {others}: a task must be in one folder only; "
-                                  "delete the stale copy", FILE_START)
+            problem = TaskProblem(
+                f"task {stem} is also in {others}: a task must be in one folder only; delete the stale copy", FILE_START
+            )
             scan.invalid.append(InvalidTaskFile(str(path(state, stem)), state, [problem]))
         return
     for state, entry in still_there.items():
@@ -153,8 +159,10 @@ def stray_files(tasks_dir: Path, shown_from: Path) -> list[StrayFile]:
         if entry.is_dir() and entry.name in TASK_STATES:
             stray += _strays_in_state_folder(Path(entry.path), pending)
         elif entry.is_dir():
-            stray += [StrayFile(path, f"not in a state folder: move it to {pending}")
-                      for path in _json_files_under(Path(entry.path))]
+            stray += [
+                StrayFile(path, f"not in a state folder: move it to {pending}")
+                for path in _json_files_under(Path(entry.path))
+            ]
         elif entry.name.endswith(".json"):
             stray.append(StrayFile(entry.path, f"not in a state folder: move it to {pending}"))
     return sorted(stray)
@@ -164,14 +172,16 @@ def _strays_in_state_folder(folder: Path, pending: str) -> list[StrayFile]:
     stray: list[StrayFile] = []
     for entry in _visible_entries(folder):
         if entry.is_dir():
-            stray += [StrayFile(path, f"in a subfolder of {folder.name}/: task files sit directly in {pending}")
-                      for path in _json_files_under(Path(entry.path))]
+            stray += [
+                StrayFile(path, f"in a subfolder of {folder.name}/: task files sit directly in {pending}")
+                for path in _json_files_under(Path(entry.path))
+            ]
         elif not entry.name.endswith(".json"):
             stray.append(StrayFile(entry.path, "not a task file: task files end in .json"))
     return stray
 
 
-def _visible_entries(folder: Path) -> list[os.DirEntry]:
+def _visible_entries(folder: Path) -> list[os.DirEntry[str]]:
     try:
         return sorted((e for e in os.scandir(folder) if not e.name.startswith(".")), key=lambda e: e.name)
     except (FileNotFoundError, NotADirectoryError):

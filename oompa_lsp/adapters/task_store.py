@@ -36,11 +36,27 @@ import msgspec
 
 from oompa_lsp.adapters.atomic_files import create_exclusive, write_atomic
 from oompa_lsp.adapters.task_record import TaskRecord
-from oompa_lsp.adapters.task_scan import (FILE_START, InvalidTaskFile, ReadCache, StoreScan, StrayFile, assemble_scan,
-                                          stray_files)
+from oompa_lsp.adapters.task_scan import (
+    FILE_START,
+    InvalidTaskFile,
+    ReadCache,
+    StoreScan,
+    StrayFile,
+    assemble_scan,
+    stray_files,
+)
 from oompa_lsp.core.errors import ClaimLost, TaskFileError
-from oompa_lsp.core.tasks import (TASK_STATES, Owner, Task, TaskProblem, TaskState, claim_order,
-                                  decode_task, encode_task, is_safe_id)
+from oompa_lsp.core.tasks import (
+    TASK_STATES,
+    Owner,
+    Task,
+    TaskProblem,
+    TaskState,
+    claim_order,
+    decode_task,
+    encode_task,
+    is_safe_id,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -134,8 +150,14 @@ class TaskStore:
             self._rename(task_id, "pending", "current")
             return self._record_owner(task_id, owner, start)
 
-    def claim_next(self, owner: Owner, complete_ids: Iterable[str], busy_files: Iterable[str],
-                   pending: list[Task] | None = None, start: Callable[[Task], Task] | None = None) -> Task | None:
+    def claim_next(
+        self,
+        owner: Owner,
+        complete_ids: Iterable[str],
+        busy_files: Iterable[str],
+        pending: list[Task] | None = None,
+        start: Callable[[Task], Task] | None = None,
+    ) -> Task | None:
         """Claim the best claimable pending task (see `claim_order`), skipping lost races;
         None when nothing is claimable. `pending` is a listing the caller read recently: the
         folder is then not read again, as a claim re-reads its one file and is a rename that
@@ -186,7 +208,8 @@ class TaskStore:
     def requeue(self, task_id: str) -> Task:
         """Put a current or failed task back in pending: the claim and failure are cleared,
         the attempt history is kept."""
-        state = next((s for s in ("current", "failed") if self.path(s, task_id).is_file()), None)
+        requeueable: tuple[TaskState, ...] = ("current", "failed")
+        state = next((s for s in requeueable if self.path(s, task_id).is_file()), None)
         if state is None:
             raise ClaimLost(f"task {task_id} is not current or failed, so it cannot be requeued")
         task = self._read_valid(state, task_id)
@@ -202,7 +225,9 @@ class TaskStore:
             raise TaskFileError(str(self.path("pending", task.id)), problems[0].message)
         existing = self.states_of(task.id)
         if existing:
-            raise TaskFileError(str(self.path(existing[0], task.id)), f"task {task.id} already exists in {existing[0]}/")
+            raise TaskFileError(
+                str(self.path(existing[0], task.id)), f"task {task.id} already exists in {existing[0]}/"
+            )
         target = self.path("pending", task.id)
         with self.record.lock:
             try:
@@ -212,8 +237,9 @@ class TaskStore:
             self.record.remember("pending", task.id, data)
         return target
 
-    def recover(self, is_owner_alive: Callable[[Owner], bool],
-                unowned_after_s: float = _DEFAULT_UNOWNED_AFTER_S) -> list[RecoveredClaim]:
+    def recover(
+        self, is_owner_alive: Callable[[Owner], bool], unowned_after_s: float = _DEFAULT_UNOWNED_AFTER_S
+    ) -> list[RecoveredClaim]:
         """Send claims of dead owners back to pending and say which ones (the engine records
         an event for each). A current file with no owner is a claimer that died between its
         rename and recording itself, once it is older than `unowned_after_s`."""
@@ -243,8 +269,9 @@ class TaskStore:
         except FileNotFoundError:
             return []
         # dot files are our own temp files mid-write; other extensions are not tasks
-        return sorted(e.name for e in entries if e.name.endswith(".json") and not e.name.startswith(".")
-                      and e.is_file())
+        return sorted(
+            e.name for e in entries if e.name.endswith(".json") and not e.name.startswith(".") and e.is_file()
+        )
 
     def _listing(self) -> dict[TaskState, list[str]]:
         return {state: self._names(state) for state in TASK_STATES}
@@ -273,8 +300,9 @@ class TaskStore:
         self._read_valid("pending", task_id)
         elsewhere = [s for s in ("current", "complete", "failed") if self.path(s, task_id).is_file()]
         if elsewhere:
-            raise TaskFileError(str(self.path("pending", task_id)),
-                                f"task {task_id} is also in {elsewhere[0]}/; delete the stale copy")
+            raise TaskFileError(
+                str(self.path("pending", task_id)), f"task {task_id} is also in {elsewhere[0]}/; delete the stale copy"
+            )
 
     def _read_valid(self, state: TaskState, task_id: str) -> Task:
         found = self._read(state, f"{task_id}.json")
@@ -318,8 +346,10 @@ class TaskStore:
     def _ensure_absent(self, task_id: str, state: TaskState) -> None:
         # rename silently replaces its target; this check keeps a second copy from being lost
         if self.path(state, task_id).exists():
-            raise TaskFileError(str(self.path(state, task_id)),
-                                f"task {task_id} already exists in {state}/; a task must be in one folder only")
+            raise TaskFileError(
+                str(self.path(state, task_id)),
+                f"task {task_id} already exists in {state}/; a task must be in one folder only",
+            )
 
     def _claim_is_dead(self, task: Task, is_owner_alive: Callable[[Owner], bool], unowned_after_s: float) -> bool:
         if task.owner is not None:

@@ -20,16 +20,16 @@ ErrorKind = Literal["timeout", "exit", "auth", "rate_limit", "server", "cancelle
 
 
 class AgentRequest(Struct, omit_defaults=True):
-    harness: str                 # name: claude | codex | gemini | opencode | a custom one
-    model: str                   # the part after `harness:`; "" means the CLI's default
+    harness: str  # name: claude | codex | gemini | opencode | a custom one
+    model: str  # the part after `harness:`; "" means the CLI's default
     prompt: str
-    cwd: str                     # the worktree
+    cwd: str  # the worktree
     role: AgentRole
     timeout_s: float
     reasoning: str | None = None
     session_id: str | None = None  # continue this session (resume) when set
     resume: bool = False
-    env: dict[str, str] = {}     # OOMPA_* and anything else to add to the environment
+    env: dict[str, str] = {}  # OOMPA_* and anything else to add to the environment
     transcript_path: str | None = None  # raw output stream is appended here when set
     keep_running: list[str] = []  # program names the run may leave running (worktree.services)
 
@@ -38,7 +38,7 @@ class LeftoverProcess(Struct, omit_defaults=True):
     """A process an agent run left running after it ended, which the engine then stopped."""
 
     pid: int
-    command: str = ""            # its command line (cut), or its name
+    command: str = ""  # its command line (cut), or its name
 
 
 class ToolCall(Struct, omit_defaults=True):
@@ -57,8 +57,8 @@ class AgentOutcome(Struct, omit_defaults=True):
     retry_after_s: float | None = None
     duration_s: float = 0.0
     leftovers: list[LeftoverProcess] = []  # still running when the run ended; stopped since
-    kept: list[LeftoverProcess] = []       # declared services left running (stop them with `turn_marker`)
-    turn_marker: str = ""                  # the run's marker, which everything it started carries
+    kept: list[LeftoverProcess] = []  # declared services left running (stop them with `turn_marker`)
+    turn_marker: str = ""  # the run's marker, which everything it started carries
     # `usage` is the session's running total so far (codex on a resumed thread), not this
     # run's own: whoever adds turns up must keep only the difference.
     usage_is_session_total: bool = False

@@ -17,7 +17,7 @@ from msgspec import Struct
 
 class _Command(Struct, tag_field="type", tag=True, kw_only=True, omit_defaults=True):
     sent_at: float = 0.0  # unix time, set by the inbox when posted
-    sender: str = ""      # who asked, for the log ("oompa review", "editor pid 4242")
+    sender: str = ""  # who asked, for the log ("oompa review", "editor pid 4242")
 
 
 class Approve(_Command):

@@ -14,18 +14,25 @@ from typing import Any, Literal
 import msgspec
 from msgspec import Struct
 
-
 REASONING_LEVELS = ("minimal", "low", "medium", "high", "max", "xhigh")
 BUILTIN_HARNESSES = ("claude", "codex", "gemini", "opencode")
 Role = Literal["planner", "executor", "worker"]
 ReviewMode = Literal["model", "human", "model+human", "none"]
 Strategy = Literal["merge", "rebase", "squash"]
 
+
 class _Strict(Struct, forbid_unknown_fields=True, omit_defaults=True):
     pass
 
 
-class HarnessConfig(_Strict, frozen=True):
+# The same options, frozen from the base up: msgspec allows a frozen Struct on a non-frozen
+# base, type checkers (dataclass semantics) do not. Subclasses still say frozen=True, since
+# type checkers do not inherit it from a base's class arguments.
+class _StrictFrozen(Struct, forbid_unknown_fields=True, omit_defaults=True, frozen=True):
+    pass
+
+
+class HarnessConfig(_StrictFrozen, frozen=True):
     """Overrides a built-in harness (`command` = its binary and fixed args) or declares a
     custom command harness speaking the contract of DESIGN §6."""
 
@@ -46,18 +53,18 @@ ReviewerEntry = str | ReviewerModel
 class WorkerConfig(_Strict):
     model: str
     count: int = 1
-    iterations: int | None = None     # ours; the original's name is max_cycle (one of them, not both)
+    iterations: int | None = None  # ours; the original's name is max_cycle (one of them, not both)
     max_cycle: int | None = None
     prompt: str | list[str] | None = None
     role: Role | None = None
     timeout_s: float = 1800.0
     # The original's two limits, with its meaning and defaults (docs/config.md, "Coming from oompa"):
-    max_working_resumes: int = 5      # resumes of a turn that ended without a signal (the last one nudges)
-    max_resumes: int = 7              # agent runs in one cycle, at most (first turn, resumes, fix turns)
-    can_plan: bool = True             # False: only takes tasks, waits for them, never plans
+    max_working_resumes: int = 5  # resumes of a turn that ended without a signal (the last one nudges)
+    max_resumes: int = 7  # agent runs in one cycle, at most (first turn, resumes, fix turns)
+    can_plan: bool = True  # False: only takes tasks, waits for them, never plans
     max_wait_for_tasks: float = 600.0  # how long a worker that cannot plan waits for a task
     wait_between: float | None = None  # seconds to sleep before every cycle after the first
-    needs_review: bool = True          # False: this worker's work merges without review
+    needs_review: bool = True  # False: this worker's work merges without review
     reviewers: list[ReviewerEntry] | None = None
     review_models: list[ReviewerEntry] | None = None
     reviewer: ReviewerEntry | None = None
@@ -147,7 +154,7 @@ DEFAULT_ITERATIONS = 10
 class ConfigWarning(Struct, frozen=True):
     """Something the config asks for that will not happen as written: said, never silent."""
 
-    where: str     # "line:col (key.path)" or the key path
+    where: str  # "line:col (key.path)" or the key path
     message: str
 
     def __str__(self) -> str:

@@ -16,9 +16,21 @@ from collections.abc import Iterator
 
 import msgspec
 
-from .config import (BUILTIN_HARNESSES, REVIEWER_KEYS, Config, ConfigWarning, PlannerConfig, ReviewerEntry,
-                     ReviewerModel, WorkerConfig, as_reviewers, parse_model_ref, review_mode, worker_iterations,
-                     worker_reviewers)
+from .config import (
+    BUILTIN_HARNESSES,
+    REVIEWER_KEYS,
+    Config,
+    ConfigWarning,
+    PlannerConfig,
+    ReviewerEntry,
+    ReviewerModel,
+    WorkerConfig,
+    as_reviewers,
+    parse_model_ref,
+    review_mode,
+    worker_iterations,
+    worker_reviewers,
+)
 from .errors import ConfigError
 from .jsonpos import byte_offset_in, char_index, position_at, span_of_path, split_path, without_bom
 
@@ -55,8 +67,9 @@ def _resolve(config: Config) -> None:
 
 def check_config(config: Config, text: str, source: str) -> None:
     if not config.workers:
-        raise _at(text, source, ["workers"], "no workers configured",
-                  'add at least one, e.g. {"model": "claude:sonnet"}')
+        raise _at(
+            text, source, ["workers"], "no workers configured", 'add at least one, e.g. {"model": "claude:sonnet"}'
+        )
     known = set(BUILTIN_HARNESSES) | set(config.harnesses)
     for index, worker in enumerate(config.workers):
         _check_worker(worker, index, known, text, source)
@@ -66,12 +79,21 @@ def check_config(config: Config, text: str, source: str) -> None:
         _check_planner(config.planner, known, text, source)
     explicit = config.review.mode
     if explicit in ("model", "model+human") and not any(worker_reviewers(config, w) for w in config.workers):
-        raise ConfigError(source, "review_model", f"review.mode is {explicit!r} but no reviewer is set",
-                          'set "review_model", or "review": {"mode": "human"} or {"mode": "none"}')
+        raise ConfigError(
+            source,
+            "review_model",
+            f"review.mode is {explicit!r} but no reviewer is set",
+            'set "review_model", or "review": {"mode": "human"} or {"mode": "none"}',
+        )
     for name, harness in config.harnesses.items():
         if name not in BUILTIN_HARNESSES and not harness.command:
-            raise _at(text, source, ["harnesses", name], f"custom harness {name!r} has no command",
-                      'give it "command": ["program", "arg", ...]')
+            raise _at(
+                text,
+                source,
+                ["harnesses", name],
+                f"custom harness {name!r} has no command",
+                'give it "command": ["program", "arg", ...]',
+            )
 
 
 def _reviewer_places(config: Config) -> Iterator[tuple[list[str | int], ReviewerModel]]:
@@ -94,11 +116,22 @@ def _check_worker(worker: WorkerConfig, index: int, known: set[str], text: str, 
     path: list[str | int] = ["workers", index]
     _check_model(worker.model, [*path, "model"], known, text, source)
     if worker.iterations is not None and worker.max_cycle is not None:
-        raise _at(text, source, [*path, "max_cycle"], "both iterations and max_cycle are set; they mean the same "
-                  "(cycles per worker)", "keep one of them")
-    limits = (("count", worker.count, 1), ("iterations", worker.iterations, 1), ("max_cycle", worker.max_cycle, 1),
-              ("max_resumes", worker.max_resumes, 1), ("max_working_resumes", worker.max_working_resumes, 0),
-              ("max_wait_for_tasks", worker.max_wait_for_tasks, 0), ("wait_between", worker.wait_between, 0))
+        raise _at(
+            text,
+            source,
+            [*path, "max_cycle"],
+            "both iterations and max_cycle are set; they mean the same (cycles per worker)",
+            "keep one of them",
+        )
+    limits = (
+        ("count", worker.count, 1),
+        ("iterations", worker.iterations, 1),
+        ("max_cycle", worker.max_cycle, 1),
+        ("max_resumes", worker.max_resumes, 1),
+        ("max_working_resumes", worker.max_working_resumes, 0),
+        ("max_wait_for_tasks", worker.max_wait_for_tasks, 0),
+        ("wait_between", worker.wait_between, 0),
+    )
     for field, value, least in limits:
         if value is not None and value < least:
             raise _at(text, source, [*path, field], f"{field} must be at least {least}, got {value}")
@@ -109,7 +142,9 @@ def _check_worker(worker: WorkerConfig, index: int, known: set[str], text: str, 
 def _check_planner(planner: PlannerConfig, known: set[str], text: str, source: str) -> None:
     _check_model(planner.model, ["planner", "model"], known, text, source)
     if planner.max_pending < 1:
-        raise _at(text, source, ["planner", "max_pending"], f"max_pending must be at least 1, got {planner.max_pending}")
+        raise _at(
+            text, source, ["planner", "max_pending"], f"max_pending must be at least 1, got {planner.max_pending}"
+        )
     if planner.timeout_s <= 0:
         raise _at(text, source, ["planner", "timeout_s"], "timeout_s must be positive")
 
@@ -119,15 +154,22 @@ def config_warnings(config: Config, text: str) -> list[ConfigWarning]:
     out = [*_ignored_reviewer_keys(config, text), *_unhonoured_keys(config, text)]
     if review_mode(config) == "none" and config.review.mode is None:
         why = "needs_review is false" if not config.needs_review else "no reviewer is configured"
-        out.append(ConfigWarning(_where(text, ["workers"], key_only=True),
-                                 f"review is off ({why}): work merges without review; "
-                                 'set "review_model" to have a model review every change'))
+        out.append(
+            ConfigWarning(
+                _where(text, ["workers"], key_only=True),
+                f"review is off ({why}): work merges without review; "
+                'set "review_model" to have a model review every change',
+            )
+        )
     elif review_mode(config) in ("model", "model+human"):
         for index, worker in enumerate(config.workers):
             if not worker_reviewers(config, worker):
-                out.append(ConfigWarning(_where(text, ["workers", index], key_only=False),
-                                         f"workers[{index}] ({worker.model}) has no reviewer: its work merges "
-                                         "without review"))
+                out.append(
+                    ConfigWarning(
+                        _where(text, ["workers", index], key_only=False),
+                        f"workers[{index}] ({worker.model}) has no reviewer: its work merges without review",
+                    )
+                )
     return out
 
 
@@ -138,25 +180,38 @@ def _ignored_reviewer_keys(config: Config, text: str) -> list[ConfigWarning]:
     for prefix, scope in scopes:
         present = [key for key in REVIEWER_KEYS if getattr(scope, key) is not None]
         for key in present[1:]:
-            out.append(ConfigWarning(_where(text, [*prefix, key], key_only=True),
-                                     f"{_dotted([*prefix, key])} is ignored: {_dotted([*prefix, present[0]])} "
-                                     "comes first (the original oompa's precedence); keep one"))
+            out.append(
+                ConfigWarning(
+                    _where(text, [*prefix, key], key_only=True),
+                    f"{_dotted([*prefix, key])} is ignored: {_dotted([*prefix, present[0]])} "
+                    "comes first (the original oompa's precedence); keep one",
+                )
+            )
     return out
 
 
 def _unhonoured_keys(config: Config, text: str) -> list[ConfigWarning]:
-    return [ConfigWarning(_where(text, ["workers", i, "can_claim_gpu"], key_only=True),
-                          "can_claim_gpu is not honoured: oompa-lsp does not schedule GPUs, every worker runs "
-                          "as if it were absent")
-            for i, worker in enumerate(config.workers) if worker.can_claim_gpu is not None]
+    return [
+        ConfigWarning(
+            _where(text, ["workers", i, "can_claim_gpu"], key_only=True),
+            "can_claim_gpu is not honoured: oompa-lsp does not schedule GPUs, every worker runs as if it were absent",
+        )
+        for i, worker in enumerate(config.workers)
+        if worker.can_claim_gpu is not None
+    ]
 
 
 def _check_model(text_ref: str, path: list[str | int], known: set[str], text: str, source: str) -> None:
     ref = parse_model_ref(text_ref)
     if ref.harness not in known:
         names = ", ".join(sorted(known))
-        raise _at(text, source, path, f"unknown harness {ref.harness!r} in {text_ref!r}",
-                  f"use one of {names}, or declare it under \"harnesses\"")
+        raise _at(
+            text,
+            source,
+            path,
+            f"unknown harness {ref.harness!r} in {text_ref!r}",
+            f'use one of {names}, or declare it under "harnesses"',
+        )
 
 
 def _at(text: str, source: str, path: list[str | int], problem: str, hint: str = "") -> ConfigError:
@@ -190,8 +245,12 @@ def _located_error(message: str, data: bytes, text: str, source: str) -> ConfigE
     unknown = _UNKNOWN_FIELD.search(problem)
     if unknown:
         key_path = [*path, unknown.group(1)]
-        return ConfigError(source, _where(text, key_path, key_only=True), problem,
-                           "remove it or check its spelling against docs/config.md")
+        return ConfigError(
+            source,
+            _where(text, key_path, key_only=True),
+            problem,
+            "remove it or check its spelling against docs/config.md",
+        )
     if _MISSING_FIELD.search(problem):
         return ConfigError(source, _where(text, path), problem, "add the missing key")
     return ConfigError(source, _where(text, path), problem, "see docs/config.md")

@@ -16,8 +16,20 @@ from msgspec import Struct
 from .agents import LeftoverProcess
 from .tasks import TaskState, Usage
 
-WorkerState = Literal["starting", "idle", "working", "checking", "reviewing", "awaiting_review",
-                      "merging", "resolving", "done", "stopped"]
+# "waiting": between cycles (`wait_between`), a quiet state (see engine.outside_writes).
+WorkerState = Literal[
+    "starting",
+    "idle",
+    "waiting",
+    "working",
+    "checking",
+    "reviewing",
+    "awaiting_review",
+    "merging",
+    "resolving",
+    "done",
+    "stopped",
+]
 SwarmState = Literal["idle", "running", "stopping", "stopped"]
 
 
@@ -212,15 +224,17 @@ class TargetMovedOutsideQueue(_Event):
 
     old: str
     new: str
-    commits: list[str]            # "<short id> <subject>", oldest first
-    worker: str | None = None     # whose branch or worktree the commits came from, when known
+    commits: list[str]  # "<short id> <subject>", oldest first
+    worker: str | None = None  # whose branch or worktree the commits came from, when known
     task_id: str | None = None
-    checkout: str = ""            # the user's checkout: in step | moved | blocked: why | not checked out
+    checkout: str = ""  # the user's checkout: in step | moved | blocked: why | not checked out
 
     def describe(self) -> str:
         source = f" from {self.worker} (task {self.task_id})" if self.worker else ""
-        return (f"{len(self.commits)} unreviewed, unchecked commit(s) reached the target outside the merge "
-                f"queue{source}: {self.old[:10]}..{self.new[:10]}")
+        return (
+            f"{len(self.commits)} unreviewed, unchecked commit(s) reached the target outside the merge "
+            f"queue{source}: {self.old[:10]}..{self.new[:10]}"
+        )
 
 
 class TaskFileRestored(_Event):
@@ -228,9 +242,9 @@ class TaskFileRestored(_Event):
 
     task_id: str
     state: str
-    why: str                       # removed | rewritten
-    content: str                   # what was written back
-    by: list[str] = []             # the agents that ran since the file was last seen as it should be
+    why: str  # removed | rewritten
+    content: str  # what was written back
+    by: list[str] = []  # the agents that ran since the file was last seen as it should be
 
     def describe(self) -> str:
         who = f" (during the turns of {', '.join(self.by)})" if self.by else ""
@@ -240,15 +254,17 @@ class TaskFileRestored(_Event):
 class OutsideWriteSeen(_Event):
     """Files outside an agent's worktree changed during its turn (never reverted: they may be the user's)."""
 
-    where: str                 # "your checkout" or "w2's worktree"
+    where: str  # "your checkout" or "w2's worktree"
     paths: list[str]
-    worker: str                # the agent whose turn just ended
-    during: list[str] = []     # every agent that ran meanwhile (attribution is uncertain past one)
+    worker: str  # the agent whose turn just ended
+    during: list[str] = []  # every agent that ran meanwhile (attribution is uncertain past one)
 
     def describe(self) -> str:
         who = f"the turn of {self.worker}" if len(self.during) <= 1 else "the turns of " + ", ".join(self.during)
-        return (f"{len(self.paths)} file(s) in {self.where} changed during {who}: "
-                f"{', '.join(self.paths[:5])} (left as they are: check whether they are yours)")
+        return (
+            f"{len(self.paths)} file(s) in {self.where} changed during {who}: "
+            f"{', '.join(self.paths[:5])} (left as they are: check whether they are yours)"
+        )
 
 
 class BranchParked(_Event):
@@ -269,12 +285,36 @@ class LogMessage(_Event):
 
 
 Event: TypeAlias = (
-    SwarmStarted | SwarmStopped | TaskSeen | TaskInvalid | TaskClaimed | TaskReturned | TaskRecovered |
-    TaskCompleted | TaskFailed | WorkerStateChanged | AgentStarted | AgentActivity | AgentFinished |
-    AgentLeftoversStopped | WorktreeReady | ChecksRan | ReviewRequested | ReviewVerdictGiven | ReviewTamperingDiscarded |
-    MergeQueued | MergeConflicted | MergeLanded | MergePaused | MergeResumed | TargetMovedOutsideQueue | OutsideWriteSeen | TaskFileRestored |
-    BranchParked |
-    CleanupDone | LogMessage
+    SwarmStarted
+    | SwarmStopped
+    | TaskSeen
+    | TaskInvalid
+    | TaskClaimed
+    | TaskReturned
+    | TaskRecovered
+    | TaskCompleted
+    | TaskFailed
+    | WorkerStateChanged
+    | AgentStarted
+    | AgentActivity
+    | AgentFinished
+    | AgentLeftoversStopped
+    | WorktreeReady
+    | ChecksRan
+    | ReviewRequested
+    | ReviewVerdictGiven
+    | ReviewTamperingDiscarded
+    | MergeQueued
+    | MergeConflicted
+    | MergeLanded
+    | MergePaused
+    | MergeResumed
+    | TargetMovedOutsideQueue
+    | OutsideWriteSeen
+    | TaskFileRestored
+    | BranchParked
+    | CleanupDone
+    | LogMessage
 )
 
 _encoder = msgspec.json.Encoder()

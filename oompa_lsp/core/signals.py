@@ -72,7 +72,7 @@ def read_verdict(message: str) -> Verdict:
     if last is None:
         return Verdict(False, ("the reviewer gave no VERDICT line; treat the review as changes requested",), message)
     index, word = last
-    issues = _issues(lines[index + 1:]) or _issues(lines[:index])
+    issues = _issues(lines[index + 1 :]) or _issues(lines[:index])
     return Verdict(word == "APPROVED", issues, message)
 
 

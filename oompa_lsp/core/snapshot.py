@@ -98,8 +98,13 @@ class Snapshot(Struct, omit_defaults=True):
     def summary_line(self) -> str:
         counts = self.counts()
         running = sum(1 for w in self.workers.values() if w.state not in ("idle", "done", "stopped", "starting"))
-        parts = [f"{len(self.workers)} workers", f"{counts['pending']} pending", f"{running} running",
-                 f"{len(self.reviews)} in review", f"{counts['complete']} merged"]
+        parts = [
+            f"{len(self.workers)} workers",
+            f"{counts['pending']} pending",
+            f"{running} running",
+            f"{len(self.reviews)} in review",
+            f"{counts['complete']} merged",
+        ]
         if counts["failed"]:
             parts.append(f"{counts['failed']} failed")
         return " · ".join(parts)
@@ -180,8 +185,9 @@ def _agent_finished(s: Snapshot, e: ev.AgentFinished) -> None:
 
 
 def _review_requested(s: Snapshot, e: ev.ReviewRequested) -> None:
-    s.reviews[e.review_id] = ReviewView(e.review_id, e.task_id, e.worker, e.branch, e.base, e.head,
-                                        e.mode, e.round, e.at)
+    s.reviews[e.review_id] = ReviewView(
+        e.review_id, e.task_id, e.worker, e.branch, e.base, e.head, e.mode, e.round, e.at
+    )
     _task(s, e.task_id).review_round = e.round
 
 
@@ -221,11 +227,22 @@ def _branch_parked(s: Snapshot, e: ev.BranchParked) -> None:
 
 # Each handler takes the event type it is filed under, which a dict's type cannot say: Any.
 _HANDLERS: dict[type[ev.Event], Callable[[Snapshot, Any], None]] = {
-    ev.SwarmStarted: _swarm_started, ev.SwarmStopped: _swarm_stopped, ev.TaskSeen: _task_seen,
-    ev.TaskInvalid: _task_invalid, ev.TaskClaimed: _task_claimed, ev.TaskReturned: _task_returned,
-    ev.TaskRecovered: _task_returned, ev.TaskCompleted: _task_completed, ev.TaskFailed: _task_failed,
-    ev.WorkerStateChanged: _worker_state, ev.AgentFinished: _agent_finished,
-    ev.ReviewRequested: _review_requested, ev.ReviewVerdictGiven: _review_verdict,
-    ev.MergeLanded: _merge_landed, ev.MergePaused: _merge_paused, ev.MergeResumed: _merge_resumed,
-    ev.BranchParked: _branch_parked, ev.TargetMovedOutsideQueue: _target_moved_outside,
+    ev.SwarmStarted: _swarm_started,
+    ev.SwarmStopped: _swarm_stopped,
+    ev.TaskSeen: _task_seen,
+    ev.TaskInvalid: _task_invalid,
+    ev.TaskClaimed: _task_claimed,
+    ev.TaskReturned: _task_returned,
+    ev.TaskRecovered: _task_returned,
+    ev.TaskCompleted: _task_completed,
+    ev.TaskFailed: _task_failed,
+    ev.WorkerStateChanged: _worker_state,
+    ev.AgentFinished: _agent_finished,
+    ev.ReviewRequested: _review_requested,
+    ev.ReviewVerdictGiven: _review_verdict,
+    ev.MergeLanded: _merge_landed,
+    ev.MergePaused: _merge_paused,
+    ev.MergeResumed: _merge_resumed,
+    ev.BranchParked: _branch_parked,
+    ev.TargetMovedOutsideQueue: _target_moved_outside,
 }

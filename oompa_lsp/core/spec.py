@@ -91,7 +91,11 @@ def parse_spec(text: str) -> SpecDocument:
         line = raw.rstrip("\r")
         fence_match = _FENCE.match(line)
         if fence is not None:
-            if fence_match and fence_match.group("fence")[0] == fence[0] and len(fence_match.group("fence")) >= len(fence):
+            if (
+                fence_match
+                and fence_match.group("fence")[0] == fence[0]
+                and len(fence_match.group("fence")) >= len(fence)
+            ):
                 fence = None
             _extend(items, open_item, number)
             continue
@@ -118,12 +122,23 @@ def _item(index: int, number: int, line: str, found: re.Match[str], heading: str
     anchor = anchor_match.group("id") if anchor_match else None
     if anchor_match:
         body = body[: anchor_match.start()]
-    return SpecItem(index=index, line=number, end_line=number, checked=found.group("mark") != " ",
-                    text=body.strip(), key=slug(body), anchor=anchor, heading=heading,
-                    box_character=found.start("mark"), line_length=len(line))
+    return SpecItem(
+        index=index,
+        line=number,
+        end_line=number,
+        checked=found.group("mark") != " ",
+        text=body.strip(),
+        key=slug(body),
+        anchor=anchor,
+        heading=heading,
+        box_character=found.start("mark"),
+        line_length=len(line),
+    )
 
 
-def _continue(items: list[SpecItem], open_item: tuple[int, int] | None, number: int, line: str) -> tuple[int, int] | None:
+def _continue(
+    items: list[SpecItem], open_item: tuple[int, int] | None, number: int, line: str
+) -> tuple[int, int] | None:
     """A non-item line continues the open item when it is indented deeper than its bullet."""
     if open_item is None or not line.strip():
         return open_item
@@ -138,8 +153,18 @@ def _extend(items: list[SpecItem], open_item: tuple[int, int] | None, number: in
     if open_item is None:
         return
     item = items[open_item[0]]
-    items[open_item[0]] = SpecItem(item.index, item.line, number, item.checked, item.text, item.key, item.anchor,
-                                   item.heading, item.box_character, item.line_length)
+    items[open_item[0]] = SpecItem(
+        item.index,
+        item.line,
+        number,
+        item.checked,
+        item.text,
+        item.key,
+        item.anchor,
+        item.heading,
+        item.box_character,
+        item.line_length,
+    )
 
 
 class SpecLinks(Struct, frozen=True):
@@ -172,8 +197,9 @@ def link_tasks(document: SpecDocument, tasks: Iterable[tuple[str, str | None]]) 
     return SpecLinks(by_item, item_of_task, unmatched)
 
 
-def _match(reference: str, by_anchor: dict[str, int], by_key: dict[str, int],
-           sorted_keys: list[tuple[str, int]]) -> int | None:
+def _match(
+    reference: str, by_anchor: dict[str, int], by_key: dict[str, int], sorted_keys: list[tuple[str, int]]
+) -> int | None:
     if not reference:
         return None
     if reference in by_anchor:
@@ -184,7 +210,7 @@ def _match(reference: str, by_anchor: dict[str, int], by_key: dict[str, int],
         return None
     start = bisect.bisect_left(sorted_keys, (reference, -1))
     candidates = []
-    for key, index in sorted_keys[start:start + 2]:
+    for key, index in sorted_keys[start : start + 2]:
         if key.startswith(reference):
             candidates.append(index)
     return candidates[0] if len(candidates) == 1 else None

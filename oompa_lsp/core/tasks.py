@@ -41,7 +41,9 @@ class Usage(Struct, omit_defaults=True):
     cost_usd: float | None = None
 
     def plus(self, other: Usage) -> Usage:
-        cost = None if self.cost_usd is None and other.cost_usd is None else (self.cost_usd or 0) + (other.cost_usd or 0)
+        cost = (
+            None if self.cost_usd is None and other.cost_usd is None else (self.cost_usd or 0) + (other.cost_usd or 0)
+        )
         return Usage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens, cost)
 
 
@@ -217,8 +219,9 @@ def _unused_field_hint(key: str, text: str) -> TaskProblem:
 
 def _semantic_problems(task: Task, text: str, file_stem: str | None) -> Iterable[TaskProblem]:
     if file_stem is not None and not is_safe_id(file_stem):
-        yield TaskProblem(f"the file name {file_stem!r}.json is not a safe task id (letters, digits, . _ -)",
-                          _span(text, ["id"]))
+        yield TaskProblem(
+            f"the file name {file_stem!r}.json is not a safe task id (letters, digits, . _ -)", _span(text, ["id"])
+        )
     elif not is_safe_id(task.id):
         yield TaskProblem(f"id {task.id!r} is not a safe file name (letters, digits, . _ -)", _span(text, ["id"]))
     elif file_stem is not None and task.id != file_stem:
@@ -272,8 +275,9 @@ def blocked_forever(pending: Iterable[Task], known_ids: set[str], failed_ids: se
         waiting = [t for t in waiting if t.id not in ready]
 
 
-def why_blocked(task: Task, blocked_ids: set[str], known_ids: set[str], failed_ids: set[str],
-                unreadable_ids: set[str]) -> str:
+def why_blocked(
+    task: Task, blocked_ids: set[str], known_ids: set[str], failed_ids: set[str], unreadable_ids: set[str]
+) -> str:
     """`task waits for dep (why), ...`: the dependencies that keep a blocked task from running."""
     reasons = []
     for dep in task.depends_on:

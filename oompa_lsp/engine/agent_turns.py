@@ -47,19 +47,20 @@ class AgentSeat:
     worker: str
     model: ModelRef
     timeout_s: float
-    max_working_resumes: int       # resumes of a turn that ended without a signal
-    max_runs: int | None = None    # agent runs of this seat at most (one cycle's), None: no cap
+    max_working_resumes: int  # resumes of a turn that ended without a signal
+    max_runs: int | None = None  # agent runs of this seat at most (one cycle's), None: no cap
     session_id: str | None = None
     turns: int = 0
     session_usage: Usage = field(default_factory=Usage)  # the session's running total, when the CLI reports one
-    services: list[str] = field(default_factory=list)     # turn markers of declared services left running
+    services: list[str] = field(default_factory=list)  # turn markers of declared services left running
 
     def out_of_runs(self) -> bool:
         return self.max_runs is not None and self.turns >= self.max_runs
 
 
-async def run_until_signal(ctx: SwarmContext, seat: AgentSeat, role: AgentRole, prompt: str,
-                           worktree: Path, task: Task | None) -> TurnResult:
+async def run_until_signal(
+    ctx: SwarmContext, seat: AgentSeat, role: AgentRole, prompt: str, worktree: Path, task: Task | None
+) -> TurnResult:
     """One logical turn: run the agent, resume it while it ends without a signal."""
     usage = Usage()
     resumes = 0
@@ -75,14 +76,15 @@ async def run_until_signal(ctx: SwarmContext, seat: AgentSeat, role: AgentRole, 
         prompt = prompting.nudge_prompt(seat.max_working_resumes - resumes + 1)
 
 
-async def _run_with_backoff(ctx: SwarmContext, seat: AgentSeat, role: AgentRole, prompt: str,
-                            worktree: Path, task: Task | None) -> AgentOutcome:
-    return await with_rate_limit_backoff(ctx, seat.worker,
-                                         lambda: _run_once(ctx, seat, role, prompt, worktree, task))
+async def _run_with_backoff(
+    ctx: SwarmContext, seat: AgentSeat, role: AgentRole, prompt: str, worktree: Path, task: Task | None
+) -> AgentOutcome:
+    return await with_rate_limit_backoff(ctx, seat.worker, lambda: _run_once(ctx, seat, role, prompt, worktree, task))
 
 
-async def with_rate_limit_backoff(ctx: SwarmContext, worker: str,
-                                  run: Callable[[], Awaitable[AgentOutcome]]) -> AgentOutcome:
+async def with_rate_limit_backoff(
+    ctx: SwarmContext, worker: str, run: Callable[[], Awaitable[AgentOutcome]]
+) -> AgentOutcome:
     """Run `run` again after a growing wait while it ends rate-limited (workers and reviewers)."""
     delay = _first_backoff_s()
     for attempt in range(_RATE_LIMIT_RETRIES + 1):
@@ -104,33 +106,61 @@ def _first_backoff_s() -> float:
     return value if value >= 0 else _BACKOFF_S
 
 
-async def _run_once(ctx: SwarmContext, seat: AgentSeat, role: AgentRole, prompt: str,
-                    worktree: Path, task: Task | None) -> AgentOutcome:
+async def _run_once(
+    ctx: SwarmContext, seat: AgentSeat, role: AgentRole, prompt: str, worktree: Path, task: Task | None
+) -> AgentOutcome:
     seat.turns += 1
     resumed = seat.session_id is not None
     request = AgentRequest(
-        harness=seat.model.harness, model=seat.model.model, reasoning=seat.model.reasoning, prompt=prompt,
-        cwd=str(worktree), role=role, timeout_s=seat.timeout_s, session_id=seat.session_id, resume=resumed,
+        harness=seat.model.harness,
+        model=seat.model.model,
+        reasoning=seat.model.reasoning,
+        prompt=prompt,
+        cwd=str(worktree),
+        role=role,
+        timeout_s=seat.timeout_s,
+        session_id=seat.session_id,
+        resume=resumed,
         env=agent_env(ctx, role, worktree, task),
         transcript_path=str(ctx.run_log.transcript_path(seat.worker, seat.turns)),
-        keep_running=list(ctx.config.worktree.services) if role != "reviewer" else [])
+        keep_running=list(ctx.config.worktree.services) if role != "reviewer" else [],
+    )
     task_id = task.id if task else None
-    ctx.emit(AgentStarted(worker=seat.worker, role=role, task_id=task_id, turn=seat.turns, resumed=resumed,
-                          session_id=seat.session_id))
+    ctx.emit(
+        AgentStarted(
+            worker=seat.worker, role=role, task_id=task_id, turn=seat.turns, resumed=resumed, session_id=seat.session_id
+        )
+    )
     async with ctx.watch_turn(seat.worker, worktree):
-        outcome = await run_agent(request, ctx.config.harnesses.get(seat.model.harness),
-                                  lambda text: ctx.emit(AgentActivity(worker=seat.worker, text=text)))
+        outcome = await run_agent(
+            request,
+            ctx.config.harnesses.get(seat.model.harness),
+            lambda text: ctx.emit(AgentActivity(worker=seat.worker, text=text)),
+        )
     outcome = _this_turn_only(seat, outcome)
     seat.session_id = outcome.session_id or seat.session_id
-    ctx.emit(AgentFinished(worker=seat.worker, role=role, task_id=task_id, signal=_signal_name(outcome),
-                           exit_code=outcome.exit_code, duration_s=outcome.duration_s, usage=outcome.usage,
-                           error=outcome.error, error_kind=outcome.error_kind))
+    ctx.emit(
+        AgentFinished(
+            worker=seat.worker,
+            role=role,
+            task_id=task_id,
+            signal=_signal_name(outcome),
+            exit_code=outcome.exit_code,
+            duration_s=outcome.duration_s,
+            usage=outcome.usage,
+            error=outcome.error,
+            error_kind=outcome.error_kind,
+        )
+    )
     report_leftovers(ctx, seat.worker, role, task_id, outcome)
     if outcome.kept:
         seat.services.append(outcome.turn_marker)
         named = "; ".join(f"{p.pid} {p.command}" for p in outcome.kept)
-        ctx.emit(LogMessage(level="info", worker=seat.worker,
-                            message=f"left running for the checks (worktree.services): {named}"))
+        ctx.emit(
+            LogMessage(
+                level="info", worker=seat.worker, message=f"left running for the checks (worktree.services): {named}"
+            )
+        )
     return outcome
 
 
@@ -161,8 +191,9 @@ def _this_turn_only(seat: AgentSeat, outcome: AgentOutcome) -> AgentOutcome:
 
 def _difference(total: Usage, before: Usage) -> Usage:
     cost = None if total.cost_usd is None else max(total.cost_usd - (before.cost_usd or 0.0), 0.0)
-    return Usage(max(total.input_tokens - before.input_tokens, 0), max(total.output_tokens - before.output_tokens, 0),
-                 cost)
+    return Usage(
+        max(total.input_tokens - before.input_tokens, 0), max(total.output_tokens - before.output_tokens, 0), cost
+    )
 
 
 def _signal_name(outcome: AgentOutcome) -> str:
@@ -170,8 +201,12 @@ def _signal_name(outcome: AgentOutcome) -> str:
 
 
 def agent_env(ctx: SwarmContext, role: str, worktree: Path, task: Task | None) -> dict[str, str]:
-    env = {"OOMPA_ROLE": role, "OOMPA_WORKTREE": str(worktree), "OOMPA_TASKS_DIR": str(ctx.tasks_dir),
-           "OOMPA_TARGET": ctx.target}
+    env = {
+        "OOMPA_ROLE": role,
+        "OOMPA_WORKTREE": str(worktree),
+        "OOMPA_TASKS_DIR": str(ctx.tasks_dir),
+        "OOMPA_TARGET": ctx.target,
+    }
     if task is not None:
         env["OOMPA_TASK_ID"] = task.id
     return env

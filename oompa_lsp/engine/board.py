@@ -16,7 +16,8 @@ from pathlib import Path
 import anyio
 
 from ..adapters.task_record import RestoredFile
-from ..adapters.task_store import StoreScan, owner_here
+from ..adapters.task_scan import StoreScan
+from ..adapters.task_store import owner_here
 from ..core.events import LogMessage, TaskFileRestored, TaskInvalid, TaskSeen
 from ..core.tasks import Owner, Task, blocked_forever, claim_order, file_name_notice
 from .context import SwarmContext
@@ -47,8 +48,13 @@ class TaskBoard:
     def owner(self, worker_id: str) -> Owner:
         return owner_here(worker_id, self.ctx.run_id)
 
-    async def next_task(self, worker_id: str, stopping: anyio.Event,
-                        start: Callable[[Task], Task] | None = None, max_wait_s: float | None = None) -> Task | None:
+    async def next_task(
+        self,
+        worker_id: str,
+        stopping: anyio.Event,
+        start: Callable[[Task], Task] | None = None,
+        max_wait_s: float | None = None,
+    ) -> Task | None:
         """Claim the next task for `worker_id`, recording `start(task)` with the claim (its
         attempt); None when the swarm is drained or stopping, or after `max_wait_s` without
         a claimable task (the original's `max_wait_for_tasks`)."""
@@ -89,8 +95,14 @@ class TaskBoard:
                 self.in_flight[task.id] = task.touched_files()
         return task
 
-    def _claim(self, worker_id: str, complete: list[Task], pending: list[Task], busy: set[str],
-               start: Callable[[Task], Task] | None) -> Task | None:
+    def _claim(
+        self,
+        worker_id: str,
+        complete: list[Task],
+        pending: list[Task],
+        busy: set[str],
+        start: Callable[[Task], Task] | None,
+    ) -> Task | None:
         complete_ids = {t.id for t in complete}
         if not claim_order(pending, complete_ids, busy):
             return None  # nothing claimable in this listing: skip reading pending again
@@ -132,14 +144,20 @@ class TaskBoard:
             by = self.ctx.recent_agents()
             for found in restored:
                 self.restored += 1
-                self.ctx.emit(TaskFileRestored(task_id=found.task_id, state=found.state, why=found.why,
-                                               content=found.content, by=by))
+                self.ctx.emit(
+                    TaskFileRestored(
+                        task_id=found.task_id, state=found.state, why=found.why, content=found.content, by=by
+                    )
+                )
         for state in ("pending", "current", "complete", "failed"):
             for task in getattr(scan, state):
                 if self._seen.get(task.id) != state:
                     self._seen[task.id] = state
-                    self.ctx.emit(TaskSeen(task_id=task.id, state=state, summary=task.summary,
-                                           spec=task.spec, priority=task.priority))
+                    self.ctx.emit(
+                        TaskSeen(
+                            task_id=task.id, state=state, summary=task.summary, spec=task.spec, priority=task.priority
+                        )
+                    )
                 self._warn_if_renamed(task)
         for bad in scan.invalid:
             key = f"{bad.path}:{[p.message for p in bad.problems]}"
@@ -161,7 +179,6 @@ class TaskBoard:
         if notice is not None and task.id not in self._renamed:
             self._renamed.add(task.id)
             self.ctx.emit(LogMessage(level="warning", message=f"task {task.id}: {notice}"))
-
 
 
 def _listed_ids(scan: StoreScan) -> set[str]:

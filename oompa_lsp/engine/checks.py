@@ -32,9 +32,14 @@ async def run_checks(checks: list[list[str]], cwd: Path, timeout_s: float) -> li
 async def run_check(argv: list[str], cwd: Path, timeout_s: float) -> CheckResult:
     started = time.monotonic()
     try:
-        process = await anyio.open_process(argv, cwd=cwd, stdin=subprocess.DEVNULL,
-                                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                           start_new_session=True)
+        process = await anyio.open_process(
+            argv,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     except OSError as exc:
         return CheckResult(argv, 127, f"could not start: {exc}", 0.0)
     chunks: list[bytes] = []

@@ -23,8 +23,9 @@ class TaskHandback:
     def __init__(self, ctx: SwarmContext, worker_id: str, worktree: Path) -> None:
         self.ctx, self.worker_id, self.worktree = ctx, worker_id, worktree
 
-    async def give_back(self, job: Job, reason: str, disposition: Disposition, park: bool = True,
-                        count: bool = True) -> None:
+    async def give_back(
+        self, job: Job, reason: str, disposition: Disposition, park: bool = True, count: bool = True
+    ) -> None:
         task = job.task
         parked = await self.park(job, reason) if park else None
         task.attempts[-1].outcome = "parked" if parked else "returned"

@@ -36,28 +36,37 @@ class Landing:
         limit = self.ctx.config.merge.max_conflict_attempts
         for conflict_round in range(limit + 1):
             self.worker.report_state("merging", job.task)
-            outcome = await self.worker.queue.submit(MergeRequest(job.task.id, self.worker.spec.id, job.branch,
-                                                                  head, self.worker.worktree, job.task.summary))
+            outcome = await self.worker.queue.submit(
+                MergeRequest(job.task.id, self.worker.spec.id, job.branch, head, self.worker.worktree, job.task.summary)
+            )
             if outcome.kind == "landed":
                 job.branch_gone = outcome.branch_dropped
                 await self._complete(job, outcome.commit, head)
                 return head
             if outcome.kind == "outside_queue":
-                await self.handback.give_back(job, f"{outcome.reason} ({outcome.commit[:10]}); review it yourself, "
-                                              "then requeue the task or move it to complete/", "failed")
+                await self.handback.give_back(
+                    job,
+                    f"{outcome.reason} ({outcome.commit[:10]}); review it yourself, "
+                    "then requeue the task or move it to complete/",
+                    "failed",
+                )
                 return None
             if outcome.kind == "checks_failed":
-                await self.handback.give_back(job, "the merged tree fails the checks:\n"
-                                              + prompting.check_block(outcome.results), "pending")
+                await self.handback.give_back(
+                    job, "the merged tree fails the checks:\n" + prompting.check_block(outcome.results), "pending"
+                )
                 return None
             if outcome.kind in ("failed", "stopped"):
-                await self.handback.give_back(job, f"the merge failed: {outcome.reason or 'the queue stopped'}", "pending")
+                await self.handback.give_back(
+                    job, f"the merge failed: {outcome.reason or 'the queue stopped'}", "pending"
+                )
                 return None
             if conflict_round == limit:
                 break
-            head = await self._resolve(job, outcome.files, conflict_round + 1)
-            if head is None:
+            resolved = await self._resolve(job, outcome.files, conflict_round + 1)
+            if resolved is None:
                 return None
+            head = resolved
         await self.handback.give_back(job, f"merge conflicts not resolved after {limit} attempts", "pending")
         return None
 
@@ -68,10 +77,13 @@ class Landing:
         conflicted = await anyio.to_thread.run_sync(git.merge_into_worktree, self.worker.worktree, self.ctx.target)
         facts = self.worker.facts("resolver", job.task, conflict_files=tuple(conflicted or files))
         prompt = prompting.build_prompt(self.ctx.loaded.template(self.ctx.loaded.resolver_prompts), facts)
-        turn = await run_until_signal(self.ctx, self.worker.job_seat(job), "resolver", prompt, self.worker.worktree,
-                                      job.task)
+        turn = await run_until_signal(
+            self.ctx, self.worker.job_seat(job), "resolver", prompt, self.worker.worktree, job.task
+        )
         self.worker.add_usage(job, turn)
-        left = await anyio.to_thread.run_sync(git.files_with_conflict_markers, self.worker.worktree, conflicted or files)
+        left = await anyio.to_thread.run_sync(
+            git.files_with_conflict_markers, self.worker.worktree, conflicted or files
+        )
         if turn.signal.kind != "complete" or not turn.outcome.ok or left:
             await anyio.to_thread.run_sync(git.abort_merge, self.worker.worktree)
             await self.handback.give_back(job, "the resolver could not resolve the conflict", "pending")

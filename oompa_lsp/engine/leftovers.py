@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..adapters.task_store import StoreScan, StrayFile
+from ..adapters.task_scan import StoreScan, StrayFile
 from ..core.tasks import Task, blocked_forever, why_blocked
 
 _NAMED_PER_KIND = 5
@@ -27,8 +27,10 @@ def leftovers(scan: StoreScan, strays: list[StrayFile], shown_from: Path) -> lis
     if scan.failed:
         parts.append(f"{len(scan.failed)} task(s) failed: " + named([t.id for t in scan.failed]))
     parts += _pending_parts(scan)
-    unread = [f"{_shown(bad.path, shown_from)} ({_short(bad.problems[0].message if bad.problems else 'unreadable')})"
-              for bad in scan.invalid]
+    unread = [
+        f"{_shown(bad.path, shown_from)} ({_short(bad.problems[0].message if bad.problems else 'unreadable')})"
+        for bad in scan.invalid
+    ]
     unread += [f"{_shown(stray.path, shown_from)} ({stray.problem})" for stray in strays]
     if unread:
         parts.append(f"{len(unread)} task file(s) not read: " + named(unread))
@@ -74,7 +76,7 @@ def named(items: list[str]) -> str:
 
 def _short(problem: str) -> str:
     line = problem.splitlines()[0] if problem else ""
-    return line if len(line) <= _PROBLEM_CHARS else line[:_PROBLEM_CHARS - 1] + "…"
+    return line if len(line) <= _PROBLEM_CHARS else line[: _PROBLEM_CHARS - 1] + "…"
 
 
 def _shown(path: str, shown_from: Path) -> str:

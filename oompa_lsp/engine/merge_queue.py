@@ -74,7 +74,7 @@ class _GroupAttempt:
     merged: list[tuple[_Pending, MergeResult]]
     failed: list[tuple[_Pending, str]] = field(default_factory=list)  # git could not merge these
     advance: AdvanceResult | None = None  # the first try to move the target to `tip`
-    moved: bool = False                    # the target moved meanwhile: merge again
+    moved: bool = False  # the target moved meanwhile: merge again
 
 
 class MergeQueue:
@@ -172,7 +172,9 @@ class MergeQueue:
         failed: list[tuple[_Pending, str]] = []
         for pending in group:
             try:
-                result = git.merge_trees(tip, pending.request.head, _message(pending.request), strategy=self._strategy())
+                result = git.merge_trees(
+                    tip, pending.request.head, _message(pending.request), strategy=self._strategy()
+                )
             except OompaError as exc:  # this request's branch, not the queue: it alone fails
                 failed.append((pending, str(exc)))
                 continue
@@ -196,8 +198,11 @@ class MergeQueue:
             elif merged.status == "up_to_date":
                 pending.outcome = MergeOutcome("landed", commit=previous, branch_dropped=gone)
             elif merged.status == "merged" and merged.commit:
-                self.ctx.emit(MergeLanded(task_id=pending.request.task_id, commit=merged.commit,
-                                          target=self.ctx.target, previous=previous))
+                self.ctx.emit(
+                    MergeLanded(
+                        task_id=pending.request.task_id, commit=merged.commit, target=self.ctx.target, previous=previous
+                    )
+                )
                 pending.outcome = MergeOutcome("landed", commit=merged.commit, branch_dropped=gone)
                 previous = merged.commit
         self.ctx.wakeup.notify()
@@ -219,8 +224,9 @@ class MergeQueue:
             advanced = await self._advance(merged.commit, old, [(request.branch, request.head)])
             if advanced is not None:
                 await self.watch.landed(old, merged.commit)
-                self.ctx.emit(MergeLanded(task_id=request.task_id, commit=merged.commit,
-                                          target=self.ctx.target, previous=old))
+                self.ctx.emit(
+                    MergeLanded(task_id=request.task_id, commit=merged.commit, target=self.ctx.target, previous=old)
+                )
                 self.ctx.wakeup.notify()
                 await self._count_landings(1)
                 return MergeOutcome("landed", commit=merged.commit, branch_dropped=request.branch in advanced.dropped)
@@ -253,14 +259,20 @@ class MergeQueue:
         self.ctx.emit(ChecksRan(task_id=request.task_id, stage="merged", ok=ok, results=results))
         return results
 
-    async def _advance(self, new: str, old: str, drop: list[Landed],
-                       tried: AdvanceResult | None = None) -> AdvanceResult | None:
+    async def _advance(
+        self, new: str, old: str, drop: list[Landed], tried: AdvanceResult | None = None
+    ) -> AdvanceResult | None:
         """How the target came to point at `new` (the landed branches of `drop` deleted with
         it); None when it moved (merge again). `tried` is a first attempt already made."""
         while True:
             try:
-                result = tried if tried is not None else await anyio.to_thread.run_sync(
-                    lambda: self.ctx.repo.advance_target(self.ctx.target, new, old, drop=drop))
+                result = (
+                    tried
+                    if tried is not None
+                    else await anyio.to_thread.run_sync(
+                        lambda: self.ctx.repo.advance_target(self.ctx.target, new, old, drop=drop)
+                    )
+                )
             except TargetMoved:
                 return None
             tried = None
@@ -299,13 +311,19 @@ class MergeQueue:
 
 def _landing(merged: list[tuple[_Pending, MergeResult]]) -> list[Landed]:
     """The branches a move of the target lands: each goes with the move (refs.py)."""
-    return [(pending.request.branch, pending.request.head) for pending, result in merged
-            if result.status in ("merged", "up_to_date")]
+    return [
+        (pending.request.branch, pending.request.head)
+        for pending, result in merged
+        if result.status in ("merged", "up_to_date")
+    ]
 
 
 def _outside_queue(tip: str) -> MergeOutcome:
-    return MergeOutcome("outside_queue", commit=tip,
-                        reason="its work reached the target outside the merge queue, unreviewed and unchecked")
+    return MergeOutcome(
+        "outside_queue",
+        commit=tip,
+        reason="its work reached the target outside the merge queue, unreviewed and unchecked",
+    )
 
 
 def _message(request: MergeRequest) -> str:

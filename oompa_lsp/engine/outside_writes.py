@@ -29,8 +29,8 @@ from .context import SwarmContext
 
 # Worker states in which nothing but an agent could change the worker's worktree.
 QUIET_STATES = frozenset({"idle", "waiting", "awaiting_review", "done"})
-FRESH_S = 2.0      # a look this recent serves as the "before" of a turn that starts now
-MIN_GAP_S = 1.0    # looks after turns end are at least this far apart
+FRESH_S = 2.0  # a look this recent serves as the "before" of a turn that starts now
+MIN_GAP_S = 1.0  # looks after turns end are at least this far apart
 _PATHS_NAMED = 10
 Fingerprint = dict[str, tuple[str, int, int]]
 _GONE = ("", 0, -2)  # the mark of a path reported deleted
@@ -39,16 +39,16 @@ _GONE = ("", 0, -2)  # the mark of a path reported deleted
 class OutsideWrites:
     def __init__(self, ctx: SwarmContext, worktrees: Callable[[], dict[str, Path]]) -> None:
         self.ctx = ctx
-        self._worktrees = worktrees                 # worker id -> its worktree
-        self._running: dict[str, Path] = {}         # agent -> its own worktree, while its turn runs
-        self._ran: set[str] = set()                 # agents that ran since the last look
-        self._quiet: dict[str, bool] = {}           # worker id -> in a quiet state now
-        self._spoiled: set[str] = set()             # workers busy at some point since the last look
-        self._last: dict[str, Fingerprint] = {}     # folder name -> its fingerprint at the last look
+        self._worktrees = worktrees  # worker id -> its worktree
+        self._running: dict[str, Path] = {}  # agent -> its own worktree, while its turn runs
+        self._ran: set[str] = set()  # agents that ran since the last look
+        self._quiet: dict[str, bool] = {}  # worker id -> in a quiet state now
+        self._spoiled: set[str] = set()  # workers busy at some point since the last look
+        self._last: dict[str, Fingerprint] = {}  # folder name -> its fingerprint at the last look
         self._last_at = float("-inf")
         self._reported: dict[str, Fingerprint] = {}  # per folder: changes already said
         self._looking = anyio.Lock()
-        self._ended = anyio.Event()                 # a turn ended since the last look
+        self._ended = anyio.Event()  # a turn ended since the last look
         self._ran_since_asked: set[str] = set()
 
     def note_state(self, worker: str, state: str) -> None:
@@ -120,7 +120,8 @@ class OutsideWrites:
         changed += sorted(f"{path} (deleted)" for path in before.keys() - after.keys() if said.get(path) != _GONE)
         said.update({path: after.get(path.removesuffix(" (deleted)"), _GONE) for path in changed})
         if changed:
-            shown = changed[:_PATHS_NAMED] + ([f"... and {len(changed) - _PATHS_NAMED} more"]
-                                               if len(changed) > _PATHS_NAMED else [])
+            shown = changed[:_PATHS_NAMED] + (
+                [f"... and {len(changed) - _PATHS_NAMED} more"] if len(changed) > _PATHS_NAMED else []
+            )
             worker = culprits[0] if len(culprits) == 1 else ""
             self.ctx.emit(OutsideWriteSeen(where=name, paths=shown, worker=worker, during=culprits))

@@ -48,36 +48,39 @@ DIFF = _piece("diff", "The change (full diff from the merge base)")
 VERDICT = _piece("verdict_contract", "Your answer")
 CONFLICTS = _piece("conflict_files", "Files with conflict markers")
 
-FRAMING: Mapping[str, tuple[Piece, ...]] = MappingProxyType({
-    "worker": (TASK, TASKS_FOLDER, SIGNALS),
-    "executor": (TASK, TASKS_FOLDER, SIGNALS),
-    "planner": (SPEC, EXISTING_TASKS, PENDING_FOLDER, SIGNALS),
-    "reviewer": (REVIEWED_TASK, CHECKS, DIFF, VERDICT),
-    "resolver": (CONFLICTS, SIGNALS),
-})
+FRAMING: Mapping[str, tuple[Piece, ...]] = MappingProxyType(
+    {
+        "worker": (TASK, TASKS_FOLDER, SIGNALS),
+        "executor": (TASK, TASKS_FOLDER, SIGNALS),
+        "planner": (SPEC, EXISTING_TASKS, PENDING_FOLDER, SIGNALS),
+        "reviewer": (REVIEWED_TASK, CHECKS, DIFF, VERDICT),
+        "resolver": (CONFLICTS, SIGNALS),
+    }
+)
 # A worker's turn without a task is a planning turn: it also needs what a planner sees.
 PLANNING_EXTRA = (SPEC, EXISTING_TASKS)
 
 VERDICT_CONTRACT = (
     "If anything must change, list each problem as a numbered line naming the place, "
     "`1. path/to/file.py:42: what is wrong`. Do not ask for changes outside the task's scope.\n"
-    "End with one verdict line, alone on its line: `VERDICT: APPROVED` or `VERDICT: CHANGES_REQUESTED`.")
+    "End with one verdict line, alone on its line: `VERDICT: APPROVED` or `VERDICT: CHANGES_REQUESTED`."
+)
 
 
 @dataclass(frozen=True)
 class PromptFacts:
     """What the engine knows when it builds one turn's prompt."""
 
-    role: str                                  # worker | executor | planner | reviewer | resolver
-    tasks_dir: str                             # absolute
+    role: str  # worker | executor | planner | reviewer | resolver
+    tasks_dir: str  # absolute
     worktree: str = ""
     target: str = ""
     spec_path: str = ""
     task: Task | None = None
     tasks: Mapping[str, list[Task]] = field(default_factory=dict)  # the store's scan, by state
-    checks: list[CheckResult] | None = None    # a reviewer's: the checks that ran on the change
-    diff: str = ""                             # a reviewer's: the full diff from the merge base
-    conflict_files: tuple[str, ...] = ()       # a resolver's
+    checks: list[CheckResult] | None = None  # a reviewer's: the checks that ran on the change
+    diff: str = ""  # a reviewer's: the full diff from the merge base
+    conflict_files: tuple[str, ...] = ()  # a resolver's
 
     @property
     def planning(self) -> bool:
@@ -85,6 +88,7 @@ class PromptFacts:
 
 
 # -- building a prompt ------------------------------------------------------------------------
+
 
 def build_prompt(template: str, facts: PromptFacts) -> str:
     """The template filled, then a section for every framing piece it did not place."""
@@ -97,9 +101,12 @@ def build_prompt(template: str, facts: PromptFacts) -> str:
 
 def _section_bodies(facts: PromptFacts) -> dict[str, str]:
     """Where a section the engine adds says more than the bare placeholder value would."""
-    return {"tasks_dir": tasks_folder_text(facts.tasks_dir, facts.role), "diff": diff_block(facts.diff),
-            "pending_dir": f"Write each new task as `<id>.json` into `{facts.tasks_dir}/pending/`.",
-            "spec_path": f"The specification is `{facts.spec_path}`."}
+    return {
+        "tasks_dir": tasks_folder_text(facts.tasks_dir, facts.role),
+        "diff": diff_block(facts.diff),
+        "pending_dir": f"Write each new task as `<id>.json` into `{facts.tasks_dir}/pending/`.",
+        "spec_path": f"The specification is `{facts.spec_path}`.",
+    }
 
 
 def framing(facts: PromptFacts) -> tuple[Piece, ...]:
@@ -112,11 +119,22 @@ def needs_task_scan(template: str) -> bool:
     return bool(placed_names(template) & _SCAN_TOKENS)
 
 
-_SCAN_TOKENS = frozenset({"pending_count", "current_count", "complete_count", "pending_tasks", "task_status",
-                          "context_header", "queue_md", "existing_tasks"})
+_SCAN_TOKENS = frozenset(
+    {
+        "pending_count",
+        "current_count",
+        "complete_count",
+        "pending_tasks",
+        "task_status",
+        "context_header",
+        "queue_md",
+        "existing_tasks",
+    }
+)
 
 
 # -- what each placeholder holds ----------------------------------------------------------------
+
 
 def prompt_values(facts: PromptFacts) -> dict[str, str]:
     """A value for every placeholder and token, in every role (a note where it means nothing)."""
@@ -132,9 +150,15 @@ def _not_here(name: str, role: str) -> str:
 
 def _our_values(facts: PromptFacts) -> dict[str, str]:
     pending_dir = f"{facts.tasks_dir}/pending"
-    values = {"task_block": task_block(facts.task, facts.planning), "worktree": facts.worktree,
-              "target": facts.target, "tasks_dir": facts.tasks_dir, "pending_dir": pending_dir,
-              "spec_path": facts.spec_path, "signals": signals_text(facts)}
+    values = {
+        "task_block": task_block(facts.task, facts.planning),
+        "worktree": facts.worktree,
+        "target": facts.target,
+        "tasks_dir": facts.tasks_dir,
+        "pending_dir": pending_dir,
+        "spec_path": facts.spec_path,
+        "signals": signals_text(facts),
+    }
     if facts.task is not None:
         values["task_id"] = facts.task.id
     if facts.role in ("worker", "planner"):
@@ -150,38 +174,63 @@ def tasks_folder_text(tasks_dir: str, role: str) -> str:
     where = f"The tasks folder is `{tasks_dir}` (`pending/`, `current/`, `complete/`)."
     if role == "executor":
         return where + " Leave its files to the engine: an executor does not create tasks."
-    return (where + f" Work you find out of scope goes into `{tasks_dir}/pending/` as a new task file "
-            "`<id>.json` with `id`, `summary`, `description` and `acceptance`.")
+    return (
+        where + f" Work you find out of scope goes into `{tasks_dir}/pending/` as a new task file "
+        "`<id>.json` with `id`, `summary`, `description` and `acceptance`."
+    )
 
 
 def _original_tokens(facts: PromptFacts) -> dict[str, str]:
     """The original oompa's tokens, filled from what this engine knows; honest notes for the rest."""
     count = {state: len(facts.tasks.get(state, [])) for state in ("pending", "current", "complete", "failed")}
-    status = (f"{count['pending']} pending, {count['current']} in progress, {count['complete']} complete, "
-              f"{count['failed']} failed")
+    status = (
+        f"{count['pending']} pending, {count['current']} in progress, {count['complete']} complete, "
+        f"{count['failed']} failed"
+    )
     queue = existing_tasks_block(facts.tasks.get("pending", []))
     named = _files_of(facts.task) if facts.task else []
     task_files = ", ".join(named) if named else "(the task names no files)"
-    return {"TASKS_ROOT": facts.tasks_dir, "TASK_ROOT": facts.tasks_dir,
-            "pending_count": str(count["pending"]), "current_count": str(count["current"]),
-            "complete_count": str(count["complete"]), "pending_tasks": queue, "task_status": status,
-            "mode_hint": _MODE_HINTS.get(facts.role, facts.role), "targets": task_files,
-            "recent_sec": "(not tracked)", "context_header": f"oompa swarm, {facts.role} turn; tasks: {status}",
-            "queue_md": queue, "recent_files_md": "(oompa-lsp does not track recently changed files)",
-            "next_work_md": task_block(facts.task, facts.planning), "diffstat_md": diffstat(facts.diff)}
+    return {
+        "TASKS_ROOT": facts.tasks_dir,
+        "TASK_ROOT": facts.tasks_dir,
+        "pending_count": str(count["pending"]),
+        "current_count": str(count["current"]),
+        "complete_count": str(count["complete"]),
+        "pending_tasks": queue,
+        "task_status": status,
+        "mode_hint": _MODE_HINTS.get(facts.role, facts.role),
+        "targets": task_files,
+        "recent_sec": "(not tracked)",
+        "context_header": f"oompa swarm, {facts.role} turn; tasks: {status}",
+        "queue_md": queue,
+        "recent_files_md": "(oompa-lsp does not track recently changed files)",
+        "next_work_md": task_block(facts.task, facts.planning),
+        "diffstat_md": diffstat(facts.diff),
+    }
 
 
-_MODE_HINTS: Mapping[str, str] = MappingProxyType({
-    "worker": "implement the task assigned to you", "executor": "implement the task assigned to you",
-    "planner": "plan: write tasks, no code", "reviewer": "review", "resolver": "resolve the merge conflict"})
+_MODE_HINTS: Mapping[str, str] = MappingProxyType(
+    {
+        "worker": "implement the task assigned to you",
+        "executor": "implement the task assigned to you",
+        "planner": "plan: write tasks, no code",
+        "reviewer": "review",
+        "resolver": "resolve the merge conflict",
+    }
+)
 
 
 # -- the blocks ---------------------------------------------------------------------------------
 
+
 def task_block(task: Task | None, planning: bool = False) -> str:
     if task is None:
-        return ("No task is assigned to you this cycle. If the specification holds work no task covers, "
-                "write new tasks; otherwise end with __DONE__." if planning else "No task is assigned to you.")
+        return (
+            "No task is assigned to you this cycle. If the specification holds work no task covers, "
+            "write new tasks; otherwise end with __DONE__."
+            if planning
+            else "No task is assigned to you."
+        )
     lines = [f"Task `{task.id}`: {task.summary}"]
     if task.description:
         lines += ["", task.description]
@@ -196,9 +245,13 @@ def signals_text(facts: PromptFacts) -> str:
     """The signal lines this turn may end with (core.signals reads them alone on a line)."""
     finish = "End your final message with exactly one of these lines, alone on its line:\n"
     if facts.role == "planner":
-        return f"When every item of the specification is covered by a task, end your final message with the line `{DONE}`."
-    lines = [f"- `{COMPLETE}` when the work is done and ready for review;",
-             f"- `{NEEDS_FOLLOWUP}: <reason>` when you are blocked and a human or another task must act;"]
+        return (
+            f"When every item of the specification is covered by a task, end your final message with the line `{DONE}`."
+        )
+    lines = [
+        f"- `{COMPLETE}` when the work is done and ready for review;",
+        f"- `{NEEDS_FOLLOWUP}: <reason>` when you are blocked and a human or another task must act;",
+    ]
     if facts.role == "worker":
         lines.append(f"- `{DONE}` when there is no task for you and nothing left to do.")
     return finish + "\n".join(lines)
@@ -223,10 +276,12 @@ def diff_block(diff: str) -> str:
 
 
 def no_change_prompt() -> str:
-    return ("No change found in your worktree: nothing differs from where your task started. Make the "
-            "change the task asks for (the engine commits it; do not commit or switch branches yourself), "
-            "then end with the line COMPLETE_AND_READY_FOR_MERGE, or say NEEDS_FOLLOWUP: <why> if no change "
-            "is needed or possible.")
+    return (
+        "No change found in your worktree: nothing differs from where your task started. Make the "
+        "change the task asks for (the engine commits it; do not commit or switch branches yourself), "
+        "then end with the line COMPLETE_AND_READY_FOR_MERGE, or say NEEDS_FOLLOWUP: <why> if no change "
+        "is needed or possible."
+    )
 
 
 def _longest_backtick_run(text: str) -> int:
@@ -265,13 +320,18 @@ def existing_tasks_block(tasks: list[Task]) -> str:
 
 # -- turns that are not a role's template -------------------------------------------------------
 
+
 def feedback_prompt(feedback: str, round_no: int) -> str:
-    return (f"Your change was reviewed (round {round_no}) and needs more work:\n\n{feedback}\n\n"
-            f"Fix every point in your worktree, then end with the line {COMPLETE}.")
+    return (
+        f"Your change was reviewed (round {round_no}) and needs more work:\n\n{feedback}\n\n"
+        f"Fix every point in your worktree, then end with the line {COMPLETE}."
+    )
 
 
 def nudge_prompt(resumes_left: int) -> str:
     urgency = " This is your last turn on this task." if resumes_left <= 1 else ""
-    return ("Your last message ended without a signal. Continue the task; when it is finished end "
-            f"your final message with the line {COMPLETE}, or {NEEDS_FOLLOWUP}: "
-            f"<reason> if you are blocked.{urgency}")
+    return (
+        "Your last message ended without a signal. Continue the task; when it is finished end "
+        f"your final message with the line {COMPLETE}, or {NEEDS_FOLLOWUP}: "
+        f"<reason> if you are blocked.{urgency}"
+    )

@@ -65,13 +65,24 @@ class ReviewDesk:
 
     async def review(self, case: ReviewCase) -> Verdict:
         mode = review_mode(self.ctx.config)  # the loaded config has it resolved already
-        self.ctx.emit(ReviewRequested(review_id=case.review_id, task_id=case.task.id, worker=case.worker,
-                                      branch=case.branch, base=case.base, head=case.head, mode=mode,
-                                      round=case.round))
+        self.ctx.emit(
+            ReviewRequested(
+                review_id=case.review_id,
+                task_id=case.task.id,
+                worker=case.worker,
+                branch=case.branch,
+                base=case.base,
+                head=case.head,
+                mode=mode,
+                round=case.round,
+            )
+        )
         if mode == "none":
             return self._record(case, Verdict(True, (), "review disabled (review.mode: none)"), "none")
         if mode == "model" and not case.reviewers:
-            return self._record(case, Verdict(True, (), f"{case.worker} has no reviewer: merged without review"), "none")
+            return self._record(
+                case, Verdict(True, (), f"{case.worker} has no reviewer: merged without review"), "none"
+            )
         if mode in ("model", "model+human") and case.reviewers:
             verdict = await self._model_review(case)
             if not verdict.approved or mode == "model":
@@ -110,29 +121,54 @@ class ReviewDesk:
 
     def _prompt(self, case: ReviewCase, reviewer: LoadedReviewer, diff: str) -> str:
         """Every one of the reviewer's prompt files, and always the task, checks, diff and verdict contract."""
-        facts = prompting.PromptFacts(role="reviewer", tasks_dir=str(self.ctx.tasks_dir), worktree=str(case.worktree),
-                                      target=self.ctx.target, task=case.task, checks=case.checks, diff=diff)
+        facts = prompting.PromptFacts(
+            role="reviewer",
+            tasks_dir=str(self.ctx.tasks_dir),
+            worktree=str(case.worktree),
+            target=self.ctx.target,
+            task=case.task,
+            checks=case.checks,
+            diff=diff,
+        )
         return prompting.build_prompt(self.ctx.loaded.template(reviewer.prompts), facts)
 
     async def _run_reviewer(self, case: ReviewCase, model: str, prompt: str, index: int) -> AgentOutcome:
         before = await self._status_before(case)
         worker = f"reviewer:{case.worker}"
-        outcome = await with_rate_limit_backoff(self.ctx, worker,
-                                                lambda: self._reviewer_run(case, worker, model, prompt))
+        outcome = await with_rate_limit_backoff(
+            self.ctx, worker, lambda: self._reviewer_run(case, worker, model, prompt)
+        )
         await self._discard_tampering(case, before)
         return outcome
 
     async def _reviewer_run(self, case: ReviewCase, worker: str, model: str, prompt: str) -> AgentOutcome:
         ref = parse_model_ref(model)
-        request = AgentRequest(harness=ref.harness, model=ref.model, reasoning=ref.reasoning, prompt=prompt,
-                               cwd=str(case.worktree), role="reviewer", timeout_s=self.ctx.config.review.timeout_s,
-                               env=self._env(case), transcript_path=str(self.ctx.run_log.transcript_path(worker, case.round)))
+        request = AgentRequest(
+            harness=ref.harness,
+            model=ref.model,
+            reasoning=ref.reasoning,
+            prompt=prompt,
+            cwd=str(case.worktree),
+            role="reviewer",
+            timeout_s=self.ctx.config.review.timeout_s,
+            env=self._env(case),
+            transcript_path=str(self.ctx.run_log.transcript_path(worker, case.round)),
+        )
         self.ctx.emit(AgentStarted(worker=worker, role="reviewer", task_id=case.task.id, turn=case.round))
         async with self.ctx.watch_turn(worker, case.worktree):
             outcome = await run_agent(request, self.ctx.config.harnesses.get(ref.harness))
-        self.ctx.emit(AgentFinished(worker=worker, role="reviewer", task_id=case.task.id, exit_code=outcome.exit_code,
-                                    duration_s=outcome.duration_s, usage=outcome.usage, error=outcome.error,
-                                    error_kind=outcome.error_kind))
+        self.ctx.emit(
+            AgentFinished(
+                worker=worker,
+                role="reviewer",
+                task_id=case.task.id,
+                exit_code=outcome.exit_code,
+                duration_s=outcome.duration_s,
+                usage=outcome.usage,
+                error=outcome.error,
+                error_kind=outcome.error_kind,
+            )
+        )
         report_leftovers(self.ctx, worker, "reviewer", case.task.id, outcome)
         return outcome
 
@@ -144,14 +180,20 @@ class ReviewDesk:
         return await anyio.to_thread.run_sync(self.ctx.repo.status_porcelain, case.worktree)
 
     def _env(self, case: ReviewCase) -> dict[str, str]:
-        return {"OOMPA_ROLE": "reviewer", "OOMPA_WORKTREE": str(case.worktree), "OOMPA_TASK_ID": case.task.id,
-                "OOMPA_TASKS_DIR": str(self.ctx.tasks_dir), "OOMPA_TARGET": self.ctx.target}
+        return {
+            "OOMPA_ROLE": "reviewer",
+            "OOMPA_WORKTREE": str(case.worktree),
+            "OOMPA_TASK_ID": case.task.id,
+            "OOMPA_TASKS_DIR": str(self.ctx.tasks_dir),
+            "OOMPA_TARGET": self.ctx.target,
+        }
 
     async def _discard_tampering(self, case: ReviewCase, before: list[StatusEntry]) -> None:
         """Undo whatever the reviewer changed; untracked leftovers of the checks were there before."""
         git = self.ctx.repo
         changes, head = await anyio.to_thread.run_sync(
-            lambda: (git.status_porcelain(case.worktree), git.head(case.worktree)))
+            lambda: (git.status_porcelain(case.worktree), git.head(case.worktree))
+        )
         if changes == before and head == case.head:
             return
         await anyio.to_thread.run_sync(git.discard_changes, case.worktree, case.head)
@@ -160,6 +202,13 @@ class ReviewDesk:
 
     def _record(self, case: ReviewCase, verdict: Verdict, reviewer: str) -> Verdict:
         feedback = "\n".join(verdict.issues) if verdict.issues else ("" if verdict.approved else verdict.text)
-        self.ctx.emit(ReviewVerdictGiven(review_id=case.review_id, task_id=case.task.id, reviewer=reviewer,
-                                         approved=verdict.approved, feedback=feedback))
+        self.ctx.emit(
+            ReviewVerdictGiven(
+                review_id=case.review_id,
+                task_id=case.task.id,
+                reviewer=reviewer,
+                approved=verdict.approved,
+                feedback=feedback,
+            )
+        )
         return verdict

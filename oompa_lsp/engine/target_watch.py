@@ -45,23 +45,24 @@ class JobView:
 class ForeignMove:
     old: str
     new: str
-    commits: list[str]      # "<short id> <subject>", oldest first
+    commits: list[str]  # "<short id> <subject>", oldest first
     worker: str | None
     task_id: str | None
 
 
 class TargetWatch:
-    def __init__(self, ctx: SwarmContext, jobs: Callable[[], list[JobView]],
-                 on_attributed: Callable[[ForeignMove], None]) -> None:
+    def __init__(
+        self, ctx: SwarmContext, jobs: Callable[[], list[JobView]], on_attributed: Callable[[ForeignMove], None]
+    ) -> None:
         self.ctx = ctx
         self._jobs = jobs
         self._on_attributed = on_attributed
-        self.known = ""                 # the tip as the queue last left it (or found it)
+        self.known = ""  # the tip as the queue last left it (or found it)
         self._intended: set[str] = set()  # tips the queue is about to set
-        self.out_of_step = ""           # why the user's checkout is not at the target, if it is not
-        self._step_from = ""            # the commit the user's checkout still shows, while out of step
+        self.out_of_step = ""  # why the user's checkout is not at the target, if it is not
+        self._step_from = ""  # the commit the user's checkout still shows, while out of step
         self.foreign: set[str] = set()  # commits that reached the target outside the queue
-        self.awaiting_user = ""         # merge.foreign_moves "pause": why the queue waits
+        self.awaiting_user = ""  # merge.foreign_moves "pause": why the queue waits
         self._checking = anyio.Lock()
 
     @property
@@ -115,11 +116,16 @@ class TargetWatch:
         move, ids = await anyio.to_thread.run_sync(self._describe, old, new)
         self.foreign |= ids
         checkout = await self._bring_checkout_in_step(self._step_from or old, new)
-        self.ctx.emit(TargetMovedOutsideQueue(old=old, new=new, commits=move.commits, worker=move.worker,
-                                              task_id=move.task_id, checkout=checkout))
+        self.ctx.emit(
+            TargetMovedOutsideQueue(
+                old=old, new=new, commits=move.commits, worker=move.worker, task_id=move.task_id, checkout=checkout
+            )
+        )
         if self.ctx.config.merge.foreign_moves == "pause":
-            self.awaiting_user = (f"the target moved outside the queue ({old[:10]}..{new[:10]}, unreviewed); "
-                                  "look at it, then `oompa resume` lets the queue go on")
+            self.awaiting_user = (
+                f"the target moved outside the queue ({old[:10]}..{new[:10]}, unreviewed); "
+                "look at it, then `oompa resume` lets the queue go on"
+            )
         if move.worker is not None:
             self._on_attributed(move)
 
@@ -136,8 +142,9 @@ class TargetWatch:
         """Where the user's checkout of the target stands after the move (said in the event)."""
         result = await anyio.to_thread.run_sync(self.ctx.repo.follow_moved_branch, self.ctx.target, old, new)
         blocked = result.startswith("blocked")
-        self.out_of_step = f"your checkout of {self.ctx.target} is behind it: {result.removeprefix('blocked: ')}" \
-            if blocked else ""
+        self.out_of_step = (
+            f"your checkout of {self.ctx.target} is behind it: {result.removeprefix('blocked: ')}" if blocked else ""
+        )
         self._step_from = old if blocked else ""
         return result
 

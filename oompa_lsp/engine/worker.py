@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import anyio
 
-from ..core.config import ModelRef
-from ..core.errors import OompaError
 from ..adapters.config_file import LoadedReviewer
+from ..core import events
+from ..core.agents import AgentRole
+from ..core.config import ModelRef, Role
+from ..core.errors import OompaError
 from ..core.events import ChecksRan, LogMessage, TaskClaimed, TaskCompleted, WorkerStateChanged, WorktreeReady
+from ..core.signals import Verdict
 from ..core.tasks import Attempt, Task
 from . import prompting
 from .agent_turns import AgentSeat, TurnResult, run_until_signal, stop_seat_services, turn_problem
@@ -42,7 +45,7 @@ NO_CHANGE = "no change"  # the reason an attempt ends when the agent never chang
 @dataclass
 class WorkerSpec:
     id: str
-    role: Literal["planner", "executor", "worker"]
+    role: Role
     model: ModelRef
     iterations: int
     prompts: list[str]
@@ -122,7 +125,7 @@ class Worker:
     def _may_plan(self) -> bool:
         return self.spec.role == "worker" and self.spec.can_plan
 
-    def report_state(self, state: str, task: Task | None = None, detail: str = "") -> None:
+    def report_state(self, state: events.WorkerState, task: Task | None = None, detail: str = "") -> None:
         self.ctx.emit(WorkerStateChanged(worker=self.spec.id, state=state, task_id=task.id if task else None,
                                          detail=detail))
 
@@ -158,10 +161,10 @@ class Worker:
         try:
             base = await self._prepare_worktree(branch)
             with anyio.CancelScope() as scope:
-                self.job = Job(task, branch, base, scope)
-                await self._work_on(self.job)
-            if scope.cancelled_caught and self.job.user_disposition:
-                await self.handback.give_back(self.job, self.job.user_reason, self.job.user_disposition)
+                job = self.job = Job(task, branch, base, scope)
+                await self._work_on(job)
+            if scope.cancelled_caught and job.user_disposition:
+                await self.handback.give_back(job, job.user_reason, job.user_disposition)
         except OompaError as exc:  # a task-level failure (git, store): an event, not a crash
             with anyio.CancelScope(shield=True):
                 await self._recover_from(task, exc)
@@ -269,8 +272,9 @@ class Worker:
     async def commit(self, job: Job) -> str:
         git = self.ctx.repo
         message = f"{job.task.id}: {job.task.summary}"
-        committed = await anyio.to_thread.run_sync(git.commit_all, self.worktree, message, job.branch)
-        return committed or await anyio.to_thread.run_sync(git.head, self.worktree)
+        if committed := await anyio.to_thread.run_sync(git.commit_all, self.worktree, message, job.branch):
+            return committed
+        return await anyio.to_thread.run_sync(git.head, self.worktree)
 
     async def checks_feedback(self, job: Job) -> str | None:
         checks = self.ctx.config.merge.checks
@@ -291,7 +295,7 @@ class Worker:
         if job.seat is not None and job.seat.services:
             await stop_seat_services(self.ctx, job.seat, self._task_role(), job.task.id)
 
-    async def _review(self, job: Job, head: str, round_no: int):
+    async def _review(self, job: Job, head: str, round_no: int) -> Verdict:
         human = self.ctx.config.review.mode in ("human", "model+human")
         self.report_state("awaiting_review" if human else "reviewing", job.task, f"round {round_no}")
         case = ReviewCase(review_id=f"{job.task.id}-{len(job.task.attempts)}-{round_no}", task=job.task,
@@ -355,20 +359,20 @@ class Worker:
             job.seat = self._seat()
         return job.seat
 
-    def _task_role(self) -> str:
+    def _task_role(self) -> Literal["executor", "worker"]:
         return "executor" if self.spec.role == "executor" else "worker"
 
     async def _prompt(self, task: Task | None, scan: bool = False) -> str:
         """This worker's template for a turn on `task` (None: planning), with its framing.
         The store is scanned only when the prompt shows tasks: a scan per claim is not free."""
         template = self.ctx.loaded.template(self.spec.prompts)
-        role = "planner" if self.spec.role == "planner" else self._task_role()
-        tasks = {}
+        role: AgentRole = "planner" if self.spec.role == "planner" else self._task_role()
+        tasks: dict[str, list[Task]] = {}
         if scan or prompting.needs_task_scan(template):
             tasks = (await self.board.refresh()).tasks
         return prompting.build_prompt(template, self.facts(role, task, tasks=tasks))
 
-    def facts(self, role: str, task: Task | None, **more) -> prompting.PromptFacts:
+    def facts(self, role: AgentRole, task: Task | None, **more: Any) -> prompting.PromptFacts:
         return prompting.PromptFacts(role=role, tasks_dir=str(self.ctx.tasks_dir), worktree=str(self.worktree),
                                      target=self.ctx.target, spec_path=str(self.ctx.spec_path), task=task, **more)
 
@@ -386,5 +390,5 @@ def _copy_ignored(source: Path, dest: Path) -> None:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 

@@ -33,8 +33,9 @@ SOURCE = "oompa"
 _LINE_COLUMN = re.compile(r"^(\d+):(\d+)")
 
 
-def task_file_diagnostics(text: str, task_id: str, folder_state: str, snapshot: Snapshot,
-                          *, running: bool) -> list[lsp.Diagnostic]:
+def task_file_diagnostics(
+    text: str, task_id: str, folder_state: str, snapshot: Snapshot, *, running: bool
+) -> list[lsp.Diagnostic]:
     """Everything wrong with one task file, from its current text (the editor's buffer)."""
     task, problems = decode_task(text.encode("utf-8"), task_id)
     found = [_problem_diagnostic(problem) for problem in problems]
@@ -43,24 +44,35 @@ def task_file_diagnostics(text: str, task_id: str, folder_state: str, snapshot: 
     return found + _task_warnings(task, text, folder_state, snapshot.tasks.get(task_id), running)
 
 
-_PROBLEM_SEVERITY = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSeverity.Warning,
-                     "hint": lsp.DiagnosticSeverity.Hint}
+_PROBLEM_SEVERITY = {
+    "error": lsp.DiagnosticSeverity.Error,
+    "warning": lsp.DiagnosticSeverity.Warning,
+    "hint": lsp.DiagnosticSeverity.Hint,
+}
 _PROBLEM_CODE = {"error": "task-schema", "warning": "task-id-differs", "hint": "task-field-kept"}
 
 
 def _problem_diagnostic(problem: TaskProblem) -> lsp.Diagnostic:
-    return _diagnostic(_range(problem.span), problem.message, _PROBLEM_SEVERITY[problem.severity],
-                       _PROBLEM_CODE[problem.severity])
+    return _diagnostic(
+        _range(problem.span), problem.message, _PROBLEM_SEVERITY[problem.severity], _PROBLEM_CODE[problem.severity]
+    )
 
 
-def _task_warnings(task: Task, text: str, folder_state: str, view: TaskView | None,
-                   running: bool) -> list[lsp.Diagnostic]:
+def _task_warnings(
+    task: Task, text: str, folder_state: str, view: TaskView | None, running: bool
+) -> list[lsp.Diagnostic]:
     first_line = _whole_line(text, 0)
     out: list[lsp.Diagnostic] = []
     if folder_state == "failed" or (view is not None and view.state == "failed"):
         reason = task.failure or (view.reason if view else "") or "its attempts ran out"
-        out.append(_diagnostic(first_line, f"task failed: {reason} (Requeue to try again)",
-                               lsp.DiagnosticSeverity.Warning, "task-failed"))
+        out.append(
+            _diagnostic(
+                first_line,
+                f"task failed: {reason} (Requeue to try again)",
+                lsp.DiagnosticSeverity.Warning,
+                "task-failed",
+            )
+        )
     stale = _stale_claim(task, folder_state, view, running)
     if stale:
         out.append(_diagnostic(first_line, stale, lsp.DiagnosticSeverity.Warning, "stale-claim"))
@@ -85,13 +97,21 @@ def spec_diagnostics(snapshot: Snapshot, document: SpecDocument, links: SpecLink
     out: list[lsp.Diagnostic] = []
     if snapshot.paused_reason:
         # Invariant 3: the user must see why approved work is not landing, and what to do.
-        out.append(_diagnostic(lsp.Range(lsp.Position(0, 0), lsp.Position(1, 0)),
-                               f"the merge queue is paused: {snapshot.paused_reason}",
-                               lsp.DiagnosticSeverity.Warning, "merge-paused"))
+        out.append(
+            _diagnostic(
+                lsp.Range(lsp.Position(0, 0), lsp.Position(1, 0)),
+                f"the merge queue is paused: {snapshot.paused_reason}",
+                lsp.DiagnosticSeverity.Warning,
+                "merge-paused",
+            )
+        )
     for move in snapshot.outside_queue:
         # Invariant 4 broken by someone else: the user must know what was never reviewed.
-        out.append(_diagnostic(lsp.Range(lsp.Position(0, 0), lsp.Position(1, 0)), move,
-                               lsp.DiagnosticSeverity.Warning, "outside-queue"))
+        out.append(
+            _diagnostic(
+                lsp.Range(lsp.Position(0, 0), lsp.Position(1, 0)), move, lsp.DiagnosticSeverity.Warning, "outside-queue"
+            )
+        )
     for item in document.items:
         task_ids = [t for t in links.by_item.get(item.index, []) if t in snapshot.tasks]
         if task_ids:
@@ -99,8 +119,11 @@ def spec_diagnostics(snapshot: Snapshot, document: SpecDocument, links: SpecLink
             more = f" (+{len(task_ids) - 5} more)" if len(task_ids) > 5 else ""
             out.append(_diagnostic(_item_range(item), words + more, lsp.DiagnosticSeverity.Information, "item-status"))
         elif not item.checked:
-            out.append(_diagnostic(_item_range(item), "no task implements this item yet",
-                                   lsp.DiagnosticSeverity.Hint, "item-unplanned"))
+            out.append(
+                _diagnostic(
+                    _item_range(item), "no task implements this item yet", lsp.DiagnosticSeverity.Hint, "item-unplanned"
+                )
+            )
     return out
 
 
@@ -109,8 +132,9 @@ def _diagnostic(where: lsp.Range, message: str, severity: lsp.DiagnosticSeverity
 
 
 def _range(span: Span) -> lsp.Range:
-    return lsp.Range(lsp.Position(span.start.line, span.start.character),
-                     lsp.Position(span.end.line, span.end.character))
+    return lsp.Range(
+        lsp.Position(span.start.line, span.start.character), lsp.Position(span.end.line, span.end.character)
+    )
 
 
 def _item_range(item: SpecItem) -> lsp.Range:
@@ -131,15 +155,19 @@ def config_diagnostics(error: ConfigError, text: str) -> list[lsp.Diagnostic]:
 
 def config_warning_diagnostics(warnings: list[ConfigWarning], text: str) -> list[lsp.Diagnostic]:
     """What oompa.json asks for that will not happen as written (review off, an ignored key)."""
-    return [_diagnostic(_config_range(w.where, text), w.message, lsp.DiagnosticSeverity.Warning, "config-warning")
-            for w in warnings]
+    return [
+        _diagnostic(_config_range(w.where, text), w.message, lsp.DiagnosticSeverity.Warning, "config-warning")
+        for w in warnings
+    ]
 
 
 def _config_range(where: str, text: str) -> lsp.Range:
     found = _LINE_COLUMN.match(where)
     if found:
         line, column = int(found.group(1)) - 1, int(found.group(2)) - 1
-        span = span_of_path(text, split_path("$." + where.split("(", 1)[1].rstrip(")")), False) if "(" in where else None
+        span = (
+            span_of_path(text, split_path("$." + where.split("(", 1)[1].rstrip(")")), False) if "(" in where else None
+        )
         if span is not None and span.start.line == line:
             return _range(span)
         return lsp.Range(lsp.Position(line, column), lsp.Position(line, column + 1))
@@ -152,7 +180,9 @@ def in_client_units(document: TextDocument, found: list[lsp.Diagnostic]) -> list
     if document.source.isascii():
         return found
     for diagnostic in found:
-        server_range = ServerTextRange(ServerTextPosition(diagnostic.range.start.line, diagnostic.range.start.character),
-                                       ServerTextPosition(diagnostic.range.end.line, diagnostic.range.end.character))
+        server_range = ServerTextRange(
+            ServerTextPosition(diagnostic.range.start.line, diagnostic.range.start.character),
+            ServerTextPosition(diagnostic.range.end.line, diagnostic.range.end.character),
+        )
         diagnostic.range = document.range_to_client_units(server_range)
     return found

@@ -36,8 +36,16 @@ REFRESH_DEBOUNCE_S = 0.2
 REFRESH_COST_FACTOR = 10
 LENS_FOLLOW_UP_S = 1.0  # well past VS Code's own lens debounce (250 ms and up)
 LENS_FOLLOW_UPS = 3
-_TASK_EVENTS = (ev.TaskSeen, ev.TaskClaimed, ev.TaskReturned, ev.TaskRecovered, ev.TaskCompleted,
-                ev.TaskFailed, ev.ReviewRequested, ev.ReviewVerdictGiven)
+_TASK_EVENTS = (
+    ev.TaskSeen,
+    ev.TaskClaimed,
+    ev.TaskReturned,
+    ev.TaskRecovered,
+    ev.TaskCompleted,
+    ev.TaskFailed,
+    ev.ReviewRequested,
+    ev.ReviewVerdictGiven,
+)
 _URGENT_STATE_EVENTS = (ev.SwarmStarted, ev.SwarmStopped, ev.MergePaused, ev.MergeResumed)
 
 
@@ -73,8 +81,14 @@ class Forwarder:
         if isinstance(event, ev.ReviewRequested):
             self._review_requested(event.review_id)
         if isinstance(event, ev.ReviewVerdictGiven):
-            self.outlet.notify(p.REVIEW_RESOLVED, p.to_payload(p.ReviewResolvedParams(
-                event.review_id, event.task_id, event.approved, event.reviewer, event.feedback)))
+            self.outlet.notify(
+                p.REVIEW_RESOLVED,
+                p.to_payload(
+                    p.ReviewResolvedParams(
+                        event.review_id, event.task_id, event.approved, event.reviewer, event.feedback
+                    )
+                ),
+            )
         if isinstance(event, (ev.WorkerStateChanged, ev.AgentFinished)):
             self._worker_updated(event.worker)
         self._log_line(event)
@@ -119,8 +133,10 @@ class Forwarder:
                 self._dropped_timer = asyncio.get_running_loop().call_later(1.0, self._report_dropped)
             return
         if suppressed:
-            self.outlet.notify(p.LOG, p.to_payload(p.LogParams(
-                "warning", f"{suppressed} messages suppressed", event.at or time.time())))
+            self.outlet.notify(
+                p.LOG,
+                p.to_payload(p.LogParams("warning", f"{suppressed} messages suppressed", event.at or time.time())),
+            )
         self.outlet.notify(p.LOG, p.to_payload(line))
 
     def _report_dropped(self) -> None:
@@ -128,8 +144,9 @@ class Forwarder:
         self._dropped_timer = None
         dropped = self._log.take()
         if dropped:
-            self.outlet.notify(p.LOG, p.to_payload(p.LogParams(
-                "warning", f"{dropped} messages suppressed", time.time())))
+            self.outlet.notify(
+                p.LOG, p.to_payload(p.LogParams("warning", f"{dropped} messages suppressed", time.time()))
+            )
 
     def _alert(self, event: ev.Event) -> None:
         message = _failure_message(event)
@@ -233,11 +250,18 @@ class LensFollowUp:
 
 def state_params(snapshot: Snapshot, viewer: bool) -> dict[str, Any]:
     counts = snapshot.counts()
-    return p.to_payload(p.SwarmStateParams(
-        state=snapshot.state, run_id=snapshot.run_id, summary=snapshot.summary_line(),
-        counts=p.Counts(**{k: counts.get(k, 0) for k in ("pending", "current", "complete", "failed")}),
-        paused_reason=snapshot.paused_reason, viewer=viewer, usage=snapshot.usage,
-        stopped_reason=snapshot.stopped_reason))
+    return p.to_payload(
+        p.SwarmStateParams(
+            state=snapshot.state,
+            run_id=snapshot.run_id,
+            summary=snapshot.summary_line(),
+            counts=p.Counts(**{k: counts.get(k, 0) for k in ("pending", "current", "complete", "failed")}),
+            paused_reason=snapshot.paused_reason,
+            viewer=viewer,
+            usage=snapshot.usage,
+            stopped_reason=snapshot.stopped_reason,
+        )
+    )
 
 
 def _percentage(snapshot: Snapshot) -> int | None:
@@ -253,8 +277,9 @@ def _log_of(event: ev.Event) -> p.LogParams | None:
     if isinstance(event, ev.AgentActivity):
         return p.LogParams("info", event.text, at, event.worker)
     if isinstance(event, ev.AgentFinished) and event.error:
-        return p.LogParams("warning", f"agent {event.role} failed ({event.error_kind or 'error'}): {event.error}",
-                           at, event.worker)
+        return p.LogParams(
+            "warning", f"agent {event.role} failed ({event.error_kind or 'error'}): {event.error}", at, event.worker
+        )
     if isinstance(event, ev.AgentLeftoversStopped):
         return p.LogParams("warning", event.describe(), at, event.worker)
     if isinstance(event, ev.ChecksRan) and not event.ok:

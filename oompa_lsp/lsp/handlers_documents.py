@@ -7,7 +7,6 @@ Must not import: oompa_lsp.engine, oompa_lsp.adapters, oompa_lsp.cli.
 
 from __future__ import annotations
 
-
 from lsprotocol import types as lsp
 
 from .hover import item_hover, lsp_hover
@@ -62,4 +61,3 @@ def spec_hover(ls: OompaServer, uri: str, line: int) -> lsp.Hover | None:
             found = ls.session.swarm.store.get(task_id)
             files[task_id] = found[1] if found else None
     return lsp_hover(item_hover(ls.snapshot, item, task_ids, files), item)
-

@@ -41,7 +41,9 @@ def register(server: OompaServer) -> None:
         return {"content": await git_content(ls, params.uri)}
 
     @server.feature(lsp.WORKSPACE_TEXT_DOCUMENT_CONTENT)
-    async def text_document_content(ls: OompaServer, params: lsp.TextDocumentContentParams) -> lsp.TextDocumentContentResult:
+    async def text_document_content(
+        ls: OompaServer, params: lsp.TextDocumentContentParams
+    ) -> lsp.TextDocumentContentResult:
         return lsp.TextDocumentContentResult(text=await git_content(ls, params.uri))
 
 
@@ -57,16 +59,25 @@ async def review_diff(ls: OompaServer, review_id: str) -> dict[str, Any]:
 
 def diff_result(found: Any) -> p.DiffResult:
     """The protocol's DiffResult for the session's review diff (its files, base and head)."""
-    files = [p.DiffFile(path=f.path, status=status_letter(f.status),
-                        base_uri=p.git_uri(getattr(f, "old_path", None) or f.path, found.base),
-                        head_uri=p.git_uri(f.path, found.head), old_path=getattr(f, "old_path", None))
-             for f in found.files]
+    files = [
+        p.DiffFile(
+            path=f.path,
+            status=status_letter(f.status),
+            base_uri=p.git_uri(getattr(f, "old_path", None) or f.path, found.base),
+            head_uri=p.git_uri(f.path, found.head),
+            old_path=getattr(f, "old_path", None),
+        )
+        for f in found.files
+    ]
     return p.DiffResult(found.review_id, found.task_id, found.base, found.head, files)
 
 
-def status_letter(status: str) -> str:
-    letter = status[:1].upper()
-    return letter if letter in "AMDR" else "M"  # copies and type changes read as modifications
+_DIFF_STATUSES: dict[str, p.DiffStatus] = {"A": "A", "M": "M", "D": "D", "R": "R"}
+
+
+def status_letter(status: str) -> p.DiffStatus:
+    # copies and type changes read as modifications
+    return _DIFF_STATUSES.get(status[:1].upper(), "M")
 
 
 async def git_content(ls: OompaServer, uri: str) -> str:

@@ -21,13 +21,15 @@ MAX_FEEDBACK_CHARS = 1200
 
 def lsp_hover(text: str, item: SpecItem) -> lsp.Hover:
     """The hover text as Markdown over the item's first line."""
-    return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text),
-                     range=lsp.Range(lsp.Position(item.line, 0), lsp.Position(item.line, item.line_length)))
+    return lsp.Hover(
+        contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text),
+        range=lsp.Range(lsp.Position(item.line, 0), lsp.Position(item.line, item.line_length)),
+    )
 
 
 def item_hover(snapshot: Snapshot, item: SpecItem, task_ids: list[str], files: dict[str, Task | None]) -> str:
     if not task_ids:
-        return f"**{item.text}**\n\nNo task implements this item yet. A task links to it with `\"spec\": \"{item.anchor or item.text}\"`."
+        return f'**{item.text}**\n\nNo task implements this item yet. A task links to it with `"spec": "{item.anchor or item.text}"`.'
     reviews = reviews_by_task(snapshot)
     parts = [f"**{item.text}**"]
     for task_id in task_ids:

@@ -22,8 +22,9 @@ MAX_TASKS_PER_ITEM = 3
 _INFO = ""  # a lens that only shows text: an empty command id does nothing when clicked
 
 
-def spec_lenses(snapshot: Snapshot, document: SpecDocument, links: SpecLinks, *, viewer: bool,
-                configured_workers: int = 0) -> list[lsp.CodeLens]:
+def spec_lenses(
+    snapshot: Snapshot, document: SpecDocument, links: SpecLinks, *, viewer: bool, configured_workers: int = 0
+) -> list[lsp.CodeLens]:
     lenses = _swarm_lenses(snapshot, viewer, configured_workers)
     reviews = reviews_by_task(snapshot)
     running = snapshot.state == "running"
@@ -34,8 +35,10 @@ def spec_lenses(snapshot: Snapshot, document: SpecDocument, links: SpecLinks, *,
         for task in tasks[:MAX_TASKS_PER_ITEM]:
             where = _line_range(item.line)
             review = reviews.get(task.id)
-            lenses += [_command_lens(where, task_label(task, review), _INFO, None),
-                       *_actions(where, task, review, item, running)]
+            lenses += [
+                _command_lens(where, task_label(task, review), _INFO, None),
+                *_actions(where, task, review, item, running),
+            ]
         if len(tasks) > MAX_TASKS_PER_ITEM:
             lenses.append(_lens(item.line, f"+{len(tasks) - MAX_TASKS_PER_ITEM} more tasks", _INFO))
     return lenses
@@ -61,8 +64,9 @@ def _swarm_lenses(snapshot: Snapshot, viewer: bool, configured_workers: int) -> 
     return lenses
 
 
-def _actions(where: lsp.Range, task: TaskView, review: ReviewView | None, item: SpecItem | None,
-             running: bool) -> list[lsp.CodeLens]:
+def _actions(
+    where: lsp.Range, task: TaskView, review: ReviewView | None, item: SpecItem | None, running: bool
+) -> list[lsp.CodeLens]:
     current = phase(task, review)
     out: list[lsp.CodeLens] = []
     if review is not None:

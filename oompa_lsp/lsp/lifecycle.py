@@ -9,6 +9,7 @@ Must not import: oompa_lsp.engine, oompa_lsp.adapters, oompa_lsp.cli (the sessio
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -21,6 +22,7 @@ from lsprotocol import types as lsp
 from pygls.uris import to_fs_path
 
 from . import protocol as p
+from .background import in_background
 from .handlers_commands import start_swarm
 from .server import OompaServer
 
@@ -72,18 +74,18 @@ def register(server: OompaServer) -> None:
 
 def _stop_on_sigterm(ls: OompaServer) -> None:
     """An editor that kills the server still gets agents stopped and claims returned."""
+
     def terminate() -> None:
         async def stop_then_exit() -> None:
             if ls.session is not None:
                 await ls.session.close()
             logging.shutdown()
             os._exit(0)  # the stdin reader thread would block a normal exit
-        asyncio.ensure_future(stop_then_exit())
 
-    try:
+        in_background(stop_then_exit())
+
+    with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread (tests, TCP helpers)
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminate)
-    except (NotImplementedError, RuntimeError):  # not the main thread (tests, TCP helpers)
-        pass
 
 
 def _register_content_provider(ls: OompaServer) -> None:
@@ -91,6 +93,14 @@ def _register_content_provider(ls: OompaServer) -> None:
     not advertise it statically)."""
     if not ls.client_supports("workspace", "text_document_content", "dynamic_registration"):
         return
-    ls.client_register_capability(lsp.RegistrationParams(registrations=[lsp.Registration(
-        id=CONTENT_REGISTRATION_ID, method=lsp.WORKSPACE_TEXT_DOCUMENT_CONTENT,
-        register_options=lsp.TextDocumentContentRegistrationOptions(schemes=[p.GIT_SCHEME]))]))
+    ls.client_register_capability(
+        lsp.RegistrationParams(
+            registrations=[
+                lsp.Registration(
+                    id=CONTENT_REGISTRATION_ID,
+                    method=lsp.WORKSPACE_TEXT_DOCUMENT_CONTENT,
+                    register_options=lsp.TextDocumentContentRegistrationOptions(schemes=[p.GIT_SCHEME]),
+                )
+            ]
+        )
+    )

@@ -9,9 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from typing import TYPE_CHECKING
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
+
+from .background import in_background
 
 if TYPE_CHECKING:
     from .server import OompaServer
@@ -33,10 +36,9 @@ class SwarmProgress:
         if phase == "begin":
             if self._token is None:
                 self._token = f"oompa-swarm-{os.getpid()}-{id(ls.snapshot)}-{ls.snapshot.run_id}"
-                asyncio.ensure_future(self._begin(self._token, title))
+                in_background(self._begin(self._token, title))
         elif phase == "report" and self._token in ls.work_done_progress.tokens:
-            ls.work_done_progress.report(self._token, lsp.WorkDoneProgressReport(
-                message=title, percentage=percentage))
+            ls.work_done_progress.report(self._token, lsp.WorkDoneProgressReport(message=title, percentage=percentage))
         elif phase == "end" and self._token is not None:
             token, self._token = self._token, None
             ls.work_done_progress.end(token, lsp.WorkDoneProgressEnd(message=title))
@@ -45,15 +47,16 @@ class SwarmProgress:
         progress = self.server.work_done_progress
         try:
             await asyncio.wait_for(progress.create_async(token), 10)
-        except Exception as exc:  # the client refused or never answered: no progress bar
+        except Exception as exc:  # noqa: BLE001 -- the client refused or never answered: no progress bar, only a log line
             logger.warning("work-done progress was not created: %s", exc)
             return
         if self._token == token:
-            progress.begin(token, lsp.WorkDoneProgressBegin(
-                title="oompa swarm", message=title, percentage=0, cancellable=True))
+            progress.begin(
+                token, lsp.WorkDoneProgressBegin(title="oompa swarm", message=title, percentage=0, cancellable=True)
+            )
             progress.tokens[token].add_done_callback(self._cancelled)
 
-    def _cancelled(self, future) -> None:
+    def _cancelled(self, future: Future[Any]) -> None:  # pygls's progress tokens are concurrent Futures
         session = self.server.session
         if future.cancelled() and session is not None and session.mode == "host":
             session.swarm.stop("cancelled from the editor's progress bar")

@@ -54,9 +54,12 @@ class StatusResult(Snapshot, omit_defaults=False):
     viewer: bool = False
 
 
+DiffStatus = Literal["A", "M", "D", "R"]  # added, modified, deleted, renamed
+
+
 class DiffFile(Struct):
     path: str
-    status: Literal["A", "M", "D", "R"]
+    status: DiffStatus
     base_uri: str  # the file before the change (empty content when added)
     head_uri: str  # the file after the change (empty content when deleted)
     old_path: str | None = None  # for renames: the path at base

@@ -21,16 +21,26 @@ def render_markdown() -> str:
     """docs/protocol.md, generated from the tables above."""
     out = [_DOC_HEAD]
     out.append("## Requests (client → server)\n")
-    for spec in REQUESTS.values():
-        out += [f"### `{spec.method}`\n", spec.doc + "\n", "Params:\n", _fields(spec.params),
-                "Result:\n", _fields(spec.result)]
+    for request in REQUESTS.values():
+        out += [
+            f"### `{request.method}`\n",
+            request.doc + "\n",
+            "Params:\n",
+            _fields(request.params),
+            "Result:\n",
+            _fields(request.result),
+        ]
     out.append("## Notifications (server → client)\n")
-    for spec in NOTIFICATIONS.values():
-        out += [f"### `{spec.method}`\n", spec.doc + "\n", "Payload:\n", _fields(spec.params)]
+    for notification in NOTIFICATIONS.values():
+        out += [f"### `{notification.method}`\n", notification.doc + "\n", "Payload:\n", _fields(notification.params)]
     out.append("## Commands (`workspace/executeCommand`, arguments positional)\n")
-    for spec in COMMANDS.values():
-        out += [f"### `{spec.name}`\n", spec.doc + "\n", _arguments(spec.arguments),
-                f"Result: `{_type_name(spec.result)}`.\n"]
+    for command in COMMANDS.values():
+        out += [
+            f"### `{command.name}`\n",
+            command.doc + "\n",
+            _arguments(command.arguments),
+            f"Result: `{_type_name(command.result)}`.\n",
+        ]
     out.append("## Types\n")
     for struct in _nested_structs():
         out += [f"### `{struct.__name__}`\n", _fields(struct)]

@@ -12,6 +12,7 @@ Must not import: oompa_lsp.engine, oompa_lsp.cli; from oompa_lsp.adapters only t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,12 +25,23 @@ from oompa_lsp.core.config import ConfigWarning
 from oompa_lsp.core.errors import ConfigError, OompaError
 from oompa_lsp.core.spec import SpecDocument, SpecLinks, link_tasks, parse_spec
 
-from .diagnostics import (config_diagnostics, config_warning_diagnostics, in_client_units, spec_diagnostics,
-                          task_file_diagnostics)
+from .diagnostics import (
+    config_diagnostics,
+    config_warning_diagnostics,
+    in_client_units,
+    spec_diagnostics,
+    task_file_diagnostics,
+)
 from .lenses import spec_lenses, task_file_lenses
 
 if TYPE_CHECKING:
     from .server import OompaServer
+
+# The cache keys: what a rendering depends on.
+_LinksKey = tuple[int, int, int]  # (id of the parsed spec, link generation, id of the snapshot)
+_LensKey = tuple[str, int | None, int, bool]  # (uri, document version, generation, viewer)
+# What was published to a document: its version and each diagnostic's range, severity and message.
+_Published = tuple[int | None, tuple[tuple[int, int, int, int, lsp.DiagnosticSeverity | None, str], ...]]
 
 
 class Renderer:
@@ -40,9 +52,9 @@ class Renderer:
         self.generation = 0  # counts state changes, so renderings can be cached between them
         self.link_generation = 0  # counts changes that can move a task to another spec item
         self._spec_cache: dict[str, tuple[int | None, SpecDocument]] = {}
-        self._lens_cache: tuple[tuple, list[lsp.CodeLens]] | None = None
-        self._links_cache: tuple[tuple, SpecLinks, SpecDocument] | None = None
-        self._published: dict[str, tuple] = {}  # uri -> what was last published there
+        self._lens_cache: tuple[_LensKey, list[lsp.CodeLens]] | None = None
+        self._links_cache: tuple[_LinksKey, SpecLinks, SpecDocument] | None = None
+        self._published: dict[str, _Published] = {}  # uri -> what was last published there
         self._invalid_published: set[str] = set()
 
     def state_changed(self, links_may_move: bool = False) -> None:
@@ -97,8 +109,9 @@ class Renderer:
         if document.version is not None and self._lens_cache is not None and self._lens_cache[0] == key:
             return self._lens_cache[1]
         parsed = self.spec_document(document)
-        lenses = spec_lenses(ls.snapshot, parsed, self.spec_links(parsed), viewer=ls.viewer,
-                             configured_workers=ls.configured_workers())
+        lenses = spec_lenses(
+            ls.snapshot, parsed, self.spec_links(parsed), viewer=ls.viewer, configured_workers=ls.configured_workers()
+        )
         self._lens_cache = (key, lenses)
         return lenses
 
@@ -131,13 +144,26 @@ class Renderer:
         found = self.diagnostics_for(document)
         if found is None:
             return
-        seen = (document.version, tuple((d.range.start.line, d.range.start.character, d.range.end.line,
-                                         d.range.end.character, d.severity, d.message) for d in found))
+        seen = (
+            document.version,
+            tuple(
+                (
+                    d.range.start.line,
+                    d.range.start.character,
+                    d.range.end.line,
+                    d.range.end.character,
+                    d.severity,
+                    d.message,
+                )
+                for d in found
+            ),
+        )
         if only_if_changed and self._published.get(document.uri) == seen:
             return  # a state change that does not show here: spare the editor 2,000 diagnostics
         self._published[document.uri] = seen
-        self.server.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
-            uri=document.uri, diagnostics=found, version=document.version))
+        self.server.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(uri=document.uri, diagnostics=found, version=document.version)
+        )
 
     def clear(self, uri: str) -> None:
         """A closed document oompa renders: its marks go (the file on disk is not watched)."""
@@ -166,7 +192,7 @@ class Renderer:
             ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=found or []))
         self._invalid_published = invalid - open_uris
 
-    def publish_config_problem(self, error: OompaError | None, warnings: list[ConfigWarning] = ()) -> None:
+    def publish_config_problem(self, error: OompaError | None, warnings: Sequence[ConfigWarning] = ()) -> None:
         """A bad oompa.json is underlined where the problem is; fixed, the mark goes away.
         A good one still shows its warnings (review off, a key that is ignored)."""
         ls = self.server

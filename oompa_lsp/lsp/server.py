@@ -24,8 +24,9 @@ import logging
 import os
 import sys
 import threading
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from lsprotocol import types as lsp
@@ -41,12 +42,16 @@ from oompa_lsp.core.tasks import TASK_STATES
 from oompa_lsp.engine.swarm import Swarm
 
 from . import protocol as p
+from .background import in_background
 from .forwarding import Forwarder
 from .progress import SwarmProgress
 from .rendering import Renderer
 from .session import Session
 from .ticking import offer_tick
 from .whole_writes import WholeWrites
+
+if TYPE_CHECKING:
+    from pygls.server import ServerErrors  # defined for type checkers only
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +94,7 @@ class OompaServer(LanguageServer):
 
     def client_supports(self, *path: str) -> bool:
         """Whether the client's capabilities have `path` (e.g. "workspace", "code_lens", ...) set."""
-        node = self.client_capabilities
+        node: object = self.client_capabilities
         for name in path:
             node = getattr(node, name, None)
             if node is None:
@@ -101,7 +106,7 @@ class OompaServer(LanguageServer):
         fast client never sees an empty swarm (bounded: a stuck start still gets an answer)."""
         try:
             await asyncio.wait_for(self.ready.wait(), READY_WAIT_S)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             logger.warning("answering before the session is ready")
 
     async def require_session(self) -> Session:
@@ -199,7 +204,7 @@ class OompaServer(LanguageServer):
         kinds = {"error": lsp.MessageType.Error, "warning": lsp.MessageType.Warning}
         self.window_show_message(lsp.ShowMessageParams(type=kinds.get(level, lsp.MessageType.Info), message=message))
 
-    def report_server_error(self, error: Exception, source) -> None:
+    def report_server_error(self, error: Exception, source: ServerErrors) -> None:
         if isinstance(error, JsonRpcException):
             # A refusal the client is told about (bad params, nothing to approve): not a server fault.
             logger.info("request refused: %s", error)
@@ -233,13 +238,13 @@ class EditorOutlet:
         return self.server.task_uri(task_id, state)
 
     def task_merged(self, task_id: str) -> None:
-        asyncio.ensure_future(_logged(offer_tick(self.server, task_id), "offering to tick a spec item"))
+        in_background(_logged(offer_tick(self.server, task_id), "offering to tick a spec item"))
 
 
-async def _logged(coroutine, doing: str) -> None:
+async def _logged(coroutine: Awaitable[object], doing: str) -> None:
     try:
         await coroutine
-    except Exception as exc:  # the editor declined or went away: nothing to undo
+    except Exception as exc:  # noqa: BLE001 -- the editor declined or went away: nothing to undo, only a log line
         logger.warning("%s failed: %s", doing, exc)
 
 
@@ -271,7 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.tcp or "--port" in (argv if argv is not None else sys.argv[1:]):
         server.start_tcp(args.host, args.port)
     else:
-        server.start_io(stdout=WholeWrites(sys.stdout.fileno()))
+        # WholeWrites has the two methods pygls calls (write, flush), not all of BinaryIO, which
+        # pygls's annotation asks for: the type is too wide, not our wrapper wrong.
+        server.start_io(stdout=WholeWrites(sys.stdout.fileno()))  # type: ignore[arg-type]
     return 0
 
 

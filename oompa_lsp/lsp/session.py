@@ -222,8 +222,9 @@ class Session:
             return await anyio.to_thread.run_sync(self.swarm.review_diff, review_id)
         review = self._require_review(review_id)
         files = await anyio.to_thread.run_sync(self.swarm.repo.changed_files, review.base, review.head)
-        return ReviewDiff(review_id, review.task_id, review.base, review.head,
-                          [ChangedFileView(f.path, f.status) for f in files])
+        return ReviewDiff(
+            review_id, review.task_id, review.base, review.head, [ChangedFileView(f.path, f.status) for f in files]
+        )
 
     def _require_review(self, review_id: str) -> ReviewView:
         review = self.snapshot.reviews.get(review_id)
@@ -255,8 +256,11 @@ class Session:
         holder = await anyio.to_thread.run_sync(self._lock.holder)
         if holder is None:
             return False
-        run_log = RunLog.open(self.swarm.oompa_dir, holder.run_id) if holder.run_id else \
-            RunLog.open_latest(self.swarm.oompa_dir)
+        run_log = (
+            RunLog.open(self.swarm.oompa_dir, holder.run_id)
+            if holder.run_id
+            else RunLog.open_latest(self.swarm.oompa_dir)
+        )
         if run_log is None:
             return False
         snapshot, offset = await anyio.to_thread.run_sync(run_log.snapshot_and_offset)
@@ -280,8 +284,16 @@ class Session:
                     checked_at = loop.time()
                     if not await self._holder_still(run_log.run_id):
                         if not self._apply_followed(cursor.poll()):
-                            self._apply_followed([SwarmStopped(ok=False, reason="the process running the swarm is gone "
-                                                               "(the next start recovers its claims)", at=time.time())])
+                            self._apply_followed(
+                                [
+                                    SwarmStopped(
+                                        ok=False,
+                                        reason="the process running the swarm is gone "
+                                        "(the next start recovers its claims)",
+                                        at=time.time(),
+                                    )
+                                ]
+                            )
                         return
                 await asyncio.sleep(FOLLOW_POLL_S)
         finally:
@@ -332,8 +344,9 @@ class Session:
         scan = self.swarm.store.scan()
         for state in TASK_STATES:
             for task in scan.tasks.get(state, []):
-                snapshot.apply(TaskSeen(task_id=task.id, state=state, summary=task.summary, spec=task.spec,
-                                        priority=task.priority))
+                snapshot.apply(
+                    TaskSeen(task_id=task.id, state=state, summary=task.summary, spec=task.spec, priority=task.priority)
+                )
         return snapshot
 
 

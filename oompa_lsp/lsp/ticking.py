@@ -27,9 +27,13 @@ TICK_ACTION = "Tick it"
 def box_edit(document: TextDocument, item: SpecItem) -> lsp.WorkspaceEdit:
     """The edit that puts an `x` in the item's check box, in the client's position units."""
     start = ServerTextPosition(item.line, item.box_character)
-    where = document.range_to_client_units(ServerTextRange(start, ServerTextPosition(item.line, item.box_character + 1)))
-    edit = lsp.TextDocumentEdit(text_document=lsp.OptionalVersionedTextDocumentIdentifier(
-        uri=document.uri, version=document.version), edits=[lsp.TextEdit(range=where, new_text="x")])
+    where = document.range_to_client_units(
+        ServerTextRange(start, ServerTextPosition(item.line, item.box_character + 1))
+    )
+    edit = lsp.TextDocumentEdit(
+        text_document=lsp.OptionalVersionedTextDocumentIdentifier(uri=document.uri, version=document.version),
+        edits=[lsp.TextEdit(range=where, new_text="x")],
+    )
     return lsp.WorkspaceEdit(document_changes=[edit])
 
 
@@ -55,8 +59,9 @@ async def tick(ls: OompaServer, task_id: str) -> bool:
     if found is None:
         return False
     edit, text = found
-    result = await asyncio.wait_for(ls.workspace_apply_edit_async(lsp.ApplyWorkspaceEditParams(
-        edit=edit, label=f"oompa: tick “{text}”")), 30)
+    result = await asyncio.wait_for(
+        ls.workspace_apply_edit_async(lsp.ApplyWorkspaceEditParams(edit=edit, label=f"oompa: tick “{text}”")), 30
+    )
     return bool(result and result.applied)
 
 
@@ -65,9 +70,13 @@ async def offer_tick(ls: OompaServer, task_id: str) -> None:
     if ls.options.tickSpecItems == "never" or tick_edit(ls, task_id) is None:
         return
     if ls.options.tickSpecItems == "ask":
-        answer = await ls.window_show_message_request_async(lsp.ShowMessageRequestParams(
-            type=lsp.MessageType.Info, message=f"oompa: {task_id} merged. Tick its item in spec.md?",
-            actions=[lsp.MessageActionItem(title=TICK_ACTION), lsp.MessageActionItem(title="Not now")]))
+        answer = await ls.window_show_message_request_async(
+            lsp.ShowMessageRequestParams(
+                type=lsp.MessageType.Info,
+                message=f"oompa: {task_id} merged. Tick its item in spec.md?",
+                actions=[lsp.MessageActionItem(title=TICK_ACTION), lsp.MessageActionItem(title="Not now")],
+            )
+        )
         if answer is None or answer.title != TICK_ACTION:
             return
     await tick(ls, task_id)

@@ -27,7 +27,7 @@ class WholeWrites:
         with self._lock:
             while view:
                 try:
-                    view = view[os.write(self.fd, view):]
+                    view = view[os.write(self.fd, view) :]
                 except BlockingIOError:
                     select.select([], [self.fd], [], 1.0)
         return len(data)
@@ -37,4 +37,3 @@ class WholeWrites:
 
     def close(self) -> None:
         os.close(self.fd)
-

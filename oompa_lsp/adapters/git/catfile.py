@@ -41,13 +41,13 @@ class ObjectInfo:
 class CatFile:
     """Questions about objects, asked of one `git cat-file --batch-command` run in `cwd`."""
 
-    __slots__ = ("_cwd", "_lock", "_process", "_finalizer", "__weakref__")
+    __slots__ = ("__weakref__", "_cwd", "_finalizer", "_lock", "_process")
 
     def __init__(self, cwd: Path) -> None:
         self._cwd = cwd
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
-        self._finalizer: weakref.finalize | None = None
+        self._finalizer: weakref.finalize[[subprocess.Popen[bytes]], CatFile] | None = None
 
     def info(self, name: str) -> ObjectInfo | None:
         """The object `name` resolves to (any name git understands); None when it names none."""
@@ -83,7 +83,7 @@ class CatFile:
     def _ask(self, line: str) -> bytes:
         """Send one command and read git's header line; once more with a fresh process if the
         first has died (killed, or the repository's gc replaced what it had open)."""
-        for attempt in (1, 2):
+        for _attempt in (1, 2):
             process = self._running()
             try:
                 assert process.stdin is not None and process.stdout is not None
@@ -103,8 +103,12 @@ class CatFile:
             # stderr goes nowhere: git explains a name it cannot resolve there, and an unread
             # pipe would fill up and stall it; the answer line says "missing" anyway.
             self._process = subprocess.Popen(
-                git_argv(_ARGS), cwd=self._cwd, env=git_environment(),
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                git_argv(_ARGS),
+                cwd=self._cwd,
+                env=git_environment(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
             )
             self._finalizer = weakref.finalize(self, _end, self._process)
         return self._process

@@ -47,10 +47,26 @@ _OPERATION_MARKERS = (
     ("REVERT_HEAD", "revert"),
     ("BISECT_LOG", "bisect"),
 )
-_MARKER_PATHS = ("--path-format=absolute", *(part for marker, _ in _OPERATION_MARKERS for part in ("--git-path", marker)))
+_MARKER_PATHS = (
+    "--path-format=absolute",
+    *(part for marker, _ in _OPERATION_MARKERS for part in ("--git-path", marker)),
+)
 # The diff that moves a checkout, as `git apply` reads it whatever the user configured.
-_PATCH_OPTIONS = ("--raw", "-p", "--binary", "--full-index", "--no-abbrev", "-z", "--no-renames", "--no-color",
-                  "--no-ext-diff", "--no-textconv", "--no-relative", "--src-prefix=a/", "--dst-prefix=b/")
+_PATCH_OPTIONS = (
+    "--raw",
+    "-p",
+    "--binary",
+    "--full-index",
+    "--no-abbrev",
+    "-z",
+    "--no-renames",
+    "--no-color",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--no-relative",
+    "--src-prefix=a/",
+    "--dst-prefix=b/",
+)
 _APPLY_OPTIONS = ("--whitespace=nowarn", "--no-ignore-whitespace")
 # Beyond these, the files are left to read-tree (whose cost does not grow with the change).
 _MOST_FILES_PATCHED = 2000
@@ -66,11 +82,14 @@ def operation_in_progress(worktree: Path) -> str | None:
 
 
 def _operation(marker_paths: list[str]) -> str | None:
-    return next((name for path, (_, name) in zip(marker_paths, _OPERATION_MARKERS) if os.path.lexists(path)), None)
+    # not strict: a path git did not print is a marker that cannot be there
+    pairs = zip(marker_paths, _OPERATION_MARKERS, strict=False)
+    return next((name for path, (_, name) in pairs if os.path.lexists(path)), None)
 
 
-def fast_forward_checkout(worktree: Path, branch: str, new: str, old: str,
-                          drop: Sequence[Landed] = ()) -> AdvanceResult:
+def fast_forward_checkout(
+    worktree: Path, branch: str, new: str, old: str, drop: Sequence[Landed] = ()
+) -> AdvanceResult:
     """Fast-forward `branch`, checked out in `worktree` at `old`, to `new`, or say why not.
     The landed branches of `drop` go with the ref's move (see refs.py) when it is ours.
 
@@ -188,8 +207,16 @@ def _as_head_has_them(worktree: Path, paths: list[str]) -> bool:
     edit in lines the patch does not touch would apply, but the user's work must wait."""
     if not paths:
         return True
-    argv = ["status", "--porcelain=v1", "-z", "--untracked-files=no", "--ignore-submodules=none",
-            "--no-renames", "--", *(f":(literal){path}" for path in paths)]
+    argv = [
+        "status",
+        "--porcelain=v1",
+        "-z",
+        "--untracked-files=no",
+        "--ignore-submodules=none",
+        "--no-renames",
+        "--",
+        *(f":(literal){path}" for path in paths),
+    ]
     out = run_git(argv, worktree, check=False)
     return out.code == 0 and not out.stdout
 
@@ -201,7 +228,9 @@ def _move_checked_out_ref(worktree: Path, branch: str, new: str, old: str, drop:
     ref = f"refs/heads/{branch}"
     out, dropped = refs.move_ref(worktree, ref, new, old, "oompa: merge queue (fast-forward)", drop)
     if out.code != 0:
-        raise TargetMoved(f"{branch} moved while its checkout was being updated ({out.stderr.strip()}); merge again on top of it")
+        raise TargetMoved(
+            f"{branch} moved while its checkout was being updated ({out.stderr.strip()}); merge again on top of it"
+        )
     return dropped
 
 

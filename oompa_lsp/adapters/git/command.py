@@ -27,8 +27,15 @@ FALLBACK_EMAIL = "oompa@localhost"
 
 # Variables that would point git at another repository or index than the cwd's.
 _REPOSITORY_VARIABLES = (
-    "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_NAMESPACE", "GIT_PREFIX", "GIT_QUARANTINE_PATH",
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_NAMESPACE",
+    "GIT_PREFIX",
+    "GIT_QUARANTINE_PATH",
 )
 # `git worktree add` fills .git/worktrees/<id>/ after creating it; a git reading the worktree
 # list meanwhile (any `worktree add/list`, `checkout -B`) dies on the half-written entry before
@@ -103,8 +110,13 @@ def run_git(
 def _run_once(argv: list[str], cwd: Path, stdin: bytes | None, timeout: float) -> GitOutput:
     try:
         done = subprocess.run(
-            argv, cwd=cwd, env=git_environment(), timeout=timeout, capture_output=True,
-            input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
+            argv,
+            cwd=cwd,
+            env=git_environment(),
+            timeout=timeout,
+            capture_output=True,
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
         )
     except FileNotFoundError as exc:
         if not Path(cwd).is_dir():

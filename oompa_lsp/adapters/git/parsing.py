@@ -78,7 +78,7 @@ def raw_changes_and_patch(stdout: bytes) -> tuple[list[RawChange], bytes]:
     raw, _, patch = stdout.partition(b"\0\0")
     fields = raw.split(b"\0") if raw else []
     changes = []
-    for meta, path in zip(fields[0::2], fields[1::2]):
+    for meta, path in zip(fields[0::2], fields[1::2], strict=False):  # a torn last record is dropped
         old_mode, new_mode, old_id, new_id, status = meta.decode("ascii").removeprefix(":").split(" ")
         changes.append(RawChange(old_mode, new_mode, old_id, new_id, status, os.fsdecode(path)))
     return changes, patch
@@ -105,13 +105,15 @@ def merge_tree(fields: list[str]) -> tuple[str, list[str], list[str]]:
         count = int(rest[0])
         text = rest[count + 2] if len(rest) > count + 2 else ""
         messages.append(text.strip())
-        rest = rest[count + 3:]
+        rest = rest[count + 3 :]
     return tree, list(dict.fromkeys(conflicts)), messages
 
 
 def refused_merge(stderr: str) -> tuple[str, list[str]]:
     """Why `git merge` refused to touch a checkout, as one line for the user plus the files."""
-    tracked, untracked, listing = [], [], None
+    tracked: list[str] = []
+    untracked: list[str] = []
+    listing: list[str] | None = None
     for line in stderr.splitlines():
         if line.startswith("\t") and listing is not None:
             listing.append(line.strip())
@@ -128,7 +130,9 @@ def refused_merge(stderr: str) -> tuple[str, list[str]]:
     return reason, tracked + untracked
 
 
-_READ_TREE_REFUSALS = re.compile(r"^error: (?:Entry|Untracked working tree file) '(.+)' (?:not uptodate|would be overwritten)")
+_READ_TREE_REFUSALS = re.compile(
+    r"^error: (?:Entry|Untracked working tree file) '(.+)' (?:not uptodate|would be overwritten)"
+)
 
 
 def refused_read_tree(stderr: str) -> tuple[str, list[str]]:
@@ -136,8 +140,9 @@ def refused_read_tree(stderr: str) -> tuple[str, list[str]]:
     files = [m.group(1) for m in map(_READ_TREE_REFUSALS.match, stderr.splitlines()) if m]
     if not files:
         return f"git refused to update the checkout: {_first_message(stderr)}", []
-    return (f"local changes to {file_names(files)} are in the way; commit, move or revert them "
-            "and the checkout follows"), files
+    return (
+        f"local changes to {file_names(files)} are in the way; commit, move or revert them and the checkout follows"
+    ), files
 
 
 def file_names(files: list[str]) -> str:

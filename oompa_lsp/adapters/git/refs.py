@@ -21,8 +21,9 @@ from .command import GitOutput, run_git
 Landed = tuple[str, str]
 
 
-def move_ref(cwd: Path, ref: str, new: str, old: str, reason: str,
-             drop: Sequence[Landed] = ()) -> tuple[GitOutput, tuple[str, ...]]:
+def move_ref(
+    cwd: Path, ref: str, new: str, old: str, reason: str, drop: Sequence[Landed] = ()
+) -> tuple[GitOutput, tuple[str, ...]]:
     """Compare-and-swap `ref` from `old` to `new`, deleting the branches of `drop` with it when
     they still point where expected; git's answer, and the names of the branches deleted."""
     if drop:

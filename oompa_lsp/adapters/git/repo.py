@@ -47,8 +47,13 @@ MIN_GIT_VERSION = (2, 38)
 PARKED_PREFIX = "refs/oompa/parked/"
 _MAX_PARK_SUFFIX = 100
 _DIFF_OPTIONS = (
-    "--no-color", "--no-ext-diff", "--no-textconv", "--find-renames", "--no-relative",
-    "--src-prefix=a/", "--dst-prefix=b/",
+    "--no-color",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--find-renames",
+    "--no-relative",
+    "--src-prefix=a/",
+    "--dst-prefix=b/",
 )
 _CONFLICT_MARKER = re.compile(rb"^(<<<<<<<|>>>>>>>) ", re.MULTILINE)
 # Resolvers (agents) get the common ancestor in conflict hunks: it says what each side changed.
@@ -63,7 +68,7 @@ MergeStrategy = Literal["merge", "squash"]
 class Repo:
     """A non-bare git repository with at least one commit; `root` is its main worktree."""
 
-    __slots__ = ("root", "_adding", "_objects")
+    __slots__ = ("_adding", "_objects", "root")
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -142,8 +147,9 @@ class Repo:
             raise GitCommandFailed(["merge-base", a, b], out.code, out.stderr)
         return out.line if out.code == 0 else None
 
-    def advance_ref(self, branch: str, new: str, old: str, reason: str = "oompa: merge queue",
-                    drop: Sequence[Landed] = ()) -> tuple[str, ...]:
+    def advance_ref(
+        self, branch: str, new: str, old: str, reason: str = "oompa: merge queue", drop: Sequence[Landed] = ()
+    ) -> tuple[str, ...]:
         """Compare-and-swap `refs/heads/<branch>` from `old` to `new`; TargetMoved if it moved.
         The branches of `drop` (name, tip) are deleted in the same transaction when they
         still point at their tips; returns the names of those deleted.
@@ -377,8 +383,13 @@ class Repo:
     # -- merging without a checkout ------------------------------------------------------------
 
     def merge_trees(
-        self, target_commit: str, branch_commit: str, message: str, *,
-        strategy: MergeStrategy = "merge", fast_forward: bool = False,
+        self,
+        target_commit: str,
+        branch_commit: str,
+        message: str,
+        *,
+        strategy: MergeStrategy = "merge",
+        fast_forward: bool = False,
     ) -> MergeResult:
         """Merge `branch_commit` onto `target_commit` in the object store only.
 
@@ -389,7 +400,9 @@ class Repo:
         "up_to_date". Conflicts create nothing and list the files. No ref moves here.
         """
         if strategy not in ("merge", "squash"):
-            raise RepositoryError(f"merge strategy {strategy!r} is not supported without a checkout (use merge or squash)")
+            raise RepositoryError(
+                f"merge strategy {strategy!r} is not supported without a checkout (use merge or squash)"
+            )
         target, branch = self.rev_parse(target_commit), self.rev_parse(branch_commit)
         if self._is_self_or_parent(branch, target):
             return MergeResult("up_to_date", commit=target, tree=self._tree_of(target))
@@ -465,7 +478,9 @@ class Repo:
             if current == sha or (current is None and self._create_ref(ref, sha)):
                 log.info("parked %s at %s", ref, sha[:12])
                 return ParkedRef(candidate, ref, sha)
-        raise RepositoryError(f"too many parked refs named {name}; drop some (`git update-ref -d {PARKED_PREFIX}{name}-N`)")
+        raise RepositoryError(
+            f"too many parked refs named {name}; drop some (`git update-ref -d {PARKED_PREFIX}{name}-N`)"
+        )
 
     def list_parked(self) -> list[ParkedRef]:
         fmt = "%(refname)%00%(objectname)%00%(committerdate:unix)%00%(subject)"
@@ -675,5 +690,5 @@ def _has_conflict_markers(path: Path) -> bool:
 
 
 def _parked_ref(fields: list[str]) -> ParkedRef:
-    ref, commit, when, subject = (fields + ["", "", "", ""])[:4]
+    ref, commit, when, subject = [*fields, "", "", "", ""][:4]
     return ParkedRef(ref.removeprefix(PARKED_PREFIX), ref, commit, subject, int(when or 0))

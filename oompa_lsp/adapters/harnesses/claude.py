@@ -42,15 +42,27 @@ from .stream import (
 ALLOWED_TOOLS = "Write Edit NotebookEdit Bash Read Glob Grep"
 _EFFORT = {"minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh"}
 _MESSAGE_ERRORS: dict[str, ErrorKind] = {
-    "authentication_failed": "auth", "billing_error": "auth", "rate_limit": "rate_limit", "server_error": "server",
+    "authentication_failed": "auth",
+    "billing_error": "auth",
+    "rate_limit": "rate_limit",
+    "server_error": "server",
 }
 # Claude retries a rejected login up to ten times over minutes; after this many we stop it.
 _AUTH_RETRIES_BEFORE_STOP = 2
 
 
 def launch(request: AgentRequest, command: list[str], args: list[str]) -> Launch:
-    argv = [*command, "-p", "--output-format", "stream-json", "--verbose",
-            "--permission-mode", "acceptEdits", "--allowedTools", ALLOWED_TOOLS]
+    argv = [
+        *command,
+        "-p",
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        "--permission-mode",
+        "acceptEdits",
+        "--allowedTools",
+        ALLOWED_TOOLS,
+    ]
     if request.model:
         argv += ["--model", request.model]
     if request.reasoning in _EFFORT:
@@ -112,8 +124,9 @@ def _read_result(event: dict[str, Any], result: StreamResult) -> None:
     status = event.get("api_error_status")
     result.final_text = ""
     result.error = one_line(message, 500)
-    result.error_kind = kind_of_status(status if isinstance(status, int) else None) \
-        or classify_failure(message) or "exit"
+    result.error_kind = (
+        kind_of_status(status if isinstance(status, int) else None) or classify_failure(message) or "exit"
+    )
     if result.error_kind == "rate_limit":
         result.retry_after_s = retry_after_in(message)
 
@@ -129,13 +142,18 @@ def _usage(event: dict[str, Any]) -> Usage:
     kinds = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
     fed = sum(as_count(usage.get(k)) for k in kinds)  # all the prompt the model read, cached or not
     cost = event.get("total_cost_usd")
-    return Usage(input_tokens=fed, output_tokens=as_count(usage.get("output_tokens")),
-                 cost_usd=float(cost) if isinstance(cost, (int, float)) else None)
+    return Usage(
+        input_tokens=fed,
+        output_tokens=as_count(usage.get("output_tokens")),
+        cost_usd=float(cost) if isinstance(cost, (int, float)) else None,
+    )
 
 
 def _retry_text(event: dict[str, Any]) -> str:
-    return (f"API error {event.get('error_status', '?')} ({event.get('error', 'unknown')}), "
-            f"retry {event.get('attempt', '?')}/{event.get('max_retries', '?')}")
+    return (
+        f"API error {event.get('error_status', '?')} ({event.get('error', 'unknown')}), "
+        f"retry {event.get('attempt', '?')}/{event.get('max_retries', '?')}"
+    )
 
 
 def activity(line: str, cwd: str = "") -> str | None:
@@ -144,8 +162,11 @@ def activity(line: str, cwd: str = "") -> str | None:
         return None
     kind, subtype = event.get("type"), event.get("subtype")
     if kind == "assistant":
-        calls = [tool_call(str(b.get("name", "?")), b.get("input"), cwd).summary
-                 for b in _blocks(event) if b.get("type") == "tool_use"]
+        calls = [
+            tool_call(str(b.get("name", "?")), b.get("input"), cwd).summary
+            for b in _blocks(event)
+            if b.get("type") == "tool_use"
+        ]
         return "; ".join(calls) or None
     if kind == "system" and subtype == "api_retry":
         return _retry_text(event)
@@ -166,5 +187,12 @@ def stop_on(line: str) -> tuple[ErrorKind, str] | None:
     return None
 
 
-ADAPTER = Adapter(name="claude", binary="claude", launch=launch, parse=parse, activity=activity,
-                  closes=event_type_in("result"), stop_on=stop_on)
+ADAPTER = Adapter(
+    name="claude",
+    binary="claude",
+    launch=launch,
+    parse=parse,
+    activity=activity,
+    closes=event_type_in("result"),
+    stop_on=stop_on,
+)

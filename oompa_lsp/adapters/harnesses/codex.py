@@ -45,8 +45,16 @@ from .stream import (
 
 
 def launch(request: AgentRequest, command: list[str], args: list[str]) -> Launch:
-    argv = [*command, "exec", "--json", "--skip-git-repo-check",
-            "-c", 'sandbox_mode="workspace-write"', "-c", 'approval_policy="never"']
+    argv = [
+        *command,
+        "exec",
+        "--json",
+        "--skip-git-repo-check",
+        "-c",
+        'sandbox_mode="workspace-write"',
+        "-c",
+        'approval_policy="never"',
+    ]
     if request.model:
         argv += ["-m", request.model]
     if request.reasoning:
@@ -57,8 +65,9 @@ def launch(request: AgentRequest, command: list[str], args: list[str]) -> Launch
     if resuming(request):
         argv += ["resume", str(request.session_id)]
     argv.append("-")
-    return Launch(argv=argv, stdin=request.prompt.encode("utf-8"),
-                  session_id=request.session_id if resuming(request) else None)
+    return Launch(
+        argv=argv, stdin=request.prompt.encode("utf-8"), session_id=request.session_id if resuming(request) else None
+    )
 
 
 def parse(lines: list[str], cwd: str = "") -> StreamResult:
@@ -140,5 +149,12 @@ def activity(line: str, cwd: str = "") -> str | None:
     return None
 
 
-ADAPTER = Adapter(name="codex", binary="codex", launch=launch, parse=parse, activity=activity,
-                  closes=event_type_in("turn.completed", "turn.failed"), usage_is_session_total=True)
+ADAPTER = Adapter(
+    name="codex",
+    binary="codex",
+    launch=launch,
+    parse=parse,
+    activity=activity,
+    closes=event_type_in("turn.completed", "turn.failed"),
+    usage_is_session_total=True,
+)

@@ -49,8 +49,11 @@ def _usage_line(line: str) -> Usage | None:
     if not isinstance(report, dict):
         return None
     cost = report.get("cost_usd")
-    return Usage(input_tokens=as_count(report.get("input_tokens")), output_tokens=as_count(report.get("output_tokens")),
-                 cost_usd=float(cost) if isinstance(cost, (int, float)) else None)
+    return Usage(
+        input_tokens=as_count(report.get("input_tokens")),
+        output_tokens=as_count(report.get("output_tokens")),
+        cost_usd=float(cost) if isinstance(cost, (int, float)) else None,
+    )
 
 
 def activity(line: str, cwd: str = "") -> str | None:
@@ -59,5 +62,4 @@ def activity(line: str, cwd: str = "") -> str | None:
     return text if text and json_event(line) is None else None
 
 
-ADAPTER = Adapter(name="command", binary="", launch=launch, parse=parse, activity=activity,
-                  expects_closing_event=False)
+ADAPTER = Adapter(name="command", binary="", launch=launch, parse=parse, activity=activity, expects_closing_event=False)

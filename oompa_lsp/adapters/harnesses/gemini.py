@@ -58,7 +58,7 @@ def launch(request: AgentRequest, command: list[str], args: list[str]) -> Launch
 
 def parse(lines: list[str], cwd: str = "") -> StreamResult:
     result = StreamResult(session_saved=False)
-    reply: list[str] = []   # the assistant's text since its last tool call: its final message
+    reply: list[str] = []  # the assistant's text since its last tool call: its final message
     for event in json_events(lines):
         # Gemini writes the session once the model has answered: a first turn that failed
         # before that leaves nothing to `--resume` ("No previous sessions found").
@@ -81,8 +81,11 @@ def parse(lines: list[str], cwd: str = "") -> StreamResult:
 
 def _model_spoke(event: dict[str, Any]) -> bool:
     kind = event.get("type")
-    return kind == "tool_use" or (kind == "message" and event.get("role") == "assistant") or \
-        (kind == "result" and event.get("status") == "success")
+    return (
+        kind == "tool_use"
+        or (kind == "message" and event.get("role") == "assistant")
+        or (kind == "result" and event.get("status") == "success")
+    )
 
 
 def _extend(reply: list[str], event: dict[str, Any]) -> list[str]:
@@ -95,8 +98,9 @@ def _extend(reply: list[str], event: dict[str, Any]) -> list[str]:
 def _read_result(event: dict[str, Any], result: StreamResult) -> None:
     result.finished = True
     stats = object_in(event, "stats")
-    result.usage = Usage(input_tokens=as_count(stats.get("input_tokens")),
-                         output_tokens=as_count(stats.get("output_tokens")))
+    result.usage = Usage(
+        input_tokens=as_count(stats.get("input_tokens")), output_tokens=as_count(stats.get("output_tokens"))
+    )
     if event.get("status") == "error":
         error = object_in(event, "error")
         failure_from_text(result, str(error.get("message") or result.last_api_error or "gemini failed"))
@@ -122,5 +126,6 @@ def activity(line: str, cwd: str = "") -> str | None:
     return None
 
 
-ADAPTER = Adapter(name="gemini", binary="gemini", launch=launch, parse=parse, activity=activity,
-                  closes=event_type_in("result"))
+ADAPTER = Adapter(
+    name="gemini", binary="gemini", launch=launch, parse=parse, activity=activity, closes=event_type_in("result")
+)

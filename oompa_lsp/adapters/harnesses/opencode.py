@@ -47,8 +47,11 @@ def launch(request: AgentRequest, command: list[str], args: list[str]) -> Launch
         argv += ["--variant", request.reasoning]
     if resuming(request):
         argv += ["--session", str(request.session_id)]
-    return Launch(argv=[*argv, *args], stdin=request.prompt.encode("utf-8"),
-                  session_id=request.session_id if resuming(request) else None)
+    return Launch(
+        argv=[*argv, *args],
+        stdin=request.prompt.encode("utf-8"),
+        session_id=request.session_id if resuming(request) else None,
+    )
 
 
 def parse(lines: list[str], cwd: str = "") -> StreamResult:
@@ -87,9 +90,11 @@ def _add_step_usage(part: dict[str, Any], result: StreamResult) -> None:
     cache = object_in(tokens, "cache")
     cost = part.get("cost")
     fed = as_count(tokens.get("input")) + as_count(cache.get("read")) + as_count(cache.get("write"))
-    step = Usage(input_tokens=fed,
-                 output_tokens=as_count(tokens.get("output")) + as_count(tokens.get("reasoning")),
-                 cost_usd=float(cost) if isinstance(cost, (int, float)) else None)
+    step = Usage(
+        input_tokens=fed,
+        output_tokens=as_count(tokens.get("output")) + as_count(tokens.get("reasoning")),
+        cost_usd=float(cost) if isinstance(cost, (int, float)) else None,
+    )
     result.usage = result.usage.plus(step)
 
 
@@ -99,8 +104,12 @@ def _read_error(raw: object, result: StreamResult) -> None:
     message = str(data.get("message") or error.get("name") or "opencode failed")
     status = data.get("statusCode")
     result.error = one_line(f"{error.get('name', 'Error')}: {message}", 500)
-    result.error_kind = ("auth" if error.get("name") == "ProviderAuthError" else None) \
-        or kind_of_status(status if isinstance(status, int) else None) or classify_failure(message) or "exit"
+    result.error_kind = (
+        ("auth" if error.get("name") == "ProviderAuthError" else None)
+        or kind_of_status(status if isinstance(status, int) else None)
+        or classify_failure(message)
+        or "exit"
+    )
     if result.error_kind == "rate_limit":
         result.retry_after_s = _retry_after(data) or retry_after_in(message)
 
@@ -132,6 +141,12 @@ def activity(line: str, cwd: str = "") -> str | None:
     return None
 
 
-ADAPTER = Adapter(name="opencode", binary="opencode", launch=launch, parse=parse, activity=activity,
-                  closes=event_type_in("done"),
-                  expects_closing_event=False)
+ADAPTER = Adapter(
+    name="opencode",
+    binary="opencode",
+    launch=launch,
+    parse=parse,
+    activity=activity,
+    closes=event_type_in("done"),
+    expects_closing_event=False,
+)

@@ -35,24 +35,24 @@ from ..processes import TURN_VARIABLE, group_of, kept_services, new_turn_marker,
 
 logger = logging.getLogger(__name__)
 
-GRACE_S = 2.0        # between SIGTERM and SIGKILL
+GRACE_S = 2.0  # between SIGTERM and SIGKILL
 CLOSING_GRACE_S = 10.0  # how long a CLI may take to exit after its closing event
-DRAIN_S = 1.0        # reading what is left in the pipes once the group is gone
-STDERR_LINES = 100   # how much stderr is kept for error messages and the transcript
+DRAIN_S = 1.0  # reading what is left in the pipes once the group is gone
+STDERR_LINES = 100  # how much stderr is kept for error messages and the transcript
 _POLL_S = 0.05
 
 
 @dataclass
 class ProcessResult:
     exit_code: int | None
-    timed_out: bool = False                  # the deadline (or the grace after the closing event) passed
-    stopped: bool = False                    # ended early because a line said the run was hopeless
+    timed_out: bool = False  # the deadline (or the grace after the closing event) passed
+    stopped: bool = False  # ended early because a line said the run was hopeless
     stdout_lines: list[str] = field(default_factory=list)
     stderr_tail: list[str] = field(default_factory=list)
     duration_s: float = 0.0
     leftovers: list[LeftoverProcess] = field(default_factory=list)  # outlived the group; stopped since
-    kept: list[LeftoverProcess] = field(default_factory=list)       # declared services, still running
-    marker: str = ""                                                # what the run's processes carry
+    kept: list[LeftoverProcess] = field(default_factory=list)  # declared services, still running
+    marker: str = ""  # what the run's processes carry
 
 
 # What a line means for the run: go on (None), STOP now, or CLOSING (the CLI has said its last
@@ -62,9 +62,17 @@ CLOSING = "closing"
 LineHandler = Callable[[str], str | None]
 
 
-async def run_process_group(argv: list[str], *, cwd: str, env: dict[str, str], stdin: bytes,
-                            timeout_s: float, on_line: LineHandler | None = None,
-                            transcript: Path | None = None, keep: Collection[str] = ()) -> ProcessResult:
+async def run_process_group(
+    argv: list[str],
+    *,
+    cwd: str,
+    env: dict[str, str],
+    stdin: bytes,
+    timeout_s: float,
+    on_line: LineHandler | None = None,
+    transcript: Path | None = None,
+    keep: Collection[str] = (),
+) -> ProcessResult:
     """Run argv to completion or until `timeout_s`; raises OSError if it cannot start.
     What it leaves running is stopped, but for the programs named in `keep` (declared
     services, in `ProcessResult.kept`: stop them later with `stop_services`)."""
@@ -95,21 +103,33 @@ async def stop_services(marker: str) -> list[LeftoverProcess]:
     return await anyio.to_thread.run_sync(stop_marked, marker, GRACE_S)
 
 
-async def stop_leftovers(marker: str, pid: int, keep: tuple[str, ...] = (),
-                         existing: frozenset[int] = frozenset()) -> list[LeftoverProcess]:
+async def stop_leftovers(
+    marker: str, pid: int, keep: tuple[str, ...] = (), existing: frozenset[int] = frozenset()
+) -> list[LeftoverProcess]:
     """Stop what the run left outside its group: a sweep of the machine, so in a worker thread."""
     leftovers = await anyio.to_thread.run_sync(stop_marked, marker, GRACE_S, keep, existing)
     if leftovers:
-        logger.warning("process %d left %d process(es) running; stopped: %s", pid, len(leftovers),
-                       ", ".join(f"{p.pid} {p.command}" for p in leftovers))
+        logger.warning(
+            "process %d left %d process(es) running; stopped: %s",
+            pid,
+            len(leftovers),
+            ", ".join(f"{p.pid} {p.command}" for p in leftovers),
+        )
     return leftovers
 
 
 class _Run:
     """The state of one running group: its output so far and why it stopped."""
 
-    def __init__(self, process: Process, on_line: LineHandler | None, transcript: BinaryIO | None,
-                 marker: str, keep: tuple[str, ...] = (), existing: frozenset[int] = frozenset()) -> None:
+    def __init__(
+        self,
+        process: Process,
+        on_line: LineHandler | None,
+        transcript: BinaryIO | None,
+        marker: str,
+        keep: tuple[str, ...] = (),
+        existing: frozenset[int] = frozenset(),
+    ) -> None:
         self.process = process
         self.on_line = on_line
         self.transcript = transcript
@@ -141,8 +161,9 @@ class _Run:
                     await done.wait()
             tg.cancel_scope.cancel()
 
-    async def _pump(self, stream: ByteReceiveStream | None, deliver: Callable[[str], object],
-                    done: anyio.Event, to_transcript: bool) -> None:
+    async def _pump(
+        self, stream: ByteReceiveStream | None, deliver: Callable[[str], object], done: anyio.Event, to_transcript: bool
+    ) -> None:
         pending = b""
         try:
             if stream is None:
@@ -197,8 +218,14 @@ class _Run:
             self.transcript.close()
 
     def result(self) -> ProcessResult:
-        return ProcessResult(exit_code=self.process.returncode, timed_out=self.timed_out, stopped=self.stopped,
-                             stdout_lines=self.stdout, stderr_tail=list(self.stderr), leftovers=self.leftovers or [])
+        return ProcessResult(
+            exit_code=self.process.returncode,
+            timed_out=self.timed_out,
+            stopped=self.stopped,
+            stdout_lines=self.stdout,
+            stderr_tail=list(self.stderr),
+            leftovers=self.leftovers or [],
+        )
 
 
 async def _feed(stream: ByteSendStream | None, data: bytes) -> None:
@@ -242,9 +269,11 @@ def live_members(pgid: int) -> list[int]:
     # looking at every process on the machine blocks the event loop for ms.
     if not _group_exists(pgid):
         return []
-    return [process.pid for process in psutil.process_iter(["status"])
-            if process.info["status"] not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
-            and group_of(process.pid) == pgid]
+    return [
+        process.pid
+        for process in psutil.process_iter(["status"])
+        if process.info["status"] not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD) and group_of(process.pid) == pgid
+    ]
 
 
 def _group_exists(pgid: int) -> bool:

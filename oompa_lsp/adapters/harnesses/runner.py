@@ -41,8 +41,15 @@ PROBE_TIMEOUT_S = 15.0
 _ERROR_LINE = re.compile(r"(?i)^(?:error|fatal|unknown (?:argument|option)s?)\b")
 _USAGE_LINE = re.compile(r"(?i)^(?:usage|options|positionals):")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-_GIT_REPOSITORY_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR",
-                             "GIT_OBJECT_DIRECTORY", "GIT_NAMESPACE", "GIT_PREFIX")
+_GIT_REPOSITORY_VARIABLES = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_NAMESPACE",
+    "GIT_PREFIX",
+)
 
 
 class HarnessProbe(msgspec.Struct, omit_defaults=True):
@@ -58,8 +65,12 @@ class HarnessProbe(msgspec.Struct, omit_defaults=True):
 
 def adapter_for(name: str, harness: HarnessConfig | None) -> Adapter | None:
     """The adapter of a built-in, the command adapter for a custom harness, None if neither."""
-    builtin = {"claude": claude.ADAPTER, "codex": codex.ADAPTER, "gemini": gemini.ADAPTER,
-               "opencode": opencode.ADAPTER}.get(name)
+    builtin = {
+        "claude": claude.ADAPTER,
+        "codex": codex.ADAPTER,
+        "gemini": gemini.ADAPTER,
+        "opencode": opencode.ADAPTER,
+    }.get(name)
     if builtin is not None:
         return builtin
     return command.ADAPTER if harness is not None and harness.command else None
@@ -75,14 +86,19 @@ def args_of(harness: HarnessConfig | None) -> list[str]:
     return list(harness.args) if harness is not None else []
 
 
-async def run_agent(request: AgentRequest, harness: HarnessConfig | None,
-                    on_activity: Callable[[str], None] | None = None) -> AgentOutcome:
+async def run_agent(
+    request: AgentRequest, harness: HarnessConfig | None, on_activity: Callable[[str], None] | None = None
+) -> AgentOutcome:
     """Run one turn of an agent; every failure becomes the outcome's `error`/`error_kind`."""
     started = time.monotonic()
     adapter = adapter_for(request.harness, harness)
     if adapter is None:
-        return _failed(f"unknown harness {request.harness!r}: not built in "
-                       f"({', '.join(BUILTIN_HARNESSES)}) and no \"command\" configured", "not_found", started)
+        return _failed(
+            f"unknown harness {request.harness!r}: not built in "
+            f'({", ".join(BUILTIN_HARNESSES)}) and no "command" configured',
+            "not_found",
+            started,
+        )
     launch = adapter.launch(request, command_of(adapter, harness), args_of(harness))
     env = agent_env(request, harness, launch)
     program = resolve_program(launch.argv[0], request.cwd, env)
@@ -92,9 +108,15 @@ async def run_agent(request: AgentRequest, harness: HarnessConfig | None,
     lines = _LineHandler(adapter, request.cwd, on_activity)
     try:
         ran = await run_process_group(
-            [program, *launch.argv[1:]], cwd=request.cwd, env=env, stdin=launch.stdin, timeout_s=request.timeout_s,
-            on_line=lines, transcript=Path(request.transcript_path) if request.transcript_path else None,
-            keep=request.keep_running)
+            [program, *launch.argv[1:]],
+            cwd=request.cwd,
+            env=env,
+            stdin=launch.stdin,
+            timeout_s=request.timeout_s,
+            on_line=lines,
+            transcript=Path(request.transcript_path) if request.transcript_path else None,
+            keep=request.keep_running,
+        )
     except OSError as exc:
         return _failed(f"cannot start {launch.argv[0]}: {exc.strerror or exc}", "not_found", started)
     return outcome_of(adapter, request, launch, ran, lines.stop)
@@ -109,8 +131,7 @@ def _cannot_start(name: str, program: str | None, cwd: str) -> str:
 
 
 def agent_env(request: AgentRequest, harness: HarnessConfig | None, launch: Launch) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("OOMPA_") and k not in _GIT_REPOSITORY_VARIABLES}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OOMPA_") and k not in _GIT_REPOSITORY_VARIABLES}
     env.update(harness.env if harness is not None else {})
     env.update(request.env)
     env.update(launch.env)
@@ -157,21 +178,40 @@ class _LineHandler:
             logger.exception("activity callback failed")
 
 
-def outcome_of(adapter: Adapter, request: AgentRequest, launch: Launch, ran: ProcessResult,
-               stop: tuple[ErrorKind, str] | None = None) -> AgentOutcome:
+def outcome_of(
+    adapter: Adapter,
+    request: AgentRequest,
+    launch: Launch,
+    ran: ProcessResult,
+    stop: tuple[ErrorKind, str] | None = None,
+) -> AgentOutcome:
     parsed = adapter.parse(ran.stdout_lines, request.cwd)
     error, kind, retry_after = _failure(adapter, request, parsed, ran, stop)
     session_id = (parsed.session_id or launch.session_id) if parsed.session_saved else None
     return AgentOutcome(
-        final_text="" if error else parsed.final_text, exit_code=ran.exit_code,
-        session_id=session_id, usage=parsed.usage, tool_calls=parsed.tool_calls,
-        error=error, error_kind=kind, retry_after_s=retry_after, duration_s=round(ran.duration_s, 3),
-        leftovers=ran.leftovers, kept=ran.kept, turn_marker=ran.marker if ran.kept else "",
-        usage_is_session_total=adapter.usage_is_session_total)
+        final_text="" if error else parsed.final_text,
+        exit_code=ran.exit_code,
+        session_id=session_id,
+        usage=parsed.usage,
+        tool_calls=parsed.tool_calls,
+        error=error,
+        error_kind=kind,
+        retry_after_s=retry_after,
+        duration_s=round(ran.duration_s, 3),
+        leftovers=ran.leftovers,
+        kept=ran.kept,
+        turn_marker=ran.marker if ran.kept else "",
+        usage_is_session_total=adapter.usage_is_session_total,
+    )
 
 
-def _failure(adapter: Adapter, request: AgentRequest, parsed: StreamResult, ran: ProcessResult,
-             stop: tuple[ErrorKind, str] | None) -> tuple[str | None, ErrorKind | None, float | None]:
+def _failure(
+    adapter: Adapter,
+    request: AgentRequest,
+    parsed: StreamResult,
+    ran: ProcessResult,
+    stop: tuple[ErrorKind, str] | None,
+) -> tuple[str | None, ErrorKind | None, float | None]:
     """What went wrong, most telling first: our own stop, the CLI's report, the exit."""
     if ran.stopped and stop:
         return stop[1], stop[0], None
@@ -202,7 +242,7 @@ def _stderr_summary(lines: list[str], count: int = 3) -> str:
     """The last few telling stderr lines: stack frames and lone brackets say nothing. An
     `error: ...` line leads even when more follows it, and a usage text (what codex, gemini and
     opencode print after an argument they do not accept) is named, not quoted."""
-    plain = [_ANSI.sub("", ln).strip() for ln in lines]   # opencode colours its "Error:"
+    plain = [_ANSI.sub("", ln).strip() for ln in lines]  # opencode colours its "Error:"
     telling = [ln for ln in plain if ln and not _is_noise(ln)]
     errors = [ln for ln in telling if _ERROR_LINE.match(ln)]
     if any(_USAGE_LINE.match(ln) for ln in telling):
@@ -210,17 +250,18 @@ def _stderr_summary(lines: list[str], count: int = 3) -> str:
         return one_line(" | ".join([*errors[-1:], usage]), 500)
     chosen = telling[-count:]
     if errors and errors[-1] not in chosen:
-        chosen = [errors[-1], *telling[-(count - 1):]]
+        chosen = [errors[-1], *telling[-(count - 1) :]]
     return one_line(" | ".join(chosen), 500)
 
 
 def _is_noise(line: str) -> bool:
-    return line in ("}", "{", "]", "[", ")") or line.startswith(("at ", "File \"", "^"))
+    return line in ("}", "{", "]", "[", ")") or line.startswith(("at ", 'File "', "^"))
 
 
 def _failed(message: str, kind: ErrorKind, started: float) -> AgentOutcome:
-    return AgentOutcome(final_text="", exit_code=None, error=message, error_kind=kind,
-                        duration_s=round(time.monotonic() - started, 3))
+    return AgentOutcome(
+        final_text="", exit_code=None, error=message, error_kind=kind, duration_s=round(time.monotonic() - started, 3)
+    )
 
 
 async def probe_harness(name: str, harness: HarnessConfig | None) -> HarnessProbe:
@@ -229,7 +270,7 @@ async def probe_harness(name: str, harness: HarnessConfig | None) -> HarnessProb
     (running them would start an agent)."""
     adapter = adapter_for(name, harness)
     if adapter is None:
-        return HarnessProbe(name=name, found=False, error="not a built-in harness and no \"command\" configured")
+        return HarnessProbe(name=name, found=False, error='not a built-in harness and no "command" configured')
     argv = command_of(adapter, harness)
     env = {**os.environ, **(harness.env if harness is not None else {})}
     path = resolve_program(argv[0], os.getcwd(), env)
@@ -242,15 +283,22 @@ async def probe_harness(name: str, harness: HarnessConfig | None) -> HarnessProb
 
 async def _probe_version(name: str, argv: list[str], env: dict[str, str]) -> HarnessProbe:
     try:
-        ran = await run_process_group([*argv, "--version"], cwd=os.getcwd(), env=env, stdin=b"",
-                                      timeout_s=PROBE_TIMEOUT_S)
+        ran = await run_process_group(
+            [*argv, "--version"], cwd=os.getcwd(), env=env, stdin=b"", timeout_s=PROBE_TIMEOUT_S
+        )
     except OSError as exc:
         return HarnessProbe(name=name, found=False, path=argv[0], error=f"cannot run {argv[0]}: {exc.strerror or exc}")
     version = next((ln.strip() for ln in ran.stdout_lines if ln.strip()), None)
     if ran.timed_out or ran.exit_code != 0 or version is None:
         why = "timed out" if ran.timed_out else f"exited with code {ran.exit_code}"
         detail = _stderr_summary(ran.stderr_tail)
-        return HarnessProbe(name=name, found=True, path=argv[0], version=version,
-                            warning=f"`--version` {why}" + (f": {detail}" if detail else ""))
-    return HarnessProbe(name=name, found=True, path=argv[0], version=one_line(version),
-                        warning=version_warning(name, version))
+        return HarnessProbe(
+            name=name,
+            found=True,
+            path=argv[0],
+            version=version,
+            warning=f"`--version` {why}" + (f": {detail}" if detail else ""),
+        )
+    return HarnessProbe(
+        name=name, found=True, path=argv[0], version=one_line(version), warning=version_warning(name, version)
+    )

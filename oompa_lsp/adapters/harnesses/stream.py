@@ -37,7 +37,7 @@ class StreamResult:
     error: str | None = None
     error_kind: ErrorKind | None = None
     retry_after_s: float | None = None
-    finished: bool = False          # the CLI's closing event (result, turn end) was seen
+    finished: bool = False  # the CLI's closing event (result, turn end) was seen
     # False when the CLI kept nothing to resume (gemini saves no session whose first request
     # failed): the next turn must start a new session instead of resuming this one.
     session_saved: bool = True
@@ -49,7 +49,7 @@ class Launch:
     argv: list[str]
     stdin: bytes
     env: dict[str, str] = field(default_factory=dict)
-    session_id: str | None = None   # known before the run (we chose it), else read from the stream
+    session_id: str | None = None  # known before the run (we chose it), else read from the stream
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,7 @@ def event_type_in(*types: str) -> Callable[[str], bool]:
             return False
         event = json_event(line)
         return event is not None and event.get("type") in types
+
     return closes
 
 
@@ -157,17 +158,34 @@ def argument_summary(arguments: Any, cwd: str) -> str:
 _STATUS_PATTERNS = (
     re.compile(r"(?i)\b(?:status(?:[ _]?code)?|code|http(?:/[\d.]+)?|api error)\W{0,3}([1-5]\d\d)\b"),
     re.compile(r"\(([45]\d\d)\)"),
-    re.compile(r"\b([45]\d\d) (?:Unauthorized|Forbidden|Too Many Requests|Internal Server Error|"
-               r"Bad Gateway|Service Unavailable|Gateway Timeout)"),
+    re.compile(
+        r"\b([45]\d\d) (?:Unauthorized|Forbidden|Too Many Requests|Internal Server Error|"
+        r"Bad Gateway|Service Unavailable|Gateway Timeout)"
+    ),
 )
 _KEYWORDS: tuple[tuple[ErrorKind, re.Pattern[str]], ...] = (
-    ("auth", re.compile(r"(?i)authentication[_ ](?:error|failed)|failed to authenticate|invalid[ _-]"
-                        r"(?:x-)?api[ _-]?key|unauthenticated|unauthorized|not logged in|please run /login|"
-                        r"login required|credentials? (?:expired|missing|not found)")),
-    ("rate_limit", re.compile(r"(?i)rate[ _-]?limit|too many requests|resource_exhausted|quota exceeded|"
-                              r"exceeded your current quota|usage limit|request a quota increase")),
-    ("server", re.compile(r"(?i)internal server error|service unavailable|bad gateway|gateway timeout|"
-                          r"overloaded|high demand|server[_ ]error")),
+    (
+        "auth",
+        re.compile(
+            r"(?i)authentication[_ ](?:error|failed)|failed to authenticate|invalid[ _-]"
+            r"(?:x-)?api[ _-]?key|unauthenticated|unauthorized|not logged in|please run /login|"
+            r"login required|credentials? (?:expired|missing|not found)"
+        ),
+    ),
+    (
+        "rate_limit",
+        re.compile(
+            r"(?i)rate[ _-]?limit|too many requests|resource_exhausted|quota exceeded|"
+            r"exceeded your current quota|usage limit|request a quota increase"
+        ),
+    ),
+    (
+        "server",
+        re.compile(
+            r"(?i)internal server error|service unavailable|bad gateway|gateway timeout|"
+            r"overloaded|high demand|server[_ ]error"
+        ),
+    ),
 )
 
 
@@ -197,7 +215,8 @@ def classify_failure(text: str) -> ErrorKind | None:
 _RETRY_AFTER = re.compile(
     r"(?i)(?:retry[- _]after(?:[- _]ms)?|try again in|retry in|resets? in|retrying in)[\"':=\s]{0,4}"
     r"(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?)?\b"
-    r"(?:\s*(\d+(?:\.\d+)?)\s*(s|secs?|seconds?|m|mins?|minutes?)\b)?")
+    r"(?:\s*(\d+(?:\.\d+)?)\s*(s|secs?|seconds?|m|mins?|minutes?)\b)?"
+)
 
 
 def retry_after_in(text: str) -> float | None:
@@ -234,6 +253,7 @@ def failure_from_text(result: StreamResult, text: str, default: ErrorKind = "exi
 
 
 # --- launching ------------------------------------------------------------------------
+
 
 def resuming(request: AgentRequest) -> bool:
     """A resumed turn needs both the wish and the session to continue."""

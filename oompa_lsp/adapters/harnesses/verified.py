@@ -16,17 +16,19 @@ from types import MappingProxyType
 
 @dataclass(frozen=True)
 class VerifiedCli:
-    package: str   # the npm package that provides the binary
+    package: str  # the npm package that provides the binary
     binary: str
     version: str
 
 
-VERIFIED_CLIS = MappingProxyType({
-    "claude": VerifiedCli("@anthropic-ai/claude-code", "claude", "2.1.197"),
-    "codex": VerifiedCli("@openai/codex", "codex", "0.169.0"),
-    "gemini": VerifiedCli("@google/gemini-cli", "gemini", "0.61.0"),
-    "opencode": VerifiedCli("opencode-ai", "opencode", "1.18.33"),
-})
+VERIFIED_CLIS = MappingProxyType(
+    {
+        "claude": VerifiedCli("@anthropic-ai/claude-code", "claude", "2.1.197"),
+        "codex": VerifiedCli("@openai/codex", "codex", "0.169.0"),
+        "gemini": VerifiedCli("@google/gemini-cli", "gemini", "0.61.0"),
+        "opencode": VerifiedCli("opencode-ai", "opencode", "1.18.33"),
+    }
+)
 
 _VERSION = re.compile(r"\b(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)\b")
 
@@ -46,5 +48,7 @@ def version_warning(name: str, reported: str) -> str | None:
     if found == verified.version:
         return None
     what = f"version {found}" if found else f"an unrecognised version ({reported!r})"
-    return (f"{what}, but the {name} adapter was verified with {verified.version}: "
-            f"`npm install -g {verified.package}@{verified.version}` installs that one")
+    return (
+        f"{what}, but the {name} adapter was verified with {verified.version}: "
+        f"`npm install -g {verified.package}@{verified.version}` installs that one"
+    )
