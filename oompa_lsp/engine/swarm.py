@@ -3,7 +3,8 @@
 `Swarm` is the engine's whole public face. Views (CLI, language server) call `run`, `stop`,
 `approve`, `reject`, `requeue`, `cancel_task`, read `snapshot` and `subscribe` to events;
 they hold no swarm state of their own. One swarm per repository: `run` takes the
-repository's swarm lock, recovers what a dead run left behind, and releases it on exit.
+repository's swarm lock, recovers what a dead run left behind (recovery.py), and releases it
+on exit. The workers it starts are those staffing.py reads from the config.
 
 May import: core, adapters. Must not import: lsp, cli.
 """
@@ -22,11 +23,10 @@ from msgspec import Struct
 from ..adapters import control
 from ..adapters.config_file import LoadedConfig, load_config
 from ..adapters.git import Repo, default_worktree_root
-from ..adapters.processes import kill_processes_under
 from ..adapters.run_log import RunLog, SwarmLock
 from ..adapters.task_store import TaskStore
 from ..core.commands import Approve, CancelTask, Command, Reject, Requeue, ResumeQueue, StopSwarm
-from ..core.config import infer_role, parse_model_ref, review_mode, worker_iterations
+from ..core.config import review_mode
 from ..core.errors import EngineRequestError, RepositoryError
 from ..core.events import (
     CleanupDone,
@@ -35,7 +35,6 @@ from ..core.events import (
     SwarmStarted,
     SwarmStopped,
     TaskFailed,
-    TaskRecovered,
     TaskReturned,
     WorkerInfo,
     WorkerStateChanged,
@@ -46,13 +45,14 @@ from .context import SwarmContext
 from .leftovers import leftovers
 from .merge_queue import MergeQueue
 from .outside_writes import OutsideWrites
+from .recovery import recover
 from .review import ReviewDesk
+from .staffing import PLANNER_ID, worker_specs
 from .target_watch import ForeignMove, JobView, TargetWatch
-from .worker import Worker, WorkerSpec
+from .worker import Worker
 
 log = logging.getLogger(__name__)
 _CONTROL_POLL_S = 0.3
-PLANNER_ID = "planner"  # the top-level planner's worker id (workers are w1, w2, ...)
 
 
 class SwarmResult(Struct):
@@ -135,13 +135,22 @@ class Swarm:
         ctx = await self._context()
         self._stopping = anyio.Event()
         board, queue = self._assemble(ctx)
-        self._emit(SwarmStarted(run_id=ctx.run_id, repo=str(self.repo_root), target=ctx.target, pid=os.getpid(),
-                                workers=[WorkerInfo(w.spec.id, str(w.spec.model), w.spec.role, w.spec.iterations)
-                                         for w in self._workers], review_mode=review_mode(self.config)))
+        self._emit(
+            SwarmStarted(
+                run_id=ctx.run_id,
+                repo=str(self.repo_root),
+                target=ctx.target,
+                pid=os.getpid(),
+                workers=[
+                    WorkerInfo(w.spec.id, str(w.spec.model), w.spec.role, w.spec.iterations) for w in self._workers
+                ],
+                review_mode=review_mode(self.config),
+            )
+        )
         for warning in self.loaded.warnings:
             self._emit(LogMessage(level="warning", message=f"oompa.json:{warning}"))
         try:
-            await self._recover(ctx)
+            await recover(ctx)
             with anyio.CancelScope() as self._scope:
                 await self._run_workers(queue, task_status)
             result = await self._finish(board) if not self._stop_reason else SwarmResult(False, self._stop_reason)
@@ -160,7 +169,7 @@ class Swarm:
         ctx.recent_agents = self._outside.agents_since_last_asked
         board, queue = TaskBoard(ctx), MergeQueue(ctx, self._watch)
         self._desk = ReviewDesk(ctx)
-        self._workers = [Worker(ctx, spec, board, self._desk, queue) for spec in self._worker_specs()]
+        self._workers = [Worker(ctx, spec, board, self._desk, queue) for spec in worker_specs(self.loaded)]
         return board, queue
 
     async def _run_workers(self, queue: MergeQueue, task_status: TaskStatus) -> None:
@@ -188,7 +197,11 @@ class Swarm:
 
     def _worktree_root(self) -> Path:
         """Where the run's worktrees go, kept out of the checkout's `git status` (blocking: run in a thread)."""
-        root = Path(self.config.worktree.dir).expanduser() if self.config.worktree.dir else default_worktree_root(self.repo_root)
+        root = (
+            Path(self.config.worktree.dir).expanduser()
+            if self.config.worktree.dir
+            else default_worktree_root(self.repo_root)
+        )
         if not root.is_absolute():
             root = self.repo_root / root
         local = ["/.oompa/", f"/{self.config.tasks_dir.strip('/')}/"]
@@ -202,15 +215,28 @@ class Swarm:
         assert self._run_log is not None
         target = self.config.target_branch or await anyio.to_thread.run_sync(self.repo.current_branch)
         if not target:
-            raise RepositoryError("no target branch: the main worktree has a detached HEAD; "
-                                  'check out a branch or set "target_branch" in oompa.json')
+            raise RepositoryError(
+                "no target branch: the main worktree has a detached HEAD; "
+                'check out a branch or set "target_branch" in oompa.json'
+            )
         if not await anyio.to_thread.run_sync(self.repo.branch_exists, target):
-            raise RepositoryError(f'the target branch "{target}" does not exist in {self.repo_root}: create it '
-                                  f'(`git branch {target}`) or set "target_branch" in oompa.json to one that does')
+            raise RepositoryError(
+                f'the target branch "{target}" does not exist in {self.repo_root}: create it '
+                f'(`git branch {target}`) or set "target_branch" in oompa.json to one that does'
+            )
         root = await anyio.to_thread.run_sync(self._worktree_root)
-        return SwarmContext(repo=self.repo, store=self.store, loaded=self.loaded, run_log=self._run_log,
-                            run_id=self._run_log.run_id, target=target, tasks_dir=self.tasks_dir,
-                            spec_path=self.spec_path, worktree_root=root, emit=self._emit)
+        return SwarmContext(
+            repo=self.repo,
+            store=self.store,
+            loaded=self.loaded,
+            run_log=self._run_log,
+            run_id=self._run_log.run_id,
+            target=target,
+            tasks_dir=self.tasks_dir,
+            spec_path=self.spec_path,
+            worktree_root=root,
+            emit=self._emit,
+        )
 
     async def _plan_first(self, planner: Worker) -> None:
         """The original's top-level planner: one planning run before the workers start,
@@ -219,66 +245,24 @@ class Swarm:
         pending = len((await planner.board.refresh()).pending)
         limit = self.config.planner.max_pending
         if pending >= limit:
-            self._emit(LogMessage(level="info", worker=PLANNER_ID,
-                                  message=f"planner not run: {pending} task(s) pending (max_pending {limit})"))
+            self._emit(
+                LogMessage(
+                    level="info",
+                    worker=PLANNER_ID,
+                    message=f"planner not run: {pending} task(s) pending (max_pending {limit})",
+                )
+            )
             return
         planner.spec.max_new_tasks = limit - pending
         await planner.run(self._stopping)
-
-    def _planner_spec(self) -> list[WorkerSpec]:
-        planner = self.config.planner
-        if planner is None:
-            return []
-        return [WorkerSpec(id=PLANNER_ID, role="planner", model=parse_model_ref(planner.model), iterations=1,
-                           prompts=self.loaded.planner_prompts, timeout_s=planner.timeout_s, max_working_resumes=0)]
-
-    def _worker_specs(self) -> list[WorkerSpec]:
-        specs, number = self._planner_spec(), 0
-        for index, entry in enumerate(self.config.workers):
-            for _ in range(entry.count):
-                number += 1
-                specs.append(WorkerSpec(id=f"w{number}", role=infer_role(entry), model=parse_model_ref(entry.model),
-                                        iterations=worker_iterations(entry), prompts=self.loaded.worker_prompts[index],
-                                        timeout_s=entry.timeout_s, max_working_resumes=entry.max_working_resumes,
-                                        max_runs=entry.max_resumes, can_plan=entry.can_plan,
-                                        max_wait_for_tasks=entry.max_wait_for_tasks,
-                                        wait_between=entry.wait_between or 0.0,
-                                        reviewers=self.loaded.worker_reviewers[index]))
-        return specs
-
-    async def _recover(self, ctx: SwarmContext) -> None:
-        """Claims of dead runs go back to pending; their agents are ended, their unmerged work parked."""
-        orphans = await anyio.to_thread.run_sync(kill_processes_under, ctx.worktree_root)
-        if orphans:
-            self._emit(LogMessage(level="warning", message=f"ended {len(orphans)} agent process(es) left by a stopped run"))
-        recovered = await anyio.to_thread.run_sync(self.store.recover, lambda owner: owner.run_id == ctx.run_id)
-        for task_id, owner in recovered:
-            who = owner.describe() if owner else "an owner that died before recording itself"
-            self._emit(TaskRecovered(task_id=task_id, previous_owner=who))
-        salvaged = await anyio.to_thread.run_sync(self._salvage_branches, ctx.target_ref)
-        for branch, ref in salvaged:
-            self._emit(LogMessage(level="info", message=f"parked unmerged work of a stopped run: {branch} -> {ref}"))
-
-    def _salvage_branches(self, target: str) -> list[tuple[str, str]]:
-        """Branches a stopped run left: park unmerged work, then drop the branch."""
-        parked = []
-        for branch, commit in self.repo.list_branches("oompa/").items():
-            holder = self.repo.worktree_for_branch(branch)
-            if holder is not None and not holder.is_main:
-                self.repo.checkout_detached(holder.path, commit)
-            into = target
-            if not self.repo.is_merged(commit, target):
-                into = self.repo.park(branch.removeprefix("oompa/"), commit).ref
-                parked.append((branch, into))
-            self.repo.delete_branch_if_merged(branch, into)
-        return parked
 
     async def _finish(self, board: TaskBoard) -> SwarmResult:
         scan = await board.refresh()
         strays = await anyio.to_thread.run_sync(self.store.stray_files, self.repo_root)
         undone = leftovers(scan, strays, self.repo_root)
-        restored = f"; {board.restored} task file(s) restored after an agent removed or rewrote them" \
-            if board.restored else ""
+        restored = (
+            f"; {board.restored} task file(s) restored after an agent removed or rewrote them" if board.restored else ""
+        )
         if undone:
             return SwarmResult(False, "; ".join(undone) + restored)
         await self._remove_worktrees()
@@ -296,9 +280,11 @@ class Swarm:
     def _end_job_outside_queue(self, move: ForeignMove) -> None:
         """A worker's agent moved the target itself: its task is not done by that, and not
         done by a review either. The job ends; the task waits in failed/ for the user."""
-        reason = (f"its work reached {self.snapshot.target or 'the target'} outside the merge queue, unreviewed and unchecked "
-                  f"({move.old[:10]}..{move.new[:10]}); review it yourself, then requeue the task or move it "
-                  "to complete/")
+        reason = (
+            f"its work reached {self.snapshot.target or 'the target'} outside the merge queue, unreviewed and unchecked "
+            f"({move.old[:10]}..{move.new[:10]}); review it yourself, then requeue the task or move it "
+            "to complete/"
+        )
         for worker in self._workers:
             if move.task_id is not None and worker.cancel_job(move.task_id, "failed", reason):
                 return
@@ -374,8 +360,13 @@ class Swarm:
         if review is None:
             raise EngineRequestError(f"no pending review {review_id!r}")
         files = self.repo.changed_files(review.base, review.head)
-        return ReviewDiff(review_id, review.task_id, review.base, review.head,
-                          [ChangedFileView(f.path, f.status, f.old_path) for f in files])
+        return ReviewDiff(
+            review_id,
+            review.task_id,
+            review.base,
+            review.head,
+            [ChangedFileView(f.path, f.status, f.old_path) for f in files],
+        )
 
     def _require_desk(self) -> ReviewDesk:
         if self._desk is None:

@@ -4,17 +4,16 @@ A cycle claims a task (or, for planners, writes tasks), runs the agent until it 
 commits its changes, runs the checks, has the change reviewed, and hands approved work to
 the merge queue. Conflicts come back as resolver turns. Failures become events; the claim is
 always returned, and unmerged commits are parked, never deleted. The landing (merge queue,
-conflicts, completion) is in landing.py, giving a task back (and parking) in giving_back.py.
+conflicts, completion) is in landing.py, giving a task back (and parking) in giving_back.py,
+the worktree's preparation before a turn (and its detaching at the end) in worker_worktree.py.
 
 May import: core, adapters. Must not import: lsp, cli.
 """
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Literal
 
 import anyio
@@ -24,7 +23,7 @@ from ..core import events
 from ..core.agents import AgentRole
 from ..core.config import ModelRef, Role
 from ..core.errors import OompaError
-from ..core.events import ChecksRan, LogMessage, TaskClaimed, TaskCompleted, WorkerStateChanged, WorktreeReady
+from ..core.events import ChecksRan, LogMessage, TaskClaimed, TaskCompleted, WorkerStateChanged
 from ..core.signals import Verdict
 from ..core.tasks import Attempt, Task
 from . import prompting
@@ -38,6 +37,7 @@ from .landing import Landing
 from .merge_queue import MergeQueue
 from .review import ReviewCase, ReviewDesk
 from .target_watch import JobView
+from .worker_worktree import WorkerWorktree
 
 NO_CHANGE = "no change"  # the reason an attempt ends when the agent never changed anything
 
@@ -50,28 +50,25 @@ class WorkerSpec:
     iterations: int
     prompts: list[str]
     timeout_s: float
-    max_working_resumes: int = 5       # resumes of a turn that ended without a signal
-    max_runs: int = 7                  # agent runs in one cycle (the original's max_resumes)
+    max_working_resumes: int = 5  # resumes of a turn that ended without a signal
+    max_runs: int = 7  # agent runs in one cycle (the original's max_resumes)
     can_plan: bool = True
     max_wait_for_tasks: float = 600.0
     wait_between: float = 0.0
     reviewers: list[LoadedReviewer] = field(default_factory=list)
-    max_new_tasks: int | None = None   # a planner's limit this run (the top-level planner's max_pending)
+    max_new_tasks: int | None = None  # a planner's limit this run (the top-level planner's max_pending)
 
 
 class Worker:
-    def __init__(self, ctx: SwarmContext, spec: WorkerSpec, board: TaskBoard, desk: ReviewDesk,
-                 queue: MergeQueue) -> None:
+    def __init__(
+        self, ctx: SwarmContext, spec: WorkerSpec, board: TaskBoard, desk: ReviewDesk, queue: MergeQueue
+    ) -> None:
         self.ctx, self.spec, self.board, self.desk, self.queue = ctx, spec, board, desk, queue
         self.worktree = ctx.worktree_root / spec.id
         self.job: Job | None = None
         self.handback = TaskHandback(ctx, spec.id, self.worktree)
         self.landing = Landing(self, self.handback)
-        # True right after a landing that left nothing uncommitted in the worktree.
-        self._left_clean = False
-        # Where the worktree stands when the landing deleted the branch it is on: the next
-        # task's reset moves it onto a new branch; a worker that stops first detaches it here.
-        self._orphaned_at: str | None = None
+        self.tree = WorkerWorktree(ctx, spec.id, self.worktree)
 
     # -- the loop -----------------------------------------------------------------------
 
@@ -89,7 +86,7 @@ class Worker:
             self.board.producers -= planner
             self.ctx.wakeup.notify()
             with anyio.CancelScope(shield=True):
-                await self._detach_orphaned()
+                await self.tree.detach_orphaned()
         if not stopping.is_set():
             self.report_state("done")
 
@@ -98,17 +95,6 @@ class Worker:
         self.report_state("waiting", detail=f"wait_between {self.spec.wait_between:g}s")
         with anyio.move_on_after(self.spec.wait_between):
             await stopping.wait()
-
-    async def _detach_orphaned(self) -> None:
-        """A worktree left on a deleted branch would look empty to `git status` ("No commits
-        yet"): point its HEAD at the commit its files are."""
-        if self._orphaned_at is None:
-            return
-        try:
-            await anyio.to_thread.run_sync(self.ctx.repo.detach, self.worktree, self._orphaned_at)
-        except OompaError as exc:
-            self.ctx.emit(LogMessage(level="warning", worker=self.spec.id, message=f"could not detach {self.worktree}: {exc}"))
-        self._orphaned_at = None
 
     async def _cycle(self, stopping: anyio.Event) -> bool:
         """One cycle; False when this worker has nothing more to do."""
@@ -126,8 +112,9 @@ class Worker:
         return self.spec.role == "worker" and self.spec.can_plan
 
     def report_state(self, state: events.WorkerState, task: Task | None = None, detail: str = "") -> None:
-        self.ctx.emit(WorkerStateChanged(worker=self.spec.id, state=state, task_id=task.id if task else None,
-                                         detail=detail))
+        self.ctx.emit(
+            WorkerStateChanged(worker=self.spec.id, state=state, task_id=task.id if task else None, detail=detail)
+        )
 
     # -- planning -------------------------------------------------------------------------
 
@@ -136,7 +123,7 @@ class Worker:
         before = {t.id for t in (await self.board.refresh()).pending}
         self.report_state("working", detail="planning")
         branch = f"oompa/plan/{self.spec.id}"
-        await self._prepare_worktree(branch)
+        await self.tree.prepare(branch)
         prompt = await self._prompt(None, scan=True)
         if self.spec.max_new_tasks is not None:
             prompt += f"\n\nWrite at most {self.spec.max_new_tasks} new task file(s) in this run."
@@ -159,7 +146,7 @@ class Worker:
         branch = task.attempts[-1].branch
         self.ctx.emit(TaskClaimed(task_id=task.id, worker=self.spec.id, attempt=len(task.attempts), branch=branch))
         try:
-            base = await self._prepare_worktree(branch)
+            base = await self.tree.prepare(branch)
             with anyio.CancelScope() as scope:
                 job = self.job = Job(task, branch, base, scope)
                 await self._work_on(job)
@@ -189,8 +176,13 @@ class Worker:
             else:
                 await self.handback.move_back(task, "pending", reason)
         except OompaError as again:
-            self.ctx.emit(LogMessage(level="error", worker=self.spec.id,
-                                     message=f"{task.id} stays claimed (the next start recovers it): {again}"))
+            self.ctx.emit(
+                LogMessage(
+                    level="error",
+                    worker=self.spec.id,
+                    message=f"{task.id} stays claimed (the next start recovers it): {again}",
+                )
+            )
 
     def _start_attempt(self, task: Task) -> Task:
         """The attempt this worker starts, recorded in the claim's own write."""
@@ -205,8 +197,8 @@ class Worker:
         landed = await self.landing.land(job, head)
         if landed is not None:
             if job.branch_gone:
-                self._orphaned_at = landed
-            self._left_clean = self.landing.leaves_clean()
+                self.tree.orphaned_at = landed
+            self.tree.left_clean = self.landing.leaves_clean()
 
     async def _until_approved(self, job: Job) -> str | None:
         """Agent turns, checks and review rounds; the approved head, or None (task given back)."""
@@ -215,7 +207,9 @@ class Worker:
         max_rounds = self.ctx.config.review.max_attempts
         for round_no in range(1, max_rounds + 1):
             if seat.out_of_runs():
-                await self.handback.give_back(job, f"the cycle used its {seat.max_runs} agent runs (max_resumes)", "pending")
+                await self.handback.give_back(
+                    job, f"the cycle used its {seat.max_runs} agent runs (max_resumes)", "pending"
+                )
                 return None
             self.report_state("working", job.task, f"round {round_no}")
             head = await self._turn_with_a_change(job, seat, prompt)
@@ -251,12 +245,20 @@ class Worker:
                 await self._complete_unchanged(job)
                 return None
             if nudges >= seat.max_working_resumes or seat.out_of_runs():
-                await self.handback.give_back(job, f"{NO_CHANGE}: the agent said it was done {nudges + 1} time(s) "
-                                           "without changing anything", "pending")
+                await self.handback.give_back(
+                    job,
+                    f"{NO_CHANGE}: the agent said it was done {nudges + 1} time(s) without changing anything",
+                    "pending",
+                )
                 return None
             nudges += 1
-            self.ctx.emit(LogMessage(level="warning", worker=self.spec.id,
-                                     message=f"{job.task.id}: done with no change in the worktree; resumed"))
+            self.ctx.emit(
+                LogMessage(
+                    level="warning",
+                    worker=self.spec.id,
+                    message=f"{job.task.id}: done with no change in the worktree; resumed",
+                )
+            )
             prompt = prompting.no_change_prompt()
 
     async def _complete_unchanged(self, job: Job) -> None:
@@ -265,8 +267,9 @@ class Worker:
         task.completed_by = self.spec.id
         task.claimed_by, task.claimed_at, task.owner = None, None, None
         await anyio.to_thread.run_sync(self.ctx.store.move, task.id, "current", "complete", task)
-        self.ctx.emit(TaskCompleted(task_id=task.id, commit="",
-                                    note="completed with no change (the task says no_change_ok)"))
+        self.ctx.emit(
+            TaskCompleted(task_id=task.id, commit="", note="completed with no change (the task says no_change_ok)")
+        )
         await self.handback.drop_branch(job.branch, into=self.ctx.target_ref)
 
     async def commit(self, job: Job) -> str:
@@ -298,10 +301,18 @@ class Worker:
     async def _review(self, job: Job, head: str, round_no: int) -> Verdict:
         human = self.ctx.config.review.mode in ("human", "model+human")
         self.report_state("awaiting_review" if human else "reviewing", job.task, f"round {round_no}")
-        case = ReviewCase(review_id=f"{job.task.id}-{len(job.task.attempts)}-{round_no}", task=job.task,
-                          worker=self.spec.id, branch=job.branch, base=job.base, head=head,
-                          worktree=self.worktree, round=round_no, checks=job.checks,
-                          reviewers=self.spec.reviewers)
+        case = ReviewCase(
+            review_id=f"{job.task.id}-{len(job.task.attempts)}-{round_no}",
+            task=job.task,
+            worker=self.spec.id,
+            branch=job.branch,
+            base=job.base,
+            head=head,
+            worktree=self.worktree,
+            round=round_no,
+            checks=job.checks,
+            reviewers=self.spec.reviewers,
+        )
         verdict = await self.desk.review(case)
         job.task.attempts[-1].verdicts.append("APPROVED" if verdict.approved else "CHANGES_REQUESTED")
         await anyio.to_thread.run_sync(self.ctx.store.update, job.task)
@@ -325,34 +336,14 @@ class Worker:
 
     # -- helpers --------------------------------------------------------------------------
 
-    async def _prepare_worktree(self, branch: str) -> str:
-        git = self.ctx.repo
-        clean, self._left_clean = self._left_clean, False
-
-        def at_the_tip() -> tuple[str, bool]:
-            base = git.rev_parse(self.ctx.target_ref)
-            return base, git.ensure_worktree(self.worktree, branch, base, remove_untracked=not clean)
-
-        base, reused = await anyio.to_thread.run_sync(at_the_tip)
-        self._orphaned_at = None
-        if not reused:
-            await self._set_up_new_worktree()
-        self.ctx.emit(WorktreeReady(worker=self.spec.id, path=str(self.worktree), reused=reused))
-        return base
-
-    async def _set_up_new_worktree(self) -> None:
-        settings = self.ctx.config.worktree
-        for name in settings.copy:
-            await anyio.to_thread.run_sync(_copy_ignored, self.ctx.repo.root / name, self.worktree / name)
-        for argv in settings.setup:
-            result = (await run_checks([argv], self.worktree, self.ctx.config.merge.check_timeout_s))[0]
-            if result.exit_code != 0:
-                self.ctx.emit(LogMessage(level="warning", worker=self.spec.id,
-                                         message=f"worktree setup `{' '.join(argv)}` failed (exit {result.exit_code})"))
-
     def _seat(self) -> AgentSeat:
-        return AgentSeat(self.spec.id, self.spec.model, self.spec.timeout_s, self.spec.max_working_resumes,
-                         max_runs=self.spec.max_runs)
+        return AgentSeat(
+            self.spec.id,
+            self.spec.model,
+            self.spec.timeout_s,
+            self.spec.max_working_resumes,
+            max_runs=self.spec.max_runs,
+        )
 
     def job_seat(self, job: Job) -> AgentSeat:
         if job.seat is None:
@@ -373,22 +364,20 @@ class Worker:
         return prompting.build_prompt(template, self.facts(role, task, tasks=tasks))
 
     def facts(self, role: AgentRole, task: Task | None, **more: Any) -> prompting.PromptFacts:
-        return prompting.PromptFacts(role=role, tasks_dir=str(self.ctx.tasks_dir), worktree=str(self.worktree),
-                                     target=self.ctx.target, spec_path=str(self.ctx.spec_path), task=task, **more)
+        return prompting.PromptFacts(
+            role=role,
+            tasks_dir=str(self.ctx.tasks_dir),
+            worktree=str(self.worktree),
+            target=self.ctx.target,
+            spec_path=str(self.ctx.spec_path),
+            task=task,
+            **more,
+        )
 
     def add_usage(self, job: Job, turn: TurnResult) -> None:
         attempt = job.task.attempts[-1]
         attempt.usage = attempt.usage.plus(turn.usage)
 
 
-def _copy_ignored(source: Path, dest: Path) -> None:
-    if source.is_dir():
-        shutil.copytree(source, dest, dirs_exist_ok=True)
-    elif source.exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, dest)
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-

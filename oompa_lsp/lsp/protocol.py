@@ -1,8 +1,11 @@
 """The editor protocol of oompa-lsp: every custom method, notification and command, typed.
 
-This module is the single source of truth for names and payloads (DESIGN §7):
-`docs/protocol.md` is generated from it by protocol_doc.py (`python -m
-oompa_lsp.lsp.protocol_doc > docs/protocol.md`, and a test fails when the two differ), and the VS Code extension mirrors it in one file.
+This module is the single source of truth for names and payloads (DESIGN §7): the method and
+command names, and the tables (`REQUESTS`, `NOTIFICATIONS`, `COMMANDS`) that give each its
+params, result and doc. The payload Structs are defined in payloads.py and re-exported here,
+so callers name them as `protocol.X`. `docs/protocol.md` is generated from the tables by
+protocol_doc.py (`python -m oompa_lsp.lsp.protocol_doc > docs/protocol.md`, and a test fails
+when the two differ), and the VS Code extension mirrors it in one file.
 
 It also holds `OompaProtocol`, the pygls protocol subclass that gives custom requests typed
 params: a request's params are decoded into the Struct named here, or into a `BadParams`
@@ -15,7 +18,7 @@ Must not import: oompa_lsp.engine, oompa_lsp.adapters (it is a view's vocabulary
 
 from __future__ import annotations
 
-from typing import Any, Literal, overload
+from typing import Any, overload
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import msgspec
@@ -23,8 +26,25 @@ from msgspec import Struct
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.protocol import JsonRPCRequestMessage, LanguageServerProtocol
 
-from oompa_lsp.core.snapshot import ReviewView, Snapshot, TaskView, WorkerView
-from oompa_lsp.core.tasks import Usage
+from oompa_lsp.core.snapshot import ReviewView, WorkerView
+
+from .payloads import (
+    CommandResult as CommandResult,
+    Counts as Counts,
+    DiffFile as DiffFile,
+    DiffParams as DiffParams,
+    DiffResult as DiffResult,
+    DiffStatus as DiffStatus,
+    FileContentParams as FileContentParams,
+    FileContentResult as FileContentResult,
+    LogParams as LogParams,
+    Options as Options,
+    ReviewResolvedParams as ReviewResolvedParams,
+    StatusParams as StatusParams,
+    StatusResult as StatusResult,
+    SwarmStateParams as SwarmStateParams,
+    TaskUpdatedParams as TaskUpdatedParams,
+)
 
 GIT_SCHEME = "oompa-git"
 
@@ -34,49 +54,6 @@ STATUS = "oompa/status"
 DIFF = "oompa/diff"
 FILE_CONTENT = "oompa/fileContent"
 
-
-class StatusParams(Struct, omit_defaults=True):
-    """No parameters (an empty object or null)."""
-
-
-class DiffParams(Struct, omit_defaults=True):
-    review_id: str
-
-
-class FileContentParams(Struct, omit_defaults=True):
-    uri: str  # oompa-git:/<path>?ref=<commit sha>
-
-
-class StatusResult(Snapshot, omit_defaults=False):
-    """The whole snapshot (as `oompa status --json` prints it) plus whether this window only
-    follows a swarm run by another process."""
-
-    viewer: bool = False
-
-
-DiffStatus = Literal["A", "M", "D", "R"]  # added, modified, deleted, renamed
-
-
-class DiffFile(Struct):
-    path: str
-    status: DiffStatus
-    base_uri: str  # the file before the change (empty content when added)
-    head_uri: str  # the file after the change (empty content when deleted)
-    old_path: str | None = None  # for renames: the path at base
-
-
-class DiffResult(Struct):
-    review_id: str
-    task_id: str
-    base: str  # the merge base the change is reviewed against
-    head: str  # the commit under review
-    files: list[DiffFile]
-
-
-class FileContentResult(Struct):
-    content: str
-
-
 # --- notifications (server → client) --------------------------------------------------------
 
 SWARM_STATE = "oompa/swarmState"
@@ -85,46 +62,6 @@ TASK_UPDATED = "oompa/taskUpdated"
 REVIEW_REQUESTED = "oompa/reviewRequested"
 REVIEW_RESOLVED = "oompa/reviewResolved"
 LOG = "oompa/log"
-
-
-class Counts(Struct):
-    pending: int = 0
-    current: int = 0
-    complete: int = 0
-    failed: int = 0
-
-
-class SwarmStateParams(Struct):
-    state: str  # idle | running | stopping | stopped
-    run_id: str
-    summary: str  # e.g. "3 workers · 4 pending · 2 running · 1 in review · 5 merged"
-    counts: Counts
-    paused_reason: str  # why the merge queue waits ("" when it does not)
-    viewer: bool  # true when another process runs the swarm and this window follows it
-    usage: Usage
-    stopped_reason: str = ""
-
-
-class TaskUpdatedParams(TaskView, omit_defaults=True):
-    """A task's view plus the `uri` of its task file (in the state folder it is in now)."""
-
-    uri: str = ""
-
-
-class ReviewResolvedParams(Struct):
-    review_id: str
-    task_id: str
-    approved: bool
-    reviewer: str
-    feedback: str = ""
-
-
-class LogParams(Struct, omit_defaults=True):
-    level: Literal["info", "warning", "error"]
-    message: str
-    at: float
-    worker: str | None = None
-
 
 # --- commands (workspace/executeCommand, positional arguments) ------------------------------
 
@@ -137,12 +74,6 @@ CANCEL_TASK = "oompa.cancelTask"
 OPEN_DIFF = "oompa.openDiff"
 TICK_ITEM = "oompa.tickItem"
 RESUME_QUEUE = "oompa.resumeQueue"
-
-
-class CommandResult(Struct, omit_defaults=True):
-    ok: bool
-    message: str
-    viewer: bool = False
 
 
 class Argument(Struct, frozen=True):
@@ -172,58 +103,132 @@ class NotificationSpec(Struct, frozen=True):
     params: Any
 
 
-REQUESTS: dict[str, RequestSpec] = {spec.method: spec for spec in (
-    RequestSpec(STATUS, "The full snapshot: what a client connecting mid-run shows before live "
-                "notifications arrive.", StatusParams, StatusResult),
-    RequestSpec(DIFF, "The files a review changes, each with `oompa-git:` URIs of its content at the "
-                "merge base and at the reviewed commit.", DiffParams, DiffResult),
-    RequestSpec(FILE_CONTENT, "The content of an `oompa-git:/<path>?ref=<sha>` URI (empty when the "
-                "file does not exist at that commit). The same content is served through LSP 3.18 "
-                "`workspace/textDocumentContent` when the client supports dynamic registration of it.",
-                FileContentParams, FileContentResult),
-)}
+REQUESTS: dict[str, RequestSpec] = {
+    spec.method: spec
+    for spec in (
+        RequestSpec(
+            STATUS,
+            "The full snapshot: what a client connecting mid-run shows before live notifications arrive.",
+            StatusParams,
+            StatusResult,
+        ),
+        RequestSpec(
+            DIFF,
+            "The files a review changes, each with `oompa-git:` URIs of its content at the "
+            "merge base and at the reviewed commit.",
+            DiffParams,
+            DiffResult,
+        ),
+        RequestSpec(
+            FILE_CONTENT,
+            "The content of an `oompa-git:/<path>?ref=<sha>` URI (empty when the "
+            "file does not exist at that commit). The same content is served through LSP 3.18 "
+            "`workspace/textDocumentContent` when the client supports dynamic registration of it.",
+            FileContentParams,
+            FileContentResult,
+        ),
+    )
+}
 
-NOTIFICATIONS: dict[str, NotificationSpec] = {spec.method: spec for spec in (
-    NotificationSpec(SWARM_STATE, "The swarm as a whole changed (started, stopped, counts, merge queue "
-                     "paused or resumed, usage). Sent at once for start/stop/pause, otherwise at most "
-                     "every 250 ms.", SwarmStateParams),
-    NotificationSpec(WORKER_UPDATED, "A worker changed state or task, or its usage grew.", WorkerView),
-    NotificationSpec(TASK_UPDATED, "A task changed state, worker, review round or feedback. For one task "
-                     "these arrive in the order the engine recorded the changes.", TaskUpdatedParams),
-    NotificationSpec(REVIEW_REQUESTED, "A finished attempt awaits review. With `review.mode` human or "
-                     "model+human the editor approves or rejects it (`oompa.approve`, `oompa.reject`).",
-                     ReviewView),
-    NotificationSpec(REVIEW_RESOLVED, "A verdict was given on a review (by a model or a human); the "
-                     "review is no longer pending unless a model approved a model+human review.",
-                     ReviewResolvedParams),
-    NotificationSpec(LOG, "A line of the swarm's log (engine messages and agents' activity). Throttled "
-                     "to 20 per second; a line `N messages suppressed` says when some were dropped.",
-                     LogParams),
-)}
+NOTIFICATIONS: dict[str, NotificationSpec] = {
+    spec.method: spec
+    for spec in (
+        NotificationSpec(
+            SWARM_STATE,
+            "The swarm as a whole changed (started, stopped, counts, merge queue "
+            "paused or resumed, usage). Sent at once for start/stop/pause, otherwise at most "
+            "every 250 ms.",
+            SwarmStateParams,
+        ),
+        NotificationSpec(WORKER_UPDATED, "A worker changed state or task, or its usage grew.", WorkerView),
+        NotificationSpec(
+            TASK_UPDATED,
+            "A task changed state, worker, review round or feedback. For one task "
+            "these arrive in the order the engine recorded the changes.",
+            TaskUpdatedParams,
+        ),
+        NotificationSpec(
+            REVIEW_REQUESTED,
+            "A finished attempt awaits review. With `review.mode` human or "
+            "model+human the editor approves or rejects it (`oompa.approve`, `oompa.reject`).",
+            ReviewView,
+        ),
+        NotificationSpec(
+            REVIEW_RESOLVED,
+            "A verdict was given on a review (by a model or a human); the "
+            "review is no longer pending unless a model approved a model+human review.",
+            ReviewResolvedParams,
+        ),
+        NotificationSpec(
+            LOG,
+            "A line of the swarm's log (engine messages and agents' activity). Throttled "
+            "to 20 per second; a line `N messages suppressed` says when some were dropped.",
+            LogParams,
+        ),
+    )
+}
 
-COMMANDS: dict[str, CommandSpec] = {spec.name: spec for spec in (
-    CommandSpec(START_SWARM, "Start the swarm in this server. When another process already runs it, "
-                "this window attaches as a viewer and `viewer` is true."),
-    CommandSpec(STOP_SWARM, "Stop the swarm: agents are killed, claims returned, worktrees kept for "
-                "the next start. A viewer asks the owning process through `.oompa/control/`."),
-    CommandSpec(APPROVE, "Approve a pending review: the change goes to the merge queue.",
-                (Argument("review_id", str, "the review's id"),)),
-    CommandSpec(REJECT, "Reject a pending review: the feedback goes back to the same worker.",
-                (Argument("review_id", str, "the review's id"),
-                 Argument("feedback", str, "what to change; when omitted (e.g. from a code lens) the "
-                          "worker is told the change was rejected without comment", required=False))),
-    CommandSpec(REQUEUE, "Return a task to pending (from current or failed; a complete task has merged and stays).",
-                (Argument("task_id", str, "the task's id"),)),
-    CommandSpec(CANCEL_TASK, "Stop work on a task: its agent is killed and the task returned.",
-                (Argument("task_id", str, "the task's id"),)),
-    CommandSpec(OPEN_DIFF, "The files of a review, as `oompa/diff` returns them.",
-                (Argument("review_id", str, "the review's id"),), DiffResult),
-    CommandSpec(TICK_ITEM, "Tick the spec.md item a merged task implements, through "
-                "`workspace/applyEdit` (so it lands in the editor's undo stack).",
-                (Argument("task_id", str, "the task's id"),)),
-    CommandSpec(RESUME_QUEUE, "Let the merge queue land again after it paused for a move of the target "
-                "it did not make (`merge.foreign_moves: \"pause\"`): the user has looked at those commits."),
-)}
+COMMANDS: dict[str, CommandSpec] = {
+    spec.name: spec
+    for spec in (
+        CommandSpec(
+            START_SWARM,
+            "Start the swarm in this server. When another process already runs it, "
+            "this window attaches as a viewer and `viewer` is true.",
+        ),
+        CommandSpec(
+            STOP_SWARM,
+            "Stop the swarm: agents are killed, claims returned, worktrees kept for "
+            "the next start. A viewer asks the owning process through `.oompa/control/`.",
+        ),
+        CommandSpec(
+            APPROVE,
+            "Approve a pending review: the change goes to the merge queue.",
+            (Argument("review_id", str, "the review's id"),),
+        ),
+        CommandSpec(
+            REJECT,
+            "Reject a pending review: the feedback goes back to the same worker.",
+            (
+                Argument("review_id", str, "the review's id"),
+                Argument(
+                    "feedback",
+                    str,
+                    "what to change; when omitted (e.g. from a code lens) the "
+                    "worker is told the change was rejected without comment",
+                    required=False,
+                ),
+            ),
+        ),
+        CommandSpec(
+            REQUEUE,
+            "Return a task to pending (from current or failed; a complete task has merged and stays).",
+            (Argument("task_id", str, "the task's id"),),
+        ),
+        CommandSpec(
+            CANCEL_TASK,
+            "Stop work on a task: its agent is killed and the task returned.",
+            (Argument("task_id", str, "the task's id"),),
+        ),
+        CommandSpec(
+            OPEN_DIFF,
+            "The files of a review, as `oompa/diff` returns them.",
+            (Argument("review_id", str, "the review's id"),),
+            DiffResult,
+        ),
+        CommandSpec(
+            TICK_ITEM,
+            "Tick the spec.md item a merged task implements, through "
+            "`workspace/applyEdit` (so it lands in the editor's undo stack).",
+            (Argument("task_id", str, "the task's id"),),
+        ),
+        CommandSpec(
+            RESUME_QUEUE,
+            "Let the merge queue land again after it paused for a move of the target "
+            'it did not make (`merge.foreign_moves: "pause"`): the user has looked at those commits.',
+        ),
+    )
+}
 
 
 @overload
@@ -240,13 +245,6 @@ def to_payload(value: object) -> Any:
     if isinstance(value, (list, tuple)):
         return [to_payload(item) for item in value]
     return msgspec.to_builtins(value)
-
-
-class Options(Struct, omit_defaults=True):
-    """`initializationOptions` (camelCase, as editors send them)."""
-
-    autoStart: bool = False
-    tickSpecItems: str = "ask"  # ask | always | never
 
 
 class RequestFailed(JsonRpcException):
@@ -304,8 +302,9 @@ class OompaProtocol(LanguageServerProtocol):
     def structure_message(self, data: dict[str, Any]) -> object:  # a message, or the data as it came
         method = data.get("method")
         if "jsonrpc" in data and "id" in data and method in REQUESTS:
-            return JsonRPCRequestMessage(id=data["id"], method=method, jsonrpc=data["jsonrpc"],
-                                         params=decode_params(method, data.get("params")))
+            return JsonRPCRequestMessage(
+                id=data["id"], method=method, jsonrpc=data["jsonrpc"], params=decode_params(method, data.get("params"))
+            )
         return super().structure_message(data)
 
 

@@ -4,8 +4,9 @@ It translates; the engine decides. `OompaServer` holds the state: one `Session` 
 swarm on this event loop, following another process's, or showing the last run), the
 workspace root and options, the `Renderer` that turns the session's Snapshot into code
 lenses, diagnostics and hovers on spec.md and the task files, the `Forwarder` that turns
-engine events into notifications, and the swarm's progress bar. Documents come from the
-editor's buffers (pygls's workspace), so diagnostics follow the user's typing.
+engine events into notifications (through outlet.py's `EditorOutlet`), and the swarm's
+progress bar. Documents come from the editor's buffers (pygls's workspace), so diagnostics
+follow the user's typing.
 
 The handlers are registered by `build_server` from modules of their own, by concern:
 lifecycle.py (initialize, initialized, shutdown, SIGTERM), handlers_documents.py (document
@@ -24,9 +25,8 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Awaitable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio
 from lsprotocol import types as lsp
@@ -42,12 +42,11 @@ from oompa_lsp.core.tasks import TASK_STATES
 from oompa_lsp.engine.swarm import Swarm
 
 from . import protocol as p
-from .background import in_background
 from .forwarding import Forwarder
+from .outlet import EditorOutlet
 from .progress import SwarmProgress
 from .rendering import Renderer
 from .session import Session
-from .ticking import offer_tick
 from .whole_writes import WholeWrites
 
 if TYPE_CHECKING:
@@ -61,8 +60,12 @@ READY_WAIT_S = 15.0
 
 class OompaServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("oompa-lsp", VERSION, protocol_cls=p.OompaProtocol,
-                         text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        super().__init__(
+            "oompa-lsp",
+            VERSION,
+            protocol_cls=p.OompaProtocol,
+            text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+        )
         self.session: Session | None = None
         self.problem = ""  # why there is no session (e.g. oompa.json is invalid)
         self.root: Path | None = None
@@ -134,8 +137,12 @@ class OompaServer(LanguageServer):
         spec_path, tasks_dir = self.paths()
         if spec_path is not None and path == spec_path:
             return "spec", "", ""
-        if tasks_dir is not None and path.suffix == ".json" and path.parent.parent == tasks_dir \
-                and path.parent.name in TASK_STATES:
+        if (
+            tasks_dir is not None
+            and path.suffix == ".json"
+            and path.parent.parent == tasks_dir
+            and path.parent.name in TASK_STATES
+        ):
             return "task", path.stem, path.parent.name
         return None
 
@@ -213,41 +220,6 @@ class OompaServer(LanguageServer):
         super().report_server_error(error, source)
 
 
-class EditorOutlet:
-    """The Forwarder's way out to the editor (see forwarding.Outlet)."""
-
-    def __init__(self, server: OompaServer) -> None:
-        self.server = server
-
-    def notify(self, method: str, params: dict[str, Any]) -> None:
-        self.server.protocol.notify(method, params)
-
-    def show_message(self, level: str, message: str) -> None:
-        self.server.show_message(level, message)
-
-    def refresh(self) -> None:
-        self.server.rendering.refresh()
-
-    def refresh_lenses(self) -> bool:
-        return self.server.rendering.refresh_lenses()
-
-    def progress(self, phase: str, title: str, percentage: int | None) -> None:
-        self.server.swarm_progress.update(phase, title, percentage)
-
-    def task_uri(self, task_id: str, state: str) -> str:
-        return self.server.task_uri(task_id, state)
-
-    def task_merged(self, task_id: str) -> None:
-        in_background(_logged(offer_tick(self.server, task_id), "offering to tick a spec item"))
-
-
-async def _logged(coroutine: Awaitable[object], doing: str) -> None:
-    try:
-        await coroutine
-    except Exception as exc:  # noqa: BLE001 -- the editor declined or went away: nothing to undo, only a log line
-        logger.warning("%s failed: %s", doing, exc)
-
-
 def build_server() -> OompaServer:
     """The server with every handler registered (the handler modules import OompaServer)."""
     from . import handlers_commands, handlers_documents, handlers_requests, lifecycle
@@ -262,16 +234,23 @@ def build_server() -> OompaServer:
 
 # -- entry point ----------------------------------------------------------------------------
 
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="oompa-lsp", description="The oompa swarm as a language server (stdio by default).")
+    parser = argparse.ArgumentParser(
+        prog="oompa-lsp", description="The oompa swarm as a language server (stdio by default)."
+    )
     parser.add_argument("--tcp", action="store_true", help="listen on TCP instead of stdio")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=2087)
-    parser.add_argument("--log-level", default=os.environ.get("OOMPA_LSP_LOG", "WARNING"),
-                        help="stderr log level (default WARNING; stdout is the JSON-RPC stream)")
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("OOMPA_LSP_LOG", "WARNING"),
+        help="stderr log level (default WARNING; stdout is the JSON-RPC stream)",
+    )
     args = parser.parse_args(argv)
-    logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(),
-                        format="oompa-lsp %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        stream=sys.stderr, level=args.log_level.upper(), format="oompa-lsp %(levelname)s %(name)s: %(message)s"
+    )
     server = build_server()
     if args.tcp or "--port" in (argv if argv is not None else sys.argv[1:]):
         server.start_tcp(args.host, args.port)

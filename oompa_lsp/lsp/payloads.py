@@ -1,0 +1,121 @@
+"""The payloads of oompa-lsp's editor protocol: the params and results of its custom requests,
+the params of its notifications, a command's result, and `initializationOptions`.
+
+They are msgspec Structs (StatusResult and TaskUpdatedParams extend core Snapshot views). protocol.py names them in
+its tables of requests, notifications and commands and re-exports them, so callers (and
+protocol_doc.py, which renders docs/protocol.md from those tables) use them through it.
+
+Must not import: oompa_lsp.engine, oompa_lsp.adapters, pygls, anything of oompa_lsp.lsp (it is a
+view's vocabulary only).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from msgspec import Struct
+
+from oompa_lsp.core.snapshot import Snapshot, TaskView
+from oompa_lsp.core.tasks import Usage
+
+# --- requests: params and results -----------------------------------------------------------
+
+
+class StatusParams(Struct, omit_defaults=True):
+    """No parameters (an empty object or null)."""
+
+
+class DiffParams(Struct, omit_defaults=True):
+    review_id: str
+
+
+class FileContentParams(Struct, omit_defaults=True):
+    uri: str  # oompa-git:/<path>?ref=<commit sha>
+
+
+class StatusResult(Snapshot, omit_defaults=False):
+    """The whole snapshot (as `oompa status --json` prints it) plus whether this window only
+    follows a swarm run by another process."""
+
+    viewer: bool = False
+
+
+DiffStatus = Literal["A", "M", "D", "R"]  # added, modified, deleted, renamed
+
+
+class DiffFile(Struct):
+    path: str
+    status: DiffStatus
+    base_uri: str  # the file before the change (empty content when added)
+    head_uri: str  # the file after the change (empty content when deleted)
+    old_path: str | None = None  # for renames: the path at base
+
+
+class DiffResult(Struct):
+    review_id: str
+    task_id: str
+    base: str  # the merge base the change is reviewed against
+    head: str  # the commit under review
+    files: list[DiffFile]
+
+
+class FileContentResult(Struct):
+    content: str
+
+
+# --- notifications: params -----------------------------------------------------------------
+
+
+class Counts(Struct):
+    pending: int = 0
+    current: int = 0
+    complete: int = 0
+    failed: int = 0
+
+
+class SwarmStateParams(Struct):
+    state: str  # idle | running | stopping | stopped
+    run_id: str
+    summary: str  # e.g. "3 workers · 4 pending · 2 running · 1 in review · 5 merged"
+    counts: Counts
+    paused_reason: str  # why the merge queue waits ("" when it does not)
+    viewer: bool  # true when another process runs the swarm and this window follows it
+    usage: Usage
+    stopped_reason: str = ""
+
+
+class TaskUpdatedParams(TaskView, omit_defaults=True):
+    """A task's view plus the `uri` of its task file (in the state folder it is in now)."""
+
+    uri: str = ""
+
+
+class ReviewResolvedParams(Struct):
+    review_id: str
+    task_id: str
+    approved: bool
+    reviewer: str
+    feedback: str = ""
+
+
+class LogParams(Struct, omit_defaults=True):
+    level: Literal["info", "warning", "error"]
+    message: str
+    at: float
+    worker: str | None = None
+
+
+# --- commands: the result, and the options of `initialize` ------------------------------------
+
+
+class CommandResult(Struct, omit_defaults=True):
+    ok: bool
+    message: str
+    viewer: bool = False
+
+
+class Options(Struct, omit_defaults=True):
+    """`initializationOptions` (camelCase, as editors send them)."""
+
+    autoStart: bool = False
+    tickSpecItems: str = "ask"  # ask | always | never
