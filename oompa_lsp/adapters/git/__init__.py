@@ -3,7 +3,13 @@
     command.py   running git (environment, timeouts, commit identity fallback)
     catfile.py   the run's one long-lived `git cat-file --batch-command`: names resolved and
                  objects read by git, without a process per question
-    repo.py      Repo: refs, worktrees, commits, diffs, merge-tree merges, parking
+    repo.py      Repo, composed of the four below: finding the repository, commits and status,
+                 diffs and file contents, local excludes
+    base.py      Repo's state (root, the cat-file, the worktree-add limit), refs and ancestry,
+                 the worktree list, the guards its parts share
+    merging.py   merges without a checkout (merge-tree), a resolver's merge in a worktree
+    branches.py  the target's advance, parking unmerged work, releasing and deleting branches
+    worktrees.py making, reusing, resetting and removing worktrees
     checkout.py  fast-forwarding a branch someone has checked out, safely (its diff applied
                  by `git apply --index`, or git's two-way merge)
     refs.py      the target's move, with the branches it lands deleted in one transaction
