@@ -20,7 +20,7 @@ from pathlib import Path
 
 from oompa_lsp.core.errors import GitCommandFailed, RepositoryError
 
-from . import parsing
+from . import checkout, parsing
 from .catfile import CatFile
 from .command import run_git
 from .records import Worktree
@@ -31,7 +31,7 @@ _WORKTREE_ADDS_AT_ONCE = 2
 class RepoBase:
     """The state of a Repo (see repo.py) and the read-only questions its parts share."""
 
-    __slots__ = ("_adding", "_objects", "root")
+    __slots__ = ("_adding", "_markers", "_markers_lock", "_objects", "root")
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -42,6 +42,25 @@ class RepoBase:
         self._adding = threading.BoundedSemaphore(_WORKTREE_ADDS_AT_ONCE)
         # The run's one cat-file, started on the first question (catfile.py).
         self._objects = CatFile(root)
+        # Where each worktree's operation markers (MERGE_HEAD, rebase-merge, ...) would be, as
+        # `git rev-parse --git-path` names them: fixed while the worktree exists, so asked once.
+        self._markers: dict[Path, list[str]] = {}
+        self._markers_lock = threading.Lock()
+
+    def operation_in(self, worktree: Path) -> str | None:
+        """The git operation `worktree` is in the middle of (merge, rebase, ...), if any."""
+        with self._markers_lock:
+            paths = self._markers.get(worktree)
+        if paths is None:
+            paths = checkout.marker_paths(worktree)
+            with self._markers_lock:
+                self._markers[worktree] = paths
+        return checkout.operation_at(paths)
+
+    def forget_markers(self, worktree: Path) -> None:
+        """The worktree was removed or added again: its git dir may be another."""
+        with self._markers_lock:
+            self._markers.pop(worktree, None)
 
     def __repr__(self) -> str:
         return f"Repo({str(self.root)!r})"

@@ -77,8 +77,17 @@ _SUBMODULE = "160000"
 
 def operation_in_progress(worktree: Path) -> str | None:
     """The git operation a worktree is in the middle of (merge, rebase, ...), if any."""
-    out = run_git(["rev-parse", *_MARKER_PATHS], worktree)
-    return _operation(out.text.splitlines())
+    return operation_at(marker_paths(worktree))
+
+
+def marker_paths(worktree: Path) -> list[str]:
+    """Where git keeps the worktree's operation markers (its own `--git-path` answers)."""
+    return run_git(["rev-parse", *_MARKER_PATHS], worktree).text.splitlines()
+
+
+def operation_at(marker_paths: list[str]) -> str | None:
+    """The operation whose marker exists (as git's own prompt script tells them)."""
+    return _operation(marker_paths)
 
 
 def _operation(marker_paths: list[str]) -> str | None:

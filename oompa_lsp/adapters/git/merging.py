@@ -18,7 +18,7 @@ from typing import Literal
 
 from oompa_lsp.core.errors import GitCommandFailed, RepositoryError
 
-from . import checkout, parsing
+from . import parsing
 from .base import RepoBase, real_path
 from .command import identity_config, run_git, run_git_with_identity
 from .records import MergeResult
@@ -111,7 +111,7 @@ class MergingMixin(RepoBase):
         """Undo a merge in progress in `worktree`; False when there was none."""
         worktree = real_path(worktree)
         self._refuse_main_checkout(worktree, "abort a merge in")
-        if checkout.operation_in_progress(worktree) != "merge":
+        if self.operation_in(worktree) != "merge":
             return False
         run_git(["merge", "--abort"], worktree)
         return True

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from oompa_lsp.core.errors import GitCommandFailed, RepositoryError
 
-from . import checkout, parsing
+from . import parsing
 from .base import RepoBase, real_path
 from .branches import PARKED_PREFIX, BranchesMixin
 from .command import run_git, run_git_with_identity
@@ -110,7 +110,7 @@ class Repo(WorktreesMixin, BranchesMixin, MergingMixin, RepoBase):
         staged = run_git(["diff", "--cached", "--quiet"], worktree, check=False)
         if staged.code not in (0, 1):
             raise GitCommandFailed(["diff", "--cached", "--quiet"], staged.code, staged.stderr)
-        if staged.code == 0 and checkout.operation_in_progress(worktree) != "merge":
+        if staged.code == 0 and self.operation_in(worktree) != "merge":
             return None
         run_git_with_identity(argv, worktree)
         return self._tip_after_commit(worktree, branch)

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from oompa_lsp.core.errors import RepositoryError
 
-from . import checkout
 from .base import check_branch_name, real_path
 from .branches import BranchesMixin
 from .cleanup import disk_usage
@@ -61,6 +60,7 @@ class WorktreesMixin(BranchesMixin):
         refuses a worktree with modified or untracked files. Never the main checkout."""
         path = real_path(path)
         self._refuse_main_checkout(path, "remove")
+        self.forget_markers(path)
         known = self._registered_worktree(path)
         if known is None:
             if path.exists():
@@ -125,7 +125,7 @@ class WorktreesMixin(BranchesMixin):
         """Leave any half-done rebase, cherry-pick, revert or bisect. Every caller then resets
         the index and files (`checkout --force` or `reset --hard`), which also ends a merge
         (MERGE_HEAD and conflicted entries go): a reset here as well would walk the tree twice."""
-        operation = checkout.operation_in_progress(worktree)
+        operation = self.operation_in(worktree)
         if operation in ("rebase", "cherry-pick", "revert"):
             run_git([operation, "--quit"], worktree)
         elif operation == "bisect":
@@ -137,5 +137,6 @@ class WorktreesMixin(BranchesMixin):
                 f"{path} exists and is not a worktree of {self.root}: move it away or choose another worktree folder"
             )
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.forget_markers(path)
         with self._adding:
             run_git(["worktree", "add", "-q", "--no-track", "-B", branch, str(path), start], self.root)
