@@ -18,6 +18,7 @@ from .context import SwarmContext
 from .giving_back import TaskHandback
 from .job import Job
 from .merge_queue import MergeRequest
+from .target_watch import outside_queue_reason
 
 if TYPE_CHECKING:
     from .worker import Worker
@@ -44,12 +45,8 @@ class Landing:
                 await self._complete(job, outcome.commit, head)
                 return head
             if outcome.kind == "outside_queue":
-                await self.handback.give_back(
-                    job,
-                    f"{outcome.reason} ({outcome.commit[:10]}); review it yourself, "
-                    "then requeue the task or move it to complete/",
-                    "failed",
-                )
+                reason = outside_queue_reason(self.ctx.target, outcome.commit[:10])
+                await self.handback.give_back(job, reason, "failed")
                 return None
             if outcome.kind == "checks_failed":
                 await self.handback.give_back(

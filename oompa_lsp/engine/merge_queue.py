@@ -319,11 +319,7 @@ def _landing(merged: list[tuple[_Pending, MergeResult]]) -> list[Landed]:
 
 
 def _outside_queue(tip: str) -> MergeOutcome:
-    return MergeOutcome(
-        "outside_queue",
-        commit=tip,
-        reason="its work reached the target outside the merge queue, unreviewed and unchecked",
-    )
+    return MergeOutcome("outside_queue", commit=tip)
 
 
 def _message(request: MergeRequest) -> str:

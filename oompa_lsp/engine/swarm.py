@@ -48,7 +48,7 @@ from .outside_writes import OutsideWrites
 from .recovery import recover
 from .review import ReviewDesk
 from .staffing import PLANNER_ID, worker_specs
-from .target_watch import ForeignMove, JobView, TargetWatch
+from .target_watch import ForeignMove, JobView, TargetWatch, outside_queue_reason
 from .worker import Worker
 
 log = logging.getLogger(__name__)
@@ -280,11 +280,7 @@ class Swarm:
     def _end_job_outside_queue(self, move: ForeignMove) -> None:
         """A worker's agent moved the target itself: its task is not done by that, and not
         done by a review either. The job ends; the task waits in failed/ for the user."""
-        reason = (
-            f"its work reached {self.snapshot.target or 'the target'} outside the merge queue, unreviewed and unchecked "
-            f"({move.old[:10]}..{move.new[:10]}); review it yourself, then requeue the task or move it "
-            "to complete/"
-        )
+        reason = outside_queue_reason(self.snapshot.target or "the target", f"{move.old[:10]}..{move.new[:10]}")
         for worker in self._workers:
             if move.task_id is not None and worker.cancel_job(move.task_id, "failed", reason):
                 return

@@ -31,6 +31,14 @@ BEAT_S = 1.0
 _COMMITS_NAMED = 20
 
 
+def outside_queue_reason(target: str, commits: str) -> str:
+    """What a task's record says when its work reached the target without the queue."""
+    return (
+        f"its work reached {target} outside the merge queue, unreviewed and unchecked ({commits}); "
+        "review it yourself, then requeue the task or move it to complete/"
+    )
+
+
 @dataclass(frozen=True)
 class JobView:
     """What the watch needs of a worker's job to tell whether a commit is its work."""
