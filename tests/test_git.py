@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from oompa_lsp.adapters.git import Repo, default_worktree_root, disk_usage
+from oompa_lsp.adapters.git import Repo, default_worktree_root, disk_usage, parsing
 from oompa_lsp.core.errors import GitCommandFailed, RepositoryError, TargetMoved
 
 pytestmark = pytest.mark.timeout(60)
@@ -1106,3 +1106,25 @@ def test_workers_can_use_the_adapter_from_threads_at_once(repo: Repo, tmp_path: 
     with ThreadPoolExecutor(4) as pool:
         heads = list(pool.map(one_cycle, range(4)))
     assert [repo.rev_parse(f"oompa/w{n}") for n in range(4)] == heads
+
+
+def test_status_and_head_say_what_git_status_v1_and_rev_parse_say(repo: Repo, root: Path) -> None:
+    (root / "a b.txt").write_text("spaces in the name\n", encoding="utf-8")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "a file with spaces")
+    git(root, "mv", "a b.txt", "moved b.txt")
+    (root / "README.md").write_text("changed\n", encoding="utf-8")
+    (root / "staged.txt").write_text("new\n", encoding="utf-8")
+    git(root, "add", "staged.txt")
+    (root / "staged.txt").write_text("new, then edited\n", encoding="utf-8")
+    (root / "sub").mkdir()
+    (root / "sub" / "untracked.txt").write_text("x\n", encoding="utf-8")
+
+    entries, head = repo.status_and_head(root)
+
+    v1 = subprocess.run(["git", "status", "--porcelain=v1", "-z", "--untracked-files=all"], cwd=root,
+                        capture_output=True, text=True, check=True).stdout.split("\0")[:-1]
+    assert entries == parsing.status_entries(v1)  # git's v1 answer, read by the v1 reader
+    assert {(e.code, e.path, e.old_path) for e in entries} >= {("R ", "moved b.txt", "a b.txt"), (" M", "README.md", None),
+                                                               ("AM", "staged.txt", None), ("??", "sub/untracked.txt", None)}
+    assert head == git(root, "rev-parse", "HEAD")

@@ -191,13 +191,11 @@ class ReviewDesk:
     async def _discard_tampering(self, case: ReviewCase, before: list[StatusEntry]) -> None:
         """Undo whatever the reviewer changed; untracked leftovers of the checks were there before."""
         git = self.ctx.repo
-        changes, head = await anyio.to_thread.run_sync(
-            lambda: (git.status_porcelain(case.worktree), git.head(case.worktree))
-        )
+        changes, head = await anyio.to_thread.run_sync(git.status_and_head, case.worktree)
         if changes == before and head == case.head:
             return
         await anyio.to_thread.run_sync(git.discard_changes, case.worktree, case.head)
-        listed = [f"{c.code} {c.path}" for c in changes] or [f"HEAD moved to {head[:10]}"]
+        listed = [f"{c.code} {c.path}" for c in changes] or [f"HEAD moved to {(head or '')[:10]}"]
         self.ctx.emit(ReviewTamperingDiscarded(review_id=case.review_id, task_id=case.task.id, changes=listed))
 
     def _record(self, case: ReviewCase, verdict: Verdict, reviewer: str) -> Verdict:

@@ -58,6 +58,28 @@ def status_entries(fields: list[str]) -> list[StatusEntry]:
     return entries
 
 
+def status_v2(fields: list[str]) -> tuple[list[StatusEntry], str | None]:
+    """`git status --porcelain=v2 -z --branch`: the entries (in v1's "XY" codes, `??` for
+    untracked) and the commit HEAD is at (None before the first commit)."""
+    entries: list[StatusEntry] = []
+    head: str | None = None
+    items = iter(fields)
+    for item in items:
+        kind = item[:1]
+        if item.startswith("# branch.oid "):
+            oid = item.removeprefix("# branch.oid ")
+            head = None if oid == "(initial)" else oid
+        elif kind == "?":
+            entries.append(StatusEntry("??", item[2:]))
+        elif kind in "12u":
+            # 1: 8 fields then the path; 2: 9 fields, the path, then the old path; u: 10 fields then the path
+            parts = item.split(" ", {"1": 8, "2": 9, "u": 10}[kind])
+            code = parts[1].replace(".", " ")
+            old_path = next(items, None) if kind == "2" else None
+            entries.append(StatusEntry(code, parts[-1], old_path))
+    return entries, head
+
+
 def name_status(fields: list[str]) -> list[ChangedFile]:
     """`git diff --name-status -z`: a status (R and C carry a score) then one or two paths."""
     changes: list[ChangedFile] = []

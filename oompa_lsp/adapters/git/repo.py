@@ -127,8 +127,12 @@ class Repo(WorktreesMixin, BranchesMixin, MergingMixin, RepoBase):
 
     def status_porcelain(self, worktree: Path) -> list[StatusEntry]:
         """Modified, staged and untracked (not ignored) files of `worktree`."""
-        out = run_git(["status", "--porcelain=v1", "-z", "--untracked-files=all"], Path(worktree))
-        return parsing.status_entries(out.fields())
+        return self.status_and_head(worktree)[0]
+
+    def status_and_head(self, worktree: Path) -> tuple[list[StatusEntry], str | None]:
+        """`status_porcelain` and the commit the worktree's HEAD is at, from one git process."""
+        out = run_git(["status", "--porcelain=v2", "-z", "--branch", "--untracked-files=all"], Path(worktree))
+        return parsing.status_v2(out.fields())
 
     def dirty_fingerprint(self, worktree: Path) -> dict[str, tuple[str, int, int]]:
         """Each uncommitted path of `worktree` with its status code, mtime and size: two
