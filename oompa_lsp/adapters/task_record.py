@@ -17,7 +17,6 @@ oompa_lsp.core, oompa_lsp.adapters.atomic_files. Must not import: engine, lsp, c
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -58,13 +57,8 @@ class TaskRecord:
         known = self._known.get(task_id)
         if known is None or known[0] != state or state not in ENGINE_OWNED or task_id not in self._ours:
             return
-        current = _content_of(self._path_of(state, task_id))
-        if current not in (None, known[1]):
-            self._undone.append(
-                RestoredFile(
-                    task_id, state, str(self._path_of(state, task_id)), "rewritten", known[1].decode("utf-8", "replace")
-                )
-            )
+        if _content_of(self._path_of(state, task_id)) not in (None, known[1]):
+            self._undone.append(self._restored(task_id, state, "rewritten", known[1]))
 
     def moved(self, task_id: str, to_state: TaskState) -> None:
         known = self._known.get(task_id)
@@ -107,11 +101,14 @@ class TaskRecord:
                 create_exclusive(path, data)
             except FileExistsError:
                 return None  # written back meanwhile by someone else: theirs stands
-            return RestoredFile(task_id, state, str(path), "removed", data.decode("utf-8", "replace"))
-        if state in ENGINE_OWNED and _content_of(path) not in (None, data):
+            return self._restored(task_id, state, "removed", data)
+        if state in ENGINE_OWNED and task_id in self._ours and _content_of(path) not in (None, data):
             write_atomic(path, data)
-            return RestoredFile(task_id, state, str(path), "rewritten", data.decode("utf-8", "replace"))
+            return self._restored(task_id, state, "rewritten", data)
         return None
+
+    def _restored(self, task_id: str, state: TaskState, why: str, data: bytes) -> RestoredFile:
+        return RestoredFile(task_id, state, str(self._path_of(state, task_id)), why, data.decode("utf-8", "replace"))
 
     def _nowhere(self, task_id: str) -> bool:
         """In no state folder. Asked twice by `_restore_one`: another process moving the file
@@ -124,7 +121,5 @@ def _content_of(path: Path) -> bytes | None:
     try:
         with open(path, "rb") as file:
             return file.read()
-    except FileNotFoundError:
+    except OSError:  # gone, or unreadable: nothing to compare, so nothing is overwritten
         return None
-    except OSError:
-        return None if not os.path.exists(path) else b""

@@ -116,9 +116,10 @@ class OutsideWrites:
 
     def _compare(self, name: str, before: Fingerprint, after: Fingerprint, culprits: list[str]) -> None:
         said = self._reported.setdefault(name, {})
-        changed = sorted(path for path, mark in after.items() if before.get(path) != mark and said.get(path) != mark)
-        changed += sorted(f"{path} (deleted)" for path in before.keys() - after.keys() if said.get(path) != _GONE)
-        said.update({path: after.get(path.removesuffix(" (deleted)"), _GONE) for path in changed})
+        written = sorted(path for path, mark in after.items() if before.get(path) != mark and said.get(path) != mark)
+        deleted = sorted(path for path in before.keys() - after.keys() if said.get(path) != _GONE)
+        said.update({path: after[path] for path in written} | dict.fromkeys(deleted, _GONE))
+        changed = written + [f"{path} (deleted)" for path in deleted]
         if changed:
             shown = changed[:_PATHS_NAMED] + (
                 [f"... and {len(changed) - _PATHS_NAMED} more"] if len(changed) > _PATHS_NAMED else []

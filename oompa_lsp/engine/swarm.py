@@ -280,7 +280,8 @@ class Swarm:
     def _end_job_outside_queue(self, move: ForeignMove) -> None:
         """A worker's agent moved the target itself: its task is not done by that, and not
         done by a review either. The job ends; the task waits in failed/ for the user."""
-        reason = outside_queue_reason(self.snapshot.target or "the target", f"{move.old[:10]}..{move.new[:10]}")
+        assert self._watch is not None
+        reason = outside_queue_reason(self._watch.ctx.target, f"{move.old[:10]}..{move.new[:10]}")
         for worker in self._workers:
             if move.task_id is not None and worker.cancel_job(move.task_id, "failed", reason):
                 return

@@ -82,9 +82,6 @@ class TargetWatch:
         """The user looked at the foreign move and lets the queue go on."""
         self.awaiting_user = ""
 
-    async def start(self) -> None:
-        self.known = await anyio.to_thread.run_sync(self.ctx.repo.rev_parse, self.ctx.target_ref)
-
     def intend(self, tip: str) -> None:
         """The queue is about to move the target to `tip`: not a foreign move when seen."""
         self._intended.add(tip)
@@ -111,7 +108,7 @@ class TargetWatch:
                 await self._bring_checkout_in_step(self._step_from, self.known)
 
     async def beat(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        await self.start()
+        await self.check()  # the first look is the reference
         task_status.started()
         while True:
             await anyio.sleep(BEAT_S)
