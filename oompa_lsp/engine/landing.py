@@ -93,17 +93,26 @@ class Landing:
         return head
 
     async def _complete(self, job: Job, commit: str, head: str) -> None:
-        task = job.task
-        task.attempts[-1].outcome = "merged"
-        task.merged_commit = commit
-        task.completed_by = self.worker.spec.id
-        task.claimed_by, task.owner = None, None
-        await anyio.to_thread.run_sync(self.ctx.store.move, task.id, "current", "complete", task)
-        self.ctx.emit(TaskCompleted(task_id=task.id, commit=commit))
+        job.task.merged_commit = commit
+        await self._record_complete(job, "merged", TaskCompleted(task_id=job.task.id, commit=commit))
         if not job.branch_gone:
             # The commit that landed it is on the target and has the branch as a parent: proving
             # "merged" is one look, where the target's tip may be many merges further already.
             await self.handback.drop_branch(job.branch, into=commit)
+
+    async def complete_unchanged(self, job: Job) -> None:
+        """A task that allows no change (`no_change_ok`) finished with none: complete, unmerged."""
+        note = "completed with no change (the task says no_change_ok)"
+        await self._record_complete(job, "no change", TaskCompleted(task_id=job.task.id, commit="", note=note))
+        await self.handback.drop_branch(job.branch, into=self.ctx.target_ref)
+
+    async def _record_complete(self, job: Job, outcome: str, event: TaskCompleted) -> None:
+        task = job.task
+        task.attempts[-1].outcome = outcome
+        task.completed_by = self.worker.spec.id
+        task.claimed_by, task.owner = None, None  # claimed_at stays: when the work began
+        await anyio.to_thread.run_sync(self.ctx.store.move, task.id, "current", "complete", task)
+        self.ctx.emit(event)
 
     def leaves_clean(self) -> bool:
         """Everything was committed (`git add -A`) and a model reviewer's leftovers were

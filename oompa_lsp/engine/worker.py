@@ -23,7 +23,7 @@ from ..core import events
 from ..core.agents import AgentRole
 from ..core.config import ModelRef, Role
 from ..core.errors import OompaError
-from ..core.events import ChecksRan, LogMessage, TaskClaimed, TaskCompleted, WorkerStateChanged
+from ..core.events import ChecksRan, LogMessage, TaskClaimed, WorkerStateChanged
 from ..core.signals import Verdict
 from ..core.tasks import Attempt, Task
 from . import prompting
@@ -242,7 +242,7 @@ class Worker:
             if not await anyio.to_thread.run_sync(self.ctx.repo.same_tree, head, job.base):
                 return head
             if job.task.no_change_ok:
-                await self._complete_unchanged(job)
+                await self.landing.complete_unchanged(job)
                 return None
             if nudges >= seat.max_working_resumes or seat.out_of_runs():
                 await self.handback.give_back(
@@ -260,17 +260,6 @@ class Worker:
                 )
             )
             prompt = prompting.no_change_prompt()
-
-    async def _complete_unchanged(self, job: Job) -> None:
-        task = job.task
-        task.attempts[-1].outcome = "no change"
-        task.completed_by = self.spec.id
-        task.claimed_by, task.claimed_at, task.owner = None, None, None
-        await anyio.to_thread.run_sync(self.ctx.store.move, task.id, "current", "complete", task)
-        self.ctx.emit(
-            TaskCompleted(task_id=task.id, commit="", note="completed with no change (the task says no_change_ok)")
-        )
-        await self.handback.drop_branch(job.branch, into=self.ctx.target_ref)
 
     async def commit(self, job: Job) -> str:
         git = self.ctx.repo
