@@ -42,6 +42,7 @@ class TaskView(Struct, omit_defaults=True):
     last_feedback: str = ""
     commit: str | None = None
     reason: str = ""
+    waiting: str = ""  # why a pending task is not started ("behind other-task on src/auth/")
 
 
 class ReviewView(Struct, omit_defaults=True):
@@ -54,6 +55,35 @@ class ReviewView(Struct, omit_defaults=True):
     mode: str
     round: int = 1
     requested_at: float = 0.0
+
+
+class QueueEntryView(Struct, omit_defaults=True):
+    """One request in the merge queue (the train): its place and its check state."""
+
+    task_id: str
+    worker: str = ""
+    position: int = 0  # 1 = next to land
+    state: str = "queued"  # queued | merging | checking | passed | failed | landed
+    detail: str = ""
+
+
+class BudgetView(Struct, omit_defaults=True):
+    """The run's budget (`budget` in oompa.json) and what has been spent against it."""
+
+    usd_limit: float | None = None
+    tokens_limit: int | None = None
+    usd_spent: float = 0.0
+    tokens_spent: int = 0
+    reached: str = ""  # which limit stopped new turns, at what figure ("" while within)
+
+
+class UsageLimitView(Struct, omit_defaults=True):
+    """A harness whose plan or quota limit was hit: its workers wait until `resets_at`."""
+
+    harness: str
+    message: str = ""
+    resets_at: float | None = None  # epoch seconds
+    ends_run: bool = False  # further away than limits.max_wait, or on_usage_limit: stop
 
 
 class MergeView(Struct, omit_defaults=True):
@@ -78,6 +108,9 @@ class Snapshot(Struct, omit_defaults=True):
     tasks: dict[str, TaskView] = {}
     reviews: dict[str, ReviewView] = {}
     merges: list[MergeView] = []
+    queue: list[QueueEntryView] = []  # the merge train, in landing order
+    budget: BudgetView | None = None
+    usage_limits: dict[str, UsageLimitView] = {}  # by harness
     parked: list[str] = []
     invalid: dict[str, list[str]] = {}
     usage: Usage = msgspec.field(default_factory=Usage)
