@@ -175,20 +175,41 @@ class SpecLinks(Struct, frozen=True):
     unmatched: list[str]
 
 
-def link_tasks(document: SpecDocument, tasks: Iterable[tuple[str, str | None]]) -> SpecLinks:
-    """Link `(task_id, spec)` pairs to items by the rules in the module docstring."""
-    by_anchor = {slug(item.anchor): item.index for item in document.items if item.anchor}
-    by_key: dict[str, int] = {}
-    for item in document.items:
-        by_key.setdefault(item.key, item.index)
-    sorted_keys = sorted((item.key, item.index) for item in document.items)
+class SpecLinker:
+    """Finds the item a task's `spec` names in one parsed document (the rules above), so one
+    task can be linked again without linking every task. It remembers each answer: the same
+    `spec` text always names the same item of the same document."""
+
+    def __init__(self, document: SpecDocument) -> None:
+        self._by_anchor = {slug(item.anchor): item.index for item in document.items if item.anchor}
+        self._by_key: dict[str, int] = {}
+        for item in document.items:
+            self._by_key.setdefault(item.key, item.index)
+        self._sorted_keys = sorted((item.key, item.index) for item in document.items)
+        self._known: dict[str, int | None] = {}
+
+    def item_for(self, spec: str | None) -> int | None:
+        """The index of the item `spec` names, or None (no spec, or no item matches)."""
+        if not spec:
+            return None
+        if spec not in self._known:
+            self._known[spec] = _match(slug(spec_reference(spec)), self._by_anchor, self._by_key, self._sorted_keys)
+        return self._known[spec]
+
+
+def link_tasks(
+    document: SpecDocument, tasks: Iterable[tuple[str, str | None]], linker: SpecLinker | None = None
+) -> SpecLinks:
+    """Link `(task_id, spec)` pairs to items by the rules in the module docstring (`linker`:
+    one already made for `document`, whose answers are reused)."""
+    linker = linker or SpecLinker(document)
     by_item: dict[int, list[str]] = {}
     item_of_task: dict[str, int] = {}
     unmatched: list[str] = []
     for task_id, spec in tasks:
         if not spec:
             continue
-        index = _match(slug(spec_reference(spec)), by_anchor, by_key, sorted_keys)
+        index = linker.item_for(spec)
         if index is None:
             unmatched.append(task_id)
             continue

@@ -23,7 +23,7 @@ from pygls.workspace.position_codec import ServerTextPosition, ServerTextRange
 from oompa_lsp.core.config import ConfigWarning
 from oompa_lsp.core.errors import ConfigError
 from oompa_lsp.core.jsonpos import Span, span_of_path, split_path
-from oompa_lsp.core.snapshot import Snapshot, TaskView
+from oompa_lsp.core.snapshot import ReviewView, Snapshot, TaskView
 from oompa_lsp.core.spec import SpecDocument, SpecItem, SpecLinks
 from oompa_lsp.core.tasks import Task, TaskProblem, decode_task
 
@@ -94,12 +94,23 @@ def _stale_claim(task: Task, folder_state: str, view: TaskView | None, running: 
 
 def spec_diagnostics(snapshot: Snapshot, document: SpecDocument, links: SpecLinks) -> list[lsp.Diagnostic]:
     reviews = reviews_by_task(snapshot)
+    out = spec_header_diagnostics(snapshot)
+    for item in document.items:
+        found = item_diagnostic(snapshot, item, links.by_item.get(item.index, []), reviews)
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def spec_header_diagnostics(snapshot: Snapshot) -> list[lsp.Diagnostic]:
+    """What concerns the whole swarm, on spec.md's first line."""
+    first_line = lsp.Range(lsp.Position(0, 0), lsp.Position(1, 0))
     out: list[lsp.Diagnostic] = []
     if snapshot.paused_reason:
         # Invariant 3: the user must see why approved work is not landing, and what to do.
         out.append(
             _diagnostic(
-                lsp.Range(lsp.Position(0, 0), lsp.Position(1, 0)),
+                first_line,
                 f"the merge queue is paused: {snapshot.paused_reason}",
                 lsp.DiagnosticSeverity.Warning,
                 "merge-paused",
@@ -107,24 +118,24 @@ def spec_diagnostics(snapshot: Snapshot, document: SpecDocument, links: SpecLink
         )
     for move in snapshot.outside_queue:
         # Invariant 4 broken by someone else: the user must know what was never reviewed.
-        out.append(
-            _diagnostic(
-                lsp.Range(lsp.Position(0, 0), lsp.Position(1, 0)), move, lsp.DiagnosticSeverity.Warning, "outside-queue"
-            )
-        )
-    for item in document.items:
-        task_ids = [t for t in links.by_item.get(item.index, []) if t in snapshot.tasks]
-        if task_ids:
-            words = "; ".join(f"{t}: {status_words(snapshot.tasks[t], reviews.get(t))}" for t in task_ids[:5])
-            more = f" (+{len(task_ids) - 5} more)" if len(task_ids) > 5 else ""
-            out.append(_diagnostic(_item_range(item), words + more, lsp.DiagnosticSeverity.Information, "item-status"))
-        elif not item.checked:
-            out.append(
-                _diagnostic(
-                    _item_range(item), "no task implements this item yet", lsp.DiagnosticSeverity.Hint, "item-unplanned"
-                )
-            )
+        out.append(_diagnostic(first_line, move, lsp.DiagnosticSeverity.Warning, "outside-queue"))
     return out
+
+
+def item_diagnostic(
+    snapshot: Snapshot, item: SpecItem, linked: list[str], reviews: dict[str, ReviewView]
+) -> lsp.Diagnostic | None:
+    """One spec.md item: the live status of its tasks, or a hint that none implements it."""
+    task_ids = [t for t in linked if t in snapshot.tasks]
+    if task_ids:
+        words = "; ".join(f"{t}: {status_words(snapshot.tasks[t], reviews.get(t))}" for t in task_ids[:5])
+        more = f" (+{len(task_ids) - 5} more)" if len(task_ids) > 5 else ""
+        return _diagnostic(_item_range(item), words + more, lsp.DiagnosticSeverity.Information, "item-status")
+    if not item.checked:
+        return _diagnostic(
+            _item_range(item), "no task implements this item yet", lsp.DiagnosticSeverity.Hint, "item-unplanned"
+        )
+    return None
 
 
 def _diagnostic(where: lsp.Range, message: str, severity: lsp.DiagnosticSeverity, code: str) -> lsp.Diagnostic:

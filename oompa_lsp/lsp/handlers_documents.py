@@ -7,6 +7,8 @@ Must not import: oompa_lsp.engine, oompa_lsp.adapters, oompa_lsp.cli.
 
 from __future__ import annotations
 
+from typing import Any
+
 from lsprotocol import types as lsp
 
 from .hover import item_hover, lsp_hover
@@ -33,7 +35,8 @@ def register(server: OompaServer) -> None:
         ls.rendering.clear(params.text_document.uri)
 
     @server.feature(lsp.TEXT_DOCUMENT_CODE_LENS)
-    async def code_lens(ls: OompaServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
+    async def code_lens(ls: OompaServer, params: lsp.CodeLensParams) -> list[Any]:
+        # lsp.CodeLens objects, or for spec.md the same already in wire form (wire.Prebuilt)
         await ls.until_ready()
         if ls.classify(params.text_document.uri) is not None:
             ls.forwarder.lenses_asked(params.text_document.uri)
@@ -50,11 +53,11 @@ def spec_hover(ls: OompaServer, uri: str, line: int) -> lsp.Hover | None:
     kind = ls.classify(uri)
     if kind is None or kind[0] != "spec":
         return None
-    parsed = ls.rendering.spec_document(ls.workspace.get_text_document(uri))
-    item = parsed.item_at_line(line)
+    view = ls.rendering.spec_view(ls.workspace.get_text_document(uri))
+    item = view.parsed.item_at_line(line)
     if item is None:
         return None
-    task_ids = ls.rendering.spec_links(parsed).by_item.get(item.index, [])
+    task_ids = view.links(ls.snapshot).by_item.get(item.index, [])
     files = {}
     if ls.session is not None:
         for task_id in task_ids:

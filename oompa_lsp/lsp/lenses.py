@@ -25,22 +25,30 @@ _INFO = ""  # a lens that only shows text: an empty command id does nothing when
 def spec_lenses(
     snapshot: Snapshot, document: SpecDocument, links: SpecLinks, *, viewer: bool, configured_workers: int = 0
 ) -> list[lsp.CodeLens]:
-    lenses = _swarm_lenses(snapshot, viewer, configured_workers)
+    lenses = swarm_lenses(snapshot, viewer, configured_workers)
     reviews = reviews_by_task(snapshot)
     running = snapshot.state == "running"
     for index, task_ids in links.by_item.items():
-        item = document.items[index]
-        tasks = [snapshot.tasks[t] for t in task_ids if t in snapshot.tasks]
-        tasks.sort(key=lambda t: urgency(t, reviews.get(t.id)))
-        for task in tasks[:MAX_TASKS_PER_ITEM]:
-            where = _line_range(item.line)
-            review = reviews.get(task.id)
-            lenses += [
-                _command_lens(where, task_label(task, review), _INFO, None),
-                *_actions(where, task, review, item, running),
-            ]
-        if len(tasks) > MAX_TASKS_PER_ITEM:
-            lenses.append(_lens(item.line, f"+{len(tasks) - MAX_TASKS_PER_ITEM} more tasks", _INFO))
+        lenses += item_lenses(snapshot, document.items[index], task_ids, reviews, running=running)
+    return lenses
+
+
+def item_lenses(
+    snapshot: Snapshot, item: SpecItem, task_ids: list[str], reviews: dict[str, ReviewView], *, running: bool
+) -> list[lsp.CodeLens]:
+    """The lenses of one spec.md item: each linked task's state and actions, most urgent first."""
+    tasks = [snapshot.tasks[t] for t in task_ids if t in snapshot.tasks]
+    tasks.sort(key=lambda t: urgency(t, reviews.get(t.id)))
+    where = _line_range(item.line)
+    lenses: list[lsp.CodeLens] = []
+    for task in tasks[:MAX_TASKS_PER_ITEM]:
+        review = reviews.get(task.id)
+        lenses += [
+            _command_lens(where, task_label(task, review), _INFO, None),
+            *_actions(where, task, review, item, running),
+        ]
+    if len(tasks) > MAX_TASKS_PER_ITEM:
+        lenses.append(_lens(item.line, f"+{len(tasks) - MAX_TASKS_PER_ITEM} more tasks", _INFO))
     return lenses
 
 
@@ -55,7 +63,8 @@ def task_file_lenses(snapshot: Snapshot, task_id: str, folder_state: str, *, run
     return lenses + _actions(_line_range(0), task, review, None, running)
 
 
-def _swarm_lenses(snapshot: Snapshot, viewer: bool, configured_workers: int) -> list[lsp.CodeLens]:
+def swarm_lenses(snapshot: Snapshot, viewer: bool, configured_workers: int = 0) -> list[lsp.CodeLens]:
+    """The first line of spec.md: the swarm's state and counts, with Start or Stop."""
     lenses = [_lens(0, swarm_title(snapshot, viewer, configured_workers), _INFO)]
     if snapshot.state in ("running", "stopping"):
         lenses.append(_lens(0, "■ Stop swarm", p.STOP_SWARM))

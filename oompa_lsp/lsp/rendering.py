@@ -1,10 +1,11 @@
 """What the server shows in the editor's documents: code lenses and diagnostics on spec.md,
 the task files and oompa.json, rendered from the session's Snapshot and published.
 
-It keeps the caches that make rendering cheap enough for editors that ask again and again
-(a parsed spec per document version, the task ↔ item links, the last lenses and what was last
-published per document), keyed by two counters the server bumps: `generation` (any state
-change) and `link_generation` (a change that can move a task to another spec item). The
+spec.md is rendered by a `SpecView` per open buffer (spec_view.py), kept item by item: the
+server tells the renderer what each event touched (`event_applied`) or that everything may
+have changed (`state_changed`), and only that is rendered again. The last answer of code
+lenses is kept per (document version, state generation), since editors ask again and again;
+what was last published is kept per document, so an unchanged set is not sent again. The
 rendering itself is done by the pure functions of diagnostics.py and lenses.py.
 
 Must not import: oompa_lsp.engine, oompa_lsp.cli; from oompa_lsp.adapters only the config file's name.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 from pygls.uris import from_fs_path
@@ -23,25 +24,25 @@ from pygls.workspace import TextDocument
 from oompa_lsp.adapters.config_file import CONFIG_NAME
 from oompa_lsp.core.config import ConfigWarning
 from oompa_lsp.core.errors import ConfigError, OompaError
-from oompa_lsp.core.spec import SpecDocument, SpecLinks, link_tasks, parse_spec
+from oompa_lsp.core.events import Event, TaskSeen
 
 from .diagnostics import (
     config_diagnostics,
     config_warning_diagnostics,
     in_client_units,
-    spec_diagnostics,
     task_file_diagnostics,
 )
-from .lenses import spec_lenses, task_file_lenses
+from .lenses import swarm_lenses, task_file_lenses
+from .spec_view import SpecView
+from .wire import Prebuilt, converter
 
 if TYPE_CHECKING:
     from .server import OompaServer
 
-# The cache keys: what a rendering depends on.
-_LinksKey = tuple[int, int, int]  # (id of the parsed spec, link generation, id of the snapshot)
 _LensKey = tuple[str, int | None, int, bool]  # (uri, document version, generation, viewer)
-# What was published to a document: its version and each diagnostic's range, severity and message.
-_Published = tuple[int | None, tuple[tuple[int, int, int, int, lsp.DiagnosticSeverity | None, str], ...]]
+# What was published to a task file: its version and each diagnostic's range, severity and
+# message; to spec.md: its version, the view and the view's revision of its diagnostics.
+_Published = tuple[Any, ...]
 
 
 class Renderer:
@@ -50,47 +51,49 @@ class Renderer:
     def __init__(self, server: OompaServer) -> None:
         self.server = server
         self.generation = 0  # counts state changes, so renderings can be cached between them
-        self.link_generation = 0  # counts changes that can move a task to another spec item
-        self._spec_cache: dict[str, tuple[int | None, SpecDocument]] = {}
-        self._lens_cache: tuple[_LensKey, list[lsp.CodeLens]] | None = None
-        self._links_cache: tuple[_LinksKey, SpecLinks, SpecDocument] | None = None
+        self._unstructure = converter().unstructure
+        self._views: dict[str, SpecView] = {}  # uri -> the view of the buffer's latest version
+        self._lens_cache: tuple[_LensKey, list[Any]] | None = None
         self._published: dict[str, _Published] = {}  # uri -> what was last published there
         self._invalid_published: set[str] = set()
 
-    def state_changed(self, links_may_move: bool = False) -> None:
+    def event_applied(self, event: Event) -> None:
+        """An event was applied to the snapshot: what it names is rendered again."""
         self.generation += 1
-        if links_may_move:
-            self.link_generation += 1
+        task_id = getattr(event, "task_id", None)
+        for view in self._views.values():
+            if isinstance(event, TaskSeen):  # the only event that can change a task's `spec`
+                view.relink()
+            if isinstance(task_id, str):
+                view.tasks_changed((task_id,))
+
+    def state_changed(self) -> None:
+        """The snapshot may have changed wholesale (a session opened, a mode changed)."""
+        self.generation += 1
+        for view in self._views.values():
+            view.everything_changed()
 
     def forget(self, uri: str) -> None:
         """A document was closed: its buffer no longer decides what is shown."""
-        self._spec_cache.pop(uri, None)
+        self._views.pop(uri, None)
         self._published.pop(uri, None)
 
     # -- spec.md, parsed and linked ----------------------------------------------------------
 
-    def spec_document(self, document: TextDocument) -> SpecDocument:
-        cached = self._spec_cache.get(document.uri)
-        if cached is not None and cached[0] == document.version and document.version is not None:
-            return cached[1]
-        parsed = parse_spec(document.source)
-        self._spec_cache[document.uri] = (document.version, parsed)
-        return parsed
-
-    def spec_links(self, parsed: SpecDocument) -> SpecLinks:
-        """Which tasks implement which items; linked again only when the spec or a task's
-        `spec` may have changed (linking slugs every task: too slow for every state change)."""
-        snapshot = self.server.snapshot
-        key = (id(parsed), self.link_generation, id(snapshot))
-        if self._links_cache is not None and self._links_cache[0] == key and self._links_cache[2] is parsed:
-            return self._links_cache[1]
-        links = link_tasks(parsed, ((t.id, t.spec) for t in snapshot.tasks.values()))
-        self._links_cache = (key, links, parsed)
-        return links
+    def spec_view(self, document: TextDocument) -> SpecView:
+        """The view of the buffer's current version: parsed once per version (a buffer with no
+        version, read from disk, every time)."""
+        known = self._views.get(document.uri)
+        if known is not None and known.version == document.version and document.version is not None:
+            return known
+        view = SpecView(document, self._unstructure, previous=known)
+        if document.version is not None:
+            self._views[document.uri] = view
+        return view
 
     # -- code lenses ------------------------------------------------------------------------
 
-    def lenses_for(self, uri: str) -> list[lsp.CodeLens]:
+    def lenses_for(self, uri: str) -> list[Any]:
         ls = self.server
         kind = ls.classify(uri)
         if kind is None:
@@ -99,8 +102,8 @@ class Renderer:
             return self._spec_lenses(ls.workspace.get_text_document(uri))
         return task_file_lenses(ls.snapshot, kind[1], kind[2], running=ls.running)
 
-    def _spec_lenses(self, document: TextDocument) -> list[lsp.CodeLens]:
-        """Rendered once per (document version, state generation): editors ask again and again."""
+    def _spec_lenses(self, document: TextDocument) -> list[Any]:
+        """Answered once per (document version, state generation): editors ask again and again."""
         ls = self.server
         if ls.session is None and ls.problem:
             where = lsp.Range(lsp.Position(0, 0), lsp.Position(0, 0))
@@ -108,10 +111,9 @@ class Renderer:
         key = (document.uri, document.version, self.generation, ls.viewer)
         if document.version is not None and self._lens_cache is not None and self._lens_cache[0] == key:
             return self._lens_cache[1]
-        parsed = self.spec_document(document)
-        lenses = spec_lenses(
-            ls.snapshot, parsed, self.spec_links(parsed), viewer=ls.viewer, configured_workers=ls.configured_workers()
-        )
+        snapshot = ls.snapshot
+        header = [self._unstructure(lens) for lens in swarm_lenses(snapshot, ls.viewer, ls.configured_workers())]
+        lenses = self.spec_view(document).lenses(snapshot, header)
         self._lens_cache = (key, lenses)
         return lenses
 
@@ -128,23 +130,33 @@ class Renderer:
 
     # -- diagnostics ------------------------------------------------------------------------
 
-    def diagnostics_for(self, document: TextDocument) -> list[lsp.Diagnostic] | None:
+    def diagnostics_for(self, document: TextDocument) -> list[Any] | None:
         ls = self.server
         kind = ls.classify(document.uri)
         if kind is None:
             return None
         if kind[0] == "spec":
-            parsed = self.spec_document(document)
-            found = spec_diagnostics(ls.snapshot, parsed, self.spec_links(parsed))
-        else:
-            found = task_file_diagnostics(document.source, kind[1], kind[2], ls.snapshot, running=ls.running)
+            return self.spec_view(document).diagnostics(ls.snapshot)
+        found = task_file_diagnostics(document.source, kind[1], kind[2], ls.snapshot, running=ls.running)
         return in_client_units(document, found)
 
     def publish(self, document: TextDocument, *, only_if_changed: bool = False) -> None:
         found = self.diagnostics_for(document)
         if found is None:
             return
-        seen = (
+        seen = self._what_is_published(document, found)
+        if only_if_changed and self._published.get(document.uri) == seen:
+            return  # a state change that does not show here: spare the editor 2,000 diagnostics
+        self._published[document.uri] = seen
+        self.server.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(uri=document.uri, diagnostics=found, version=document.version)
+        )
+
+    def _what_is_published(self, document: TextDocument, found: list[Any]) -> _Published:
+        if isinstance(found, Prebuilt):  # spec.md: its view counts its changes
+            view = self.spec_view(document)
+            return (document.version, view, view.revision)
+        return (
             document.version,
             tuple(
                 (
@@ -157,12 +169,6 @@ class Renderer:
                 )
                 for d in found
             ),
-        )
-        if only_if_changed and self._published.get(document.uri) == seen:
-            return  # a state change that does not show here: spare the editor 2,000 diagnostics
-        self._published[document.uri] = seen
-        self.server.text_document_publish_diagnostics(
-            lsp.PublishDiagnosticsParams(uri=document.uri, diagnostics=found, version=document.version)
         )
 
     def clear(self, uri: str) -> None:

@@ -36,12 +36,12 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from oompa_lsp.adapters.config_file import CONFIG_NAME
 from oompa_lsp.core.errors import OompaError
-from oompa_lsp.core.events import Event, TaskSeen
+from oompa_lsp.core.events import Event
 from oompa_lsp.core.snapshot import Snapshot
 from oompa_lsp.core.tasks import TASK_STATES
 from oompa_lsp.engine.swarm import Swarm
 
-from . import protocol as p
+from . import protocol as p, wire
 from .forwarding import Forwarder
 from .outlet import EditorOutlet
 from .progress import SwarmProgress
@@ -65,6 +65,7 @@ class OompaServer(LanguageServer):
             VERSION,
             protocol_cls=p.OompaProtocol,
             text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+            converter_factory=wire.converter,  # answers built once pass through as they are
         )
         self.session: Session | None = None
         self.problem = ""  # why there is no session (e.g. oompa.json is invalid)
@@ -187,20 +188,19 @@ class OompaServer(LanguageServer):
             await self.session.close()
             self.session = None
         await self.open_session()
-        self.rendering.state_changed(links_may_move=True)
+        self.rendering.state_changed()
         self.rendering.refresh()
 
     def on_engine_event(self, event: Event) -> None:
         if self._loop is not None and threading.get_ident() != self._loop_thread_id:
             self._loop.call_soon_threadsafe(self.on_engine_event, event)  # notify only from the loop
             return
-        # TaskSeen is the only event that can change a task's `spec`
-        self.rendering.state_changed(links_may_move=isinstance(event, TaskSeen))
+        self.rendering.event_applied(event)
         self.forwarder.on_event(event)
 
     def on_mode_change(self) -> None:
         """Attached as a viewer, or back to idle: what the editor shows changed wholesale."""
-        self.rendering.state_changed(links_may_move=True)
+        self.rendering.state_changed()
         if self.ready.is_set():
             self.forwarder.swarm_state(urgent=True)
             self.forwarder.schedule_refresh()

@@ -44,10 +44,11 @@ def tick_edit(ls: OompaServer, task_id: str) -> tuple[lsp.WorkspaceEdit, str] | 
         return None
     document = ls.workspace.get_text_document(from_fs_path(str(spec_path)))
     try:
-        parsed = ls.rendering.spec_document(document)
+        view = ls.rendering.spec_view(document)
     except OSError:
         return None
-    index = ls.rendering.spec_links(parsed).item_of_task.get(task_id)
+    parsed = view.parsed
+    index = view.links(ls.snapshot).item_of_task.get(task_id)
     if index is None or parsed.items[index].checked:
         return None
     item = parsed.items[index]

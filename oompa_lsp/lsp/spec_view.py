@@ -1,0 +1,187 @@
+"""spec.md's code lenses and diagnostics, kept item by item and redone only where something
+changed.
+
+A `SpecView` belongs to one version of one spec.md buffer. It parses the text once, links the
+snapshot's tasks to its items once and renders each item's lenses and diagnostic once, in wire
+form (`wire.Prebuilt`, what pygls would have made of the lsprotocol objects). After that, only
+what an event touched is rendered again:
+
+- an event naming a task (`tasks_changed`): the item that task is linked to;
+- a task seen again, whose `spec` may have changed (`relink`): every task is linked again (a
+  dictionary lookup each, the linker remembers its answers) and the items whose tasks differ
+  are rendered again;
+- the snapshot replaced by another object (the session changed mode), the swarm starting or
+  stopping to run (a task's actions depend on it), or `everything_changed`: all items.
+
+A new version of the buffer gets a new view, which takes over the renderings of the items
+that did not change (same item on the same line, same tasks), so typing in one item renders
+that item again, not the other 1,999.
+
+Must not import: oompa_lsp.engine, oompa_lsp.adapters, oompa_lsp.cli.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from lsprotocol import types as lsp
+from pygls.workspace import TextDocument
+from pygls.workspace.position_codec import ServerTextPosition, ServerTextRange
+
+from oompa_lsp.core.snapshot import Snapshot
+from oompa_lsp.core.spec import SpecDocument, SpecLinker, SpecLinks, link_tasks, parse_spec
+
+from .diagnostics import item_diagnostic, spec_header_diagnostics
+from .labels import reviews_by_task
+from .lenses import item_lenses
+from .wire import Prebuilt
+
+Unstructure = Callable[[Any], Any]
+
+
+class SpecView:
+    """The lenses and diagnostics of one version of a spec.md buffer."""
+
+    def __init__(self, document: TextDocument, unstructure: Unstructure, previous: SpecView | None = None) -> None:
+        self.version = document.version
+        self.parsed: SpecDocument = parse_spec(document.source)
+        self.revision = 0  # counts changes of the diagnostics, so an unchanged set is not sent again
+        self._document = document
+        self._ascii = document.source.isascii()
+        self._unstructure = unstructure
+        self._linker = SpecLinker(self.parsed)
+        self._links: SpecLinks | None = None
+        self._snapshot: Snapshot | None = None  # the snapshot the links and renderings are of
+        self._running = False
+        self._relink = False
+        count = len(self.parsed.items)
+        self._dirty: set[int] = set(range(count))
+        self._item_lenses: list[list[Any]] = [[] for _ in range(count)]
+        self._item_diagnostics: list[Any] = [None] * count
+        self._lenses: list[Any] | None = None  # every item's lenses, in wire form
+        self._diagnostics: Prebuilt | None = None
+        self._header: list[Any] = []
+        self._previous = previous  # whose renderings of unchanged items this view takes over
+
+    # -- what changed -----------------------------------------------------------------------
+
+    def tasks_changed(self, task_ids: Iterable[str]) -> None:
+        """Events changed these tasks (state, worker, review): their items are rendered again."""
+        if self._previous is not None:
+            self._previous.tasks_changed(task_ids)  # nothing taken over may be stale
+        if self._links is None:
+            return
+        for task_id in task_ids:
+            index = self._links.item_of_task.get(task_id)
+            if index is not None:
+                self._dirty.add(index)
+
+    def relink(self) -> None:
+        """A task was seen again: its `spec` may name another item now."""
+        if self._previous is not None:
+            self._previous.relink()
+        self._relink = True
+
+    def everything_changed(self) -> None:
+        if self._previous is not None:
+            self._previous.everything_changed()
+        self._links = None
+        self._dirty = set(range(len(self.parsed.items)))
+
+    # -- what is shown ----------------------------------------------------------------------
+
+    def links(self, snapshot: Snapshot) -> SpecLinks:
+        """Which tasks implement which items, for `snapshot`."""
+        if self._links is None or self._relink or snapshot is not self._snapshot:
+            self._link(snapshot)
+        assert self._links is not None
+        return self._links
+
+    def lenses(self, snapshot: Snapshot, header: list[Any]) -> Prebuilt:
+        """The lenses of spec.md: `header` (the swarm's, in wire form), then every item's."""
+        self._render(snapshot)
+        if self._lenses is None:
+            links = self.links(snapshot)
+            self._lenses = [lens for index in links.by_item for lens in self._item_lenses[index]]
+        return Prebuilt(header + self._lenses)
+
+    def diagnostics(self, snapshot: Snapshot) -> Prebuilt:
+        self._render(snapshot)
+        header = [self._unstructure(d) for d in spec_header_diagnostics(snapshot)]
+        if header != self._header:
+            self._header, self._diagnostics = header, None
+            self.revision += 1
+        if self._diagnostics is None:
+            self._diagnostics = Prebuilt(header + [d for d in self._item_diagnostics if d is not None])
+        return self._diagnostics
+
+    # -- rendering --------------------------------------------------------------------------
+
+    def _link(self, snapshot: Snapshot) -> None:
+        links = link_tasks(self.parsed, ((t.id, t.spec) for t in snapshot.tasks.values()), self._linker)
+        if self._links is None or snapshot is not self._snapshot:
+            self._dirty = set(range(len(self.parsed.items)))
+        else:
+            before = self._links.by_item
+            changed = {i for i in before.keys() | links.by_item.keys() if before.get(i) != links.by_item.get(i)}
+            self._dirty |= changed
+            if before.keys() != links.by_item.keys() or changed:
+                self._lenses = None  # the order of linked items may differ too
+        self._links, self._snapshot, self._relink = links, snapshot, False
+
+    def _render(self, snapshot: Snapshot) -> None:
+        links = self.links(snapshot)
+        running = snapshot.state == "running"
+        if running != self._running:
+            self._running, self._dirty = running, set(range(len(self.parsed.items)))
+        self._take_over(links)
+        if not self._dirty:
+            return
+        reviews = reviews_by_task(snapshot)
+        changed = False
+        for index in self._dirty:
+            item, task_ids = self.parsed.items[index], links.by_item.get(index, [])
+            self._item_lenses[index] = [
+                self._unstructure(lens) for lens in item_lenses(snapshot, item, task_ids, reviews, running=running)
+            ]
+            found = item_diagnostic(snapshot, item, task_ids, reviews)
+            wire = None if found is None else self._unstructure(self._in_client_units(found))
+            if wire != self._item_diagnostics[index]:
+                self._item_diagnostics[index], changed = wire, True
+        self._dirty.clear()
+        self._lenses = None
+        if changed:
+            self._diagnostics = None
+            self.revision += 1
+
+    def _take_over(self, links: SpecLinks) -> None:
+        """Once, on the first rendering: the previous version's renderings of items that are
+        the same item with the same tasks, rendered against the same snapshot."""
+        previous, self._previous = self._previous, None
+        if previous is None or previous._links is None or previous._relink:
+            return
+        if previous._snapshot is not self._snapshot or previous._running != self._running:
+            return
+        before = previous.parsed.items
+        for index in list(self._dirty):
+            if (
+                index < len(before)
+                and index not in previous._dirty
+                and before[index] == self.parsed.items[index]
+                and previous._links.by_item.get(index) == links.by_item.get(index)
+            ):
+                self._item_lenses[index] = previous._item_lenses[index]
+                self._item_diagnostics[index] = previous._item_diagnostics[index]
+                self._dirty.discard(index)
+
+    def _in_client_units(self, diagnostic: lsp.Diagnostic) -> lsp.Diagnostic:
+        """Diagnostics are computed in code points; the client may count otherwise."""
+        if not self._ascii:
+            start, end = diagnostic.range.start, diagnostic.range.end
+            diagnostic.range = self._document.range_to_client_units(
+                ServerTextRange(
+                    ServerTextPosition(start.line, start.character), ServerTextPosition(end.line, end.character)
+                )
+            )
+        return diagnostic
