@@ -1,6 +1,6 @@
 """`python -m bench [--quick] [--only NAME ...]`: the swarm's cost beyond its agents.
 
-Runs the suite of issue 6 (points 2-5), prints one table and writes every raw figure, the
+Runs the suite of issue 6 (points 2-5) and the language server's latency (issue 18, point 5), prints one table and writes every raw figure, the
 settings and the machine to `bench/results/<time>.json` (git-ignored). Each figure is a
 median over several runs with its min–max; each comparison is a ratio taken run by run
 against a baseline measured side by side in the same run. The agent and the reviewer are
@@ -19,23 +19,25 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import machine, merge_cost, next_cycle, overhead, scale
+from . import lsp_latency, machine, merge_cost, next_cycle, overhead, scale
 from .stats import Figure, table
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SUITES = ("overhead", "merge", "cycle", "scale")
+SUITES = ("overhead", "merge", "cycle", "scale", "lsp_latency")
 
 FULL = {
     "overhead": {"tasks": 100, "workers": 8, "runs": 5},
     "merge": {"sizes": [1_000, 10_000, 50_000], "merges": 9},
     "cycle": {"size": 50_000, "rounds": 5},
     "scale": {"workers": 64, "tasks": 1_000, "runs": 3, "windows": 5, "window_s": 3.0},
+    "lsp_latency": {"items": 2_000, "rounds": 60, "swarm_seconds": 15.0},
 }
 QUICK = {
     "overhead": {"tasks": 30, "workers": 8, "runs": 3},
     "merge": {"sizes": [1_000, 5_000], "merges": 6},
     "cycle": {"size": 2_000, "rounds": 3},
     "scale": {"workers": 16, "tasks": 100, "runs": 1, "windows": 3, "window_s": 1.0},
+    "lsp_latency": {"items": 2_000, "rounds": 20, "swarm_seconds": 5.0},
 }
 
 
@@ -70,7 +72,8 @@ def _run_suite(name: str, workdir: Path, settings: dict) -> list[Figure]:
         print(f"  {message}", flush=True)
 
     print(f"{name}: {settings}", flush=True)
-    module = {"overhead": overhead, "merge": merge_cost, "cycle": next_cycle, "scale": scale}[name]
+    module = {"overhead": overhead, "merge": merge_cost, "cycle": next_cycle, "scale": scale,
+              "lsp_latency": lsp_latency}[name]
     return module.measure(workdir, log=log, **settings)
 
 

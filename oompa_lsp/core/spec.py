@@ -28,6 +28,7 @@ import re
 from collections.abc import Iterable
 
 from msgspec import Struct
+from msgspec.structs import replace
 
 _ITEM = re.compile(r"^(?P<indent>[ \t]*)(?P<bullet>[-*+]|\d{1,9}[.)])[ \t]+\[(?P<mark>[ xX])\](?:[ \t]+(?P<text>.*))?$")
 _FENCE = re.compile(r"^[ \t]{0,3}(?P<fence>`{3,}|~{3,})")
@@ -81,7 +82,14 @@ def spec_reference(spec: str) -> str:
     return reference
 
 
-def parse_spec(text: str) -> SpecDocument:
+# An item line as parsed before: the item (at whatever place it was) and its bullet's indent.
+KnownLines = dict[str, tuple["SpecItem", int]]
+
+
+def parse_spec(text: str, known: KnownLines | None = None) -> SpecDocument:
+    """The items of `text`. `known` (item lines of an earlier version, filled in as lines are
+    parsed) spares parsing an item line again: typing in one item leaves the others as they were."""
+    known = {} if known is None else known
     items: list[SpecItem] = []
     lines = text.split("\n")
     fence: str | None = None
@@ -103,10 +111,11 @@ def parse_spec(text: str) -> SpecDocument:
             fence = fence_match.group("fence")
             open_item = _continue(items, open_item, number, line)
             continue
-        found = _ITEM.match(line)
-        if found:
-            items.append(_item(len(items), number, line, found, heading))
-            open_item = (len(items) - 1, len(found.group("indent").expandtabs(4)))
+        item = _item_line(line, known)
+        if item is not None:
+            before, indent = item
+            items.append(replace(before, index=len(items), line=number, end_line=number, heading=heading))
+            open_item = (len(items) - 1, indent)
             continue
         heading_match = _HEADING.match(line)
         if heading_match:
@@ -114,6 +123,16 @@ def parse_spec(text: str) -> SpecDocument:
             continue
         open_item = _continue(items, open_item, number, line)
     return SpecDocument(items)
+
+
+def _item_line(line: str, known: KnownLines) -> tuple[SpecItem, int] | None:
+    if line in known:
+        return known[line]
+    found = _ITEM.match(line)
+    if not found:
+        return None
+    known[line] = _item(0, 0, line, found, ""), len(found.group("indent").expandtabs(4))
+    return known[line]
 
 
 def _item(index: int, number: int, line: str, found: re.Match[str], heading: str) -> SpecItem:
@@ -180,7 +199,9 @@ class SpecLinker:
     task can be linked again without linking every task. It remembers each answer: the same
     `spec` text always names the same item of the same document."""
 
-    def __init__(self, document: SpecDocument) -> None:
+    def __init__(self, document: SpecDocument, references: dict[str, str] | None = None) -> None:
+        # `references`: each `spec` text reduced to what is compared, shared across versions
+        self._references = {} if references is None else references
         self._by_anchor = {slug(item.anchor): item.index for item in document.items if item.anchor}
         self._by_key: dict[str, int] = {}
         for item in document.items:
@@ -193,7 +214,9 @@ class SpecLinker:
         if not spec:
             return None
         if spec not in self._known:
-            self._known[spec] = _match(slug(spec_reference(spec)), self._by_anchor, self._by_key, self._sorted_keys)
+            if spec not in self._references:
+                self._references[spec] = slug(spec_reference(spec))
+            self._known[spec] = _match(self._references[spec], self._by_anchor, self._by_key, self._sorted_keys)
         return self._known[spec]
 
 

@@ -28,8 +28,8 @@ def spec_lenses(
     lenses = swarm_lenses(snapshot, viewer, configured_workers)
     reviews = reviews_by_task(snapshot)
     running = snapshot.state == "running"
-    for index, task_ids in links.by_item.items():
-        lenses += item_lenses(snapshot, document.items[index], task_ids, reviews, running=running)
+    for index in sorted(links.by_item):  # in the order of the document
+        lenses += item_lenses(snapshot, document.items[index], links.by_item[index], reviews, running=running)
     return lenses
 
 
@@ -50,6 +50,12 @@ def item_lenses(
     if len(tasks) > MAX_TASKS_PER_ITEM:
         lenses.append(_lens(item.line, f"+{len(tasks) - MAX_TASKS_PER_ITEM} more tasks", _INFO))
     return lenses
+
+
+def shows_running(task: TaskView) -> bool:
+    """Whether a task's lenses change when the swarm starts or stops running: a claimed task
+    offers Cancel while it runs, Requeue when the claim is stale."""
+    return task.state == "current"
 
 
 def task_file_lenses(snapshot: Snapshot, task_id: str, folder_state: str, *, running: bool) -> list[lsp.CodeLens]:

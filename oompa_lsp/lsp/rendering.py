@@ -63,7 +63,7 @@ class Renderer:
         task_id = getattr(event, "task_id", None)
         for view in self._views.values():
             if isinstance(event, TaskSeen):  # the only event that can change a task's `spec`
-                view.relink()
+                view.relink(event.task_id)
             if isinstance(task_id, str):
                 view.tasks_changed((task_id,))
 

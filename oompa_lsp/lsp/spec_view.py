@@ -7,21 +7,22 @@ form (`wire.Prebuilt`, what pygls would have made of the lsprotocol objects). Af
 what an event touched is rendered again:
 
 - an event naming a task (`tasks_changed`): the item that task is linked to;
-- a task seen again, whose `spec` may have changed (`relink`): every task is linked again (a
-  dictionary lookup each, the linker remembers its answers) and the items whose tasks differ
-  are rendered again;
-- the snapshot replaced by another object (the session changed mode), the swarm starting or
-  stopping to run (a task's actions depend on it), or `everything_changed`: all items.
+- a task seen again, whose `spec` may have changed (`relink`): that task is linked again, and
+  moved to its new item in the place a fresh link would give it (the snapshot's order);
+- the swarm starting or stopping to run: the items of claimed tasks (their actions change);
+- the snapshot replaced by another object (the session changed mode), or
+  `everything_changed`: all items.
 
 A new version of the buffer gets a new view, which takes over the renderings of the items
-that did not change (same item on the same line, same tasks), so typing in one item renders
-that item again, not the other 1,999.
+that did not change (same item on the same line, same tasks), and the lines and `spec` texts
+already parsed: typing in one item renders that item again, not the other 1,999.
 
 Must not import: oompa_lsp.engine, oompa_lsp.adapters, oompa_lsp.cli.
 """
 
 from __future__ import annotations
 
+from bisect import insort
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -30,11 +31,11 @@ from pygls.workspace import TextDocument
 from pygls.workspace.position_codec import ServerTextPosition, ServerTextRange
 
 from oompa_lsp.core.snapshot import Snapshot
-from oompa_lsp.core.spec import SpecDocument, SpecLinker, SpecLinks, link_tasks, parse_spec
+from oompa_lsp.core.spec import KnownLines, SpecDocument, SpecLinker, SpecLinks, link_tasks, parse_spec
 
 from .diagnostics import item_diagnostic, spec_header_diagnostics
 from .labels import reviews_by_task
-from .lenses import item_lenses
+from .lenses import item_lenses, shows_running
 from .wire import Prebuilt
 
 Unstructure = Callable[[Any], Any]
@@ -45,16 +46,21 @@ class SpecView:
 
     def __init__(self, document: TextDocument, unstructure: Unstructure, previous: SpecView | None = None) -> None:
         self.version = document.version
-        self.parsed: SpecDocument = parse_spec(document.source)
+        # what earlier versions parsed and reduced, reused (kept from growing without end)
+        lines, references = (previous._lines, previous._references) if previous else ({}, {})
+        self._lines: KnownLines = lines if len(lines) < 4 * document.source.count("\n") + 100 else {}
+        self._references: dict[str, str] = references if len(references) < 10_000 else {}
+        self.parsed: SpecDocument = parse_spec(document.source, self._lines)
         self.revision = 0  # counts changes of the diagnostics, so an unchanged set is not sent again
         self._document = document
         self._ascii = document.source.isascii()
         self._unstructure = unstructure
-        self._linker = SpecLinker(self.parsed)
+        self._linker = SpecLinker(self.parsed, self._references)
         self._links: SpecLinks | None = None
         self._snapshot: Snapshot | None = None  # the snapshot the links and renderings are of
         self._running = False
-        self._relink = False
+        self._relink: dict[str, None] = {}  # tasks to link again, in the order they were seen
+        self._order: dict[str, int] = {}  # each task's place in the snapshot
         count = len(self.parsed.items)
         self._dirty: set[int] = set(range(count))
         self._item_lenses: list[list[Any]] = [[] for _ in range(count)]
@@ -77,11 +83,12 @@ class SpecView:
             if index is not None:
                 self._dirty.add(index)
 
-    def relink(self) -> None:
+    def relink(self, task_id: str) -> None:
         """A task was seen again: its `spec` may name another item now."""
         if self._previous is not None:
-            self._previous.relink()
-        self._relink = True
+            self._previous.relink(task_id)
+        if self._links is not None:
+            self._relink[task_id] = None
 
     def everything_changed(self) -> None:
         if self._previous is not None:
@@ -93,8 +100,10 @@ class SpecView:
 
     def links(self, snapshot: Snapshot) -> SpecLinks:
         """Which tasks implement which items, for `snapshot`."""
-        if self._links is None or self._relink or snapshot is not self._snapshot:
+        if self._links is None or snapshot is not self._snapshot:
             self._link(snapshot)
+        elif self._relink:
+            self._link_again(snapshot)
         assert self._links is not None
         return self._links
 
@@ -103,7 +112,7 @@ class SpecView:
         self._render(snapshot)
         if self._lenses is None:
             links = self.links(snapshot)
-            self._lenses = [lens for index in links.by_item for lens in self._item_lenses[index]]
+            self._lenses = [lens for index in sorted(links.by_item) for lens in self._item_lenses[index]]
         return Prebuilt(header + self._lenses)
 
     def diagnostics(self, snapshot: Snapshot) -> Prebuilt:
@@ -119,23 +128,46 @@ class SpecView:
     # -- rendering --------------------------------------------------------------------------
 
     def _link(self, snapshot: Snapshot) -> None:
-        links = link_tasks(self.parsed, ((t.id, t.spec) for t in snapshot.tasks.values()), self._linker)
-        if self._links is None or snapshot is not self._snapshot:
-            self._dirty = set(range(len(self.parsed.items)))
-        else:
-            before = self._links.by_item
-            changed = {i for i in before.keys() | links.by_item.keys() if before.get(i) != links.by_item.get(i)}
-            self._dirty |= changed
-            if before.keys() != links.by_item.keys() or changed:
-                self._lenses = None  # the order of linked items may differ too
-        self._links, self._snapshot, self._relink = links, snapshot, False
+        tasks = snapshot.tasks.values()
+        self._links = link_tasks(self.parsed, ((t.id, t.spec) for t in tasks), self._linker)
+        self._order = {task_id: place for place, task_id in enumerate(snapshot.tasks)}
+        self._snapshot, self._relink, self._lenses = snapshot, {}, None
+        self._dirty = set(range(len(self.parsed.items)))
+
+    def _link_again(self, snapshot: Snapshot) -> None:
+        """Link the tasks seen since to the items their `spec` names now."""
+        assert self._links is not None
+        links, seen, self._relink = self._links, list(self._relink), {}
+        if len(self._order) != len(snapshot.tasks):  # tasks were added (never removed)
+            self._order = {task_id: place for place, task_id in enumerate(snapshot.tasks)}
+        for task_id in seen:
+            task = snapshot.tasks.get(task_id)
+            old, new = links.item_of_task.get(task_id), self._linker.item_for(task.spec if task else None)
+            if old == new:
+                continue
+            if old is not None:
+                links.by_item[old].remove(task_id)
+                if not links.by_item[old]:
+                    del links.by_item[old]
+                del links.item_of_task[task_id]
+                self._dirty.add(old)
+            if task_id in links.unmatched:
+                links.unmatched.remove(task_id)
+            if new is not None:
+                insort(links.by_item.setdefault(new, []), task_id, key=self._order.__getitem__)
+                links.item_of_task[task_id] = new
+                self._dirty.add(new)
+            elif task is not None and task.spec:
+                links.unmatched.append(task_id)
+            self._lenses = None
 
     def _render(self, snapshot: Snapshot) -> None:
         links = self.links(snapshot)
         running = snapshot.state == "running"
         if running != self._running:
-            self._running, self._dirty = running, set(range(len(self.parsed.items)))
-        self._take_over(links)
+            self._running = running
+            self._dirty |= {i for t, i in links.item_of_task.items() if shows_running(snapshot.tasks[t])}
+        self._take_over(links, snapshot)
         if not self._dirty:
             return
         reviews = reviews_by_task(snapshot)
@@ -155,14 +187,16 @@ class SpecView:
             self._diagnostics = None
             self.revision += 1
 
-    def _take_over(self, links: SpecLinks) -> None:
+    def _take_over(self, links: SpecLinks, snapshot: Snapshot) -> None:
         """Once, on the first rendering: the previous version's renderings of items that are
         the same item with the same tasks, rendered against the same snapshot."""
         previous, self._previous = self._previous, None
-        if previous is None or previous._links is None or previous._relink:
+        if previous is None or previous._links is None:
             return
-        if previous._snapshot is not self._snapshot or previous._running != self._running:
+        if previous._snapshot is not snapshot or previous._running != self._running:
             return
+        if previous._relink:
+            previous._link_again(snapshot)  # what it would render again is not taken over
         before = previous.parsed.items
         for index in list(self._dirty):
             if (
