@@ -27,10 +27,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from lsprotocol import types as lsp
+from msgspec.structs import astuple
 from pygls.workspace import TextDocument
 from pygls.workspace.position_codec import ServerTextPosition, ServerTextRange
 
-from oompa_lsp.core.snapshot import Snapshot
+from oompa_lsp.core.snapshot import ReviewView, Snapshot
 from oompa_lsp.core.spec import KnownLines, SpecDocument, SpecLinker, SpecLinks, link_tasks, parse_spec
 
 from .diagnostics import item_diagnostic, spec_header_diagnostics
@@ -65,6 +66,7 @@ class SpecView:
         self._dirty: set[int] = set(range(count))
         self._item_lenses: list[list[Any]] = [[] for _ in range(count)]
         self._item_diagnostics: list[Any] = [None] * count
+        self._item_inputs: list[Any] = [None] * count  # what each item was rendered from
         self._lenses: list[Any] | None = None  # every item's lenses, in wire form
         self._diagnostics: Prebuilt | None = None
         self._header: list[Any] = []
@@ -174,6 +176,10 @@ class SpecView:
         changed = False
         for index in self._dirty:
             item, task_ids = self.parsed.items[index], links.by_item.get(index, [])
+            inputs = _inputs_of(snapshot, task_ids, reviews, running)
+            if inputs == self._item_inputs[index]:
+                continue  # e.g. a task seen again as it was: nothing to render
+            self._item_inputs[index] = inputs
             self._item_lenses[index] = [
                 self._unstructure(lens) for lens in item_lenses(snapshot, item, task_ids, reviews, running=running)
             ]
@@ -207,6 +213,7 @@ class SpecView:
             ):
                 self._item_lenses[index] = previous._item_lenses[index]
                 self._item_diagnostics[index] = previous._item_diagnostics[index]
+                self._item_inputs[index] = previous._item_inputs[index]
                 self._dirty.discard(index)
 
     def _in_client_units(self, diagnostic: lsp.Diagnostic) -> lsp.Diagnostic:
@@ -219,3 +226,16 @@ class SpecView:
                 )
             )
         return diagnostic
+
+
+def _inputs_of(snapshot: Snapshot, task_ids: list[str], reviews: dict[str, ReviewView], running: bool) -> Any:
+    """Everything an item's lenses and diagnostic are rendered from, besides the item itself."""
+    tasks = snapshot.tasks
+    return running, tuple(
+        (
+            task_id,
+            astuple(tasks[task_id]) if task_id in tasks else None,
+            astuple(reviews[task_id]) if task_id in reviews else None,
+        )
+        for task_id in task_ids
+    )
