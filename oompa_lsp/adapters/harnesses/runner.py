@@ -240,7 +240,7 @@ def _usage_limit_notice(error: str | None, parsed: StreamResult, ran: ProcessRes
     it timed out), verbatim; "" when none."""
     if error is None:
         return ""
-    texts = (error, parsed.error, parsed.last_api_error, "\n".join(ran.stderr_tail))
+    texts = (parsed.error, parsed.last_api_error, _ANSI.sub("", "\n".join(ran.stderr_tail)).strip(), error)
     return next((text for text in texts if text and is_usage_limit(text)), "")
 
 
