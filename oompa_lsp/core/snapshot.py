@@ -183,6 +183,25 @@ class Snapshot(Struct, omit_defaults=True):
         return " · ".join(parts)
 
 
+BUDGET_WARNING_SHARE = 0.8  # the editor warns once this much of a run limit is spent
+
+
+def spending_warnings(snapshot: Snapshot, now: float | None = None) -> list[str]:
+    """What the editor warns about on spec.md: a budget nearly (or wholly) spent, the models
+    whose cost is unknown, and the harnesses waiting for a usage limit's reset."""
+    out: list[str] = []
+    budget = snapshot.budget
+    if budget is not None and budget.share >= BUDGET_WARNING_SHARE:
+        out.append(budget.describe() if budget.reached else f"{budget.describe()}: the run stops at 100%")
+    if budget is not None and budget.usd_limit and budget.unpriced:
+        out.append(
+            f'cost unknown for {", ".join(budget.unpriced)} (no price: add it to "prices" in oompa.json); '
+            "budget.usd counts only the priced turns"
+        )
+    out += [limit.describe(now) for limit in snapshot.usage_limits.values()]
+    return out
+
+
 def fold(events: Iterable[ev.Event], into: Snapshot | None = None) -> Snapshot:
     snapshot = into or Snapshot()
     for event in events:
