@@ -160,8 +160,7 @@ class Spending:
         now = self.clock.now()
         notice = usage_limit_in(outcome.usage_limit or outcome.error or "", now)
         resets_at = notice.resets_at if notice is not None else None
-        # a reset already past (a CLI that still refuses): look again in a minute, not at once
-        until = max(resets_at, now + _MIN_WAIT_S) if resets_at is not None else now + UNKNOWN_RESET_WAIT_S
+        until = _wait_until(resets_at, now)
         if self._waits.get(harness, 0.0) >= until:
             return  # another worker on the same account met it first
         self._waits[harness] = until
@@ -212,6 +211,14 @@ class Spending:
             self.running -= 1
             if not self.running and self._idle is not None:
                 self._idle.set()
+
+
+def _wait_until(resets_at: float | None, now: float) -> float:
+    """When to look again: at the reset; a minute from now when the reset is already past (a
+    CLI that still refuses), not at once; a while from now when the CLI did not say."""
+    if resets_at is None:
+        return now + UNKNOWN_RESET_WAIT_S
+    return resets_at if resets_at > now else now + _MIN_WAIT_S
 
 
 def _reached(spent: Usage, usd: float | None, tokens: int | None, key: str) -> tuple[str, str] | None:
