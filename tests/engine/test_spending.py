@@ -121,6 +121,39 @@ async def test_a_run_budget_stops_the_swarm_at_the_limit_with_the_claims_returne
     assert budget.reached and budget.share >= 1
 
 
+async def test_a_token_budget_holds_like_a_dollar_one(tmp_path):
+    project = make_project(tmp_path)
+    tokens = {"usage": {"input_tokens": 900, "output_tokens": 100}}
+    project.configure({"roles": {**APPROVE, "worker": {"*": [{**FINISH, **tokens}], **DONE}}},
+                      workers=[{"model": "fake:m", "count": 1}], budget={"tokens": 1500})
+    project.add_tasks(*(Task(id=f"t{i}", summary=f"task {i}") for i in range(1, 4)))
+
+    result, events, _ = await run(project.root)
+
+    assert not result.ok and "budget.tokens reached (2,000 of 1,500 tokens)" in result.reason
+    assert project.task_files("current") == []
+
+
+@pytest.mark.parametrize(("grace_s", "slow_s", "finished"), [(30, 1, True), (1, 60, False)])
+async def test_running_turns_finish_within_the_grace_and_are_stopped_past_it(tmp_path, grace_s, slow_s, finished):
+    project = make_project(tmp_path)
+    costly = {"usage": {"input_tokens": 10, "output_tokens": 10, "cost_usd": 0.05}}
+    slow = {"write": {"slow.txt": "slow\n"}, "sleep": slow_s, "final": "COMPLETE_AND_READY_FOR_MERGE"}
+    project.configure({"roles": {**APPROVE, "worker": {"quick": [{**FINISH, **costly}], "slow": [slow], **DONE}}},
+                      workers=[{"model": "fake:m", "count": 2}], budget={"usd": 0.03, "grace_s": grace_s})
+    project.add_tasks(Task(id="slow", summary="a long turn", priority=1), Task(id="quick", summary="costly"))
+
+    result, events, _ = await run(project.root, timeout=40)
+
+    assert not result.ok and "budget.usd reached" in result.reason
+    slow_turns = [e for e in of(events, ev.AgentFinished) if e.task_id == "slow" and e.role == "worker"]
+    if finished:  # it ended by itself within the grace: its result is the agent's
+        assert [t.error for t in slow_turns] == [None]
+    else:  # stopped at the grace's end
+        assert not slow_turns or slow_turns[0].error_kind == "cancelled" or slow_turns[0].error
+    assert project.task_files("current") == [] and project.task_files("failed") == []
+
+
 async def test_a_task_budget_ends_that_task_only(tmp_path):
     project = make_project(tmp_path)
     costly = {"usage": {"input_tokens": 10, "output_tokens": 10, "cost_usd": 0.5}}
