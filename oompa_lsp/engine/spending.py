@@ -17,7 +17,7 @@ May import: core, adapters. Must not import: lsp, cli.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Protocol, cast
 
@@ -79,6 +79,7 @@ class Spending:
         self._ended: anyio.Event | None = None
         self._idle: anyio.Event | None = None
         self._waits: dict[str, float] = {}  # harness -> when its workers may start turns again
+        self._earlier: dict[str, Usage] = {}  # task -> its spending in earlier runs (its file's attempts)
 
     @classmethod
     def unlimited(cls) -> Spending:
@@ -87,6 +88,7 @@ class Spending:
     def start(self) -> None:
         """A new run: nothing spent, no limit known; its budget said."""
         self.spent, self.by_task, self.running, self.ending, self._waits = Usage(), {}, 0, "", {}
+        self._earlier = {}
         self._ended = anyio.Event()
         budget = self.config.budget
         if budget is not None:
@@ -121,10 +123,9 @@ class Spending:
         budget = self.config.budget
         if budget is None:
             return None
-        earlier = Usage()
-        for attempt in task.attempts[:-1]:  # earlier runs' attempts; this run's turns are counted here
-            earlier = earlier.plus(attempt.usage)
-        spent = earlier.plus(self.by_task.get(task.id, Usage()))
+        if task.id not in self._earlier:  # its first turn in this run: what earlier runs spent on it
+            self._earlier[task.id] = _sum(attempt.usage for attempt in task.attempts[:-1])
+        spent = self._earlier[task.id].plus(self.by_task.get(task.id, Usage()))
         reached = _reached(spent, budget.per_task.usd, budget.per_task.tokens, "budget.per_task")
         if reached is None:
             return None
@@ -211,6 +212,13 @@ class Spending:
             self.running -= 1
             if not self.running and self._idle is not None:
                 self._idle.set()
+
+
+def _sum(usages: Iterable[Usage]) -> Usage:
+    total = Usage()
+    for usage in usages:
+        total = total.plus(usage)
+    return total
 
 
 def _wait_until(resets_at: float | None, now: float) -> float:

@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from oompa_lsp.core import events as ev
-from oompa_lsp.core.tasks import Task
+from oompa_lsp.core.tasks import Attempt, Task, Usage
 from oompa_lsp.engine.swarm import Swarm
 
 from .swarm_fixtures import make_project
@@ -170,6 +170,24 @@ async def test_a_task_budget_ends_that_task_only(tmp_path):
     failed = of(events, ev.TaskFailed)[0]
     assert "budget.per_task.usd reached ($1.0000 of $1)" in failed.reason
     assert not result.ok and "dear" in result.reason
+
+
+async def test_a_task_budget_counts_what_earlier_runs_spent_on_it(tmp_path):
+    project = make_project(tmp_path)
+    costly = {"usage": {"input_tokens": 10, "output_tokens": 10, "cost_usd": 0.5}}
+    reviews = [{"final": "VERDICT: CHANGES_REQUESTED\n1. again"}, {"final": "VERDICT: APPROVED"}]
+    project.configure({"roles": {"reviewer": {"*": reviews}, "worker": {"*": [{**FINISH, **costly}], **DONE}}},
+                      workers=[{"model": "fake:m", "count": 1}], budget={"per_task": {"usd": 1.0}})
+    earlier = Attempt(worker="w1", branch="oompa/old/1", started_at="2026-07-01T00:00:00+00:00",
+                      outcome="returned", usage=Usage(100, 100, 0.75))
+    project.add_tasks(Task(id="old", summary="tried before", attempts=[earlier]))
+
+    result, events, _ = await run(project.root)
+
+    # $0.75 before this run, $0.50 for its first turn here: the fix turn is not started
+    assert project.task_files("failed") == ["old"]
+    assert "budget.per_task.usd reached ($1.2500 of $1)" in of(events, ev.TaskFailed)[0].reason
+    assert len([e for e in of(events, ev.AgentStarted) if e.task_id == "old" and e.role == "worker"]) == 1
 
 
 # --- usage limits -------------------------------------------------------------------------
