@@ -64,3 +64,10 @@ def test_spending_keys_read_as_written():
     assert config.budget is not None and config.budget.usd == 2.5 and config.budget.per_task.usd == 0.5
     assert config.limits.max_wait_s() == 86400 and config.limits.on_usage_limit == "stop"
     assert decode_config((BASE + '"limits": {"max_wait": 3600}}').encode(), "x").limits.max_wait_s() == 3600
+
+
+def test_usage_is_said_with_the_models_whose_cost_is_unknown():
+    from oompa_lsp.core.costs import describe_usage
+    assert describe_usage(Usage(12_000, 345, 0.0421)) == "12,345 tokens, $0.0421"
+    assert describe_usage(Usage(10, 0, 0.5, unpriced=["codex:o9"])) == "10 tokens, $0.5000 + cost unknown for codex:o9 (no price)"
+    assert describe_usage(Usage(10, 0, unpriced=["codex:o9"])) == "10 tokens, cost unknown for codex:o9 (no price)"

@@ -94,3 +94,13 @@ def priced(usage: Usage, harness: str, model: str, prices: Mapping[str, Price]) 
         label = f"{harness}:{model}" if model else f"{harness} (its default model)"
         return msgspec.structs.replace(usage, unpriced=[label])
     return msgspec.structs.replace(usage, cost_usd=round(cost_of(usage, price), 6))
+
+
+def describe_usage(usage: Usage) -> str:
+    """ "12,345 tokens, $0.0421", and the models whose cost is unknown, by name:
+    "12,345 tokens, $0.0421 + cost unknown for codex:o9 (no price)"."""
+    tokens = f"{usage.tokens:,} tokens"
+    unknown = f"cost unknown for {', '.join(usage.unpriced)} (no price)" if usage.unpriced else ""
+    if usage.cost_usd is None:
+        return f"{tokens}, {unknown}" if unknown else tokens
+    return f"{tokens}, ${usage.cost_usd:.4f}" + (f" + {unknown}" if unknown else "")
