@@ -19,17 +19,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import lsp_latency, machine, merge_cost, next_cycle, overhead, scale
+from . import conflicts, lsp_latency, machine, merge_cost, next_cycle, overhead, scale
 from .stats import Figure, table
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SUITES = ("overhead", "merge", "cycle", "scale", "lsp_latency")
+SUITES = ("overhead", "merge", "cycle", "scale", "conflicts", "lsp_latency")
 
 FULL = {
     "overhead": {"tasks": 100, "workers": 8, "runs": 5},
     "merge": {"sizes": [1_000, 10_000, 50_000], "merges": 9},
     "cycle": {"size": 50_000, "rounds": 5},
     "scale": {"workers": 64, "tasks": 1_000, "runs": 3, "windows": 5, "window_s": 3.0},
+    "conflicts": {"tasks": 8, "workers": 8, "runs": 3, "sleep_s": 1.0},
     "lsp_latency": {"items": 2_000, "rounds": 60, "swarm_seconds": 15.0},
 }
 QUICK = {
@@ -37,6 +38,7 @@ QUICK = {
     "merge": {"sizes": [1_000, 5_000], "merges": 6},
     "cycle": {"size": 2_000, "rounds": 3},
     "scale": {"workers": 16, "tasks": 100, "runs": 1, "windows": 3, "window_s": 1.0},
+    "conflicts": {"tasks": 8, "workers": 8, "runs": 1, "sleep_s": 0.3},
     "lsp_latency": {"items": 2_000, "rounds": 20, "swarm_seconds": 5.0},
 }
 
@@ -72,7 +74,7 @@ def _run_suite(name: str, workdir: Path, settings: dict) -> list[Figure]:
         print(f"  {message}", flush=True)
 
     print(f"{name}: {settings}", flush=True)
-    module = {"overhead": overhead, "merge": merge_cost, "cycle": next_cycle, "scale": scale,
+    module = {"overhead": overhead, "merge": merge_cost, "cycle": next_cycle, "scale": scale, "conflicts": conflicts,
               "lsp_latency": lsp_latency}[name]
     return module.measure(workdir, log=log, **settings)
 
