@@ -1,7 +1,8 @@
 """`python -m bench [--quick] [--only NAME ...]`: the swarm's cost beyond its agents.
 
-Runs the suite of issue 6 (points 2-5) and the language server's latency (issue 18, point 5), prints one table and writes every raw figure, the
-settings and the machine to `bench/results/<time>.json` (git-ignored). Each figure is a
+Runs the suite of issue 6 (points 2-5) and the later suites (17: conflicts, 18.5: the language
+server's latency), prints one table and writes every raw figure, the settings and the machine
+to `bench/results/<time>.json` (git-ignored). Each figure is a
 median over several runs with its min–max; each comparison is a ratio taken run by run
 against a baseline measured side by side in the same run. The agent and the reviewer are
 `bench/instant_agent.sh`, so what is measured is the orchestration, not a model.
