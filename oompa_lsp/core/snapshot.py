@@ -154,10 +154,12 @@ def _swarm_started(s: Snapshot, e: ev.SwarmStarted) -> None:
     s.run_id, s.repo, s.target, s.pid = e.run_id, e.repo, e.target, e.pid
     s.state, s.started_at, s.review_mode, s.ok, s.stopped_reason = "running", e.at, e.review_mode, None, ""
     s.workers = {w.id: WorkerView(w.id, w.model, w.role, since=e.at, iterations=w.iterations) for w in e.workers}
+    s.queue = []
 
 
 def _swarm_stopped(s: Snapshot, e: ev.SwarmStopped) -> None:
     s.state, s.ok, s.stopped_reason = "stopped", e.ok, e.reason
+    s.queue = [q for q in s.queue if q.state in _SETTLED]
     for worker in s.workers.values():
         if worker.state != "done":
             worker.state = "stopped"
@@ -182,6 +184,7 @@ def _task_claimed(s: Snapshot, e: ev.TaskClaimed) -> None:
 
 
 def _task_returned(s: Snapshot, e: ev.TaskReturned | ev.TaskRecovered) -> None:
+    _leave_queue(s, e.task_id)
     task = _task(s, e.task_id)
     task.state, task.worker = "pending", None
     task.reason = getattr(e, "reason", "recovered from a stopped run")
@@ -240,6 +243,44 @@ def _drop_reviews_of(s: Snapshot, task_id: str) -> None:
 
 def _merge_landed(s: Snapshot, e: ev.MergeLanded) -> None:
     s.merges = [*s.merges[-49:], MergeView(e.task_id, e.commit, e.at)]
+    _train_entry(s, e.task_id, "landed", f"{e.commit[:10]} on {e.target}")
+
+
+# A landed or failed entry stays in the train's view until the next request is queued.
+_SETTLED = ("landed", "failed")
+
+
+def _merge_queued(s: Snapshot, e: ev.MergeQueued) -> None:
+    s.queue = [q for q in s.queue if q.state not in _SETTLED and q.task_id != e.task_id]
+    s.queue.append(QueueEntryView(e.task_id, e.worker))
+    _number_queue(s)
+
+
+def _merge_train_updated(s: Snapshot, e: ev.MergeTrainUpdated) -> None:
+    _train_entry(s, e.task_id, e.state, e.detail)
+
+
+def _train_entry(s: Snapshot, task_id: str, state: str, detail: str) -> None:
+    entry = next((q for q in s.queue if q.task_id == task_id), None)
+    if entry is None:
+        entry = QueueEntryView(task_id)
+        s.queue.append(entry)
+    entry.state, entry.detail = state, detail
+    _number_queue(s)
+
+
+def _number_queue(s: Snapshot) -> None:
+    """Positions count the requests still to land, in landing order (1 = next)."""
+    position = 0
+    for entry in s.queue:
+        position += entry.state not in _SETTLED
+        entry.position = 0 if entry.state in _SETTLED else position
+
+
+def _leave_queue(s: Snapshot, task_id: str) -> None:
+    """A task given back while queued (the queue stopped, say): no longer in the train."""
+    s.queue = [q for q in s.queue if q.task_id != task_id or q.state in _SETTLED]
+    _number_queue(s)
 
 
 def _merge_paused(s: Snapshot, e: ev.MergePaused) -> None:
@@ -274,6 +315,8 @@ _HANDLERS: dict[type[ev.Event], Callable[[Snapshot, Any], None]] = {
     ev.ReviewRequested: _review_requested,
     ev.ReviewVerdictGiven: _review_verdict,
     ev.MergeLanded: _merge_landed,
+    ev.MergeQueued: _merge_queued,
+    ev.MergeTrainUpdated: _merge_train_updated,
     ev.MergePaused: _merge_paused,
     ev.MergeResumed: _merge_resumed,
     ev.BranchParked: _branch_parked,

@@ -120,6 +120,10 @@ class RepoBase:
         out = run_git(["log", "--no-walk=unsorted", "--format=%h %s", *commits, "--"], self.root)
         return out.stdout.decode("utf-8", "replace").splitlines()
 
+    def tree_of(self, commit: str) -> str:
+        """The id of the tree `commit` holds."""
+        return self._tree_of(commit)
+
     def same_tree(self, a: str, b: str) -> bool:
         """Whether two commits hold the same files (a commit that changed nothing, say)."""
         return self._tree_of(a) == self._tree_of(b)
