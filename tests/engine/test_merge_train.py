@@ -1,0 +1,184 @@
+"""The merge train on a real repository, with real check processes: requests checked at once,
+each on top of the ones ahead, landed in order; failures, hangs and the user's own commits."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+
+from oompa_lsp.core import events as ev
+from oompa_lsp.core.snapshot import fold
+from oompa_lsp.core.tasks import Task
+
+from .swarm_fixtures import git, make_project, run_swarm
+from .test_merge_queue import QueuedRun, _branch
+
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(90)]
+
+# A check that logs the commit it runs on (and its pid), sleeps, and fails where bad.txt exists
+# (hangs where hang.txt does).
+CHECK = """
+import os, pathlib, subprocess, sys, time
+head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+log = pathlib.Path(sys.argv[1])
+with log.open("a") as out:
+    out.write(f"{head} {os.getpid()}\\n")
+if pathlib.Path("hang.txt").exists():
+    time.sleep(60)
+time.sleep(float(sys.argv[2]))
+if pathlib.Path("bad.txt").exists():
+    sys.exit("bad.txt is not allowed here")
+"""
+
+
+def _project(tmp_path: Path, sleep_s: float = 0.6, **merge):
+    project = make_project(tmp_path)
+    script = tmp_path / "check.py"
+    script.write_text(CHECK, encoding="utf-8")
+    log = tmp_path / "checked.log"
+    project.configure({"roles": {}}, merge={"checks": [[sys.executable, str(script), str(log), str(sleep_s)]], **merge})
+    return project, log
+
+
+def _checked(log: Path) -> list[str]:
+    """The commits the checks ran on, in the order they started."""
+    return [line.split()[0] for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
+
+
+def _landed_commits(root: Path, old: str) -> list[str]:
+    return git(root, "rev-list", "--first-parent", "--reverse", f"{old}..main").splitlines()
+
+
+def _states(events: list, task_id: str) -> list[str]:
+    return [e.state for e in events if isinstance(e, ev.MergeTrainUpdated) and e.task_id == task_id]
+
+
+async def _run(root: Path, requests: list[tuple[str, str]], during=None) -> QueuedRun:
+    run = QueuedRun(root)
+    async with anyio.create_task_group() as tg:
+        await run.start(tg, requests)
+        with anyio.fail_after(60):
+            if during is not None:
+                await during(run)
+            await run.wait_for(len(requests))
+        run.queue.close()
+    return run
+
+
+async def test_a_failing_request_in_the_middle_lands_the_other_two_each_checked_on_its_own_tree(tmp_path):
+    project, log = _project(tmp_path)
+    root = project.root
+    heads = [(name, _branch(root, name, path, f"{name}\n")) for name, path in
+             [("a", "a.txt"), ("b", "bad.txt"), ("c", "c.txt")]]
+    old = git(root, "rev-parse", "main")
+
+    run = await _run(root, heads)
+
+    assert run.kinds() == {"a": "landed", "b": "checks_failed", "c": "landed"}
+    assert "bad.txt is not allowed" in run.outcomes["b"].results[0].output_tail
+    landed = _landed_commits(root, old)
+    assert landed == [run.outcomes["a"].commit, run.outcomes["c"].commit]
+    assert set(landed) <= set(_checked(log))  # every commit the target got was checked itself
+    assert not (root / "bad.txt").exists() and (root / "c.txt").exists()
+    # They were checked at once, c on top of a and b, before anything landed; then c again without b.
+    first_landing = next(i for i, e in enumerate(run.events) if isinstance(e, ev.MergeLanded))
+    checking = {e.task_id for e in run.events[:first_landing] if isinstance(e, ev.MergeTrainUpdated)
+                and e.state == "checking"}
+    assert checking == {"a", "b", "c"}
+    assert _states(run.events, "c").count("checking") == 2 and _states(run.events, "b")[-1] == "failed"
+    # What `oompa status --json` shows while the three were checked: positions and states.
+    all_checking = next(i for i, e in enumerate(run.events) if isinstance(e, ev.MergeTrainUpdated)
+                        and e.task_id == "c" and e.state == "checking")
+    snapshot = fold(run.events[:all_checking + 1])
+    assert [(q.task_id, q.position, q.state) for q in snapshot.queue] == [
+        ("a", 1, "checking"), ("b", 2, "checking"), ("c", 3, "checking")]
+    assert "main + a + b + c" in snapshot.queue[2].detail
+
+
+async def test_a_hanging_check_is_timed_out_and_its_member_removed(tmp_path):
+    project, log = _project(tmp_path, check_timeout_s=2)
+    root = project.root
+    heads = [("a", _branch(root, "a", "a.txt", "a\n")), ("hang", _branch(root, "hang", "hang.txt", "zzz\n")),
+             ("c", _branch(root, "c", "c.txt", "c\n"))]
+    old = git(root, "rev-parse", "main")
+
+    run = await _run(root, heads)
+
+    assert run.kinds() == {"a": "landed", "hang": "checks_failed", "c": "landed"}
+    assert run.outcomes["hang"].results[0].exit_code == 124
+    assert "timed out after 2s" in run.outcomes["hang"].results[0].output_tail
+    assert _landed_commits(root, old) == [run.outcomes["a"].commit, run.outcomes["c"].commit]
+    pids = [int(line.split()[1]) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert not any(_alive(pid) for pid in pids)  # every check process was ended, the hung one too
+
+
+async def test_the_users_commit_during_a_train_rebuilds_it_without_losing_or_landing_twice(tmp_path):
+    project, log = _project(tmp_path, sleep_s=1.5)
+    root = project.root
+    heads = [(name, _branch(root, name, f"{name}.txt", f"{name}\n")) for name in ("a", "b", "c")]
+    old = git(root, "rev-parse", "main")
+
+    async def user_commits(run: QueuedRun) -> None:
+        while len(_checked(log)) < 3:  # the three are being checked
+            await anyio.sleep(0.05)
+        (root / "user.txt").write_text("the user's own work\n", encoding="utf-8")
+        git(root, "add", "user.txt")
+        git(root, "commit", "-q", "-m", "the user's commit")
+
+    run = await _run(root, heads, during=user_commits)
+
+    assert run.kinds() == {"a": "landed", "b": "landed", "c": "landed"}
+    assert any(isinstance(e, ev.TargetMovedOutsideQueue) for e in run.events)
+    landed = _landed_commits(root, old)
+    assert git(root, "log", "-1", "--format=%s", landed[0]) == "the user's commit"
+    assert landed[1:] == [run.outcomes[name].commit for name in "abc"]
+    assert set(landed[1:]) <= set(_checked(log))  # checked again on the new tip, each on its own tree
+    subjects = git(root, "log", "--format=%s", f"{old}..main").splitlines()
+    assert sorted(s for s in subjects if s.startswith("oompa: merge")) == [
+        "oompa: merge a: a", "oompa: merge b: b", "oompa: merge c: c"]
+    assert all((root / f"{name}.txt").exists() for name in ("a", "b", "c", "user"))
+    assert git(root, "status", "--porcelain", "--untracked-files=no") == ""
+
+
+async def test_parallel_checks_1_lands_one_at_a_time(tmp_path):
+    project, log = _project(tmp_path, sleep_s=0.2, parallel_checks=1)
+    root = project.root
+    heads = [(name, _branch(root, name, f"{name}.txt", f"{name}\n")) for name in ("a", "b", "c")]
+    old = git(root, "rev-parse", "main")
+
+    run = await _run(root, heads)
+
+    assert run.kinds() == {"a": "landed", "b": "landed", "c": "landed"}
+    landed = _landed_commits(root, old)
+    assert _checked(log) == landed  # each checked alone, on the tip the one before left
+    assert landed == [run.outcomes[name].commit for name in "abc"]
+
+
+async def test_a_merged_tree_checked_before_review_is_not_checked_again(tmp_path):
+    project, log = _project(tmp_path, sleep_s=0)
+    finish = {"write": {"{task_id}.txt": "{task_id}\n"}, "final": "COMPLETE_AND_READY_FOR_MERGE"}
+    project.configure({"roles": {"reviewer": {"*": [{"final": "VERDICT: APPROVED"}]},
+                                 "worker": {"*": [finish], "-": [{"final": "__DONE__"}]}}},
+                      workers=[{"model": "fake:m", "iterations": 5}],
+                      merge={"checks": [[sys.executable, str(tmp_path / "check.py"), str(log), "0"]]})
+    project.add_tasks(Task(id="r1", summary="one"), Task(id="r2", summary="two"))
+
+    result, events, _ = await run_swarm(project.root)
+
+    assert result.ok, result.reason
+    merged = [e for e in events if isinstance(e, ev.ChecksRan) and e.stage == "merged"]
+    assert [(e.task_id, e.ok) for e in merged] == [("r1", True), ("r2", True)]
+    assert all("worktree's check before review" in e.reused for e in merged)
+    assert len(_checked(log)) == 2  # the checks ran once per task, in its worktree
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
