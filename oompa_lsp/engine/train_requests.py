@@ -69,4 +69,9 @@ def outside_queue(tip: str) -> MergeOutcome:
 
 
 def merge_message(request: MergeRequest) -> str:
-    return f"oompa: merge {request.task_id}: {request.summary}"
+    return merge_subject_prefix(request.task_id) + request.summary
+
+
+def merge_subject_prefix(task_id: str) -> str:
+    """How the subject of every commit that lands `task_id` begins (recovery looks for it)."""
+    return f"oompa: merge {task_id}: "

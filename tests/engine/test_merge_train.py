@@ -3,18 +3,24 @@ each on top of the ones ahead, landed in order; failures, hangs and the user's o
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import sys
+import time
 from pathlib import Path
 
 import anyio
+import msgspec
 import pytest
 
+from oompa_lsp.adapters.task_store import TaskStore
 from oompa_lsp.core import events as ev
 from oompa_lsp.core.snapshot import fold
-from oompa_lsp.core.tasks import Task
+from oompa_lsp.core.tasks import Attempt, Owner, Task
 
 from .swarm_fixtures import git, make_project, run_swarm
+from .test_cli import oompa, start_swarm, wait_for
 from .test_merge_queue import QueuedRun, _branch
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(90)]
@@ -182,3 +188,70 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def _train_checking(project) -> set[str]:
+    """The tasks the run's event log shows being checked in the train."""
+    found = set()
+    for log in project.root.glob(".oompa/runs/*/events.jsonl"):
+        for line in log.read_text(encoding="utf-8").splitlines():
+            event = json.loads(line)
+            if event.get("type") == "MergeTrainUpdated" and event.get("state") == "checking":
+                found.add(event["task_id"])
+    return found
+
+
+def test_kill_9_mid_train_then_a_restart_lands_everything_exactly_once(tmp_path):
+    project, log = _project(tmp_path, sleep_s=3)
+    finish = {"write": {"{task_id}.txt": "{task_id}\n"}, "final": "COMPLETE_AND_READY_FOR_MERGE"}
+    script = [sys.executable, str(tmp_path / "check.py"), str(log), "3"]
+    project.configure({"roles": {"reviewer": {"*": [{"final": "VERDICT: APPROVED"}]},
+                                 "worker": {"*": [finish], "-": [{"final": "__DONE__"}]}}},
+                      workers=[{"model": "fake:m", "count": 4, "iterations": 5}],
+                      merge={"checks": [script], "parallel_checks": 4})
+    ids = [f"k{n}" for n in range(1, 5)]
+    project.add_tasks(*(Task(id=task_id, summary=f"task {task_id}") for task_id in ids))
+    old = git(project.root, "rev-parse", "main")
+    swarm = start_swarm(project)
+    try:
+        wait_for(lambda: len(_train_checking(project)) >= 2, timeout=60, what="two merges checked in the train")
+    finally:
+        swarm.kill()  # SIGKILL: no cleanup runs, the train's checks are left running
+        swarm.communicate(timeout=10)
+
+    rerun = oompa(project, "swarm", timeout=120)
+
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert project.task_files("complete") == ids
+    subjects = git(project.root, "log", "--first-parent", "--format=%s", f"{old}..main").splitlines()
+    assert sorted(subjects) == [f"oompa: merge {task_id}: task {task_id}" for task_id in ids]  # each once
+    for task_id in ids:
+        assert git(project.root, "show", f"main:{task_id}.txt") == task_id
+    pids = [int(line.split()[1]) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert not any(_alive(pid) for pid in pids)  # the killed run's checks were ended too
+
+
+async def test_a_task_whose_merge_landed_before_a_kill_is_completed_not_done_again(tmp_path):
+    project, _ = _project(tmp_path)
+    project.configure({"roles": {"reviewer": {"*": [{"final": "VERDICT: APPROVED"}]},
+                                 "worker": {"*": [{"final": "__DONE__"}]}}}, workers=[{"model": "fake:m"}])
+    root = project.root
+    store = TaskStore(root / "tasks")
+    store.write_new(Task(id="gone", summary="landed, then the run was killed"))
+    started = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    dead = Owner(worker="w1", run_id="dead-run", pid=999_999, host=socket.gethostname())
+    store.claim("gone", dead, lambda task: msgspec.structs.replace(
+        task, attempts=[Attempt(worker="w1", branch="oompa/gone/1", started_at=started)]))
+    head = _branch(root, "oompa/gone/1", "gone.txt", "its work\n")
+    git(root, "merge", "-q", "--no-ff", "-m", "oompa: merge gone: landed, then the run was killed", head)
+    git(root, "branch", "-D", "oompa/gone/1")  # the landing's ref transaction deleted it
+    landing = git(root, "rev-parse", "main")
+
+    result, events, _ = await run_swarm(root)
+
+    assert result.ok, result.reason
+    assert project.task_files("complete") == ["gone"]
+    assert project.task("complete", "gone").merged_commit == landing
+    assert [e.task_id for e in events if isinstance(e, ev.TaskRecovered)] == []
+    assert not [c for c in project.calls() if c["task_id"] == "gone"]  # no agent did it again
+    assert git(root, "rev-parse", "main") == landing
