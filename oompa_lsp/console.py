@@ -33,6 +33,7 @@ _LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.SwarmStopped: lambda e: f"swarm {'finished' if e.ok else 'stopped'}: {e.reason}",
     ev.TaskInvalid: lambda e: f"invalid task file {e.path}: {'; '.join(e.problems)}",
     ev.TaskClaimed: lambda e: f"{e.worker} claimed {e.task_id} (attempt {e.attempt}, branch {e.branch})",
+    ev.TaskHeldBack: lambda e: f"{e.task_id} waits: {e.reason}" if e.reason else None,
     ev.TaskReturned: lambda e: f"{e.task_id} back to pending: {e.reason.splitlines()[0] if e.reason else ''}",
     ev.TaskRecovered: lambda e: f"{e.task_id} recovered from {e.previous_owner}",
     ev.TaskCompleted: lambda e: f"{e.task_id} complete ({e.commit[:10] or e.note})",
@@ -113,6 +114,9 @@ def status_table(snapshot: Snapshot) -> str:
     lines.append(f"{'WORKER':<8} {'ROLE':<9} {'STATE':<16} {'TASK':<24} {'MODEL':<24} COST")
     for w in snapshot.workers.values():
         lines.append(f"{w.id:<8} {w.role:<9} {w.state:<16} {(w.task_id or '-'):<24} {w.model:<24} {cost_text(w.usage)}")
+    waiting = [t for t in snapshot.tasks.values() if t.state == "pending" and t.waiting]
+    if waiting:
+        lines += ["", "WAITING"] + [f"  {t.id}: {t.waiting}" for t in waiting]
     if snapshot.reviews:
         lines.append("")
         lines.append("PENDING REVIEWS")

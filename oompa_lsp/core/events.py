@@ -85,6 +85,14 @@ class TaskClaimed(_Event):
     branch: str
 
 
+class TaskHeldBack(_Event):
+    """Why a pending task is not started now, said when it changes: behind a task in flight
+    on an overlapping path, or waiting for a dependency; "" once nothing holds it back."""
+
+    task_id: str
+    reason: str = ""
+
+
 class TaskReturned(_Event):
     task_id: str
     reason: str
@@ -303,6 +311,7 @@ Event: TypeAlias = (
     | TaskSeen
     | TaskInvalid
     | TaskClaimed
+    | TaskHeldBack
     | TaskReturned
     | TaskRecovered
     | TaskCompleted

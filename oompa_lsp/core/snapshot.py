@@ -172,6 +172,8 @@ def _task(s: Snapshot, task_id: str) -> TaskView:
 def _task_seen(s: Snapshot, e: ev.TaskSeen) -> None:
     task = _task(s, e.task_id)
     task.state, task.summary, task.spec = e.state, e.summary, e.spec
+    if e.state != "pending":
+        task.waiting = ""
 
 
 def _task_invalid(s: Snapshot, e: ev.TaskInvalid) -> None:
@@ -181,6 +183,13 @@ def _task_invalid(s: Snapshot, e: ev.TaskInvalid) -> None:
 def _task_claimed(s: Snapshot, e: ev.TaskClaimed) -> None:
     task = _task(s, e.task_id)
     task.state, task.worker, task.attempt, task.review_round, task.reason = "current", e.worker, e.attempt, 0, ""
+    task.waiting = ""
+
+
+def _task_held_back(s: Snapshot, e: ev.TaskHeldBack) -> None:
+    task = _task(s, e.task_id)
+    if task.state == "pending":  # a claimed or finished task waits for nothing
+        task.waiting = e.reason
 
 
 def _task_returned(s: Snapshot, e: ev.TaskReturned | ev.TaskRecovered) -> None:
@@ -306,6 +315,7 @@ _HANDLERS: dict[type[ev.Event], Callable[[Snapshot, Any], None]] = {
     ev.TaskSeen: _task_seen,
     ev.TaskInvalid: _task_invalid,
     ev.TaskClaimed: _task_claimed,
+    ev.TaskHeldBack: _task_held_back,
     ev.TaskReturned: _task_returned,
     ev.TaskRecovered: _task_returned,
     ev.TaskCompleted: _task_completed,
