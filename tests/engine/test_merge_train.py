@@ -15,9 +15,11 @@ import msgspec
 import pytest
 
 from oompa_lsp.adapters.task_store import TaskStore
+from oompa_lsp.console import status_table
 from oompa_lsp.core import events as ev
 from oompa_lsp.core.snapshot import fold
 from oompa_lsp.core.tasks import Attempt, Owner, Task
+from oompa_lsp.lsp import protocol as p
 
 from .swarm_fixtures import git, make_project, run_swarm
 from .test_cli import oompa, start_swarm, wait_for
@@ -103,6 +105,14 @@ async def test_a_failing_request_in_the_middle_lands_the_other_two_each_checked_
     assert [(q.task_id, q.position, q.state) for q in snapshot.queue] == [
         ("a", 1, "checking"), ("b", 2, "checking"), ("c", 3, "checking")]
     assert "main + a + b + c" in snapshot.queue[2].detail
+    table = status_table(msgspec.structs.replace(snapshot, run_id="r1")).splitlines()
+    train = table[table.index("MERGE TRAIN") + 1:]
+    assert [line.split()[:3] for line in train] == [["1", "a", "checking"], ["2", "b", "checking"],
+                                                    ["3", "c", "checking"]]
+    # ... and what the editor's `oompa/status` returns: the same snapshot, as builtins.
+    fields = {name: getattr(snapshot, name) for name in snapshot.__struct_fields__}
+    payload = p.to_payload(p.StatusResult(**fields))
+    assert [(q["task_id"], q["position"], q["state"]) for q in payload["queue"]][0] == ("a", 1, "checking")
 
 
 async def test_a_hanging_check_is_timed_out_and_its_member_removed(tmp_path):
