@@ -172,7 +172,7 @@ class MergeTrain:
             try:
                 async with self.pool.slot(car.commit) as path:
                     results = await run_checks(checks, path, self.ctx.config.merge.check_timeout_s)
-            except OompaError as exc:
+            except (OompaError, OSError) as exc:  # git or the disk, not the checks: this car alone fails
                 if car.generation == generation:
                     car.state, car.error = "failed", f"no check worktree: {exc}"
             else:

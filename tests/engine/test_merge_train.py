@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -54,7 +55,13 @@ def _project(tmp_path: Path, sleep_s: float = 0.6, **merge):
 
 def _checked(log: Path) -> list[str]:
     """The commits the checks ran on, in the order they started."""
-    return [line.split()[0] for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
+    lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+    return [line.split()[0] for line in lines if not line.startswith("done ")]
+
+
+def _started(log: Path) -> list[tuple[str, int]]:
+    lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+    return [(line.split()[0], int(line.split()[1])) for line in lines if not line.startswith("done ")]
 
 
 def _landed_commits(root: Path, old: str) -> list[str]:
@@ -115,6 +122,43 @@ async def test_a_failing_request_in_the_middle_lands_the_other_two_each_checked_
     assert [(q["task_id"], q["position"], q["state"]) for q in payload["queue"]][0] == ("a", 1, "checking")
 
 
+# Fails after a second on b's tree; slow on c's (which, on top of b, cannot land once b failed).
+STOPPABLE = """
+import os, pathlib, subprocess, sys, time
+head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+log = pathlib.Path(sys.argv[1])
+with log.open("a") as out:
+    out.write(f"{head} {os.getpid()}\\n")
+slow = pathlib.Path("slow.txt").exists()
+if pathlib.Path("bad.txt").exists() and not slow:
+    time.sleep(1)  # the checks behind it have started by then
+    sys.exit("bad.txt is not allowed here")
+time.sleep(4 if slow else 0.2)
+with log.open("a") as out:
+    out.write(f"done {head}\\n")
+"""
+
+
+async def test_the_checks_of_a_merge_that_can_no_longer_land_are_stopped(tmp_path):
+    project, log = _project(tmp_path)
+    (tmp_path / "check.py").write_text(STOPPABLE, encoding="utf-8")
+    root = project.root
+    heads = [(name, _branch(root, name, path, f"{name}\n")) for name, path in
+             [("a", "a.txt"), ("b", "bad.txt"), ("c", "slow.txt")]]
+
+    run = await _run(root, heads)
+
+    assert run.kinds() == {"a": "landed", "b": "checks_failed", "c": "landed"}
+    c_head = heads[2][1]
+    c_checks = [(commit, pid) for commit, pid in _started(log)
+                if _contains(root, commit, c_head)]
+    finished = {line.split()[1] for line in log.read_text(encoding="utf-8").splitlines() if line.startswith("done ")}
+    (on_b, pid), (without_b, _) = c_checks
+    assert on_b not in finished and not _alive(pid)  # on top of b: stopped when b failed, its process gone
+    assert without_b in finished and without_b == run.outcomes["c"].commit
+    assert not (root / "bad.txt").exists()
+
+
 async def test_a_hanging_check_is_timed_out_and_its_member_removed(tmp_path):
     project, log = _project(tmp_path, check_timeout_s=2)
     root = project.root
@@ -128,8 +172,7 @@ async def test_a_hanging_check_is_timed_out_and_its_member_removed(tmp_path):
     assert run.outcomes["hang"].results[0].exit_code == 124
     assert "timed out after 2s" in run.outcomes["hang"].results[0].output_tail
     assert _landed_commits(root, old) == [run.outcomes["a"].commit, run.outcomes["c"].commit]
-    pids = [int(line.split()[1]) for line in log.read_text(encoding="utf-8").splitlines()]
-    assert not any(_alive(pid) for pid in pids)  # every check process was ended, the hung one too
+    assert not any(_alive(pid) for _, pid in _started(log))  # every check process was ended, the hung one too
 
 
 async def test_the_users_commit_during_a_train_rebuilds_it_without_losing_or_landing_twice(tmp_path):
@@ -192,6 +235,10 @@ async def test_a_merged_tree_checked_before_review_is_not_checked_again(tmp_path
     assert len(_checked(log)) == 2  # the checks ran once per task, in its worktree
 
 
+def _contains(root: Path, commit: str, ancestor: str) -> bool:
+    return subprocess.run(["git", "merge-base", "--is-ancestor", ancestor, commit], cwd=root).returncode == 0
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -237,8 +284,7 @@ def test_kill_9_mid_train_then_a_restart_lands_everything_exactly_once(tmp_path)
     assert sorted(subjects) == [f"oompa: merge {task_id}: task {task_id}" for task_id in ids]  # each once
     for task_id in ids:
         assert git(project.root, "show", f"main:{task_id}.txt") == task_id
-    pids = [int(line.split()[1]) for line in log.read_text(encoding="utf-8").splitlines()]
-    assert not any(_alive(pid) for pid in pids)  # the killed run's checks were ended too
+    assert not any(_alive(pid) for _, pid in _started(log))  # the killed run's checks were ended too
 
 
 async def test_a_task_whose_merge_landed_before_a_kill_is_completed_not_done_again(tmp_path):
