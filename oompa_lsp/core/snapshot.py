@@ -206,6 +206,7 @@ def _task_completed(s: Snapshot, e: ev.TaskCompleted) -> None:
 
 
 def _task_failed(s: Snapshot, e: ev.TaskFailed) -> None:
+    _leave_queue(s, e.task_id)
     task = _task(s, e.task_id)
     task.state, task.reason, task.worker = "failed", e.reason, None
     _drop_reviews_of(s, e.task_id)
@@ -269,6 +270,11 @@ def _merge_train_updated(s: Snapshot, e: ev.MergeTrainUpdated) -> None:
     _train_entry(s, e.task_id, e.state, e.detail)
 
 
+def _merge_conflicted(s: Snapshot, e: ev.MergeConflicted) -> None:
+    if any(q.task_id == e.task_id for q in s.queue):
+        _train_entry(s, e.task_id, "failed", f"merge conflict in {', '.join(e.files)}: its worker resolves it")
+
+
 def _train_entry(s: Snapshot, task_id: str, state: str, detail: str) -> None:
     entry = next((q for q in s.queue if q.task_id == task_id), None)
     if entry is None:
@@ -327,6 +333,7 @@ _HANDLERS: dict[type[ev.Event], Callable[[Snapshot, Any], None]] = {
     ev.MergeLanded: _merge_landed,
     ev.MergeQueued: _merge_queued,
     ev.MergeTrainUpdated: _merge_train_updated,
+    ev.MergeConflicted: _merge_conflicted,
     ev.MergePaused: _merge_paused,
     ev.MergeResumed: _merge_resumed,
     ev.BranchParked: _branch_parked,

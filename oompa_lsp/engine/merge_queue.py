@@ -270,11 +270,15 @@ def _landing(merged: list[tuple[Pending, MergeResult]]) -> list[Landed]:
 
 
 def parallel_checks(ctx: SwarmContext) -> int:
-    """How many merged trees the train checks at once: `merge.parallel_checks`, else as many as
-    the machine sensibly runs (its cores, and at least 4: checks often wait on disk or
-    services), never more than the swarm has workers (no more requests can be in flight)."""
+    """How many merged trees the train checks at once: `merge.parallel_checks`, else the default."""
     configured = ctx.config.merge.parallel_checks
     if configured is not None:
         return configured
-    workers = sum(worker.count for worker in ctx.config.workers) or 1
+    return default_parallel_checks(sum(worker.count for worker in ctx.config.workers))
+
+
+def default_parallel_checks(workers: int) -> int:
+    """As many as the machine sensibly runs: its cores, and at least 4 (checks often wait on
+    disk or services, and CPU-bound ones lose no throughput beside each other); never more
+    than the swarm has workers, who cannot have more requests in flight."""
     return max(1, min(workers, max(4, os.cpu_count() or 1)))

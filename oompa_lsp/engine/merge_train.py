@@ -258,7 +258,7 @@ class MergeTrain:
         self._stop(car)
         if car in self.cars:
             self.cars.remove(car)
-        if outcome.kind in ("conflict", "checks_failed", "failed"):
+        if outcome.kind in ("conflict", "checks_failed", "failed", "outside_queue"):
             self._say(car, "failed", detail)
         car.pending.settle(outcome)
 

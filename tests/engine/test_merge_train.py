@@ -311,3 +311,19 @@ async def test_a_task_whose_merge_landed_before_a_kill_is_completed_not_done_aga
     assert [e.task_id for e in events if isinstance(e, ev.TaskRecovered)] == []
     assert not [c for c in project.calls() if c["task_id"] == "gone"]  # no agent did it again
     assert git(root, "rev-parse", "main") == landing
+
+
+def test_the_trains_view_keeps_landed_and_failed_entries_until_the_next_request_is_queued():
+    snapshot = fold([
+        ev.MergeQueued(task_id="a", branch="oompa/a/1", head="1" * 40, worker="w1"),
+        ev.MergeQueued(task_id="b", branch="oompa/b/1", head="2" * 40, worker="w2"),
+        ev.MergeQueued(task_id="c", branch="oompa/c/1", head="3" * 40, worker="w3"),
+        ev.MergeTrainUpdated(task_id="b", state="failed", detail="`pytest` exit 1"),
+        ev.MergeLanded(task_id="a", commit="4" * 40, target="main", previous="0" * 40),
+    ])
+    assert [(q.task_id, q.worker, q.position, q.state) for q in snapshot.queue] == [
+        ("a", "w1", 0, "landed"), ("b", "w2", 0, "failed"), ("c", "w3", 1, "queued")]
+    snapshot.apply(ev.MergeQueued(task_id="b", branch="oompa/b/2", head="5" * 40, worker="w2"))  # b again, fixed
+    assert [(q.task_id, q.position, q.state) for q in snapshot.queue] == [("c", 1, "queued"), ("b", 2, "queued")]
+    snapshot.apply(ev.TaskReturned(task_id="c", reason="the queue stopped"))
+    assert [(q.task_id, q.position) for q in snapshot.queue] == [("b", 1)]
