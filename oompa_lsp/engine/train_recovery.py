@@ -33,7 +33,7 @@ async def complete_landed(ctx: SwarmContext) -> None:
 
 def _complete_landed(ctx: SwarmContext) -> list[tuple[str, str]]:
     current, _ = ctx.store.read_state("current")
-    orphans = [task for task in current if task.attempts and (task.owner is None or task.owner.run_id != ctx.run_id)]
+    orphans = [task for task in current if task.attempts and task.owner is not None and task.owner.run_id != ctx.run_id]
     if not orphans:
         return []
     since = min(_epoch(task.attempts[-1].started_at) for task in orphans)
