@@ -37,15 +37,38 @@ Severity = Literal["error", "warning", "hint"]
 
 
 class Usage(Struct, omit_defaults=True):
+    """Tokens and dollars of one turn, or the sum of several.
+
+    `input_tokens` is every prompt token the model read, cached or not; `cache_read_tokens`
+    and `cache_write_tokens` are the parts of it read from and written to the prompt cache.
+    `cost_usd` is the CLI's figure when it reports one, else the price table's (core.costs);
+    None when nothing could be priced. `unpriced` names the models (`harness:model`) whose
+    tokens have no price, so their cost is not in `cost_usd`."""
+
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float | None = None
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    unpriced: list[str] = []
+
+    @property
+    def tokens(self) -> int:
+        """What a token budget counts: every token read and written."""
+        return self.input_tokens + self.output_tokens
 
     def plus(self, other: Usage) -> Usage:
         cost = (
             None if self.cost_usd is None and other.cost_usd is None else (self.cost_usd or 0) + (other.cost_usd or 0)
         )
-        return Usage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens, cost)
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            cost,
+            self.cache_read_tokens + other.cache_read_tokens,
+            self.cache_write_tokens + other.cache_write_tokens,
+            [*self.unpriced, *(m for m in other.unpriced if m not in self.unpriced)],
+        )
 
 
 class Attempt(Struct, forbid_unknown_fields=True, omit_defaults=True):

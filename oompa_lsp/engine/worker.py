@@ -232,6 +232,9 @@ class Worker:
         with no change). Saying "done" with nothing changed is resumed, never reviewed."""
         nudges = 0
         while True:
+            if over := self.ctx.spending.task_over_budget(job.task):
+                await self.handback.give_back(job, over, "failed")
+                return None
             turn = await run_until_signal(self.ctx, seat, self._task_role(), prompt, self.worktree, job.task)
             self.add_usage(job, turn)
             problem = turn_problem(turn, seat)
