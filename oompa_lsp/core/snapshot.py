@@ -15,8 +15,9 @@ from typing import Any
 import msgspec
 from msgspec import Struct
 
-from . import events as ev
+from . import events as ev, train_view
 from .tasks import Usage
+from .train_view import QueueEntryView as QueueEntryView  # re-exported: the views import it from here
 from .usage_limits import describe_limit
 
 
@@ -59,16 +60,6 @@ class ReviewView(Struct, omit_defaults=True):
     mode: str
     round: int = 1
     requested_at: float = 0.0
-
-
-class QueueEntryView(Struct, omit_defaults=True):
-    """One request in the merge queue (the train): its place and its check state."""
-
-    task_id: str
-    worker: str = ""
-    position: int = 0  # 1 = next to land
-    state: str = "queued"  # queued | merging | checking | passed | failed | landed
-    detail: str = ""
 
 
 class BudgetView(Struct, omit_defaults=True):
@@ -219,7 +210,7 @@ def _swarm_started(s: Snapshot, e: ev.SwarmStarted) -> None:
 
 def _swarm_stopped(s: Snapshot, e: ev.SwarmStopped) -> None:
     s.state, s.ok, s.stopped_reason = "stopped", e.ok, e.reason
-    s.queue = [q for q in s.queue if q.state in _SETTLED]
+    s.queue = train_view.stopped(s.queue)
     for worker in s.workers.values():
         if worker.state != "done":
             worker.state = "stopped"
@@ -253,7 +244,7 @@ def _task_held_back(s: Snapshot, e: ev.TaskHeldBack) -> None:
 
 
 def _task_returned(s: Snapshot, e: ev.TaskReturned | ev.TaskRecovered) -> None:
-    _leave_queue(s, e.task_id)
+    s.queue = train_view.left(s.queue, e.task_id)
     task = _task(s, e.task_id)
     task.state, task.worker = "pending", None
     task.reason = getattr(e, "reason", "recovered from a stopped run")
@@ -266,7 +257,7 @@ def _task_completed(s: Snapshot, e: ev.TaskCompleted) -> None:
 
 
 def _task_failed(s: Snapshot, e: ev.TaskFailed) -> None:
-    _leave_queue(s, e.task_id)
+    s.queue = train_view.left(s.queue, e.task_id)
     task = _task(s, e.task_id)
     task.state, task.reason, task.worker = "failed", e.reason, None
     _drop_reviews_of(s, e.task_id)
@@ -344,49 +335,19 @@ def _drop_reviews_of(s: Snapshot, task_id: str) -> None:
 
 def _merge_landed(s: Snapshot, e: ev.MergeLanded) -> None:
     s.merges = [*s.merges[-49:], MergeView(e.task_id, e.commit, e.at)]
-    _train_entry(s, e.task_id, "landed", f"{e.commit[:10]} on {e.target}")
-
-
-# A landed or failed entry stays in the train's view until the next request is queued.
-_SETTLED = ("landed", "failed")
+    s.queue = train_view.changed(s.queue, e.task_id, "landed", f"{e.commit[:10]} on {e.target}")
 
 
 def _merge_queued(s: Snapshot, e: ev.MergeQueued) -> None:
-    s.queue = [q for q in s.queue if q.state not in _SETTLED and q.task_id != e.task_id]
-    s.queue.append(QueueEntryView(e.task_id, e.worker))
-    _number_queue(s)
+    s.queue = train_view.queued(s.queue, e.task_id, e.worker)
 
 
 def _merge_train_updated(s: Snapshot, e: ev.MergeTrainUpdated) -> None:
-    _train_entry(s, e.task_id, e.state, e.detail)
+    s.queue = train_view.changed(s.queue, e.task_id, e.state, e.detail)
 
 
 def _merge_conflicted(s: Snapshot, e: ev.MergeConflicted) -> None:
-    if any(q.task_id == e.task_id for q in s.queue):
-        _train_entry(s, e.task_id, "failed", f"merge conflict in {', '.join(e.files)}: its worker resolves it")
-
-
-def _train_entry(s: Snapshot, task_id: str, state: str, detail: str) -> None:
-    entry = next((q for q in s.queue if q.task_id == task_id), None)
-    if entry is None:
-        entry = QueueEntryView(task_id)
-        s.queue.append(entry)
-    entry.state, entry.detail = state, detail
-    _number_queue(s)
-
-
-def _number_queue(s: Snapshot) -> None:
-    """Positions count the requests still to land, in landing order (1 = next)."""
-    position = 0
-    for entry in s.queue:
-        position += entry.state not in _SETTLED
-        entry.position = 0 if entry.state in _SETTLED else position
-
-
-def _leave_queue(s: Snapshot, task_id: str) -> None:
-    """A task given back while queued (the queue stopped, say): no longer in the train."""
-    s.queue = [q for q in s.queue if q.task_id != task_id or q.state in _SETTLED]
-    _number_queue(s)
+    s.queue = train_view.conflicted(s.queue, e.task_id, e.files)
 
 
 def _merge_paused(s: Snapshot, e: ev.MergePaused) -> None:
