@@ -1,6 +1,6 @@
 """`python -m bench [--quick] [--only NAME ...]`: the swarm's cost beyond its agents.
 
-Runs the suite of issue 6 (points 2-5) and the later suites (17: conflicts, 18.5: the language
+Runs the suite of issue 6 (points 2-5) and the later suites (17: conflicts and the merge train, 18.5: the language
 server's latency), prints one table and writes every raw figure, the settings and the machine
 to `bench/results/<time>.json` (git-ignored). Each figure is a
 median over several runs with its min–max; each comparison is a ratio taken run by run
@@ -20,11 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import conflicts, lsp_latency, machine, merge_cost, next_cycle, overhead, scale
+from . import conflicts, lsp_latency, machine, merge_cost, next_cycle, overhead, scale, train
 from .stats import Figure, table
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SUITES = ("overhead", "merge", "cycle", "scale", "conflicts", "lsp_latency")
+SUITES = ("overhead", "merge", "cycle", "scale", "conflicts", "train", "lsp_latency")
 
 FULL = {
     "overhead": {"tasks": 100, "workers": 8, "runs": 5},
@@ -32,6 +32,7 @@ FULL = {
     "cycle": {"size": 50_000, "rounds": 5},
     "scale": {"workers": 64, "tasks": 1_000, "runs": 3, "windows": 5, "window_s": 3.0},
     "conflicts": {"tasks": 8, "workers": 8, "runs": 3, "sleep_s": 1.0},
+    "train": {"tasks": 16, "workers": 8, "check_s": 2.0, "runs": 3},
     "lsp_latency": {"items": 2_000, "rounds": 60, "swarm_seconds": 15.0},
 }
 QUICK = {
@@ -40,6 +41,7 @@ QUICK = {
     "cycle": {"size": 2_000, "rounds": 3},
     "scale": {"workers": 16, "tasks": 100, "runs": 1, "windows": 3, "window_s": 1.0},
     "conflicts": {"tasks": 8, "workers": 8, "runs": 1, "sleep_s": 0.3},
+    "train": {"tasks": 6, "workers": 3, "check_s": 0.5, "runs": 1},
     "lsp_latency": {"items": 2_000, "rounds": 20, "swarm_seconds": 5.0},
 }
 
@@ -75,8 +77,8 @@ def _run_suite(name: str, workdir: Path, settings: dict) -> list[Figure]:
         print(f"  {message}", flush=True)
 
     print(f"{name}: {settings}", flush=True)
-    module = {"overhead": overhead, "merge": merge_cost, "cycle": next_cycle, "scale": scale, "conflicts": conflicts,
-              "lsp_latency": lsp_latency}[name]
+    module = {"overhead": overhead, "merge": merge_cost, "cycle": next_cycle, "scale": scale,
+              "conflicts": conflicts, "train": train, "lsp_latency": lsp_latency}[name]
     return module.measure(workdir, log=log, **settings)
 
 
