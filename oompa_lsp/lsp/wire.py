@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import cattrs
 from lsprotocol import types as lsp
 from pygls.protocol import default_converter
 
@@ -23,9 +22,9 @@ class Prebuilt(list[Any]):
     """A list of builtins in the exact shape the protocol sends (JSON-ready dicts)."""
 
 
-def converter() -> cattrs.Converter:
+def converter() -> Any:  # a cattrs Converter (cattrs comes with pygls, not declared here)
     """pygls's converter, passing `Prebuilt` lists through untouched."""
-    made: cattrs.Converter = default_converter()  # type: ignore[no-untyped-call]  # pygls leaves it unannotated
+    made = default_converter()  # type: ignore[no-untyped-call]  # pygls leaves it unannotated
     made.register_unstructure_hook(Prebuilt, lambda value: value)
     publish = made.get_unstructure_hook(lsp.PublishDiagnosticsParams)
 
