@@ -65,9 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="oompa", description="Run a swarm of coding agents on a git repository.")
     parser.add_argument("-C", "--repo", type=Path, default=Path.cwd(), help="the repository (default: here)")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
-    _add(sub, "swarm", cmd_swarm, "run the swarm until the queue is drained").add_argument(
-        "--quiet", action="store_true", help="print only the final line"
-    )
+    swarm = _add(sub, "swarm", cmd_swarm, "run the swarm until the queue is drained")
+    swarm.add_argument("--quiet", action="store_true", help="print only the final line")
+    swarm.add_argument("--plain", action="store_true", help="event lines, no live dashboard (as piped or in CI)")
     demo = _add(sub, "demo", cmd_demo, "run a demo swarm in a throwaway repository (no API key)")
     demo.add_argument("--dir", type=Path, help="where to make the demo repository (default: a temp folder)")
     _add(sub, "init", cmd_init, "write oompa.json (for the agent CLIs found), a spec.md skeleton and the tasks folders")
@@ -113,7 +113,7 @@ def _add(
 
 def cmd_swarm(args: argparse.Namespace) -> int:
     swarm = Swarm.open(args.repo)
-    return run_swarm(swarm, quiet=args.quiet)
+    return run_swarm(swarm, quiet=args.quiet, plain=args.plain)
 
 
 # -- demo -------------------------------------------------------------------------------

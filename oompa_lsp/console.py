@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .core import events as ev
-from .core.snapshot import Snapshot
+from .core.snapshot import BudgetView, Snapshot, UsageLimitView
 from .core.tasks import Usage
 
 
@@ -66,6 +66,38 @@ _LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
 }
 
 
+# What the dashboard prints above itself: what went wrong, what landed, what needs the user.
+_IMPORTANT: tuple[type[ev.Event], ...] = (
+    ev.SwarmStarted,
+    ev.SwarmStopped,
+    ev.TaskInvalid,
+    ev.TaskFailed,
+    ev.TaskRecovered,
+    ev.MergeConflicted,
+    ev.MergeLanded,
+    ev.MergePaused,
+    ev.MergeResumed,
+    ev.BranchParked,
+    ev.CleanupDone,
+    ev.OutsideWriteSeen,
+    ev.TaskFileRestored,
+    ev.TargetMovedOutsideQueue,
+    ev.AgentLeftoversStopped,
+)
+
+
+def is_important(event: ev.Event) -> bool:
+    if isinstance(event, _IMPORTANT):
+        return True
+    if isinstance(event, ev.AgentFinished):
+        return event.error is not None
+    if isinstance(event, ev.ReviewRequested):
+        return "human" in event.mode  # the user has something to do
+    if isinstance(event, ev.ReviewVerdictGiven):
+        return not event.approved
+    return isinstance(event, ev.LogMessage) and event.level != "info"
+
+
 def line_for(event: ev.Event) -> str | None:
     text = describe(event)
     return f"{_clock(event)}  {text}" if text else None
@@ -84,6 +116,38 @@ def cost_text(usage: Usage) -> str:
     tokens = usage.input_tokens + usage.output_tokens
     cost = f", ${usage.cost_usd:.4f}" if usage.cost_usd is not None else ""
     return f"{tokens} tokens{cost}" if tokens or usage.cost_usd is not None else "cost unknown"
+
+
+def duration_text(seconds: float) -> str:
+    """`42s`, `3m05s`, `2h13m`: short enough for a table cell."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def budget_text(budget: BudgetView) -> str:
+    parts = []
+    if budget.usd_limit is not None:
+        parts.append(f"${budget.usd_spent:.2f} of ${budget.usd_limit:.2f}")
+    if budget.tokens_limit is not None:
+        parts.append(f"{budget.tokens_spent:,} of {budget.tokens_limit:,} tokens")
+    text = ", ".join(parts) or "none"
+    return f"{text} (reached: {budget.reached})" if budget.reached else text
+
+
+def usage_limit_text(limit: UsageLimitView, now: float) -> str:
+    """`claude: usage limit, resumes 00:50 (in 2h13m)`, or how the limit ends the run."""
+    if limit.resets_at is None:
+        when = "reset time unknown"
+    else:
+        clock = time.strftime("%H:%M", time.localtime(limit.resets_at))
+        when = f"resumes {clock} (in {duration_text(limit.resets_at - now)})"
+    if limit.ends_run:
+        when = f"ends the run ({when.replace('resumes', 'resets')})"
+    return f"{limit.harness}: usage limit, {when}"
 
 
 def live_summary(snapshot: Snapshot) -> str:

@@ -28,6 +28,7 @@ class WorkerView(Struct, omit_defaults=True):
     since: float = 0.0
     cycles: int = 0
     iterations: int = 0
+    turns: int = 0  # agent turns finished (its reviewers' turns are not its own)
     usage: Usage = msgspec.field(default_factory=Usage)
 
 
@@ -215,6 +216,7 @@ def _agent_finished(s: Snapshot, e: ev.AgentFinished) -> None:
     worker = s.workers.get(e.worker)
     if worker is not None:
         worker.usage = worker.usage.plus(e.usage)
+        worker.turns += 1
 
 
 def _review_requested(s: Snapshot, e: ev.ReviewRequested) -> None:

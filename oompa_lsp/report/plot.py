@@ -2,8 +2,9 @@
 lane with a diamond per landing. `timeline_svg` gives inline SVG for the HTML report (its ink
 is a CSS variable, so the page's theme shows through), `timeline_png` an image for docs.
 
-In the SVG each lane is a group `lane-<worker>` (the queue's is `lane-merge-queue`) and each
-landing a group `landing-<task id>`: the report's tests and any tool can find them.
+In the SVG each lane is a group `lane-<worker>` (the queue's is `lane-merge-queue`), its bars
+of one kind `bars-<worker>-<kind>`, and each landing a group `landing-<task id>`: the report's
+tests and any tool can find them.
 
 matplotlib is imported here only, and this module only when a report is made (cli, the
 server's report request import it lazily), so nothing else pays for its import.
@@ -63,9 +64,9 @@ def draw(timeline: Timeline, ink: str, transparent: bool) -> Figure:
     ax = figure.add_subplot()
     scale, unit = _time_unit(timeline.wall_s)
     for row, lane in enumerate(timeline.lanes):
-        _draw_lane(ax, row, f"lane-{lane.worker}", lane.phases, timeline.started_at, scale)
+        _draw_lane(ax, row, lane.worker, lane.phases, timeline.started_at, scale)
     queue_row = len(timeline.lanes)
-    _draw_lane(ax, queue_row, "lane-merge-queue", timeline.queue, timeline.started_at, scale)
+    _draw_lane(ax, queue_row, "merge-queue", timeline.queue, timeline.started_at, scale)
     for index, landing in enumerate(timeline.landings):
         x = (landing.at - timeline.started_at) / scale
         (mark,) = ax.plot([x], [queue_row], marker="D", markersize=9, color=ink, linestyle="none")
@@ -82,14 +83,14 @@ def draw(timeline: Timeline, ink: str, transparent: bool) -> Figure:
     return figure
 
 
-def _draw_lane(ax: Axes, row: int, gid: str, phases: list[Phase], origin: float, scale: float) -> None:
+def _draw_lane(ax: Axes, row: int, name: str, phases: list[Phase], origin: float, scale: float) -> None:
     band = ax.axhspan(row - 0.45, row + 0.45, color="#888888", alpha=0.08, linewidth=0)
-    band.set_gid(gid)
+    band.set_gid(f"lane-{name}")
     for kind in PHASE_COLORS:
         spans = [((p.start - origin) / scale, p.duration / scale) for p in phases if p.kind == kind]
         if spans:
             bars = ax.broken_barh(spans, (row - 0.32, 0.64), facecolors=PHASE_COLORS[kind], linewidth=0)
-            bars.set_gid(f"{gid}-{kind}")
+            bars.set_gid(f"bars-{name}-{kind}")
 
 
 def _style(ax: Axes, lanes: list[str], ink: str, unit: str, right: float) -> None:
