@@ -167,6 +167,13 @@ class Dashboard:
         if important or time.monotonic() - self.drawn_at >= self.REDRAW_EVERY_S:
             self.refresh()
 
+    def resized(self) -> None:
+        # The terminal rewraps what was drawn at the old width, so the view can no longer
+        # count the lines to erase: start it on a clean screen (what scrolled above stays in
+        # the scrollback).
+        self.console.clear()
+        self.refresh()
+
     def refresh(self) -> None:
         self.drawn_at = time.monotonic()
         self.live.update(render(self.snapshot_of(), time.time()), refresh=True)

@@ -64,7 +64,7 @@ async def _tick(board: Dashboard) -> None:
 async def _redraw_on_resize(board: Dashboard) -> None:
     with anyio.open_signal_receiver(signal.SIGWINCH) as signals:
         async for _ in signals:
-            board.refresh()
+            board.resized()
 
 
 async def _stop_on_signals(swarm: Swarm, scope: anyio.CancelScope) -> None:
