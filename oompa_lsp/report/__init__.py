@@ -15,7 +15,7 @@ from msgspec import Struct
 
 from oompa_lsp.adapters.atomic_files import write_atomic
 from oompa_lsp.adapters.run_log import RunLog, list_runs
-from oompa_lsp.core.errors import OompaError
+from oompa_lsp.core.errors import RunNotFound
 from oompa_lsp.core.run_tables import RunReport, build_report
 
 from .page import report_html
@@ -34,14 +34,14 @@ def find_run(oompa_dir: Path, run: str | None) -> RunLog:
     """The run named by `run` (a run id, or a prefix only one id has), else the latest run."""
     runs = list_runs(oompa_dir)
     if not runs:
-        raise OompaError("no swarm has run in this repository yet: nothing to report")
+        raise RunNotFound("no swarm has run in this repository yet: nothing to report")
     if not run:
         return RunLog.open(oompa_dir, runs[-1])
     matches = [r for r in runs if r.startswith(run)]
     if len(matches) != 1:
         known = ", ".join(runs[-5:])
         what = "no run" if not matches else f"{len(matches)} runs"
-        raise OompaError(f"{what} match {run!r} (latest runs: {known})")
+        raise RunNotFound(f"{what} match {run!r} (latest runs: {known})")
     return RunLog.open(oompa_dir, matches[0])
 
 
@@ -64,7 +64,10 @@ def write_report(
     return ReportFiles(run_log.run_id, str(html_path), str(png_path) if png_path else None)
 
 
-def report_page(oompa_dir: Path, run: str | None = None) -> tuple[str, str]:
-    """The run id and the report's HTML, written nowhere: what an editor shows in a webview."""
+def report_page(oompa_dir: Path, run: str | None = None) -> tuple[ReportFiles, str]:
+    """The report's HTML, also written to the run's folder: what an editor shows in a webview."""
     run_log = find_run(oompa_dir, run)
-    return run_log.run_id, report_html(load_report(run_log))
+    html = report_html(load_report(run_log))
+    path = run_log.run_dir / REPORT_FILE
+    write_atomic(path, html.encode("utf-8"))
+    return ReportFiles(run_log.run_id, str(path)), html
