@@ -20,7 +20,9 @@ _STYLE = """
 :root { color-scheme: light dark; --ink: var(--vscode-editor-foreground, #222);
   --paper: var(--vscode-editor-background, #fff); --muted: var(--vscode-descriptionForeground, #666);
   --rule: var(--vscode-panel-border, #ddd); }
-@media (prefers-color-scheme: dark) { :root:not(.vscode) { --ink: #ddd; --paper: #1e1e1e; --muted: #999; --rule: #444; } }
+@media (prefers-color-scheme: dark) { :root { --ink: var(--vscode-editor-foreground, #ddd);
+  --paper: var(--vscode-editor-background, #1e1e1e); --muted: var(--vscode-descriptionForeground, #999);
+  --rule: var(--vscode-panel-border, #444); } }
 body { background: var(--paper); color: var(--ink); font: 14px/1.45 var(--vscode-font-family, system-ui, sans-serif);
   margin: 1.5em auto; max-width: 1200px; padding: 0 1em; }
 h1 { font-size: 1.4em; margin-bottom: .2em; } h2 { font-size: 1.1em; margin-top: 1.6em; }
