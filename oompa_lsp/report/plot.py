@@ -76,6 +76,8 @@ def draw(timeline: Timeline, ink: str, transparent: bool) -> Figure:
         ax.annotate(landing.task_id, (x, queue_row), xytext=offset, textcoords="offset points",
                     ha="center", va=valign, fontsize=7, color=ink)  # fmt: skip
     _style(ax, lanes, ink, unit, max(timeline.wall_s / scale, 1e-6))
+    title = f"run {timeline.run_id} on {timeline.target}: {len(timeline.landings)} landing(s)"
+    ax.set_title(title, loc="left", fontsize=9, color=ink)
     _legend(figure, ink)
     if transparent:
         figure.patch.set_alpha(0.0)
