@@ -216,6 +216,19 @@ describe("Oompa in a real VS Code", function () {
     await waitFor("the swarm to stop", () => api.mirror.swarm.state === "stopped" || api.mirror.swarm.state === "idle");
   });
 
+  it("shows the run's report in a webview: a lane per worker, a mark per landing", async () => {
+    const shown = await vscode.commands.executeCommand<{ run_id: string; path: string } | undefined>(Command.showRunReport);
+    assert.ok(shown, "the command resolves to the run it shows");
+    const html = fs.readFileSync(shown.path, "utf8");
+    const lanes = [...html.matchAll(/<g id="lane-([\w-]+?)">/g)].map((m) => m[1]);
+    assert.deepEqual(lanes, [...api.mirror.workers.map((w) => w.id), "merge-queue"]);
+    assert.ok(html.includes(`<g id="landing-${facts.taskIds[0] ?? ""}">`), "the merged task's landing is marked");
+    const webviews = vscode.window.tabGroups.all
+      .flatMap((group) => group.tabs)
+      .filter((tab) => tab.input instanceof vscode.TabInputWebview && tab.input.viewType.endsWith("oompa-vscode.runReport"));
+    assert.deepEqual(webviews.map((tab) => tab.label), [`Oompa run ${shown.run_id}`]);
+  });
+
   it("passes on the server's refusal: a merged task cannot be requeued", async () => {
     const taskId = facts.taskIds[0] ?? "";
     // the command shows the server's reason and resolves to nothing (no second, generic error)
