@@ -223,10 +223,12 @@ describe("Oompa in a real VS Code", function () {
     const lanes = [...html.matchAll(/<g id="lane-([\w-]+?)">/g)].map((m) => m[1]);
     assert.deepEqual(lanes, [...api.mirror.workers.map((w) => w.id), "merge-queue"]);
     assert.ok(html.includes(`<g id="landing-${facts.taskIds[0] ?? ""}">`), "the merged task's landing is marked");
-    const webviews = vscode.window.tabGroups.all
-      .flatMap((group) => group.tabs)
-      .filter((tab) => tab.input instanceof vscode.TabInputWebview && tab.input.viewType.endsWith("oompa-vscode.runReport"));
-    assert.deepEqual(webviews.map((tab) => tab.label), [`Oompa run ${shown.run_id}`]);
+    // the tab appears once the workbench has opened the panel, a moment after the command
+    const tab = await waitFor("the report's webview tab", () =>
+      vscode.window.tabGroups.all.flatMap((group) => group.tabs).find((t) => t.label === `Oompa run ${shown.run_id}`),
+    );
+    const input = tab.input as { viewType?: string } | undefined;
+    assert.ok(input?.viewType?.includes("oompa-vscode.runReport"), `a webview of the report, got ${JSON.stringify(input)}`);
   });
 
   it("passes on the server's refusal: a merged task cannot be requeued", async () => {
