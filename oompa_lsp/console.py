@@ -10,8 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from .core import events as ev
-from .core.snapshot import BudgetView, Snapshot, UsageLimitView
+from .core.snapshot import BudgetView, Snapshot
 from .core.tasks import Usage
+from .core.usage_limits import describe_limit
 
 
 def describe(event: ev.Event) -> str | None:
@@ -33,6 +34,7 @@ _LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.SwarmStopped: lambda e: f"swarm {'finished' if e.ok else 'stopped'}: {e.reason}",
     ev.TaskInvalid: lambda e: f"invalid task file {e.path}: {'; '.join(e.problems)}",
     ev.TaskClaimed: lambda e: f"{e.worker} claimed {e.task_id} (attempt {e.attempt}, branch {e.branch})",
+    ev.TaskHeldBack: lambda e: f"{e.task_id} waits: {e.reason}" if e.reason else None,
     ev.TaskReturned: lambda e: f"{e.task_id} back to pending: {e.reason.splitlines()[0] if e.reason else ''}",
     ev.TaskRecovered: lambda e: f"{e.task_id} recovered from {e.previous_owner}",
     ev.TaskCompleted: lambda e: f"{e.task_id} complete ({e.commit[:10] or e.note})",
@@ -56,6 +58,12 @@ _LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.MergePaused: lambda e: f"merge queue PAUSED: {e.reason}",
     ev.MergeResumed: lambda e: "merge queue resumed",
     ev.BranchParked: lambda e: f"{e.task_id} work parked at {e.ref} ({e.reason})",
+    ev.BudgetReached: lambda e: f"BUDGET: {e.describe()}: no new agent turn starts",
+    ev.UsageLimitHit: lambda e: (
+        describe_limit(e.harness, e.resets_at, e.at or time.time())
+        + (": the run ends (beyond limits.max_wait, or on_usage_limit: stop)" if e.ends_run else "")
+    ),
+    ev.UsageLimitLifted: lambda e: f"{e.harness}: usage limit reset; its workers start turns again",
     ev.CleanupDone: lambda e: f"removed {len(e.removed)} worktree(s), freed {human_bytes(e.freed_bytes)}",
     ev.LogMessage: lambda e: f"{e.level}: {e.message}",
     ev.OutsideWriteSeen: lambda e: f"WARNING: {e.describe()}",
@@ -83,6 +91,9 @@ _IMPORTANT: tuple[type[ev.Event], ...] = (
     ev.TaskFileRestored,
     ev.TargetMovedOutsideQueue,
     ev.AgentLeftoversStopped,
+    ev.BudgetReached,
+    ev.UsageLimitHit,
+    ev.UsageLimitLifted,
 )
 
 
@@ -138,18 +149,6 @@ def budget_text(budget: BudgetView) -> str:
     return f"{text} (reached: {budget.reached})" if budget.reached else text
 
 
-def usage_limit_text(limit: UsageLimitView, now: float) -> str:
-    """`claude: usage limit, resumes 00:50 (in 2h13m)`, or how the limit ends the run."""
-    if limit.resets_at is None:
-        when = "reset time unknown"
-    else:
-        clock = time.strftime("%H:%M", time.localtime(limit.resets_at))
-        when = f"resumes {clock} (in {duration_text(limit.resets_at - now)})"
-    if limit.ends_run:
-        when = f"ends the run ({when.replace('resumes', 'resets')})"
-    return f"{limit.harness}: usage limit, {when}"
-
-
 def live_summary(snapshot: Snapshot) -> str:
     busy = [f"{w.id}:{w.state}" + (f"({w.task_id})" if w.task_id else "") for w in snapshot.workers.values()]
     return f"{snapshot.summary_line()}{_review_off(snapshot)} · {cost_text(snapshot.usage)} · " + " ".join(busy)
@@ -177,6 +176,9 @@ def status_table(snapshot: Snapshot) -> str:
     lines.append(f"{'WORKER':<8} {'ROLE':<9} {'STATE':<16} {'TASK':<24} {'MODEL':<24} COST")
     for w in snapshot.workers.values():
         lines.append(f"{w.id:<8} {w.role:<9} {w.state:<16} {(w.task_id or '-'):<24} {w.model:<24} {cost_text(w.usage)}")
+    waiting = [t for t in snapshot.tasks.values() if t.state == "pending" and t.waiting]
+    if waiting:
+        lines += ["", "WAITING"] + [f"  {t.id}: {t.waiting}" for t in waiting]
     if snapshot.reviews:
         lines.append("")
         lines.append("PENDING REVIEWS")

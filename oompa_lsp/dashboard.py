@@ -19,7 +19,9 @@ from rich.text import Text
 
 from . import console
 from .core import events as ev
+from .core.costs import describe_usage
 from .core.snapshot import Snapshot, WorkerView
+from .core.tasks import Usage
 
 # Worker states drawn in colour; the quiet ones stay dim.
 _STATE_STYLE = {
@@ -47,7 +49,7 @@ def _header(snapshot: Snapshot, now: float) -> Text:
     text = Text.assemble(
         ("oompa ", "bold"),
         f"run {snapshot.run_id or '-'} on {snapshot.target or '-'} · {snapshot.state} · {elapsed} · ",
-        console.cost_text(snapshot.usage),
+        _cost(snapshot.usage),
     )
     if snapshot.budget is not None:
         text.append(" · budget ", style="dim")
@@ -79,9 +81,14 @@ def _worker_cells(worker: WorkerView, now: float) -> list[str | Text]:
         worker.task_id or "-",
         in_phase,
         str(worker.turns),
-        console.cost_text(worker.usage),
+        _cost(worker.usage),
         Text(worker.detail, style="dim"),
     ]
+
+
+def _cost(usage: Usage) -> str:
+    # "cost unknown" for nothing reported yet; else tokens, dollars and the unpriced models
+    return describe_usage(usage) if usage.tokens or usage.cost_usd is not None or usage.unpriced else "cost unknown"
 
 
 def _tasks(snapshot: Snapshot) -> Text:
@@ -130,7 +137,7 @@ def _human_reviews(snapshot: Snapshot) -> Text | None:
 def _limits(snapshot: Snapshot, now: float) -> Text | None:
     if not snapshot.usage_limits:
         return None
-    lines = [console.usage_limit_text(limit, now) for limit in snapshot.usage_limits.values()]
+    lines = [limit.describe(now) for limit in snapshot.usage_limits.values()]
     return Text("\n".join(lines), style="bold yellow")
 
 

@@ -52,7 +52,7 @@ def test_tasks_queue_human_reviews_limits_and_budget():
     assert "t3 waits: behind t1 on src/auth/" in text
     assert "1. t5 checking" in text and "2. t6 queued" in text
     assert "reviews waiting for you (1)" in text and "oompa review approve t2-1-1" in text
-    assert "claude: usage limit, resumes" in text and "(in 2h13m)" in text
+    assert "claude: usage limit, resumes" in text and "(in 2 h 13 min)" in text
     assert "budget $0.12 of $5.00" in text
 
 

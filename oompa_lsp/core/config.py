@@ -14,6 +14,9 @@ from typing import Any, Literal
 import msgspec
 from msgspec import Struct
 
+from .costs import Price
+from .usage_limits import parse_duration
+
 REASONING_LEVELS = ("minimal", "low", "medium", "high", "max", "xhigh")
 BUILTIN_HARNESSES = ("claude", "codex", "gemini", "opencode")
 Role = Literal["planner", "executor", "worker"]
@@ -106,6 +109,36 @@ class WorktreeConfig(_Strict):
     reuse: bool = True
 
 
+class TaskBudgetConfig(_Strict):
+    """What one task may spend over all its attempts (the agent turns on it)."""
+
+    usd: float | None = None
+    tokens: int | None = None
+
+
+class BudgetConfig(_Strict):
+    """What the run may spend: when a limit is reached no new agent turn starts, running turns
+    have `grace_s` to finish, then the swarm stops with the claims returned."""
+
+    usd: float | None = None
+    tokens: int | None = None
+    per_task: TaskBudgetConfig = msgspec.field(default_factory=TaskBudgetConfig)
+    grace_s: float = 300.0
+
+
+class LimitsConfig(_Strict):
+    """What a plan's or quota's usage limit does: wait for its reset (at most `max_wait`:
+    seconds, or a duration such as "6h" or "1 day"), or `on_usage_limit: stop` the run."""
+
+    max_wait: float | str = "6h"
+    on_usage_limit: Literal["wait", "stop"] = "wait"
+
+    def max_wait_s(self) -> float:
+        if isinstance(self.max_wait, (int, float)):
+            return float(self.max_wait)
+        return parse_duration(self.max_wait) or 0.0
+
+
 class Config(_Strict):
     workers: list[WorkerConfig]
     # Generic reviewers, in the original's precedence: the first key present is used.
@@ -123,6 +156,9 @@ class Config(_Strict):
     tasks_dir: str = "tasks"
     task_attempts: int = 3
     harnesses: dict[str, HarnessConfig] = {}
+    prices: dict[str, Price] = {}  # by model name (or harness:model): USD per million tokens
+    budget: BudgetConfig | None = None
+    limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
 
 
 class ModelRef(Struct, frozen=True):

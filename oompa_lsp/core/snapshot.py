@@ -8,6 +8,7 @@ Must not import: anything outside the standard library, msgspec and oompa_lsp.co
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -16,6 +17,7 @@ from msgspec import Struct
 
 from . import events as ev
 from .tasks import Usage
+from .usage_limits import describe_limit
 
 
 class WorkerView(Struct, omit_defaults=True):
@@ -28,7 +30,7 @@ class WorkerView(Struct, omit_defaults=True):
     since: float = 0.0
     cycles: int = 0
     iterations: int = 0
-    turns: int = 0  # agent turns finished (its reviewers' turns are not its own)
+    turns: int = 0  # agent runs started in this run (resumes and reviews of its work not included)
     usage: Usage = msgspec.field(default_factory=Usage)
 
 
@@ -44,6 +46,7 @@ class TaskView(Struct, omit_defaults=True):
     commit: str | None = None
     reason: str = ""
     waiting: str = ""  # why a pending task is not started ("behind other-task on src/auth/")
+    usage: Usage = msgspec.field(default_factory=Usage)  # this run's turns on it, its reviews included
 
 
 class ReviewView(Struct, omit_defaults=True):
@@ -69,22 +72,55 @@ class QueueEntryView(Struct, omit_defaults=True):
 
 
 class BudgetView(Struct, omit_defaults=True):
-    """The run's budget (`budget` in oompa.json) and what has been spent against it."""
+    """The run's budget (`budget` in oompa.json) and what has been spent against it.
+
+    `usd_spent` counts priced turns only: `unpriced` names the models whose cost is unknown
+    (no price: add them to `prices`). `tokens_spent` is input plus output tokens. `share` is the
+    largest fraction of a run limit spent (0.8: the editor warns)."""
 
     usd_limit: float | None = None
     tokens_limit: int | None = None
     usd_spent: float = 0.0
     tokens_spent: int = 0
     reached: str = ""  # which limit stopped new turns, at what figure ("" while within)
+    task_usd_limit: float | None = None  # budget.per_task
+    task_tokens_limit: int | None = None
+    unpriced: list[str] = []
+
+    @property
+    def share(self) -> float:
+        shares = [0.0]
+        if self.usd_limit:
+            shares.append(self.usd_spent / self.usd_limit)
+        if self.tokens_limit:
+            shares.append(self.tokens_spent / self.tokens_limit)
+        return max(shares)
+
+    def describe(self) -> str:
+        """ "budget $0.42 of $1.00 (42%)", "budget 1,200 of 5,000 tokens (24%)"."""
+        parts = []
+        if self.usd_limit:
+            parts.append(f"${self.usd_spent:.2f} of ${self.usd_limit:.2f}")
+        if self.tokens_limit:
+            parts.append(f"{self.tokens_spent:,} of {self.tokens_limit:,} tokens")
+        if not parts:
+            return ""
+        return f"budget {' · '.join(parts)} ({self.share:.0%})" + (f": {self.reached}" if self.reached else "")
 
 
 class UsageLimitView(Struct, omit_defaults=True):
-    """A harness whose plan or quota limit was hit: its workers wait until `resets_at`."""
+    """A harness whose plan or quota limit was hit: its workers wait until `resets_at`.
+    `describe(now)` is the line every view shows: "claude: usage limit, resumes 00:50 (in 2 h 13 min)"."""
 
     harness: str
     message: str = ""
     resets_at: float | None = None  # epoch seconds
     ends_run: bool = False  # further away than limits.max_wait, or on_usage_limit: stop
+    since: float = 0.0  # when it was hit
+
+    def describe(self, now: float | None = None) -> str:
+        line = describe_limit(self.harness, self.resets_at, time.time() if now is None else now)
+        return line + (": the run ends (beyond limits.max_wait, or on_usage_limit: stop)" if self.ends_run else "")
 
 
 class MergeView(Struct, omit_defaults=True):
@@ -129,7 +165,7 @@ class Snapshot(Struct, omit_defaults=True):
             out[task.state] = out.get(task.state, 0) + 1
         return out
 
-    def summary_line(self) -> str:
+    def summary_line(self, now: float | None = None) -> str:
         counts = self.counts()
         running = sum(1 for w in self.workers.values() if w.state not in ("idle", "done", "stopped", "starting"))
         parts = [
@@ -141,7 +177,29 @@ class Snapshot(Struct, omit_defaults=True):
         ]
         if counts["failed"]:
             parts.append(f"{counts['failed']} failed")
+        if self.budget is not None and self.budget.describe():
+            parts.append(self.budget.describe())
+        parts += [limit.describe(now) for limit in self.usage_limits.values()]
         return " · ".join(parts)
+
+
+BUDGET_WARNING_SHARE = 0.8  # the editor warns once this much of a run limit is spent
+
+
+def spending_warnings(snapshot: Snapshot, now: float | None = None) -> list[str]:
+    """What the editor warns about on spec.md: a budget nearly (or wholly) spent, the models
+    whose cost is unknown, and the harnesses waiting for a usage limit's reset."""
+    out: list[str] = []
+    budget = snapshot.budget
+    if budget is not None and budget.share >= BUDGET_WARNING_SHARE:
+        out.append(budget.describe() if budget.reached else f"{budget.describe()}: the run stops at 100%")
+    if budget is not None and budget.usd_limit and budget.unpriced:
+        out.append(
+            f'cost unknown for {", ".join(budget.unpriced)} (no price: add it to "prices" in oompa.json); '
+            "budget.usd counts only the priced turns"
+        )
+    out += [limit.describe(now) for limit in snapshot.usage_limits.values()]
+    return out
 
 
 def fold(events: Iterable[ev.Event], into: Snapshot | None = None) -> Snapshot:
@@ -154,6 +212,7 @@ def fold(events: Iterable[ev.Event], into: Snapshot | None = None) -> Snapshot:
 def _swarm_started(s: Snapshot, e: ev.SwarmStarted) -> None:
     s.run_id, s.repo, s.target, s.pid = e.run_id, e.repo, e.target, e.pid
     s.state, s.started_at, s.review_mode, s.ok, s.stopped_reason = "running", e.at, e.review_mode, None, ""
+    s.usage, s.budget, s.usage_limits = Usage(), None, {}  # the run's own spending
     s.workers = {w.id: WorkerView(w.id, w.model, w.role, since=e.at, iterations=w.iterations) for w in e.workers}
 
 
@@ -171,6 +230,8 @@ def _task(s: Snapshot, task_id: str) -> TaskView:
 def _task_seen(s: Snapshot, e: ev.TaskSeen) -> None:
     task = _task(s, e.task_id)
     task.state, task.summary, task.spec = e.state, e.summary, e.spec
+    if e.state != "pending":
+        task.waiting = ""
 
 
 def _task_invalid(s: Snapshot, e: ev.TaskInvalid) -> None:
@@ -180,6 +241,13 @@ def _task_invalid(s: Snapshot, e: ev.TaskInvalid) -> None:
 def _task_claimed(s: Snapshot, e: ev.TaskClaimed) -> None:
     task = _task(s, e.task_id)
     task.state, task.worker, task.attempt, task.review_round, task.reason = "current", e.worker, e.attempt, 0, ""
+    task.waiting = ""
+
+
+def _task_held_back(s: Snapshot, e: ev.TaskHeldBack) -> None:
+    task = _task(s, e.task_id)
+    if task.state == "pending":  # a claimed or finished task waits for nothing
+        task.waiting = e.reason
 
 
 def _task_returned(s: Snapshot, e: ev.TaskReturned | ev.TaskRecovered) -> None:
@@ -211,12 +279,42 @@ def _worker_state(s: Snapshot, e: ev.WorkerStateChanged) -> None:
     worker.state, worker.task_id, worker.detail = e.state, e.task_id, e.detail
 
 
+def _agent_started(s: Snapshot, e: ev.AgentStarted) -> None:
+    worker = s.workers.get(e.worker)
+    if worker is not None:
+        worker.turns += 1
+
+
 def _agent_finished(s: Snapshot, e: ev.AgentFinished) -> None:
     s.usage = s.usage.plus(e.usage)
     worker = s.workers.get(e.worker)
     if worker is not None:
         worker.usage = worker.usage.plus(e.usage)
-        worker.turns += 1
+    if e.task_id is not None:
+        task = _task(s, e.task_id)
+        task.usage = task.usage.plus(e.usage)
+    if s.budget is not None:
+        s.budget.usd_spent = s.usage.cost_usd or 0.0
+        s.budget.tokens_spent = s.usage.tokens
+        s.budget.unpriced = list(s.usage.unpriced)
+
+
+def _budget_set(s: Snapshot, e: ev.BudgetSet) -> None:
+    s.budget = BudgetView(e.usd, e.tokens, task_usd_limit=e.task_usd, task_tokens_limit=e.task_tokens)
+    s.budget.usd_spent, s.budget.tokens_spent = s.usage.cost_usd or 0.0, s.usage.tokens
+
+
+def _budget_reached(s: Snapshot, e: ev.BudgetReached) -> None:
+    if s.budget is not None and e.task_id is None:
+        s.budget.reached = e.describe()
+
+
+def _usage_limit_hit(s: Snapshot, e: ev.UsageLimitHit) -> None:
+    s.usage_limits[e.harness] = UsageLimitView(e.harness, e.message, e.resets_at, e.ends_run, since=e.at)
+
+
+def _usage_limit_lifted(s: Snapshot, e: ev.UsageLimitLifted) -> None:
+    s.usage_limits.pop(e.harness, None)
 
 
 def _review_requested(s: Snapshot, e: ev.ReviewRequested) -> None:
@@ -267,12 +365,18 @@ _HANDLERS: dict[type[ev.Event], Callable[[Snapshot, Any], None]] = {
     ev.TaskSeen: _task_seen,
     ev.TaskInvalid: _task_invalid,
     ev.TaskClaimed: _task_claimed,
+    ev.TaskHeldBack: _task_held_back,
     ev.TaskReturned: _task_returned,
     ev.TaskRecovered: _task_returned,
     ev.TaskCompleted: _task_completed,
     ev.TaskFailed: _task_failed,
     ev.WorkerStateChanged: _worker_state,
+    ev.AgentStarted: _agent_started,
     ev.AgentFinished: _agent_finished,
+    ev.BudgetSet: _budget_set,
+    ev.BudgetReached: _budget_reached,
+    ev.UsageLimitHit: _usage_limit_hit,
+    ev.UsageLimitLifted: _usage_limit_lifted,
     ev.ReviewRequested: _review_requested,
     ev.ReviewVerdictGiven: _review_verdict,
     ev.MergeLanded: _merge_landed,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from html import escape
 
+from oompa_lsp.core.costs import describe_usage
 from oompa_lsp.core.run_tables import RunReport, TaskRow, WorkerRow
 from oompa_lsp.core.tasks import Usage
 
@@ -149,7 +150,6 @@ def duration_text(seconds: float) -> str:
 
 
 def usage_text(usage: Usage) -> str:
-    tokens = usage.input_tokens + usage.output_tokens
-    if usage.cost_usd is not None:
-        return f"${usage.cost_usd:.4f} ({tokens:,} tokens)"
-    return f"{tokens:,} tokens, cost unknown" if tokens else "cost unknown"
+    if not usage.tokens and usage.cost_usd is None and not usage.unpriced:
+        return "cost unknown"
+    return describe_usage(usage)
