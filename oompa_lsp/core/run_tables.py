@@ -15,6 +15,7 @@ from msgspec import Struct
 from . import events as ev
 from .tasks import Usage
 from .timeline import REVIEWER_PREFIX, Timeline, build_timeline
+from .usage_limits import describe_limit
 
 
 class ReviewRound(Struct, omit_defaults=True):
@@ -68,6 +69,8 @@ class Totals(Struct, omit_defaults=True):
     landings: int = 0
     tasks_by_state: dict[str, int] = {}
     usage: Usage = msgspec.field(default_factory=Usage)
+    budget: str = ""  # the run's limits, and the one reached ("" without a budget)
+    usage_limits: list[str] = []  # each plan limit met: "claude: usage limit, resumes 00:50 (in 2 h 13 min)"
 
 
 class RunReport(Struct, omit_defaults=True):
@@ -162,8 +165,21 @@ def _totals(events: Sequence[ev.Event], timeline: Timeline, tasks: list[TaskRow]
             totals.changes_requested += 0 if e.approved else 1
         elif isinstance(e, ev.MergeConflicted):
             totals.conflicts += 1
+        else:
+            _spending(totals, e)
     by_state: dict[str, int] = {}
     for task in tasks:
         by_state[task.state] = by_state.get(task.state, 0) + 1
     totals.tasks_by_state = by_state
     return totals
+
+
+def _spending(totals: Totals, e: ev.Event) -> None:
+    if isinstance(e, ev.BudgetSet):
+        limits = [f"${e.usd:.2f}" if e.usd is not None else "", f"{e.tokens:,} tokens" if e.tokens else ""]
+        totals.budget = " and ".join(limit for limit in limits if limit) or "per task only"
+    elif isinstance(e, ev.BudgetReached) and e.task_id is None:
+        totals.budget += f"; reached: {e.describe()}"
+    elif isinstance(e, ev.UsageLimitHit):
+        line = describe_limit(e.harness, e.resets_at, e.at)
+        totals.usage_limits.append(line + (" (the run ended)" if e.ends_run else ""))

@@ -76,6 +76,9 @@ def _totals(report: RunReport) -> str:
         ("conflicts", str(totals.conflicts)),
         ("cost", usage_text(totals.usage)),
     ]
+    if totals.budget:
+        items.append(("budget", totals.budget))
+    items += [("usage limit", line) for line in totals.usage_limits]
     cells = "".join(f'<div><span class="muted">{name}</span><br><b>{escape(v)}</b></div>' for name, v in items)
     return f'<div class="totals" id="totals">{cells}</div>'
 
