@@ -91,6 +91,7 @@ def test_the_report_is_one_file_that_needs_nothing_else(report_file):
     assert report_file.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.timeout(900)  # on a fresh machine, chromium() may first install it with apt
 def test_chromium_shows_a_lane_per_worker_and_a_mark_per_landing(report_file, demo_run, tmp_path):
     _, events = demo_run
     browser = chromium()

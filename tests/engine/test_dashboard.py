@@ -73,6 +73,7 @@ def project(tmp_path):
     return project
 
 
+@pytest.mark.timeout(600)  # on a fresh machine, tmux() may first install it with apt
 def test_the_dashboard_redraws_in_place_when_a_task_lands_and_ctrl_c_stops(project):
     term = Terminal([sys.executable, "-m", "oompa_lsp.cli", "-C", str(project.root), "swarm"])
     try:
