@@ -73,7 +73,8 @@ def add_tasks(repo: Path, count: int, prefix: str = "t", files: Callable[[str], 
 
 
 def write_config(repo: Path, *, workers: int, worktrees: Path, timeout_s: float = 120.0,
-                 agent_env: dict[str, str] | None = None, target: str | None = None) -> None:
+                 agent_env: dict[str, str] | None = None, target: str | None = None,
+                 merge: dict | None = None) -> None:
     """oompa.json: `workers` executors and a reviewer, both the instant agent."""
     config = {
         "workers": [{"model": "instant:worker", "role": "executor", "count": workers, "iterations": 100_000,
@@ -85,4 +86,6 @@ def write_config(repo: Path, *, workers: int, worktrees: Path, timeout_s: float 
     }
     if target:
         config["target_branch"] = target
+    if merge:
+        config["merge"] = merge
     (repo / "oompa.json").write_text(json.dumps(config, indent=2), encoding="utf-8")

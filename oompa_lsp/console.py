@@ -41,7 +41,11 @@ _LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.TaskFailed: lambda e: f"{e.task_id} FAILED: {e.reason.splitlines()[0] if e.reason else ''}",
     ev.AgentFinished: lambda e: f"{e.worker} agent error ({e.error_kind}): {e.error}" if e.error else None,
     ev.AgentLeftoversStopped: lambda e: e.describe(),
-    ev.ChecksRan: lambda e: f"{e.task_id} checks on the {e.stage} tree {'passed' if e.ok else 'FAILED'}",
+    ev.ChecksRan: lambda e: (
+        f"{e.task_id} checks on the {e.stage} tree {'passed' if e.ok else 'FAILED'}"
+        + (f" (not run again: the result of {e.reused})" if e.reused else "")
+    ),
+    ev.MergeTrainUpdated: lambda e: _train_line(e),
     ev.ReviewRequested: lambda e: (
         f"{e.task_id} in review (round {e.round}, {e.mode})"
         + (f" — approve with: oompa review approve {e.review_id}" if "human" in e.mode else "")
@@ -72,6 +76,15 @@ _LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
         f"WARNING: {e.describe()} ({'; '.join(e.commits[:3])}); your checkout: {e.checkout}"
     ),
 }
+
+
+def _train_line(e: ev.MergeTrainUpdated) -> str | None:
+    """The train's checking, a failure and a wait on a conflict ahead; the rest is noise here."""
+    if e.state == "checking":
+        return f"{e.task_id} checking in the merge train: {e.detail}"
+    if e.state == "failed" or (e.state == "queued" and e.detail):
+        return f"{e.task_id} merge train: {e.state} ({e.detail})"
+    return None
 
 
 # What the dashboard prints above itself: what went wrong, what landed, what needs the user.
@@ -106,6 +119,8 @@ def is_important(event: ev.Event) -> bool:
         return "human" in event.mode  # the user has something to do
     if isinstance(event, ev.ReviewVerdictGiven):
         return not event.approved
+    if isinstance(event, ev.MergeTrainUpdated):
+        return event.state == "failed"  # checks of a merged tree failed: that work will not land
     return isinstance(event, ev.LogMessage) and event.level != "info"
 
 
@@ -179,6 +194,10 @@ def status_table(snapshot: Snapshot) -> str:
     waiting = [t for t in snapshot.tasks.values() if t.state == "pending" and t.waiting]
     if waiting:
         lines += ["", "WAITING"] + [f"  {t.id}: {t.waiting}" for t in waiting]
+    if snapshot.queue:
+        lines += ["", "MERGE TRAIN"] + [
+            f"  {q.position or '-':>2} {q.task_id:<24} {q.state:<9} {q.detail}".rstrip() for q in snapshot.queue
+        ]
     if snapshot.reviews:
         lines.append("")
         lines.append("PENDING REVIEWS")

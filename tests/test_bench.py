@@ -43,4 +43,6 @@ def test_the_quick_suite_prints_the_table_and_writes_the_figures(tmp_path: Path)
     conflicts = next(f for name, f in judged.items() if name.startswith("merge conflicts (8 tasks on one declared file"))
     assert conflicts["target"] == "= 0"
     assert judged["declared apart / undeclared"]["target"] == "<= 1.2"
+    assert judged["train / serial floor"]["target"] == "<= 0.4"  # the merge train against checking in series
+    assert any(name.startswith("one at a time (parallel_checks: 1)") for name in (f["name"] for f in figures))
     assert list(tmp_path.glob("oompa-bench-*")) == []  # its throwaway repositories are gone

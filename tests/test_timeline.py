@@ -76,3 +76,22 @@ def test_totals_carry_cost_the_budget_reached_and_usage_limits():
     [task] = report.tasks
     assert task.state == "pending" and task.usage.cost_usd == 0.06 and task.wall_s == 5
     assert report.workers[0].usage.cost_usd == 0.06
+
+
+def test_the_queues_lane_follows_the_merge_train():
+    def train(seconds: float, task: str, name: str, detail: str = "") -> ev.Event:
+        return at(seconds, ev.MergeTrainUpdated(task_id=task, state=name, detail=detail))  # type: ignore[arg-type]
+
+    timeline = build_timeline([
+        started("w1", "w2"),
+        train(1, "t1", "queued"), train(1.5, "t1", "merging"), train(2, "t1", "checking"),
+        train(2.5, "t2", "merging"), train(2.6, "t2", "failed", "merge conflict with main in a.py"),
+        # a check result reused from the worktree: its duration says nothing of the train
+        at(4, ev.ChecksRan(task_id="t1", stage="merged", ok=True,
+                           results=[ev.CheckResult(argv=["make"], exit_code=0, duration_s=30.0)])),
+        train(4, "t1", "passed"),
+        at(4.5, ev.MergeLanded(task_id="t1", commit="c" * 40, target="main", previous="p" * 40)),
+        at(5, ev.SwarmStopped(ok=True, reason="done")),
+    ])
+    assert [(p.kind, p.task_id, round(p.start - T0, 3), round(p.end - T0, 3)) for p in timeline.queue] == [
+        ("merging", "t1", 1.5, 2), ("merge_checks", "t1", 2, 4), ("merging", "t2", 2.5, 2.6), ("landing", "t1", 4, 4.5)]

@@ -9,7 +9,7 @@ Must not import: anything outside the standard library, msgspec and oompa_lsp.co
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Struct
@@ -97,6 +97,9 @@ class MergeConfig(_Strict):
     strategy: Strategy = "merge"
     max_conflict_attempts: int = 2
     check_timeout_s: float = 900.0
+    # Merged trees checked at once by the merge train; None: as many as the machine sensibly
+    # runs, at most the number of workers (engine/merge_train.py). 1: one landing at a time.
+    parallel_checks: Annotated[int, msgspec.Meta(ge=1)] | None = None
 
 
 class WorktreeConfig(_Strict):

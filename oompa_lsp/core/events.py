@@ -173,6 +173,7 @@ class ChecksRan(_Event):
     stage: Literal["worktree", "merged"]
     ok: bool
     results: list[CheckResult] = []
+    reused: str = ""  # not run again: the result of a check of the same tree (which one)
 
 
 class ReviewRequested(_Event):
@@ -204,6 +205,18 @@ class MergeQueued(_Event):
     task_id: str
     branch: str
     head: str
+    worker: str = ""
+
+
+TrainState = Literal["queued", "merging", "checking", "passed", "failed", "landed"]
+
+
+class MergeTrainUpdated(_Event):
+    """A request's place in the merge train changed state (a merge that lands is `MergeLanded`)."""
+
+    task_id: str
+    state: TrainState
+    detail: str = ""
 
 
 class MergeConflicted(_Event):
@@ -353,6 +366,7 @@ Event: TypeAlias = (
     | ReviewVerdictGiven
     | ReviewTamperingDiscarded
     | MergeQueued
+    | MergeTrainUpdated
     | MergeConflicted
     | MergeLanded
     | MergePaused

@@ -15,8 +15,9 @@ from typing import Any
 import msgspec
 from msgspec import Struct
 
-from . import events as ev
+from . import events as ev, train_view
 from .tasks import Usage
+from .train_view import QueueEntryView as QueueEntryView  # re-exported: the views import it from here
 from .usage_limits import describe_limit
 
 
@@ -59,16 +60,6 @@ class ReviewView(Struct, omit_defaults=True):
     mode: str
     round: int = 1
     requested_at: float = 0.0
-
-
-class QueueEntryView(Struct, omit_defaults=True):
-    """One request in the merge queue (the train): its place and its check state."""
-
-    task_id: str
-    worker: str = ""
-    position: int = 0  # 1 = next to land
-    state: str = "queued"  # queued | merging | checking | passed | failed | landed
-    detail: str = ""
 
 
 class BudgetView(Struct, omit_defaults=True):
@@ -214,10 +205,12 @@ def _swarm_started(s: Snapshot, e: ev.SwarmStarted) -> None:
     s.state, s.started_at, s.review_mode, s.ok, s.stopped_reason = "running", e.at, e.review_mode, None, ""
     s.usage, s.budget, s.usage_limits = Usage(), None, {}  # the run's own spending
     s.workers = {w.id: WorkerView(w.id, w.model, w.role, since=e.at, iterations=w.iterations) for w in e.workers}
+    s.queue = []
 
 
 def _swarm_stopped(s: Snapshot, e: ev.SwarmStopped) -> None:
     s.state, s.ok, s.stopped_reason = "stopped", e.ok, e.reason
+    s.queue = train_view.stopped(s.queue)
     for worker in s.workers.values():
         if worker.state != "done":
             worker.state = "stopped"
@@ -251,6 +244,7 @@ def _task_held_back(s: Snapshot, e: ev.TaskHeldBack) -> None:
 
 
 def _task_returned(s: Snapshot, e: ev.TaskReturned | ev.TaskRecovered) -> None:
+    s.queue = train_view.left(s.queue, e.task_id)
     task = _task(s, e.task_id)
     task.state, task.worker = "pending", None
     task.reason = getattr(e, "reason", "recovered from a stopped run")
@@ -263,6 +257,7 @@ def _task_completed(s: Snapshot, e: ev.TaskCompleted) -> None:
 
 
 def _task_failed(s: Snapshot, e: ev.TaskFailed) -> None:
+    s.queue = train_view.left(s.queue, e.task_id)
     task = _task(s, e.task_id)
     task.state, task.reason, task.worker = "failed", e.reason, None
     _drop_reviews_of(s, e.task_id)
@@ -340,6 +335,19 @@ def _drop_reviews_of(s: Snapshot, task_id: str) -> None:
 
 def _merge_landed(s: Snapshot, e: ev.MergeLanded) -> None:
     s.merges = [*s.merges[-49:], MergeView(e.task_id, e.commit, e.at)]
+    s.queue = train_view.changed(s.queue, e.task_id, "landed", f"{e.commit[:10]} on {e.target}")
+
+
+def _merge_queued(s: Snapshot, e: ev.MergeQueued) -> None:
+    s.queue = train_view.queued(s.queue, e.task_id, e.worker)
+
+
+def _merge_train_updated(s: Snapshot, e: ev.MergeTrainUpdated) -> None:
+    s.queue = train_view.changed(s.queue, e.task_id, e.state, e.detail)
+
+
+def _merge_conflicted(s: Snapshot, e: ev.MergeConflicted) -> None:
+    s.queue = train_view.conflicted(s.queue, e.task_id, e.files)
 
 
 def _merge_paused(s: Snapshot, e: ev.MergePaused) -> None:
@@ -380,6 +388,9 @@ _HANDLERS: dict[type[ev.Event], Callable[[Snapshot, Any], None]] = {
     ev.ReviewRequested: _review_requested,
     ev.ReviewVerdictGiven: _review_verdict,
     ev.MergeLanded: _merge_landed,
+    ev.MergeQueued: _merge_queued,
+    ev.MergeTrainUpdated: _merge_train_updated,
+    ev.MergeConflicted: _merge_conflicted,
     ev.MergePaused: _merge_paused,
     ev.MergeResumed: _merge_resumed,
     ev.BranchParked: _branch_parked,

@@ -4,7 +4,10 @@ together they are what `oompa report` draws (report/), with nothing read but eve
 
 A worker's phase follows its `WorkerStateChanged` states; `reviewing` is split in two at the
 reviewer's turn (`AgentStarted` of `reviewer:<worker>`): before it the work waits for a
-reviewer, from it the review runs until the verdict moves the worker on. A human review (`awaiting_review`) is waiting throughout.
+reviewer, from it the review runs until the verdict moves the worker on. The queue's lane
+follows the train's `MergeTrainUpdated` states (merging, checking, then landing until
+`MergeLanded`); a run from before the train has only `ChecksRan` of the merged tree, whose
+durations place its checks. A human review (`awaiting_review`) is waiting throughout.
 
 Must not import: anything outside the standard library, msgspec and oompa_lsp.core.
 """
@@ -18,7 +21,9 @@ from msgspec import Struct
 
 from . import events as ev
 
-PhaseKind = Literal["turn", "checks", "review_wait", "review", "queue_wait", "resolving", "merge_checks", "landing"]
+PhaseKind = Literal[
+    "turn", "checks", "review_wait", "review", "queue_wait", "resolving", "merging", "merge_checks", "landing"
+]
 
 PHASE_LABELS: dict[str, str] = {
     "turn": "agent turn",
@@ -27,6 +32,7 @@ PHASE_LABELS: dict[str, str] = {
     "review": "review",
     "queue_wait": "waiting for the merge queue",
     "resolving": "resolving a conflict",
+    "merging": "merging onto the target",
     "merge_checks": "checks on the merged tree",
     "landing": "landing",
 }
@@ -40,6 +46,9 @@ _STATE_PHASE: dict[str, PhaseKind] = {
     "merging": "queue_wait",
     "resolving": "resolving",
 }
+
+# The train's states that are a phase of the queue's lane (a request queued or failed draws nothing).
+_TRAIN_PHASE: dict[str, PhaseKind] = {"merging": "merging", "checking": "merge_checks", "passed": "landing"}
 
 REVIEWER_PREFIX = "reviewer:"
 
@@ -102,6 +111,7 @@ class _TimelineBuilder:
         self.open: dict[str, Phase | None] = {}  # each worker's phase still running
         self.queued_at: dict[str, float] = {}
         self.checked_at: dict[str, float] = {}
+        self.train: dict[str, Phase | None] = {}  # each task's phase in the merge train, by task
         self.last_at = 0.0
 
     def take(self, event: ev.Event) -> None:
@@ -114,6 +124,9 @@ class _TimelineBuilder:
         end = self.timeline.ended_at or self.last_at
         for worker in list(self.open):
             self._close(worker, end)
+        for task_id in list(self.train):
+            self._close_train(task_id, end)
+        self.timeline.queue.sort(key=lambda p: p.start)
         self.timeline.ended_at = end
         self.timeline.lanes = list(self.lanes.values())
         return self.timeline
@@ -159,8 +172,21 @@ class _TimelineBuilder:
     def _on_MergeQueued(self, e: ev.MergeQueued) -> None:
         self.queued_at[e.task_id] = e.at
 
+    def _on_MergeTrainUpdated(self, e: ev.MergeTrainUpdated) -> None:
+        self._close_train(e.task_id, e.at)
+        kind = _TRAIN_PHASE.get(e.state)
+        self.train[e.task_id] = Phase(kind, e.at, e.at, e.task_id, e.detail) if kind else None
+
+    def _close_train(self, task_id: str, at: float) -> bool:
+        current = self.train.get(task_id)
+        if current is not None:
+            current.end = max(current.start, at)
+            self.timeline.queue.append(current)
+            self.train[task_id] = None
+        return current is not None
+
     def _on_ChecksRan(self, e: ev.ChecksRan) -> None:
-        if e.stage != "merged":
+        if e.stage != "merged" or e.task_id in self.train:
             return
         took = sum(r.duration_s for r in e.results)
         start = max(self.queued_at.get(e.task_id, e.at - took), e.at - took)
@@ -168,7 +194,11 @@ class _TimelineBuilder:
         self.checked_at[e.task_id] = e.at
 
     def _on_MergeLanded(self, e: ev.MergeLanded) -> None:
-        start = self.checked_at.pop(e.task_id, self.queued_at.get(e.task_id, e.at))
-        self.timeline.queue.append(Phase("landing", start, e.at, e.task_id, e.commit[:10]))
+        if e.task_id in self.train:
+            self._close_train(e.task_id, e.at)
+            del self.train[e.task_id]
+        else:
+            start = self.checked_at.pop(e.task_id, self.queued_at.get(e.task_id, e.at))
+            self.timeline.queue.append(Phase("landing", start, e.at, e.task_id, e.commit[:10]))
         self.timeline.landings.append(Landing(e.task_id, e.at, e.commit, e.previous))
         self.queued_at.pop(e.task_id, None)

@@ -95,6 +95,7 @@ class Swarm:
         self._workers: list[Worker] = []
         self._desk: ReviewDesk | None = None
         self._watch: TargetWatch | None = None
+        self._queue: MergeQueue | None = None
         self._outside: OutsideWrites | None = None
         self._spending = Spending(self.config, self._emit, self.snapshot, clock, self._end_softly)
 
@@ -174,6 +175,7 @@ class Swarm:
         ctx.watch_turn = self._outside.watching
         ctx.recent_agents = self._outside.agents_since_last_asked
         board, queue = TaskBoard(ctx), MergeQueue(ctx, self._watch)
+        self._queue = queue
         self._desk = ReviewDesk(ctx)
         self._workers = [Worker(ctx, spec, board, self._desk, queue) for spec in worker_specs(self.loaded)]
         return board, queue
@@ -279,6 +281,8 @@ class Swarm:
 
     async def _remove_worktrees(self) -> None:
         paths = [w.worktree for w in self._workers if w.worktree.exists()]
+        if self._queue is not None:
+            paths += self._queue.pool.worktrees()
         report = await anyio.to_thread.run_sync(self.repo.remove_worktrees, paths)
         self._emit(CleanupDone(removed=[str(p) for p in report.removed], freed_bytes=report.bytes_freed))
 

@@ -31,6 +31,7 @@ PHASE_COLORS: dict[str, str] = {
     "review": "#59a14f",
     "queue_wait": "#edc948",
     "resolving": "#e15759",
+    "merging": "#9c755f",
     "merge_checks": "#76b7b2",
     "landing": "#b07aa1",
 }
@@ -109,10 +110,10 @@ def _style(ax: Axes, lanes: list[str], ink: str, unit: str, right: float) -> Non
 
 
 def _legend(figure: Figure, ink: str) -> None:
-    shown = ["turn", "checks", "review_wait", "review", "queue_wait", "resolving", "merge_checks", "landing"]
+    shown = list(PHASE_COLORS)
     handles = [Patch(facecolor=PHASE_COLORS[k], label=PHASE_LABELS[k]) for k in shown]
     legend = figure.legend(
-        handles=handles, loc="outside lower center", ncol=4, fontsize=8, frameon=False, labelcolor=ink
+        handles=handles, loc="outside lower center", ncol=5, fontsize=8, frameon=False, labelcolor=ink
     )
     legend.set_gid("legend")
 
