@@ -114,7 +114,8 @@ def _queue(snapshot: Snapshot) -> Text | None:
     if not waiting:
         text.append("empty", style="dim")
     for entry in waiting:
-        text.append(f"{entry.position}. {entry.task_id} ", style="")
+        place = f"{entry.position}. " if entry.position > 0 else ""  # a failed entry has left the line
+        text.append(f"{place}{entry.task_id} ", style="")
         text.append(entry.state, style=_QUEUE_STYLE.get(entry.state, "dim"))
         text.append("  ")
     if snapshot.merges:
