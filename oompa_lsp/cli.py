@@ -65,9 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="oompa", description="Run a swarm of coding agents on a git repository.")
     parser.add_argument("-C", "--repo", type=Path, default=Path.cwd(), help="the repository (default: here)")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
-    _add(sub, "swarm", cmd_swarm, "run the swarm until the queue is drained").add_argument(
-        "--quiet", action="store_true", help="print only the final line"
-    )
+    swarm = _add(sub, "swarm", cmd_swarm, "run the swarm until the queue is drained")
+    swarm.add_argument("--quiet", action="store_true", help="print only the final line")
+    swarm.add_argument("--plain", action="store_true", help="event lines, no live dashboard (as piped or in CI)")
     demo = _add(sub, "demo", cmd_demo, "run a demo swarm in a throwaway repository (no API key)")
     demo.add_argument("--dir", type=Path, help="where to make the demo repository (default: a temp folder)")
     _add(sub, "init", cmd_init, "write oompa.json (for the agent CLIs found), a spec.md skeleton and the tasks folders")
@@ -89,6 +89,11 @@ def _parser() -> argparse.ArgumentParser:
     _add(sub, "stop", cmd_stop, "stop the swarm running on this repository")
     _add(sub, "resume", cmd_resume, "let the merge queue land again after a move of the target it did not make")
     _add(sub, "cleanup", cmd_cleanup, "remove merged or discarded worktrees and branches")
+    report = _add(sub, "report", cmd_report, "write a run's report: one HTML file with its timeline and tables")
+    report.add_argument("run_id", nargs="?", metavar="RUN", help="a run id or its prefix (default: the latest run)")
+    report.add_argument("-o", "--output", type=Path, help="the HTML file (default: .oompa/runs/RUN/report.html)")
+    report.add_argument("--png", nargs="?", type=Path, const=True, metavar="FILE",
+                        help="also write the timeline as a PNG (default: beside the HTML file)")  # fmt: skip
     return parser
 
 
@@ -108,7 +113,7 @@ def _add(
 
 def cmd_swarm(args: argparse.Namespace) -> int:
     swarm = Swarm.open(args.repo)
-    return run_swarm(swarm, quiet=args.quiet)
+    return run_swarm(swarm, quiet=args.quiet, plain=args.plain)
 
 
 # -- demo -------------------------------------------------------------------------------
@@ -245,6 +250,16 @@ def cmd_init(args: argparse.Namespace) -> int:
     from .starter import run_init
 
     return run_init(args.repo)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report  # matplotlib loads only for a report
+
+    files = write_report(_repo_root(args) / ".oompa", args.run_id, args.output, args.png)
+    print(f"report of run {files.run_id}: {files.html_path}")
+    if files.png_path:
+        print(f"timeline: {files.png_path}")
+    return 0
 
 
 def cmd_cleanup(args: argparse.Namespace) -> int:

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from .core import events as ev
-from .core.snapshot import Snapshot
+from .core.snapshot import BudgetView, Snapshot
 from .core.tasks import Usage
+from .core.usage_limits import describe_limit
 
 
 def describe(event: ev.Event) -> str | None:
@@ -61,6 +62,12 @@ _LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.MergePaused: lambda e: f"merge queue PAUSED: {e.reason}",
     ev.MergeResumed: lambda e: "merge queue resumed",
     ev.BranchParked: lambda e: f"{e.task_id} work parked at {e.ref} ({e.reason})",
+    ev.BudgetReached: lambda e: f"BUDGET: {e.describe()}: no new agent turn starts",
+    ev.UsageLimitHit: lambda e: (
+        describe_limit(e.harness, e.resets_at, e.at or time.time())
+        + (": the run ends (beyond limits.max_wait, or on_usage_limit: stop)" if e.ends_run else "")
+    ),
+    ev.UsageLimitLifted: lambda e: f"{e.harness}: usage limit reset; its workers start turns again",
     ev.CleanupDone: lambda e: f"removed {len(e.removed)} worktree(s), freed {human_bytes(e.freed_bytes)}",
     ev.LogMessage: lambda e: f"{e.level}: {e.message}",
     ev.OutsideWriteSeen: lambda e: f"WARNING: {e.describe()}",
@@ -78,6 +85,43 @@ def _train_line(e: ev.MergeTrainUpdated) -> str | None:
     if e.state == "failed" or (e.state == "queued" and e.detail):
         return f"{e.task_id} merge train: {e.state} ({e.detail})"
     return None
+
+
+# What the dashboard prints above itself: what went wrong, what landed, what needs the user.
+_IMPORTANT: tuple[type[ev.Event], ...] = (
+    ev.SwarmStarted,
+    ev.SwarmStopped,
+    ev.TaskInvalid,
+    ev.TaskFailed,
+    ev.TaskRecovered,
+    ev.MergeConflicted,
+    ev.MergeLanded,
+    ev.MergePaused,
+    ev.MergeResumed,
+    ev.BranchParked,
+    ev.CleanupDone,
+    ev.OutsideWriteSeen,
+    ev.TaskFileRestored,
+    ev.TargetMovedOutsideQueue,
+    ev.AgentLeftoversStopped,
+    ev.BudgetReached,
+    ev.UsageLimitHit,
+    ev.UsageLimitLifted,
+)
+
+
+def is_important(event: ev.Event) -> bool:
+    if isinstance(event, _IMPORTANT):
+        return True
+    if isinstance(event, ev.AgentFinished):
+        return event.error is not None
+    if isinstance(event, ev.ReviewRequested):
+        return "human" in event.mode  # the user has something to do
+    if isinstance(event, ev.ReviewVerdictGiven):
+        return not event.approved
+    if isinstance(event, ev.MergeTrainUpdated):
+        return event.state == "failed"  # checks of a merged tree failed: that work will not land
+    return isinstance(event, ev.LogMessage) and event.level != "info"
 
 
 def line_for(event: ev.Event) -> str | None:
@@ -98,6 +142,26 @@ def cost_text(usage: Usage) -> str:
     tokens = usage.input_tokens + usage.output_tokens
     cost = f", ${usage.cost_usd:.4f}" if usage.cost_usd is not None else ""
     return f"{tokens} tokens{cost}" if tokens or usage.cost_usd is not None else "cost unknown"
+
+
+def duration_text(seconds: float) -> str:
+    """`42s`, `3m05s`, `2h13m`: short enough for a table cell."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def budget_text(budget: BudgetView) -> str:
+    parts = []
+    if budget.usd_limit is not None:
+        parts.append(f"${budget.usd_spent:.2f} of ${budget.usd_limit:.2f}")
+    if budget.tokens_limit is not None:
+        parts.append(f"{budget.tokens_spent:,} of {budget.tokens_limit:,} tokens")
+    text = ", ".join(parts) or "none"
+    return f"{text} (reached: {budget.reached})" if budget.reached else text
 
 
 def live_summary(snapshot: Snapshot) -> str:

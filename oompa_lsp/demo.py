@@ -123,6 +123,7 @@ def run_demo(where: Path | None) -> int:
     print(f"  git -C {repo} log --oneline --graph   the merges the queue landed")
     oompa = shutil.which("oompa") or str(Path(sys.executable).with_name("oompa"))
     print(f"  {oompa} -C {repo} status   the final snapshot (add --json for the editor's view)")
+    print(f"  {oompa} -C {repo} report --png   the run's report: its timeline and tables (HTML, PNG)")
     print(f"  {repo}/.oompa/runs/                   events.jsonl and agent transcripts")
     print(f"  {repo}/tasks/complete/                each task with its attempts, verdicts and feedback")
     return code

@@ -1,12 +1,15 @@
 """Running a swarm in this terminal: `run_swarm` runs it until it ends or Ctrl-C / SIGTERM
-stops it (agents killed, claims returned), printing event lines and a live summary
-(`LiveView`) as it goes. Used by `oompa swarm` (cli.py) and `oompa demo` (demo.py).
+stops it (agents killed, claims returned). On a terminal it keeps the live dashboard
+(dashboard.py) in place, redrawn as events arrive and every second; piped, in CI or with
+`plain`, it prints event lines and a summary now and then (`LiveView`). Used by `oompa swarm`
+(cli.py) and `oompa demo` (demo.py).
 
-May import: core, adapters, engine, console. Must not import: lsp, cli, demo.
+May import: core, adapters, engine, console, dashboard. Must not import: lsp, cli, demo.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -15,25 +18,53 @@ import anyio
 
 from . import console
 from .core.events import Event
+from .dashboard import Dashboard
 from .engine.swarm import Swarm, SwarmResult
 
+TICK_S = 1.0  # the dashboard's clock: elapsed times move even when no event arrives
 
-def run_swarm(swarm: Swarm, quiet: bool = False) -> int:
-    if not quiet:
+
+def run_swarm(swarm: Swarm, quiet: bool = False, plain: bool = False) -> int:
+    if quiet:
+        result = anyio.run(_run_until_signal, swarm, None)
+    elif plain or not wants_dashboard():
         swarm.subscribe(LiveView(swarm).on_event)
-    result = anyio.run(_run_until_signal, swarm)
-    if not quiet:
+        result = anyio.run(_run_until_signal, swarm, None)
         print(f"          [{console.live_summary(swarm.snapshot)}]")
+    else:
+        with Dashboard(lambda: swarm.snapshot) as board:
+            swarm.subscribe(board.on_event)
+            result = anyio.run(_run_until_signal, swarm, board)
     print(("done: " if result.ok else "stopped: ") + result.reason)
     return 0 if result.ok else 1
 
 
-async def _run_until_signal(swarm: Swarm) -> SwarmResult:
+def wants_dashboard() -> bool:
+    """A terminal a person watches: stdout is a tty, not CI, not a dumb terminal."""
+    return sys.stdout.isatty() and not os.environ.get("CI") and os.environ.get("TERM", "") != "dumb"
+
+
+async def _run_until_signal(swarm: Swarm, board: Dashboard | None) -> SwarmResult:
     async with anyio.create_task_group() as group:
         group.start_soon(_stop_on_signals, swarm, group.cancel_scope)
+        if board is not None:
+            group.start_soon(_tick, board)
+            group.start_soon(_redraw_on_resize, board)
         result = await swarm.run()
         group.cancel_scope.cancel()
     return result
+
+
+async def _tick(board: Dashboard) -> None:
+    while True:
+        await anyio.sleep(TICK_S)
+        board.refresh()
+
+
+async def _redraw_on_resize(board: Dashboard) -> None:
+    with anyio.open_signal_receiver(signal.SIGWINCH) as signals:
+        async for _ in signals:
+            board.resized()
 
 
 async def _stop_on_signals(swarm: Swarm, scope: anyio.CancelScope) -> None:

@@ -78,3 +78,7 @@ class HarnessError(OompaError):
 
 class EngineRequestError(OompaError):
     pass
+
+
+class RunNotFound(EngineRequestError):
+    """A run named by id (or prefix) that is not in `.oompa/runs/`, or none ran yet."""

@@ -63,6 +63,16 @@ class FileContentResult(Struct):
     content: str
 
 
+class ReportParams(Struct, omit_defaults=True):
+    run_id: str | None = None  # a run id or a prefix only one run has; none: the current or last run
+
+
+class ReportResult(Struct):
+    run_id: str
+    html: str  # one self-contained page: inline SVG and styles, no script, nothing fetched
+    path: str  # where it was also written (.oompa/runs/<run-id>/report.html)
+
+
 # --- notifications: params -----------------------------------------------------------------
 
 

@@ -39,6 +39,8 @@ from .payloads import (
     FileContentResult as FileContentResult,
     LogParams as LogParams,
     Options as Options,
+    ReportParams as ReportParams,
+    ReportResult as ReportResult,
     ReviewResolvedParams as ReviewResolvedParams,
     StatusParams as StatusParams,
     StatusResult as StatusResult,
@@ -53,6 +55,7 @@ GIT_SCHEME = "oompa-git"
 STATUS = "oompa/status"
 DIFF = "oompa/diff"
 FILE_CONTENT = "oompa/fileContent"
+REPORT = "oompa/report"
 
 # --- notifications (server → client) --------------------------------------------------------
 
@@ -126,6 +129,17 @@ REQUESTS: dict[str, RequestSpec] = {
             "`workspace/textDocumentContent` when the client supports dynamic registration of it.",
             FileContentParams,
             FileContentResult,
+        ),
+        RequestSpec(
+            REPORT,
+            "The report of a run (default: the one running, else the last): its timeline (a lane "
+            "per worker with its phases, the merge queue's lane with every landing) and its "
+            "per-task and per-worker tables, as one self-contained HTML page (what `oompa report` "
+            "writes), also written to `.oompa/runs/<run-id>/report.html`. Colours follow VS Code's "
+            "webview theme variables when present. An unknown run is Invalid Params; no run yet "
+            "is RequestFailed.",
+            ReportParams,
+            ReportResult,
         ),
     )
 }

@@ -222,12 +222,13 @@ class OompaServer(LanguageServer):
 
 def build_server() -> OompaServer:
     """The server with every handler registered (the handler modules import OompaServer)."""
-    from . import handlers_commands, handlers_documents, handlers_requests, lifecycle
+    from . import handlers_commands, handlers_documents, handlers_report, handlers_requests, lifecycle
 
     server = OompaServer()
     lifecycle.register(server)
     handlers_documents.register(server)
     handlers_requests.register(server)
+    handlers_report.register(server)
     handlers_commands.register(server)
     return server
 

@@ -17,6 +17,7 @@ export const Command = {
   showLogs: "oompa-vscode.showLogs",
   restartServer: "oompa-vscode.restartServer",
   resumeQueue: "oompa-vscode.resumeQueue",
+  showRunReport: "oompa-vscode.showRunReport",
 } as const;
 
 /** Commands used only from tree items (not in the palette, not in package.json). */

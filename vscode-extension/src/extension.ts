@@ -16,6 +16,7 @@ import { SwarmMirror } from "./mirror";
 import { CONTENT_SCHEME, Request, decodeReviewDiff } from "./protocol";
 import { ReviewDiffs } from "./reviewDiff";
 import { ServerConnection } from "./server";
+import { registerRunReport } from "./runReport";
 import { resolveServerCommand } from "./serverCommand";
 import { statusBarFace, type ServerState } from "./status";
 import { reviewFileNodes, reviewNodes, taskGroups, workerNodes, type TreeNode } from "./trees";
@@ -64,6 +65,7 @@ export function activate(context: vscode.ExtensionContext): OompaApi {
     vscode.workspace.registerTextDocumentContentProvider(CONTENT_SCHEME, diffs),
     vscode.workspace.registerTextDocumentContentProvider(STATUS_SCHEME, statusDocument),
     ...registerCommands({ connection, mirror, diffs, log, statusDocument }),
+    ...registerRunReport(connection, log),
     ...watchMirror(mirror, views),
     elapsedTicker(mirror, views.workers),
     vscode.workspace.onDidGrantWorkspaceTrust(() => void connection.start()),

@@ -23,6 +23,7 @@ export const Request = {
   status: "oompa/status",
   diff: "oompa/diff",
   fileContent: "oompa/fileContent",
+  report: "oompa/report",
 } as const;
 
 /** Server-side command ids (`workspace/executeCommand`); arguments are positional. */
@@ -60,6 +61,7 @@ export interface WorkerView {
   since: number;
   cycles: number;
   iterations: number;
+  turns: number;
   usage: Usage;
 }
 
@@ -305,6 +307,7 @@ export function decodeWorker(value: unknown, where = "worker"): WorkerView {
     since: num(o, "since", where),
     cycles: num(o, "cycles", where),
     iterations: num(o, "iterations", where),
+    turns: num(o, "turns", where),
     usage: decodeUsage(o.usage, `${where}.usage`),
   };
   return withOptional(worker, "task_id", optStr(o, "task_id", where));
@@ -441,6 +444,18 @@ export function decodeReviewDiff(value: unknown, where = "diff"): ReviewDiff {
 
 export function decodeFileContent(value: unknown, where = "fileContent"): string {
   return str(asObject(value, where), "content", where);
+}
+
+/** `oompa/report`: a run's report as one self-contained HTML page, and where it was written. */
+export interface RunReport {
+  run_id: string;
+  html: string;
+  path: string;
+}
+
+export function decodeReport(value: unknown, where = "report"): RunReport {
+  const o = asObject(value, where);
+  return { run_id: str(o, "run_id", where), html: str(o, "html", where), path: str(o, "path", where) };
 }
 
 export function decodeLog(value: unknown, where = "log"): LogMessage {

@@ -28,7 +28,7 @@ describe("the extension manifest", () => {
     }
     assert.deepEqual(
       manifest.contributes.commands.map((c) => c.title).sort(),
-      ["Approve Review", "Open Review Diff", "Reject Review", "Requeue Task", "Restart Server", "Resume Merge Queue", "Show Logs", "Show Status", "Start Swarm", "Stop Swarm"],
+      ["Approve Review", "Open Review Diff", "Reject Review", "Requeue Task", "Restart Server", "Resume Merge Queue", "Show Logs", "Show Run Report", "Show Status", "Start Swarm", "Stop Swarm"],
     );
   });
 

@@ -7,6 +7,7 @@ import {
   ProtocolError,
   decodeCommandResult,
   decodeFileContent,
+  decodeReport,
   decodeLog,
   decodeReviewDiff,
   decodeSnapshot,
@@ -94,6 +95,12 @@ describe("decoding the server's payloads", () => {
   it("decodes file contents and log messages", () => {
     assert.equal(decodeFileContent({ content: "" }), "");
     assert.throws(() => decodeFileContent({}), /fileContent\.content/);
+    assert.deepEqual(decodeReport({ run_id: "r1", html: "<html></html>", path: "/x/report.html", extra: 1 }), {
+      run_id: "r1",
+      html: "<html></html>",
+      path: "/x/report.html",
+    });
+    assert.throws(() => decodeReport({ run_id: "r1" }), /report\.html/);
     const log = decodeLog({ level: "warning", message: "merge paused", worker: "w2", at: 5 });
     assert.equal(log.worker, "w2");
     assert.throws(() => decodeLog({ level: "debug", message: "x", at: 1 }), /log\.level/);

@@ -216,6 +216,21 @@ describe("Oompa in a real VS Code", function () {
     await waitFor("the swarm to stop", () => api.mirror.swarm.state === "stopped" || api.mirror.swarm.state === "idle");
   });
 
+  it("shows the run's report in a webview: a lane per worker, a mark per landing", async () => {
+    const shown = await vscode.commands.executeCommand<{ run_id: string; path: string } | undefined>(Command.showRunReport);
+    assert.ok(shown, "the command resolves to the run it shows");
+    const html = fs.readFileSync(shown.path, "utf8");
+    const lanes = [...html.matchAll(/<g id="lane-([\w-]+?)">/g)].map((m) => m[1]);
+    assert.deepEqual(lanes, [...api.mirror.workers.map((w) => w.id), "merge-queue"]);
+    assert.ok(html.includes(`<g id="landing-${facts.taskIds[0] ?? ""}">`), "the merged task's landing is marked");
+    // the tab appears once the workbench has opened the panel, a moment after the command
+    const tab = await waitFor("the report's webview tab", () =>
+      vscode.window.tabGroups.all.flatMap((group) => group.tabs).find((t) => t.label === `Oompa run ${shown.run_id}`),
+    );
+    const input = tab.input as { viewType?: string } | undefined;
+    assert.ok(input?.viewType?.includes("oompa-vscode.runReport"), `a webview of the report, got ${JSON.stringify(input)}`);
+  });
+
   it("passes on the server's refusal: a merged task cannot be requeued", async () => {
     const taskId = facts.taskIds[0] ?? "";
     // the command shows the server's reason and resolves to nothing (no second, generic error)

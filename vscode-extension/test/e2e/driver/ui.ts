@@ -16,6 +16,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Browser, Locator, Page } from "playwright-core";
 import type { CodeServer } from "./codeServer";
+import { seeRunReport } from "./reportUi";
 import { openWorkbench, quickOpen, runFromPalette } from "./workbench";
 import type { WorkspaceFacts } from "./workspace";
 
@@ -60,9 +61,10 @@ export async function runUiScenario(browser: Browser, server: CodeServer, facts:
     }
 
     await runFromPalette(page, "Oompa: Stop Swarm");
+    const report = await seeRunReport(page, 2, screenshots);
     const shots = [overview, diff].map((s) => path.basename(s)).join(", ");
     return `lens "${lens}" and task ${firstTask} seen; ${firstTask} approved from the diff editor's title; ` +
-      `${secondTask} rejected from the Reviews view with typed feedback, round 2 came back; screenshots ${shots}`;
+      `${secondTask} rejected from the Reviews view with typed feedback, round 2 came back; screenshots ${shots}; ${report}`;
   } catch (error) {
     await printOnScreen(page, "code lenses", ".codelens-decoration");
     await printOnScreen(page, "editor tabs", ".tabs-container .tab .label-name");
