@@ -15,6 +15,7 @@ import msgspec
 from msgspec import Struct
 
 from . import events as ev
+from .review_notes import Finding
 from .tasks import Usage
 
 
@@ -55,6 +56,19 @@ class ReviewView(Struct, omit_defaults=True):
     mode: str
     round: int = 1
     requested_at: float = 0.0
+    checks: list[ev.CheckResult] = []
+    findings: list[Finding] = []  # a model reviewer's, when the review waits for a human after it
+
+
+class RoundView(Struct, omit_defaults=True):
+    """One review round of a task: who judged it, the verdict and what the worker was told."""
+
+    review_id: str
+    round: int
+    reviewer: str
+    approved: bool
+    feedback: str = ""
+    findings: list[Finding] = []
 
 
 class QueueEntryView(Struct, omit_defaults=True):
@@ -114,6 +128,8 @@ class Snapshot(Struct, omit_defaults=True):
     parked: list[str] = []
     invalid: dict[str, list[str]] = {}
     usage: Usage = msgspec.field(default_factory=Usage)
+    rounds: dict[str, list[RoundView]] = {}  # review rounds by task id, oldest first
+    task_usage: dict[str, Usage] = {}  # what agents spent on each task, by task id
     last_event_at: float = 0.0
 
     def apply(self, event: ev.Event) -> None:
@@ -215,11 +231,13 @@ def _agent_finished(s: Snapshot, e: ev.AgentFinished) -> None:
     worker = s.workers.get(e.worker)
     if worker is not None:
         worker.usage = worker.usage.plus(e.usage)
+    if e.task_id is not None:
+        s.task_usage[e.task_id] = s.task_usage.get(e.task_id, Usage()).plus(e.usage)
 
 
 def _review_requested(s: Snapshot, e: ev.ReviewRequested) -> None:
     s.reviews[e.review_id] = ReviewView(
-        e.review_id, e.task_id, e.worker, e.branch, e.base, e.head, e.mode, e.round, e.at
+        e.review_id, e.task_id, e.worker, e.branch, e.base, e.head, e.mode, e.round, e.at, e.checks
     )
     _task(s, e.task_id).review_round = e.round
 
@@ -229,6 +247,11 @@ def _review_verdict(s: Snapshot, e: ev.ReviewVerdictGiven) -> None:
     # a model+human review stays pending for the human after the model approved it
     if review is not None and not (review.mode == "model+human" and e.reviewer != "human" and e.approved):
         del s.reviews[e.review_id]
+    elif review is not None:
+        review.findings = e.findings
+    round_no = review.round if review is not None else len(s.rounds.get(e.task_id, [])) + 1
+    rounds = s.rounds.setdefault(e.task_id, [])
+    rounds.append(RoundView(e.review_id, round_no, e.reviewer, e.approved, e.feedback, e.findings))
     if not e.approved:
         _task(s, e.task_id).last_feedback = e.feedback
 

@@ -97,7 +97,9 @@ def _nested_structs() -> list[type]:
     seen: dict[type, None] = {}
     roots = [s.params for s in REQUESTS.values()] + [s.result for s in REQUESTS.values()]
     roots += [s.params for s in NOTIFICATIONS.values()]
-    pending = list(roots)
+    arguments = [t for c in COMMANDS.values() for a in c.arguments for t in _struct_types(a.type)]
+    seen.update(dict.fromkeys(arguments))  # a command's argument is named only in its table
+    pending = [*roots, *arguments]
     while pending:
         for field in msgspec.structs.fields(pending.pop(0)):
             for candidate in _struct_types(field.type):
@@ -120,7 +122,8 @@ a test fails when this file and the module differ. Standard LSP comes first (cod
 diagnostics, hover, `$/progress`, `window/showMessage`, `workspace/applyEdit`,
 `workspace/codeLens/refresh`); the methods below are what LSP has no word for.
 
-Conventions: field names are snake_case as written here; every field is always present
+Conventions: field names are as written here (snake_case, but camelCase in a located
+comment and a finding, `startLine`); every field is always present
 (the default column says what a field holds when there is nothing to say); times are unix
 seconds (float); each notification carries the whole object, so a client replaces rather
 than merges. Params that do not match get a JSON-RPC
