@@ -17,9 +17,11 @@ import re
 from msgspec import Struct
 
 from .diff_lines import FileDiff, Side
+from .errors import OompaError
 
 _LEADING_NUMBER = re.compile(r"^\s*(?:(\d+)[.)]|[-*])\s+")
 _QUOTED = re.compile(r"`([^`\n]{3,})`")
+_COMMENT_ARG = re.compile(r"^(?P<path>[^:]+):(?P<start>\d+)(?:-(?P<end>\d+))?:(?P<body>.*\S.*)$", re.S)
 _LINE_AFTER = r"(?::|,?\s+(?:at\s+|on\s+)?lines?\s+|\s+\(lines?\s+|#L)(\d+)(?:\s*[-\u2013:]\s*L?(\d+))?"
 
 
@@ -136,3 +138,13 @@ def located_feedback(comment: LineComment) -> str:
     who = "" if comment.author == "human" else " (from the model reviewer)"
     quoted = "\n".join(f"    | {text}" for text in comment.lines)
     return f"- `{comment.path}` {span} ({side}){who}:\n{quoted}\n  {comment.body.strip()}"
+
+
+def parse_comment(text: str, side: Side) -> LineComment:
+    """`path:line:text` or `path:start-end:text` (the CLI's `--comment`)."""
+    match = _COMMENT_ARG.match(text)
+    if match is None:
+        raise OompaError(f"a comment is PATH:LINE[-END]:TEXT, got {text!r}")
+    start = int(match["start"])
+    end = int(match["end"] or start)
+    return LineComment(match["path"], side, start, end, match["body"].strip())
