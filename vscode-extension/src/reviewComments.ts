@@ -17,6 +17,17 @@ export const COMMENT_CONTROLLER_ID = "oompa-review";
 const MODEL_AUTHOR: vscode.CommentAuthorInformation = { name: "Model reviewer" };
 const YOU: vscode.CommentAuthorInformation = { name: "You (draft, not sent yet)" };
 
+export interface ShownThread {
+  thread: vscode.CommentThread;
+  path: string;
+  ref: string;
+  startLine: number;
+  endLine: number;
+  label: string;
+  contextValue: string;
+  bodies: string[];
+}
+
 /** What a thread is to us: a finding's (with its number) or the reviewer's own. */
 interface ThreadInfo {
   reviewId: string;
@@ -109,6 +120,20 @@ export class ReviewComments implements vscode.Disposable {
     this.disposeThreads(reviewId);
     this.diffs.delete(reviewId);
     await this.store.clear(reviewId);
+  }
+
+  /** The threads shown on a review's diff, as a user sees them (for the integration tests). */
+  threadsOf(reviewId: string): ShownThread[] {
+    return (this.threads.get(reviewId) ?? []).map((thread) => ({
+      thread,
+      path: thread.uri.path.replace(/^\//, ""),
+      ref: new URLSearchParams(thread.uri.query).get("ref") ?? "",
+      startLine: (thread.range?.start.line ?? 0) + 1,
+      endLine: (thread.range?.end.line ?? 0) + 1,
+      label: thread.label ?? "",
+      contextValue: thread.contextValue ?? "",
+      bodies: thread.comments.map((c) => (typeof c.body === "string" ? c.body : c.body.value)),
+    }));
   }
 
   /** Reviews whose threads are shown (to drop them when the review is no longer pending). */
