@@ -150,3 +150,4 @@ class Options(Struct, omit_defaults=True):
 
     autoStart: bool = False
     tickSpecItems: str = "ask"  # ask | always | never
+    findingDiagnostics: bool = True  # the model's findings as diagnostics on oompa-git: URIs

@@ -142,6 +142,10 @@ review or task gets -32602 too.
 - `initializationOptions.tickSpecItems`: `"ask"` (default: a `window/showMessageRequest` offers
   to tick the spec item of a merged task), `"always"` (send the `workspace/applyEdit` at once) or
   `"never"`. Ticking always goes through `workspace/applyEdit`, never behind the user's back.
+- `initializationOptions.findingDiagnostics` (default `true`): the model reviewer's placed
+  findings on a pending review are published as Information diagnostics (source
+  `oompa reviewer`) on the `oompa-git:` URIs of the diff's sides, and cleared when the review
+  ends. The VS Code extension turns it off: it shows them as comment threads.
 
 ## Linking spec.md items to tasks
 
@@ -157,6 +161,21 @@ _DOC_TAIL = """## Virtual documents
 `oompa/fileContent`, or with `workspace/textDocumentContent`, which the server registers
 dynamically (scheme `oompa-git`) when the client declares
 `workspace.textDocumentContent.dynamicRegistration`.
+
+## Located comments
+
+A line comment names a file the review changes (its path in the reviewed version; a renamed
+file's old path is accepted too), a side — `head` (the worker's version) or `base` (the merge
+base's, for lines the change removed) — and 1-based inclusive lines on that side. The server
+checks each against the review's diff and refuses the whole command with -32602 naming the
+first comment it cannot place. The worker's next turn reads each as:
+
+```
+- `src/calc.py` lines 5-6 (your version):
+    | def divide(a, b):
+    |     return a / b
+  Guard against b == 0.
+```
 """
 
 
