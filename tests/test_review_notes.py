@@ -114,7 +114,7 @@ def test_findings_that_name_no_changed_file_have_no_place(diff: str) -> None:
         (LineComment("nope.py", "head", 1, 1, "x"), 3, "'nope.py' is not a file this review changes"),
         (LineComment("app.py", "head", 5, 3, "x"), 21, "bad line range 5-3 on app.py"),
         (LineComment("app.py", "head", 30, 30, "x"), 21, "app.py has 21 lines on the head side, the comment names line 30"),
-        (LineComment("fresh.py", "base", 1, 1, "x"), None, "fresh.py has no the base (it adds the file)"),
+        (LineComment("fresh.py", "base", 1, 1, "x"), None, "fresh.py has no base side: the change adds it"),
         (LineComment("app.py", "head", 1, 1, "  "), 21, "the comment on app.py:1 is empty"),
     ],
 )

@@ -114,8 +114,8 @@ def comment_problem(comment: LineComment, files: dict[str, FileDiff], line_count
     if comment.start_line < 1 or comment.end_line < comment.start_line:
         return f"bad line range {comment.start_line}-{comment.end_line} on {comment.path}"
     if line_count is None:
-        side = "the change's side (it deletes the file)" if comment.side == "head" else "the base (it adds the file)"
-        return f"{comment.path} has no {side}"
+        made = "deletes" if comment.side == "head" else "adds"
+        return f"{comment.path} has no {comment.side} side: the change {made} it"
     if comment.end_line > line_count:
         return f"{comment.path} has {line_count} lines on the {comment.side} side, the comment names line {comment.end_line}"
     return None

@@ -106,9 +106,6 @@ class ReviewDesk:
         decision.verdict = Verdict(approved, issues, feedback, comments)
         decision.done.set()
 
-    def is_waiting(self, review_id: str) -> bool:
-        return review_id in self._waiting
-
     def waiting(self) -> list[str]:
         return list(self._waiting)
 

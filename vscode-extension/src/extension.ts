@@ -15,7 +15,7 @@ import { Command, ContextKey, SERVER_COMMAND_SETTING, SETTING_SECTION, STATUS_SC
 import { SwarmMirror } from "./mirror";
 import { CONTENT_SCHEME, Request, decodeReviewDiff, type ReviewDiff } from "./protocol";
 import { ReviewComments } from "./reviewComments";
-import { ReviewDiffs } from "./reviewDiff";
+import { ReviewDiffs, reviewIdOf } from "./reviewDiff";
 import { DraftStore } from "./reviewNotes";
 import { ReviewSummaries } from "./reviewSummary";
 import { ServerConnection } from "./server";
@@ -117,7 +117,26 @@ function reviewParts(context: vscode.ExtensionContext, connection: ServerConnect
       summaries.close(reviewId);
     }
   });
-  return { comments, summaries, watchers: [opened, { dispose: ended }] };
+  // diff tabs VS Code restored after a reload get their drafts and findings back
+  const restored = connection.onDidChangeState((state) => {
+    if (state === "running") {
+      void restoreOpenReviews(comments, fetchDiff);
+    }
+  });
+  return { comments, summaries, watchers: [opened, restored, { dispose: ended }] };
+}
+
+async function restoreOpenReviews(comments: ReviewComments, fetchDiff: (reviewId: string) => Promise<ReviewDiff>): Promise<void> {
+  const open = vscode.window.tabGroups.all
+    .flatMap((group) => group.tabs)
+    .map((tab) => (tab.input instanceof vscode.TabInputTextDiff ? reviewIdOf(tab.input.modified) : undefined));
+  for (const reviewId of new Set(open.filter((id): id is string => id !== undefined))) {
+    try {
+      comments.show(await fetchDiff(reviewId));
+    } catch {
+      // the review is over: its tab shows a diff nobody can act on any more
+    }
+  }
 }
 
 export async function deactivate(): Promise<void> {
