@@ -111,7 +111,7 @@ export class ReviewComments implements vscode.Disposable {
   /** The comments a request for changes (or an approval's notes) sends for a review. */
   toSend(reviewId: string, withFindings: boolean): LocatedComment[] {
     const notes = this.store.notes(reviewId);
-    const findings = withFindings ? (this.diffs.get(reviewId)?.findings ?? []) : [];
+    const findings = this.diffs.get(reviewId)?.findings ?? [];
     return commentsToSend(withFindings ? notes : { ...notes, included: [] }, findings);
   }
 
@@ -199,8 +199,7 @@ export class ReviewComments implements vscode.Disposable {
       throw new Error(`Oompa: ${thread.uri.path} is not a file of review ${reviewId}`);
     }
     const finding = this.info.get(thread)?.finding;
-    const body = finding === undefined ? reply.text : `${reply.text}\n\n(re: the model reviewer's finding ${finding.number}: ${finding.text})`;
-    const comment = { ...place, startLine: range.start.line + 1, endLine: range.end.line + 1, body };
+    const comment = { ...place, startLine: range.start.line + 1, endLine: range.end.line + 1, body: reply.text };
     const draft = await this.store.addDraft(reviewId, comment, finding?.number);
     thread.comments = [...thread.comments, new DraftComment(reviewId, draft.id, reply.text, thread)];
     if (finding === undefined) {

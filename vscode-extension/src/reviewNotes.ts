@@ -90,7 +90,12 @@ function nextId(drafts: Draft[]): string {
 
 /** The comments a request for changes sends: every draft, then each included finding. */
 export function commentsToSend(notes: ReviewNotesState, findings: DiffFinding[]): LocatedComment[] {
-  const comments: LocatedComment[] = notes.drafts.map(({ path, side, startLine, endLine, body }) => ({ path, side, startLine, endLine, body }));
+  const comments: LocatedComment[] = notes.drafts.map(({ path, side, startLine, endLine, body, finding }) => {
+    const about = findings.find((f) => f.number === finding);
+    // a reply to a finding says which one, so the worker reads the two together
+    const said = about === undefined ? body : `${body}\n\n(re: the model reviewer's finding ${about.number}: ${about.text})`;
+    return { path, side, startLine, endLine, body: said };
+  });
   for (const number of notes.included) {
     const finding = findings.find((f) => f.number === number);
     if (finding !== undefined && finding.path !== null) {

@@ -66,6 +66,12 @@ describe("review notes", () => {
     ]);
   });
 
+  it("sends a reply to a finding with the finding it answers", async () => {
+    const store = new DraftStore(memento());
+    await store.addDraft("r", { path: "calc/ops.py", side: "head", startLine: 6, endLine: 6, body: "agreed" }, 1);
+    assert.deepEqual(commentsToSend(store.notes("r"), FINDINGS).map((c) => c.body), ["agreed\n\n(re: the model reviewer's finding 1: divides by zero)"]);
+  });
+
   it("knows which file and side a diff URI shows, a renamed file's base under its new path", () => {
     assert.deepEqual(placeOfUri(DIFF, "oompa-git:/old/name.py?ref=b0"), { path: "new/name.py", side: "base" });
     assert.deepEqual(placeOfUri(DIFF, "oompa-git:/calc/ops.py?ref=h1"), { path: "calc/ops.py", side: "head" });

@@ -57,7 +57,7 @@ const TASKS: TaskSpec[] = [
 
 /** What the scripted model reviewer answers on a task: approved, with findings (one without a place). */
 export function reviewerAnswer(file: string): string {
-  return `Looks right.\nVERDICT: APPROVED\n1. ${file}:1 should end with a full stop\n2. The README does not say what ${file} is for\n`;
+  return `Looks right.\nVERDICT: APPROVED\n1. ${file}:1 should end with a full stop\n2. The README does not say what the new file is for\n`;
 }
 
 export function makeWorkspace(root: string, options: WorkspaceOptions): WorkspaceFacts {
