@@ -110,6 +110,10 @@ async function requestChangesWithLineComments(page: Page, facts: WorkspaceFacts,
   const files = facts.changedFiles[taskId] ?? [];
   const requestChanges = page.locator(".editor-actions .action-label[aria-label^='Request Changes']").first();
   await clickUntilShown(row(pane(page, "Reviews"), taskId), requestChanges);
+  // the review opens all its files: wait for every tab before picking one
+  for (const file of files) {
+    await page.locator(".tabs-container .tab", { hasText: `${file} (` }).first().waitFor({ timeout: SEEN_TIMEOUT_MS });
+  }
   const expected: string[] = [];
   for (const [index, file] of files.entries()) {
     const comment = `Comment ${index + 1}: name the swarm in ${path.basename(file)}.`;
@@ -126,21 +130,29 @@ async function requestChangesWithLineComments(page: Page, facts: WorkspaceFacts,
   return expected;
 }
 
+/** Brings the diff tab of `file` to the front (the review's tabs are all open), and comments on its first line. */
 async function commentOnFirstLine(page: Page, file: string, text: string): Promise<void> {
-  const tab = page.locator(".tabs-container .tab", { hasText: path.basename(file) }).first();
-  await tab.waitFor({ timeout: SEEN_TIMEOUT_MS });
-  await tab.click();
-  const modified = page.locator(".editor-group-container.active .monaco-diff-editor .editor.modified .view-lines").first();
-  await modified.waitFor({ timeout: SEEN_TIMEOUT_MS });
-  await modified.click();
+  const group = page.locator(".editor-group-container.active");
+  await page.mouse.move(0, 0); // no tab's hover stays over the tab to click
+  await group.locator(".tab", { hasText: `${file} (` }).first().click();
+  await group.locator(".tab.active", { hasText: `${file} (` }).first().waitFor({ timeout: SEEN_TIMEOUT_MS });
+  // click below the text (the cursor goes to the last line), then to the first line: no line
+  // element of the diff's own (its deleted-lines zones) is in the way
+  const editor = group.locator(".monaco-diff-editor .editor.modified .overflow-guard").first();
+  await editor.waitFor({ timeout: SEEN_TIMEOUT_MS });
+  const box = await editor.boundingBox();
+  if (box === null) {
+    throw new Error(`the diff editor of ${file} is not on screen`);
+  }
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height - 20);
   await page.keyboard.press("Control+Home");
   await runFromPalette(page, "Comments: Add Comment on Current Selection");
-  const widget = page.locator(".editor-group-container.active .review-widget").last();
+  const widget = group.locator(".review-widget").last();
   const input = widget.locator(".comment-form textarea").first();
   await input.waitFor({ timeout: SEEN_TIMEOUT_MS });
   await input.focus();
   await page.keyboard.type(text);
-  await widget.locator(".comment-form .monaco-button", { hasText: "Add Comment" }).first().click();
+  await widget.getByRole("button", { name: "Add Comment" }).first().click();
   await widget.locator(".review-comment-contents", { hasText: text }).first().waitFor({ timeout: SEEN_TIMEOUT_MS });
 }
 
