@@ -7,9 +7,10 @@
  *  2. UI level: the packaged .vsix is installed; "Oompa: Start Swarm" is run from the command
  *     palette; the lenses, the Tasks view and a review's diff editor are seen on screen
  *     (screenshots saved to docs/screenshots/), one review approved with the editor-title
- *     button, the other rejected from the Reviews view with feedback typed in VS Code's input box (its
- *     second round comes back). Then, in Restricted Mode, the extension says why it starts
- *     nothing.
+ *     button; on the other's diff a line comment on each of its two files (VS Code's comments
+ *     UI), sent with Request Changes and a note typed in VS Code's input box: the worker's next
+ *     prompt holds both with their paths and lines, and the fix merges. Then, in Restricted
+ *     Mode, the extension says why it starts nothing.
  *
  * Each run gets its own temporary folder (workspace, profile, logs); afterwards no process
  * started from it may be left (the language server and its agents included).

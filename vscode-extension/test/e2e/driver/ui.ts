@@ -47,13 +47,16 @@ export async function runUiScenario(browser: Browser, server: CodeServer, facts:
     const approve = page.locator(".editor-actions .action-label[aria-label^='Approve Review']").first();
     await clickUntilShown(review, approve);
     await page.locator(".editor-container .monaco-diff-editor").first().waitFor({ timeout: SEEN_TIMEOUT_MS });
+    // the review's summary opens beside its diff (a webview: two frames deep)
+    const summary = page.frameLocator("iframe.webview.ready").last().frameLocator("#active-frame").locator("h1", { hasText: `Review ${firstTask}` });
+    await summary.first().waitFor({ timeout: SEEN_TIMEOUT_MS });
     const diff = path.join(screenshots, "vscode-review.png");
     await page.screenshot({ path: diff });
     await approve.click();
     await review.waitFor({ state: "detached", timeout: SEEN_TIMEOUT_MS });
     await page.locator(".codelens-decoration", { hasText: /1 merged/ }).first().waitFor({ timeout: SEEN_TIMEOUT_MS });
 
-    const commented = await requestChangesWithLineComments(page, facts, secondTask);
+    const commented = await requestChangesWithLineComments(page, facts, secondTask, screenshots);
     const roundTwo = row(pane(page, "Reviews"), `${secondTask}`).filter({ hasText: "round 2" });
     await roundTwo.waitFor({ timeout: SEEN_TIMEOUT_MS });
     const told = feedbackTheWorkerGot(facts, secondTask);
@@ -68,7 +71,7 @@ export async function runUiScenario(browser: Browser, server: CodeServer, facts:
     await page.locator(".codelens-decoration", { hasText: /2 merged/ }).first().waitFor({ timeout: SEEN_TIMEOUT_MS });
 
     await runFromPalette(page, "Oompa: Stop Swarm");
-    const shots = [overview, diff].map((s) => path.basename(s)).join(", ");
+    const shots = [overview, diff, "vscode-line-comments.png"].map((s) => path.basename(s)).join(", ");
     return `lens "${lens}" and task ${firstTask} seen; ${firstTask} approved from the diff editor's title; ` +
       `${secondTask}: two line comments on two files sent with Request Changes, the worker's next prompt held both, ` +
       `round 2 approved and merged; screenshots ${shots}`;
@@ -106,7 +109,7 @@ export async function runUntrustedScenario(browser: Browser, server: CodeServer,
  * Selection", type, "Add Comment"), then clicks the editor title's Request Changes and types
  * the overall note in the box VS Code asks with. Returns what the worker must be told.
  */
-async function requestChangesWithLineComments(page: Page, facts: WorkspaceFacts, taskId: string): Promise<string[]> {
+async function requestChangesWithLineComments(page: Page, facts: WorkspaceFacts, taskId: string, screenshots: string): Promise<string[]> {
   const files = facts.changedFiles[taskId] ?? [];
   const requestChanges = page.locator(".editor-actions .action-label[aria-label^='Request Changes']").first();
   await clickUntilShown(row(pane(page, "Reviews"), taskId), requestChanges);
@@ -120,7 +123,7 @@ async function requestChangesWithLineComments(page: Page, facts: WorkspaceFacts,
     await commentOnFirstLine(page, file, comment);
     expected.push(`- \`${file}\` line 1 (your version):`, comment);
   }
-  await page.screenshot({ path: path.join(path.dirname(facts.folder), "line-comments.png") });
+  await page.screenshot({ path: path.join(screenshots, "vscode-line-comments.png") });
   await requestChanges.click();
   const box = page.locator(".quick-input-widget input.input").first();
   await box.waitFor({ state: "visible", timeout: SEEN_TIMEOUT_MS });
