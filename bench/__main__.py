@@ -19,23 +19,27 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import machine, merge_cost, next_cycle, overhead, scale
+from . import conflicts, machine, merge_cost, next_cycle, overhead, scale, train
 from .stats import Figure, table
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SUITES = ("overhead", "merge", "cycle", "scale")
+SUITES = ("overhead", "merge", "cycle", "scale", "conflicts", "train")
 
 FULL = {
     "overhead": {"tasks": 100, "workers": 8, "runs": 5},
     "merge": {"sizes": [1_000, 10_000, 50_000], "merges": 9},
     "cycle": {"size": 50_000, "rounds": 5},
     "scale": {"workers": 64, "tasks": 1_000, "runs": 3, "windows": 5, "window_s": 3.0},
+    "conflicts": {"tasks": 8, "workers": 8, "runs": 3, "sleep_s": 1.0},
+    "train": {"tasks": 16, "workers": 8, "check_s": 2.0, "runs": 3},
 }
 QUICK = {
     "overhead": {"tasks": 30, "workers": 8, "runs": 3},
     "merge": {"sizes": [1_000, 5_000], "merges": 6},
     "cycle": {"size": 2_000, "rounds": 3},
     "scale": {"workers": 16, "tasks": 100, "runs": 1, "windows": 3, "window_s": 1.0},
+    "conflicts": {"tasks": 8, "workers": 8, "runs": 1, "sleep_s": 0.3},
+    "train": {"tasks": 6, "workers": 3, "check_s": 0.5, "runs": 1},
 }
 
 
@@ -70,7 +74,8 @@ def _run_suite(name: str, workdir: Path, settings: dict) -> list[Figure]:
         print(f"  {message}", flush=True)
 
     print(f"{name}: {settings}", flush=True)
-    module = {"overhead": overhead, "merge": merge_cost, "cycle": next_cycle, "scale": scale}[name]
+    module = {"overhead": overhead, "merge": merge_cost, "cycle": next_cycle, "scale": scale,
+              "conflicts": conflicts, "train": train}[name]
     return module.measure(workdir, log=log, **settings)
 
 

@@ -27,7 +27,14 @@ async def _run(repo: Path) -> dict:
     started = time.perf_counter()
     swarm = Swarm.open(repo)
     kinds: Counter[str] = Counter()
-    swarm.subscribe(lambda event: kinds.update([type(event).__name__]))
+    reused: list[str] = []
+
+    def count(event) -> None:
+        kinds.update([type(event).__name__])
+        if getattr(event, "reused", ""):  # a check result taken from a check of the same tree
+            reused.append(event.task_id)
+
+    swarm.subscribe(count)
     with anyio.open_signal_receiver(signal.SIGTERM) as signals:
         async with anyio.create_task_group() as tg:
             async def stop_on_signal() -> None:
@@ -41,7 +48,7 @@ async def _run(repo: Path) -> dict:
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {"ok": result.ok, "reason": result.reason, "wall_s": wall, "peak_rss_kb": usage.ru_maxrss,
             "cpu_s": usage.ru_utime + usage.ru_stime, "children_cpu_s": children.ru_utime + children.ru_stime,
-            "events": dict(kinds)}
+            "events": dict(kinds), "checks_reused": len(reused)}
 
 
 def start(repo: Path) -> subprocess.Popen:

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from oompa_lsp.adapters.task_store import TaskStore
@@ -61,17 +62,19 @@ def _data(payload: bytes) -> bytes:
     return b"data %d\n" % len(payload) + payload
 
 
-def add_tasks(repo: Path, count: int, prefix: str = "t") -> list[str]:
-    """`count` independent pending tasks (no files declared, no dependencies)."""
+def add_tasks(repo: Path, count: int, prefix: str = "t", files: Callable[[str], list[str]] | None = None) -> list[str]:
+    """`count` independent pending tasks (no dependencies); `files(id)`: the files each declares
+    (none by default)."""
     store = TaskStore(repo / "tasks")
     ids = [f"{prefix}{n:04d}" for n in range(count)]
     for task_id in ids:
-        store.write_new(Task(id=task_id, summary=f"write bench-{task_id}.txt"))
+        store.write_new(Task(id=task_id, summary=f"write bench-{task_id}.txt", files=files(task_id) if files else []))
     return ids
 
 
 def write_config(repo: Path, *, workers: int, worktrees: Path, timeout_s: float = 120.0,
-                 agent_env: dict[str, str] | None = None, target: str | None = None) -> None:
+                 agent_env: dict[str, str] | None = None, target: str | None = None,
+                 merge: dict | None = None) -> None:
     """oompa.json: `workers` executors and a reviewer, both the instant agent."""
     config = {
         "workers": [{"model": "instant:worker", "role": "executor", "count": workers, "iterations": 100_000,
@@ -83,4 +86,6 @@ def write_config(repo: Path, *, workers: int, worktrees: Path, timeout_s: float 
     }
     if target:
         config["target_branch"] = target
+    if merge:
+        config["merge"] = merge
     (repo / "oompa.json").write_text(json.dumps(config, indent=2), encoding="utf-8")

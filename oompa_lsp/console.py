@@ -33,13 +33,18 @@ _LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.SwarmStopped: lambda e: f"swarm {'finished' if e.ok else 'stopped'}: {e.reason}",
     ev.TaskInvalid: lambda e: f"invalid task file {e.path}: {'; '.join(e.problems)}",
     ev.TaskClaimed: lambda e: f"{e.worker} claimed {e.task_id} (attempt {e.attempt}, branch {e.branch})",
+    ev.TaskHeldBack: lambda e: f"{e.task_id} waits: {e.reason}" if e.reason else None,
     ev.TaskReturned: lambda e: f"{e.task_id} back to pending: {e.reason.splitlines()[0] if e.reason else ''}",
     ev.TaskRecovered: lambda e: f"{e.task_id} recovered from {e.previous_owner}",
     ev.TaskCompleted: lambda e: f"{e.task_id} complete ({e.commit[:10] or e.note})",
     ev.TaskFailed: lambda e: f"{e.task_id} FAILED: {e.reason.splitlines()[0] if e.reason else ''}",
     ev.AgentFinished: lambda e: f"{e.worker} agent error ({e.error_kind}): {e.error}" if e.error else None,
     ev.AgentLeftoversStopped: lambda e: e.describe(),
-    ev.ChecksRan: lambda e: f"{e.task_id} checks on the {e.stage} tree {'passed' if e.ok else 'FAILED'}",
+    ev.ChecksRan: lambda e: (
+        f"{e.task_id} checks on the {e.stage} tree {'passed' if e.ok else 'FAILED'}"
+        + (f" (not run again: the result of {e.reused})" if e.reused else "")
+    ),
+    ev.MergeTrainUpdated: lambda e: _train_line(e),
     ev.ReviewRequested: lambda e: (
         f"{e.task_id} in review (round {e.round}, {e.mode})"
         + (f" — approve with: oompa review approve {e.review_id}" if "human" in e.mode else "")
@@ -64,6 +69,15 @@ _LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
         f"WARNING: {e.describe()} ({'; '.join(e.commits[:3])}); your checkout: {e.checkout}"
     ),
 }
+
+
+def _train_line(e: ev.MergeTrainUpdated) -> str | None:
+    """The train's checking, a failure and a wait on a conflict ahead; the rest is noise here."""
+    if e.state == "checking":
+        return f"{e.task_id} checking in the merge train: {e.detail}"
+    if e.state == "failed" or (e.state == "queued" and e.detail):
+        return f"{e.task_id} merge train: {e.state} ({e.detail})"
+    return None
 
 
 def line_for(event: ev.Event) -> str | None:
@@ -113,6 +127,13 @@ def status_table(snapshot: Snapshot) -> str:
     lines.append(f"{'WORKER':<8} {'ROLE':<9} {'STATE':<16} {'TASK':<24} {'MODEL':<24} COST")
     for w in snapshot.workers.values():
         lines.append(f"{w.id:<8} {w.role:<9} {w.state:<16} {(w.task_id or '-'):<24} {w.model:<24} {cost_text(w.usage)}")
+    waiting = [t for t in snapshot.tasks.values() if t.state == "pending" and t.waiting]
+    if waiting:
+        lines += ["", "WAITING"] + [f"  {t.id}: {t.waiting}" for t in waiting]
+    if snapshot.queue:
+        lines += ["", "MERGE TRAIN"] + [
+            f"  {q.position or '-':>2} {q.task_id:<24} {q.state:<9} {q.detail}".rstrip() for q in snapshot.queue
+        ]
     if snapshot.reviews:
         lines.append("")
         lines.append("PENDING REVIEWS")

@@ -96,3 +96,11 @@ def test_cli_prints_one_line_and_no_traceback(tmp_path):
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "oompa.json:1:" in result.stderr and "bogus" in result.stderr
+
+
+def test_parallel_checks_is_at_least_one(tmp_path):
+    config = '{"workers": [{"model": "claude:opus"}], "review": {"mode": "none"}, "merge": {"parallel_checks": %s}}'
+    (tmp_path / "oompa.json").write_text(config % "3", encoding="utf-8")
+    assert load_config(tmp_path).config.merge.parallel_checks == 3
+    message = error_of(tmp_path, config % "0")
+    assert "merge.parallel_checks" in message and ">= 1" in message

@@ -1024,6 +1024,32 @@ def test_checkout_detached_puts_a_worktree_on_a_merge_result(repo: Repo, root: P
         repo.checkout_detached(root, merged)
 
 
+def test_a_check_worktree_is_made_detached_and_reused_on_the_next_merge(repo: Repo, root: Path, tmp_path: Path) -> None:
+    slot = tmp_path / "worktrees" / "check-1"
+    first = repo.merge_trees("main", branch_with(root, "oompa/w1", "a.txt", "a\n"), "Merge a").commit
+    second = repo.merge_trees(first, branch_with(root, "oompa/w2", "b.txt", "b\n"), "Merge b").commit
+
+    assert repo.ensure_check_worktree(slot, first) is False
+    assert repo.head(slot) == first and (slot / "a.txt").exists()
+    assert repo.worktree_for_branch("oompa/w1") is None  # detached: no branch is held by a check
+    write(slot / "build" / "cache", "kept")
+    write(slot / "stray.txt", "removed")
+    assert repo.ensure_check_worktree(slot, second) is True
+    assert repo.head(slot) == second and (slot / "b.txt").exists()
+    assert (slot / "build" / "cache").exists() and not (slot / "stray.txt").exists()
+    with pytest.raises(RepositoryError, match="user's checkout"):
+        repo.ensure_check_worktree(root, second)
+
+
+def test_first_parent_subjects_since_a_time(repo: Repo, root: Path) -> None:
+    merged = repo.merge_trees("main", branch_with(root, "oompa/w1", "a.txt", "a\n"), "oompa: merge t1: a").commit
+    git(root, "merge", "-q", "--ff-only", merged)
+    rows = repo.first_parent_subjects("refs/heads/main", 0)
+    assert rows[0][0] == merged and rows[0][2] == "oompa: merge t1: a" and rows[0][1] > 0
+    assert all(subject != "oompa/w1: edit a.txt" for _, _, subject in rows)  # first parents only
+    assert repo.first_parent_subjects("refs/heads/main", rows[0][1] + 3600) == []
+
+
 def test_git_failures_name_the_command(repo: Repo) -> None:
     with pytest.raises(GitCommandFailed, match="git merge-base"):
         repo.merge_base("main", "0" * 40)

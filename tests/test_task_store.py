@@ -33,7 +33,7 @@ print("ready", flush=True)
 while not go.exists():
     time.sleep(0.002)
 claimed = []
-while (task := store.claim_next(owner, set(), set())) is not None:
+while (task := store.claim_next(owner, set(), {})) is not None:
     claimed.append(task.id)
 print(json.dumps(claimed), flush=True)
 """
@@ -90,7 +90,7 @@ def test_threads_racing_claim_every_task_exactly_once(tmp_path: Path) -> None:
     def race(worker: str) -> None:
         own = TaskStore(store.tasks_dir)
         start.wait()
-        while (task := own.claim_next(owner_here(worker, "run"), set(), set())) is not None:
+        while (task := own.claim_next(owner_here(worker, "run"), set(), {})) is not None:
             claims[worker].append(task.id)
 
     threads = [threading.Thread(target=race, args=(w,)) for w in claims]
@@ -107,10 +107,10 @@ def test_claim_order_is_priority_then_id_and_respects_dependencies_and_busy_file
     store.write_new(Task(id="high", summary="high", priority=9, files=["a.py"]))
     store.write_new(Task(id="after", summary="after", priority=20, depends_on=["low"]))
     owner = owner_here("w", "run")
-    assert store.claim_next(owner, set(), busy_files={"a.py"}).id == "low"
-    assert store.claim_next(owner, set(), busy_files={"a.py"}) is None  # high is blocked by a.py
-    assert store.claim_next(owner, complete_ids={"low"}, busy_files=set()).id == "after"
-    assert store.claim_next(owner, set(), set()).id == "high"
+    assert store.claim_next(owner, set(), in_flight={"other": ["a.py"]}).id == "low"
+    assert store.claim_next(owner, set(), in_flight={"other": ["a.py"]}) is None  # high is blocked by a.py
+    assert store.claim_next(owner, complete_ids={"low"}, in_flight={}).id == "after"
+    assert store.claim_next(owner, set(), {}).id == "high"
 
 
 def test_a_second_claim_of_the_same_task_is_lost(tmp_path: Path) -> None:
@@ -138,8 +138,8 @@ def test_invalid_files_are_reported_with_path_and_reason_and_never_claimed(tmp_p
     assert scan.ids("pending") == {"t000"}
 
     owner = owner_here("w", "run")
-    assert store.claim_next(owner, set(), set()).id == "t000"
-    assert store.claim_next(owner, set(), set()) is None
+    assert store.claim_next(owner, set(), {}).id == "t000"
+    assert store.claim_next(owner, set(), {}) is None
     for bad in ("broken", "unsafe"):
         with pytest.raises(TaskFileError):
             store.claim(bad, owner)

@@ -28,7 +28,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -154,17 +154,18 @@ class TaskStore:
         self,
         owner: Owner,
         complete_ids: Iterable[str],
-        busy_files: Iterable[str],
+        in_flight: Mapping[str, Iterable[str]],
         pending: list[Task] | None = None,
         start: Callable[[Task], Task] | None = None,
     ) -> Task | None:
         """Claim the best claimable pending task (see `claim_order`), skipping lost races;
         None when nothing is claimable. `pending` is a listing the caller read recently: the
         folder is then not read again, as a claim re-reads its one file and is a rename that
-        fails for a task someone else took meanwhile. `start` as for `claim`."""
+        fails for a task someone else took meanwhile. `in_flight`: the paths each task in flight
+        holds (task id -> declared and changed paths). `start` as for `claim`."""
         if pending is None:
             pending, _ = self.read_state("pending")
-        for candidate in claim_order(pending, set(complete_ids), set(busy_files)):
+        for candidate in claim_order(pending, set(complete_ids), in_flight):
             try:
                 return self.claim(candidate.id, owner, start)
             except (ClaimLost, TaskFileError) as exc:

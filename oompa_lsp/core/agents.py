@@ -16,7 +16,11 @@ from msgspec import Struct
 from .tasks import Usage
 
 AgentRole = Literal["planner", "executor", "worker", "reviewer", "resolver"]
-ErrorKind = Literal["timeout", "exit", "auth", "rate_limit", "server", "cancelled", "not_found", "protocol"]
+# rate_limit: short, retried after a backoff; usage_limit: the plan's or quota's limit, which
+# pauses every worker on the harness until its reset (`usage_limit` holds the CLI's notice).
+ErrorKind = Literal[
+    "timeout", "exit", "auth", "rate_limit", "usage_limit", "server", "cancelled", "not_found", "protocol"
+]
 
 
 class AgentRequest(Struct, omit_defaults=True):
@@ -55,6 +59,8 @@ class AgentOutcome(Struct, omit_defaults=True):
     error: str | None = None
     error_kind: ErrorKind | None = None
     retry_after_s: float | None = None
+    usage_limit: str = ""  # the CLI's usage-limit notice, verbatim (its reset is read by the engine)
+    model: str = ""  # the model the CLI said it used, when it says (priced when none was asked for)
     duration_s: float = 0.0
     leftovers: list[LeftoverProcess] = []  # still running when the run ended; stopped since
     kept: list[LeftoverProcess] = []  # declared services left running (stop them with `turn_marker`)

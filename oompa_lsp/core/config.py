@@ -9,10 +9,13 @@ Must not import: anything outside the standard library, msgspec and oompa_lsp.co
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Struct
+
+from .costs import Price
+from .usage_limits import parse_duration
 
 REASONING_LEVELS = ("minimal", "low", "medium", "high", "max", "xhigh")
 BUILTIN_HARNESSES = ("claude", "codex", "gemini", "opencode")
@@ -94,6 +97,9 @@ class MergeConfig(_Strict):
     strategy: Strategy = "merge"
     max_conflict_attempts: int = 2
     check_timeout_s: float = 900.0
+    # Merged trees checked at once by the merge train; None: as many as the machine sensibly
+    # runs, at most the number of workers (engine/merge_train.py). 1: one landing at a time.
+    parallel_checks: Annotated[int, msgspec.Meta(ge=1)] | None = None
 
 
 class WorktreeConfig(_Strict):
@@ -104,6 +110,36 @@ class WorktreeConfig(_Strict):
     setup: list[list[str]] = []
     copy: list[str] = []
     reuse: bool = True
+
+
+class TaskBudgetConfig(_Strict):
+    """What one task may spend over all its attempts (the agent turns on it)."""
+
+    usd: float | None = None
+    tokens: int | None = None
+
+
+class BudgetConfig(_Strict):
+    """What the run may spend: when a limit is reached no new agent turn starts, running turns
+    have `grace_s` to finish, then the swarm stops with the claims returned."""
+
+    usd: float | None = None
+    tokens: int | None = None
+    per_task: TaskBudgetConfig = msgspec.field(default_factory=TaskBudgetConfig)
+    grace_s: float = 300.0
+
+
+class LimitsConfig(_Strict):
+    """What a plan's or quota's usage limit does: wait for its reset (at most `max_wait`:
+    seconds, or a duration such as "6h" or "1 day"), or `on_usage_limit: stop` the run."""
+
+    max_wait: float | str = "6h"
+    on_usage_limit: Literal["wait", "stop"] = "wait"
+
+    def max_wait_s(self) -> float:
+        if isinstance(self.max_wait, (int, float)):
+            return float(self.max_wait)
+        return parse_duration(self.max_wait) or 0.0
 
 
 class Config(_Strict):
@@ -123,6 +159,9 @@ class Config(_Strict):
     tasks_dir: str = "tasks"
     task_attempts: int = 3
     harnesses: dict[str, HarnessConfig] = {}
+    prices: dict[str, Price] = {}  # by model name (or harness:model): USD per million tokens
+    budget: BudgetConfig | None = None
+    limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
 
 
 class ModelRef(Struct, frozen=True):

@@ -33,6 +33,7 @@ from .config import (
 )
 from .errors import ConfigError
 from .jsonpos import byte_offset_in, char_index, position_at, span_of_path, split_path, without_bom
+from .usage_limits import parse_duration
 
 _AT_PATH = re.compile(r" - at `(\$[^`]*)`$")
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
@@ -77,6 +78,7 @@ def check_config(config: Config, text: str, source: str) -> None:
         _check_model(reviewer.model, path, known, text, source)
     if config.planner is not None:
         _check_planner(config.planner, known, text, source)
+    _check_spending(config, text, source)
     explicit = config.review.mode
     if explicit in ("model", "model+human") and not any(worker_reviewers(config, w) for w in config.workers):
         raise ConfigError(
@@ -147,6 +149,31 @@ def _check_planner(planner: PlannerConfig, known: set[str], text: str, source: s
         )
     if planner.timeout_s <= 0:
         raise _at(text, source, ["planner", "timeout_s"], "timeout_s must be positive")
+
+
+def _check_spending(config: Config, text: str, source: str) -> None:
+    """`budget`, `limits` and `prices`: positive limits, a wait that reads as a duration."""
+    figures: list[tuple[list[str | int], float | None]] = []
+    if config.budget is not None:
+        budget = config.budget
+        figures += [(["budget", "usd"], budget.usd), (["budget", "tokens"], budget.tokens)]
+        figures += [(["budget", "per_task", "usd"], budget.per_task.usd)]
+        figures += [(["budget", "per_task", "tokens"], budget.per_task.tokens)]
+        if budget.grace_s < 0:
+            raise _at(text, source, ["budget", "grace_s"], f"grace_s must be at least 0, got {budget.grace_s}")
+    for path, value in figures:
+        if value is not None and value <= 0:
+            raise _at(text, source, path, f"{_dotted(path)} must be positive, got {value}", "leave it out for no limit")
+    wait = config.limits.max_wait
+    if (isinstance(wait, str) and parse_duration(wait) is None) or config.limits.max_wait_s() < 0:
+        raise _at(
+            text, source, ["limits", "max_wait"], f"max_wait {wait!r} is not a duration", 'e.g. "6h", "90 min", 21600'
+        )
+    for name, price in config.prices.items():
+        for part in ("input", "output", "cache_read", "cache_write"):
+            value = getattr(price, part)
+            if value is not None and value < 0:
+                raise _at(text, source, ["prices", name, part], f"a price cannot be negative, got {value}")
 
 
 def config_warnings(config: Config, text: str) -> list[ConfigWarning]:

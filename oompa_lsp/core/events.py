@@ -86,6 +86,14 @@ class TaskClaimed(_Event):
     branch: str
 
 
+class TaskHeldBack(_Event):
+    """Why a pending task is not started now, said when it changes: behind a task in flight
+    on an overlapping path, or waiting for a dependency; "" once nothing holds it back."""
+
+    task_id: str
+    reason: str = ""
+
+
 class TaskReturned(_Event):
     task_id: str
     reason: str
@@ -138,7 +146,7 @@ class AgentFinished(_Event):
     duration_s: float = 0.0
     usage: Usage = msgspec.field(default_factory=Usage)
     error: str | None = None
-    error_kind: str | None = None  # timeout | exit | auth | rate_limit | server | cancelled
+    error_kind: str | None = None  # timeout | exit | auth | rate_limit | usage_limit | server | cancelled
 
 
 class AgentLeftoversStopped(_Event):
@@ -166,6 +174,7 @@ class ChecksRan(_Event):
     stage: Literal["worktree", "merged"]
     ok: bool
     results: list[CheckResult] = []
+    reused: str = ""  # not run again: the result of a check of the same tree (which one)
 
 
 class ReviewRequested(_Event):
@@ -200,6 +209,18 @@ class MergeQueued(_Event):
     task_id: str
     branch: str
     head: str
+    worker: str = ""
+
+
+TrainState = Literal["queued", "merging", "checking", "passed", "failed", "landed"]
+
+
+class MergeTrainUpdated(_Event):
+    """A request's place in the merge train changed state (a merge that lands is `MergeLanded`)."""
+
+    task_id: str
+    state: TrainState
+    detail: str = ""
 
 
 class MergeConflicted(_Event):
@@ -277,6 +298,45 @@ class BranchParked(_Event):
     reason: str
 
 
+class BudgetSet(_Event):
+    """The run's budget (`budget` in oompa.json), said once at its start."""
+
+    usd: float | None = None
+    tokens: int | None = None
+    task_usd: float | None = None
+    task_tokens: int | None = None
+
+
+class BudgetReached(_Event):
+    """A limit of the budget was reached: no new agent turn starts (for the run, or for
+    `task_id` alone)."""
+
+    limit: str  # the key: budget.usd | budget.tokens | budget.per_task.usd | budget.per_task.tokens
+    figure: str  # what was spent against it: "$0.0312 of $0.03"
+    task_id: str | None = None
+
+    def describe(self) -> str:
+        scope = f"task {self.task_id}: " if self.task_id else ""
+        return f"{scope}{self.limit} reached ({self.figure})"
+
+
+class UsageLimitHit(_Event):
+    """A plan's or quota's usage limit on `harness`: its workers start no turn until `resets_at`
+    (or the run ends: `ends_run`, when the reset is past limits.max_wait or on_usage_limit is stop)."""
+
+    harness: str
+    message: str
+    resets_at: float | None = None  # epoch seconds; None: the CLI did not say
+    ends_run: bool = False
+    worker: str | None = None  # whose turn met it
+
+
+class UsageLimitLifted(_Event):
+    """The reset time of `harness`'s usage limit passed: its workers start turns again."""
+
+    harness: str
+
+
 class CleanupDone(_Event):
     removed: list[str]
     freed_bytes: int
@@ -294,6 +354,7 @@ Event: TypeAlias = (
     | TaskSeen
     | TaskInvalid
     | TaskClaimed
+    | TaskHeldBack
     | TaskReturned
     | TaskRecovered
     | TaskCompleted
@@ -309,6 +370,7 @@ Event: TypeAlias = (
     | ReviewVerdictGiven
     | ReviewTamperingDiscarded
     | MergeQueued
+    | MergeTrainUpdated
     | MergeConflicted
     | MergeLanded
     | MergePaused
@@ -317,6 +379,10 @@ Event: TypeAlias = (
     | OutsideWriteSeen
     | TaskFileRestored
     | BranchParked
+    | BudgetSet
+    | BudgetReached
+    | UsageLimitHit
+    | UsageLimitLifted
     | CleanupDone
     | LogMessage
 )

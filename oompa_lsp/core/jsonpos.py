@@ -59,9 +59,10 @@ def char_index(data: bytes, byte_offset: int) -> int:
 
 
 def split_path(path: str) -> list[str | int]:
-    """`$.workers[0].model` -> ["workers", 0, "model"]."""
+    """`$.workers[0].model` -> ["workers", 0, "model"]; a key msgspec does not name
+    (`$.prices[...]`) ends the path at its object."""
     parts: list[str | int] = []
-    for key, index in _PATH_PART.findall(path.removeprefix("$")):
+    for key, index in _PATH_PART.findall(path.removeprefix("$").split("[...]")[0]):
         parts.append(int(index) if index else key)
     return parts
 

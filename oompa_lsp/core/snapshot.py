@@ -8,15 +8,18 @@ Must not import: anything outside the standard library, msgspec and oompa_lsp.co
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgspec
 from msgspec import Struct
 
-from . import events as ev
-from .review_notes import Finding
+from . import events as ev, review_view, train_view
+from .review_view import ReviewView as ReviewView, RoundView as RoundView  # re-exported for the views
 from .tasks import Usage
+from .train_view import QueueEntryView as QueueEntryView  # re-exported: the views import it from here
+from .usage_limits import describe_limit
 
 
 class WorkerView(Struct, omit_defaults=True):
@@ -29,6 +32,7 @@ class WorkerView(Struct, omit_defaults=True):
     since: float = 0.0
     cycles: int = 0
     iterations: int = 0
+    turns: int = 0  # agent runs started in this run (resumes and reviews of its work not included)
     usage: Usage = msgspec.field(default_factory=Usage)
 
 
@@ -44,60 +48,59 @@ class TaskView(Struct, omit_defaults=True):
     commit: str | None = None
     reason: str = ""
     waiting: str = ""  # why a pending task is not started ("behind other-task on src/auth/")
-
-
-class ReviewView(Struct, omit_defaults=True):
-    review_id: str
-    task_id: str
-    worker: str
-    branch: str
-    base: str
-    head: str
-    mode: str
-    round: int = 1
-    requested_at: float = 0.0
-    checks: list[ev.CheckResult] = []
-    findings: list[Finding] = []  # a model reviewer's, when the review waits for a human after it
-
-
-class RoundView(Struct, omit_defaults=True):
-    """One review round of a task: who judged it, the verdict and what the worker was told."""
-
-    review_id: str
-    round: int
-    reviewer: str
-    approved: bool
-    feedback: str = ""
-    findings: list[Finding] = []
-
-
-class QueueEntryView(Struct, omit_defaults=True):
-    """One request in the merge queue (the train): its place and its check state."""
-
-    task_id: str
-    worker: str = ""
-    position: int = 0  # 1 = next to land
-    state: str = "queued"  # queued | merging | checking | passed | failed | landed
-    detail: str = ""
+    usage: Usage = msgspec.field(default_factory=Usage)  # this run's turns on it, its reviews included
 
 
 class BudgetView(Struct, omit_defaults=True):
-    """The run's budget (`budget` in oompa.json) and what has been spent against it."""
+    """The run's budget (`budget` in oompa.json) and what has been spent against it.
+
+    `usd_spent` counts priced turns only: `unpriced` names the models whose cost is unknown
+    (no price: add them to `prices`). `tokens_spent` is input plus output tokens. `share` is the
+    largest fraction of a run limit spent (0.8: the editor warns)."""
 
     usd_limit: float | None = None
     tokens_limit: int | None = None
     usd_spent: float = 0.0
     tokens_spent: int = 0
     reached: str = ""  # which limit stopped new turns, at what figure ("" while within)
+    task_usd_limit: float | None = None  # budget.per_task
+    task_tokens_limit: int | None = None
+    unpriced: list[str] = []
+
+    @property
+    def share(self) -> float:
+        shares = [0.0]
+        if self.usd_limit:
+            shares.append(self.usd_spent / self.usd_limit)
+        if self.tokens_limit:
+            shares.append(self.tokens_spent / self.tokens_limit)
+        return max(shares)
+
+    def describe(self) -> str:
+        """ "budget $0.42 of $1.00 (42%)", "budget 1,200 of 5,000 tokens (24%)"."""
+        parts = []
+        if self.usd_limit:
+            parts.append(f"${self.usd_spent:.2f} of ${self.usd_limit:.2f}")
+        if self.tokens_limit:
+            parts.append(f"{self.tokens_spent:,} of {self.tokens_limit:,} tokens")
+        if not parts:
+            return ""
+        return f"budget {' · '.join(parts)} ({self.share:.0%})" + (f": {self.reached}" if self.reached else "")
 
 
 class UsageLimitView(Struct, omit_defaults=True):
-    """A harness whose plan or quota limit was hit: its workers wait until `resets_at`."""
+    """A harness whose plan or quota limit was hit: its workers wait until `resets_at`.
+    `describe(now)` is the line every view shows: "claude: usage limit, resumes 00:50 (in 2 h 13 min)"."""
 
     harness: str
     message: str = ""
     resets_at: float | None = None  # epoch seconds
     ends_run: bool = False  # further away than limits.max_wait, or on_usage_limit: stop
+    since: float = 0.0  # when it was hit
+
+    def describe(self, now: float | None = None) -> str:
+        line = describe_limit(self.harness, self.resets_at, time.time() if now is None else now)
+        return line + (": the run ends (beyond limits.max_wait, or on_usage_limit: stop)" if self.ends_run else "")
 
 
 class MergeView(Struct, omit_defaults=True):
@@ -129,7 +132,6 @@ class Snapshot(Struct, omit_defaults=True):
     invalid: dict[str, list[str]] = {}
     usage: Usage = msgspec.field(default_factory=Usage)
     rounds: dict[str, list[RoundView]] = {}  # review rounds by task id, oldest first
-    task_usage: dict[str, Usage] = {}  # what agents spent on each task, by task id
     last_event_at: float = 0.0
 
     def apply(self, event: ev.Event) -> None:
@@ -144,7 +146,7 @@ class Snapshot(Struct, omit_defaults=True):
             out[task.state] = out.get(task.state, 0) + 1
         return out
 
-    def summary_line(self) -> str:
+    def summary_line(self, now: float | None = None) -> str:
         counts = self.counts()
         running = sum(1 for w in self.workers.values() if w.state not in ("idle", "done", "stopped", "starting"))
         parts = [
@@ -156,7 +158,29 @@ class Snapshot(Struct, omit_defaults=True):
         ]
         if counts["failed"]:
             parts.append(f"{counts['failed']} failed")
+        if self.budget is not None and self.budget.describe():
+            parts.append(self.budget.describe())
+        parts += [limit.describe(now) for limit in self.usage_limits.values()]
         return " · ".join(parts)
+
+
+BUDGET_WARNING_SHARE = 0.8  # the editor warns once this much of a run limit is spent
+
+
+def spending_warnings(snapshot: Snapshot, now: float | None = None) -> list[str]:
+    """What the editor warns about on spec.md: a budget nearly (or wholly) spent, the models
+    whose cost is unknown, and the harnesses waiting for a usage limit's reset."""
+    out: list[str] = []
+    budget = snapshot.budget
+    if budget is not None and budget.share >= BUDGET_WARNING_SHARE:
+        out.append(budget.describe() if budget.reached else f"{budget.describe()}: the run stops at 100%")
+    if budget is not None and budget.usd_limit and budget.unpriced:
+        out.append(
+            f'cost unknown for {", ".join(budget.unpriced)} (no price: add it to "prices" in oompa.json); '
+            "budget.usd counts only the priced turns"
+        )
+    out += [limit.describe(now) for limit in snapshot.usage_limits.values()]
+    return out
 
 
 def fold(events: Iterable[ev.Event], into: Snapshot | None = None) -> Snapshot:
@@ -169,11 +193,14 @@ def fold(events: Iterable[ev.Event], into: Snapshot | None = None) -> Snapshot:
 def _swarm_started(s: Snapshot, e: ev.SwarmStarted) -> None:
     s.run_id, s.repo, s.target, s.pid = e.run_id, e.repo, e.target, e.pid
     s.state, s.started_at, s.review_mode, s.ok, s.stopped_reason = "running", e.at, e.review_mode, None, ""
+    s.usage, s.budget, s.usage_limits = Usage(), None, {}  # the run's own spending
     s.workers = {w.id: WorkerView(w.id, w.model, w.role, since=e.at, iterations=w.iterations) for w in e.workers}
+    s.queue = []
 
 
 def _swarm_stopped(s: Snapshot, e: ev.SwarmStopped) -> None:
     s.state, s.ok, s.stopped_reason = "stopped", e.ok, e.reason
+    s.queue = train_view.stopped(s.queue)
     for worker in s.workers.values():
         if worker.state != "done":
             worker.state = "stopped"
@@ -186,6 +213,8 @@ def _task(s: Snapshot, task_id: str) -> TaskView:
 def _task_seen(s: Snapshot, e: ev.TaskSeen) -> None:
     task = _task(s, e.task_id)
     task.state, task.summary, task.spec = e.state, e.summary, e.spec
+    if e.state != "pending":
+        task.waiting = ""
 
 
 def _task_invalid(s: Snapshot, e: ev.TaskInvalid) -> None:
@@ -195,9 +224,17 @@ def _task_invalid(s: Snapshot, e: ev.TaskInvalid) -> None:
 def _task_claimed(s: Snapshot, e: ev.TaskClaimed) -> None:
     task = _task(s, e.task_id)
     task.state, task.worker, task.attempt, task.review_round, task.reason = "current", e.worker, e.attempt, 0, ""
+    task.waiting = ""
+
+
+def _task_held_back(s: Snapshot, e: ev.TaskHeldBack) -> None:
+    task = _task(s, e.task_id)
+    if task.state == "pending":  # a claimed or finished task waits for nothing
+        task.waiting = e.reason
 
 
 def _task_returned(s: Snapshot, e: ev.TaskReturned | ev.TaskRecovered) -> None:
+    s.queue = train_view.left(s.queue, e.task_id)
     task = _task(s, e.task_id)
     task.state, task.worker = "pending", None
     task.reason = getattr(e, "reason", "recovered from a stopped run")
@@ -210,6 +247,7 @@ def _task_completed(s: Snapshot, e: ev.TaskCompleted) -> None:
 
 
 def _task_failed(s: Snapshot, e: ev.TaskFailed) -> None:
+    s.queue = train_view.left(s.queue, e.task_id)
     task = _task(s, e.task_id)
     task.state, task.reason, task.worker = "failed", e.reason, None
     _drop_reviews_of(s, e.task_id)
@@ -226,32 +264,51 @@ def _worker_state(s: Snapshot, e: ev.WorkerStateChanged) -> None:
     worker.state, worker.task_id, worker.detail = e.state, e.task_id, e.detail
 
 
+def _agent_started(s: Snapshot, e: ev.AgentStarted) -> None:
+    worker = s.workers.get(e.worker)
+    if worker is not None:
+        worker.turns += 1
+
+
 def _agent_finished(s: Snapshot, e: ev.AgentFinished) -> None:
     s.usage = s.usage.plus(e.usage)
     worker = s.workers.get(e.worker)
     if worker is not None:
         worker.usage = worker.usage.plus(e.usage)
     if e.task_id is not None:
-        s.task_usage[e.task_id] = s.task_usage.get(e.task_id, Usage()).plus(e.usage)
+        task = _task(s, e.task_id)
+        task.usage = task.usage.plus(e.usage)
+    if s.budget is not None:
+        s.budget.usd_spent = s.usage.cost_usd or 0.0
+        s.budget.tokens_spent = s.usage.tokens
+        s.budget.unpriced = list(s.usage.unpriced)
+
+
+def _budget_set(s: Snapshot, e: ev.BudgetSet) -> None:
+    s.budget = BudgetView(e.usd, e.tokens, task_usd_limit=e.task_usd, task_tokens_limit=e.task_tokens)
+    s.budget.usd_spent, s.budget.tokens_spent = s.usage.cost_usd or 0.0, s.usage.tokens
+
+
+def _budget_reached(s: Snapshot, e: ev.BudgetReached) -> None:
+    if s.budget is not None and e.task_id is None:
+        s.budget.reached = e.describe()
+
+
+def _usage_limit_hit(s: Snapshot, e: ev.UsageLimitHit) -> None:
+    s.usage_limits[e.harness] = UsageLimitView(e.harness, e.message, e.resets_at, e.ends_run, since=e.at)
+
+
+def _usage_limit_lifted(s: Snapshot, e: ev.UsageLimitLifted) -> None:
+    s.usage_limits.pop(e.harness, None)
 
 
 def _review_requested(s: Snapshot, e: ev.ReviewRequested) -> None:
-    s.reviews[e.review_id] = ReviewView(
-        e.review_id, e.task_id, e.worker, e.branch, e.base, e.head, e.mode, e.round, e.at, e.checks
-    )
+    s.reviews[e.review_id] = review_view.requested(e)
     _task(s, e.task_id).review_round = e.round
 
 
 def _review_verdict(s: Snapshot, e: ev.ReviewVerdictGiven) -> None:
-    review = s.reviews.get(e.review_id)
-    # a model+human review stays pending for the human after the model approved it
-    if review is not None and not (review.mode == "model+human" and e.reviewer != "human" and e.approved):
-        del s.reviews[e.review_id]
-    elif review is not None:
-        review.findings = e.findings
-    round_no = review.round if review is not None else len(s.rounds.get(e.task_id, [])) + 1
-    rounds = s.rounds.setdefault(e.task_id, [])
-    rounds.append(RoundView(e.review_id, round_no, e.reviewer, e.approved, e.feedback, e.findings))
+    review_view.verdict_given(s.reviews, s.rounds, e)
     if not e.approved:
         _task(s, e.task_id).last_feedback = e.feedback
 
@@ -263,6 +320,19 @@ def _drop_reviews_of(s: Snapshot, task_id: str) -> None:
 
 def _merge_landed(s: Snapshot, e: ev.MergeLanded) -> None:
     s.merges = [*s.merges[-49:], MergeView(e.task_id, e.commit, e.at)]
+    s.queue = train_view.changed(s.queue, e.task_id, "landed", f"{e.commit[:10]} on {e.target}")
+
+
+def _merge_queued(s: Snapshot, e: ev.MergeQueued) -> None:
+    s.queue = train_view.queued(s.queue, e.task_id, e.worker)
+
+
+def _merge_train_updated(s: Snapshot, e: ev.MergeTrainUpdated) -> None:
+    s.queue = train_view.changed(s.queue, e.task_id, e.state, e.detail)
+
+
+def _merge_conflicted(s: Snapshot, e: ev.MergeConflicted) -> None:
+    s.queue = train_view.conflicted(s.queue, e.task_id, e.files)
 
 
 def _merge_paused(s: Snapshot, e: ev.MergePaused) -> None:
@@ -288,15 +358,24 @@ _HANDLERS: dict[type[ev.Event], Callable[[Snapshot, Any], None]] = {
     ev.TaskSeen: _task_seen,
     ev.TaskInvalid: _task_invalid,
     ev.TaskClaimed: _task_claimed,
+    ev.TaskHeldBack: _task_held_back,
     ev.TaskReturned: _task_returned,
     ev.TaskRecovered: _task_returned,
     ev.TaskCompleted: _task_completed,
     ev.TaskFailed: _task_failed,
     ev.WorkerStateChanged: _worker_state,
+    ev.AgentStarted: _agent_started,
     ev.AgentFinished: _agent_finished,
+    ev.BudgetSet: _budget_set,
+    ev.BudgetReached: _budget_reached,
+    ev.UsageLimitHit: _usage_limit_hit,
+    ev.UsageLimitLifted: _usage_limit_lifted,
     ev.ReviewRequested: _review_requested,
     ev.ReviewVerdictGiven: _review_verdict,
     ev.MergeLanded: _merge_landed,
+    ev.MergeQueued: _merge_queued,
+    ev.MergeTrainUpdated: _merge_train_updated,
+    ev.MergeConflicted: _merge_conflicted,
     ev.MergePaused: _merge_paused,
     ev.MergeResumed: _merge_resumed,
     ev.BranchParked: _branch_parked,

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Literal
 
 import msgspec
 from msgspec import Raw, Struct
 
 from .jsonpos import Position, Span, byte_offset_in, char_index, position_at, span_of_path, split_path, without_bom
+from .paths import blocking_task
 
 TaskState = Literal["pending", "current", "complete", "failed"]
 TASK_STATES: tuple[TaskState, ...] = ("pending", "current", "complete", "failed")
@@ -36,15 +37,38 @@ Severity = Literal["error", "warning", "hint"]
 
 
 class Usage(Struct, omit_defaults=True):
+    """Tokens and dollars of one turn, or the sum of several.
+
+    `input_tokens` is every prompt token the model read, cached or not; `cache_read_tokens`
+    and `cache_write_tokens` are the parts of it read from and written to the prompt cache.
+    `cost_usd` is the CLI's figure when it reports one, else the price table's (core.costs);
+    None when nothing could be priced. `unpriced` names the models (`harness:model`) whose
+    tokens have no price, so their cost is not in `cost_usd`."""
+
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float | None = None
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    unpriced: list[str] = []
+
+    @property
+    def tokens(self) -> int:
+        """What a token budget counts: every token read and written."""
+        return self.input_tokens + self.output_tokens
 
     def plus(self, other: Usage) -> Usage:
         cost = (
             None if self.cost_usd is None and other.cost_usd is None else (self.cost_usd or 0) + (other.cost_usd or 0)
         )
-        return Usage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens, cost)
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            cost,
+            self.cache_read_tokens + other.cache_read_tokens,
+            self.cache_write_tokens + other.cache_write_tokens,
+            [*self.unpriced, *(m for m in other.unpriced if m not in self.unpriced)],
+        )
 
 
 class Attempt(Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -255,11 +279,23 @@ def _span(text: str, path: list[str | int], key_only: bool = False) -> Span:
     return span
 
 
-def claim_order(pending: Iterable[Task], complete_ids: set[str], busy_files: set[str]) -> list[Task]:
-    """Claimable tasks, best first: dependencies met, no file overlap with work in flight,
-    highest priority, then id for a stable order."""
-    ready = [t for t in pending if set(t.depends_on) <= complete_ids and not (t.touched_files() & busy_files)]
+def claim_order(pending: Iterable[Task], complete_ids: set[str], in_flight: Mapping[str, Iterable[str]]) -> list[Task]:
+    """Claimable tasks, best first: dependencies met, no path overlapping a task in flight
+    (see `core.paths`), highest priority, then id for a stable order."""
+    ready = [
+        t for t in pending if set(t.depends_on) <= complete_ids and blocking_task(t.touched_files(), in_flight) is None
+    ]
     return sorted(ready, key=lambda t: (-t.priority, t.id))
+
+
+def waiting_reason(task: Task, complete_ids: set[str], in_flight: Mapping[str, Iterable[str]]) -> str:
+    """Why a pending task is not started now, in the words the views show ("" when nothing
+    holds it back): a dependency not merged yet, or a task in flight on an overlapping path."""
+    missing = sorted(set(task.depends_on) - complete_ids)
+    if missing:
+        return "waits for " + ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+    blocker = blocking_task(task.touched_files(), in_flight)
+    return "" if blocker is None else f"behind {blocker[0]} on {blocker[1]}"
 
 
 def blocked_forever(pending: Iterable[Task], known_ids: set[str], failed_ids: set[str]) -> list[Task]:

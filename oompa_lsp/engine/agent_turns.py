@@ -2,7 +2,9 @@
 
 Rate limits: the turn is retried up to 3 times, after the wait the CLI asked for, else after
 20 s, doubling (at most 300 s). OOMPA_RATE_LIMIT_BACKOFF_S sets that first wait (the real-CLI
-tests use 1 s).
+tests use 1 s). Usage limits (the plan's or quota's) are not retried here: the turn waits at
+the run's gate (spending.py) for the reset and runs again, counting no run, resume or round.
+Every turn is priced (the CLI's dollars, else the price table's) before it is reported.
 
 May import: core, adapters. Must not import: lsp, cli.
 """
@@ -79,23 +81,44 @@ async def run_until_signal(
 async def _run_with_backoff(
     ctx: SwarmContext, seat: AgentSeat, role: AgentRole, prompt: str, worktree: Path, task: Task | None
 ) -> AgentOutcome:
-    return await with_rate_limit_backoff(ctx, seat.worker, lambda: _run_once(ctx, seat, role, prompt, worktree, task))
+    async def once() -> AgentOutcome:
+        turns, session = seat.turns, seat.session_id
+        outcome = await _run_once(ctx, seat, role, prompt, worktree, task)
+        if outcome.error_kind == "usage_limit":  # it never ran: no run of the cycle, no session to resume
+            seat.turns, seat.session_id = turns, session
+        return outcome
+
+    harness, task_id = seat.model.harness, task.id if task else None
+    return await with_rate_limit_backoff(ctx, seat.worker, once, harness=harness, task_id=task_id)
 
 
 async def with_rate_limit_backoff(
-    ctx: SwarmContext, worker: str, run: Callable[[], Awaitable[AgentOutcome]]
+    ctx: SwarmContext,
+    worker: str,
+    run: Callable[[], Awaitable[AgentOutcome]],
+    harness: str = "",
+    task_id: str | None = None,
 ) -> AgentOutcome:
-    """Run `run` again after a growing wait while it ends rate-limited (workers and reviewers)."""
+    """Run `run` past the run's gate; again after a growing wait while it ends rate-limited,
+    and again after the reset while it meets a usage limit (workers and reviewers)."""
     delay = _first_backoff_s()
-    for attempt in range(_RATE_LIMIT_RETRIES + 1):
-        outcome = await run()
-        if outcome.error_kind != "rate_limit" or attempt == _RATE_LIMIT_RETRIES:
+    retries = 0
+    gate = ctx.spending
+    while True:
+        await gate.before_turn(worker, harness, task_id)
+        with gate.turn():
+            outcome = await run()
+        gate.check_budget()
+        if outcome.error_kind == "usage_limit":
+            gate.limit_hit(harness, worker, outcome)
+            continue
+        if outcome.error_kind != "rate_limit" or retries == _RATE_LIMIT_RETRIES:
             return outcome
+        retries += 1
         wait = min(outcome.retry_after_s or delay, _BACKOFF_MAX_S)
         ctx.emit(AgentActivity(worker=worker, text=f"rate limited; retrying in {wait:.0f}s"))
         await anyio.sleep(wait)
         delay = min(delay * 2, _BACKOFF_MAX_S)
-    return outcome
 
 
 def _first_backoff_s() -> float:
@@ -137,7 +160,7 @@ async def _run_once(
             ctx.config.harnesses.get(seat.model.harness),
             lambda text: ctx.emit(AgentActivity(worker=seat.worker, text=text)),
         )
-    outcome = _this_turn_only(seat, outcome)
+    outcome = ctx.spending.priced(_this_turn_only(seat, outcome), seat.model)
     seat.session_id = outcome.session_id or seat.session_id
     ctx.emit(
         AgentFinished(
@@ -192,7 +215,11 @@ def _this_turn_only(seat: AgentSeat, outcome: AgentOutcome) -> AgentOutcome:
 def _difference(total: Usage, before: Usage) -> Usage:
     cost = None if total.cost_usd is None else max(total.cost_usd - (before.cost_usd or 0.0), 0.0)
     return Usage(
-        max(total.input_tokens - before.input_tokens, 0), max(total.output_tokens - before.output_tokens, 0), cost
+        max(total.input_tokens - before.input_tokens, 0),
+        max(total.output_tokens - before.output_tokens, 0),
+        cost,
+        max(total.cache_read_tokens - before.cache_read_tokens, 0),
+        max(total.cache_write_tokens - before.cache_write_tokens, 0),
     )
 
 

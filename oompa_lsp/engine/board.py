@@ -2,7 +2,9 @@
 
 Claims go through the task store (atomic across processes); the board only adds what one
 scheduler knows: files in flight, agents currently able to write new tasks, and discovery
-of task files agents created (each validated before anyone may claim it). A task file whose
+of task files agents created (each validated before anyone may claim it). A task in flight
+holds the paths it declared and, from its first commit on, those it changed; a pending task
+on an overlapping path (`core.paths`) waits, and the views are told why. A task file whose
 `id` field disagrees with its name is announced once, as a warning saying the name wins.
 
 May import: core, adapters. Must not import: lsp, cli.
@@ -10,7 +12,7 @@ May import: core, adapters. Must not import: lsp, cli.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import anyio
@@ -18,8 +20,8 @@ import anyio
 from ..adapters.task_record import RestoredFile
 from ..adapters.task_scan import StoreScan
 from ..adapters.task_store import owner_here
-from ..core.events import LogMessage, TaskFileRestored, TaskInvalid, TaskSeen
-from ..core.tasks import Owner, Task, blocked_forever, claim_order, file_name_notice
+from ..core.events import LogMessage, TaskFileRestored, TaskHeldBack, TaskInvalid, TaskSeen
+from ..core.tasks import Owner, Task, blocked_forever, claim_order, file_name_notice, waiting_reason
 from .context import SwarmContext
 
 _POLL_S = 0.5
@@ -32,7 +34,8 @@ _CLAIM_FROM_SCAN_S = 1.0
 class TaskBoard:
     def __init__(self, ctx: SwarmContext) -> None:
         self.ctx = ctx
-        self.in_flight: dict[str, set[str]] = {}  # task id -> files it declared
+        self.in_flight: dict[str, set[str]] = {}  # task id -> paths it declared or changed
+        self._held_back: dict[str, str] = {}  # pending task id -> why it waits, as last said
         self.producers = 0  # agent turns running that may create tasks
         self._seen: dict[str, str] = {}  # task id -> state last announced
         self._invalid: set[str] = set()
@@ -88,11 +91,13 @@ class TaskBoard:
         # other is about to put in flight, and two tasks touching one file would run at once.
         async with self._claiming:
             pending = [t for t in pending if t.id not in self._claimed_since_scan]  # taken while we waited
-            busy = set().union(*self.in_flight.values()) if self.in_flight else set()
-            task = await anyio.to_thread.run_sync(self._claim, worker_id, scan.complete, pending, busy, start)
+            in_flight = {task_id: set(paths) for task_id, paths in self.in_flight.items()}
+            task = await anyio.to_thread.run_sync(self._claim, worker_id, scan.complete, pending, in_flight, start)
             if task is not None:
                 self._claimed_since_scan.add(task.id)
                 self.in_flight[task.id] = task.touched_files()
+                self._held_back.pop(task.id, None)  # the claim clears it in the views
+            self._say_why_waiting()
         return task
 
     def _claim(
@@ -100,17 +105,47 @@ class TaskBoard:
         worker_id: str,
         complete: list[Task],
         pending: list[Task],
-        busy: set[str],
+        in_flight: dict[str, set[str]],
         start: Callable[[Task], Task] | None,
     ) -> Task | None:
         complete_ids = {t.id for t in complete}
-        if not claim_order(pending, complete_ids, busy):
+        if not claim_order(pending, complete_ids, in_flight):
             return None  # nothing claimable in this listing: skip reading pending again
-        return self.ctx.store.claim_next(self.owner(worker_id), complete_ids, busy, pending=pending, start=start)
+        return self.ctx.store.claim_next(self.owner(worker_id), complete_ids, in_flight, pending=pending, start=start)
+
+    def hold(self, task_id: str, changed: Iterable[str]) -> None:
+        """Add the paths a task in flight has actually changed to those it holds: a task
+        that declared `src/a.py` and also edited `src/b.py` keeps both apart from now on."""
+        if task_id in self.in_flight:
+            self.in_flight[task_id] |= set(changed)
+
+    def paths_matter(self) -> bool:
+        """Whether any pending task declares paths: only then is what a task in flight has
+        changed worth a git process (tasks that declare nothing are never held back)."""
+        scan = self._last_scan[1] if self._last_scan is not None else None
+        return scan is not None and any(t.touched_files() for t in scan.pending)
 
     def release(self, task_id: str) -> None:
         self.in_flight.pop(task_id, None)
+        self._say_why_waiting()
         self.ctx.wakeup.notify()
+
+    def _say_why_waiting(self) -> None:
+        """Tell the views why each pending task waits, when that changed since it was said.
+        From the newest listing only: an older one may still show a task that has landed since."""
+        if self._last_scan is None:
+            return
+        scan = self._last_scan[1]
+        complete_ids = {t.id for t in scan.complete}
+        for task in scan.pending:
+            if task.id in self._claimed_since_scan or task.id in self.in_flight:
+                continue
+            reason = (
+                waiting_reason(task, complete_ids, self.in_flight) if (task.depends_on or task.touched_files()) else ""
+            )
+            if self._held_back.get(task.id, "") != reason:
+                self._held_back[task.id] = reason
+                self.ctx.emit(TaskHeldBack(task_id=task.id, reason=reason))
 
     def drained(self, scan: StoreScan) -> bool:
         if self.in_flight or self.producers:

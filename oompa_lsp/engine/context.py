@@ -19,6 +19,7 @@ from ..adapters.run_log import RunLog
 from ..adapters.task_store import TaskStore
 from ..core.config import Config
 from ..core.events import Event
+from .spending import Spending
 
 
 class Wakeup:
@@ -58,6 +59,8 @@ class SwarmContext:
     watch_turn: Callable[[str, Path], AbstractAsyncContextManager[None]] = _unwatched
     # The agents that ran since the last call (who may have removed a task file, say).
     recent_agents: Callable[[], list[str]] = list
+    # The budget, usage limits and the clock every agent turn passes (spending.py).
+    spending: Spending = field(default_factory=Spending.unlimited)
 
     @property
     def config(self) -> Config:

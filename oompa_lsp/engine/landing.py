@@ -37,9 +37,10 @@ class Landing:
         limit = self.ctx.config.merge.max_conflict_attempts
         for conflict_round in range(limit + 1):
             self.worker.report_state("merging", job.task)
-            outcome = await self.worker.queue.submit(
-                MergeRequest(job.task.id, self.worker.spec.id, job.branch, head, self.worker.worktree, job.task.summary)
+            request = MergeRequest(
+                job.task.id, self.worker.spec.id, job.branch, head, self.worker.worktree, job.task.summary, job.checks
             )
+            outcome = await self.worker.queue.submit(request)
             if outcome.kind == "landed":
                 job.branch_gone = outcome.branch_dropped
                 await self._complete(job, outcome.commit, head)

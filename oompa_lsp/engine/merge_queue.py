@@ -8,16 +8,17 @@ Without checks, the requests already waiting when the queue turns to the next on
 group: each is merged onto the merge before it, in the order they came, and the target (and
 the user's checkout of it) moves once, to the last merge. The target's history is the same
 as one at a time; the update of a checked-out target, which costs in proportion to its files,
-is paid once per group. With checks, every commit the queue puts on the target must pass them,
-so requests land one at a time.
+is paid once per group. With checks, every commit the queue puts on the target must pass them
+on its own tree: the merge train (merge_train.py) checks several merges at once, each on top
+of the ones ahead of it, and lands them in order (`merge.parallel_checks: 1`: one at a time).
 
 May import: core, adapters. Must not import: lsp, cli.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
 import anyio
@@ -25,10 +26,15 @@ from anyio.abc import TaskStatus
 
 from ..adapters.git import AdvanceResult, Landed, MergeResult
 from ..core.errors import OompaError, TargetMoved
-from ..core.events import CheckResult, ChecksRan, LogMessage, MergeLanded, MergePaused, MergeQueued, MergeResumed
-from .checks import run_checks
+from ..core.events import LogMessage, MergeLanded, MergePaused, MergeQueued, MergeResumed
+from .checks import CheckMemo
 from .context import SwarmContext
+from .merge_train import MergeTrain
 from .target_watch import TargetWatch
+from .train_pool import CheckPool
+from .train_requests import MergeOutcome, MergeRequest, Nudge, Pending, merge_message, outside_queue
+
+__all__ = ["MergeOutcome", "MergeQueue", "MergeRequest"]
 
 _BLOCKED_RETRY_S = 2.0
 # Commits skip git's own auto maintenance; the queue runs it after this many landings (and
@@ -39,40 +45,13 @@ MAX_GROUP = 16
 
 
 @dataclass
-class MergeRequest:
-    task_id: str
-    worker: str
-    branch: str
-    head: str
-    worktree: Path
-    summary: str
-
-
-@dataclass
-class MergeOutcome:
-    kind: Literal["landed", "conflict", "checks_failed", "failed", "stopped", "outside_queue"]
-    commit: str = ""
-    reason: str = ""  # why it failed
-    files: list[str] = field(default_factory=list)
-    results: list[CheckResult] = field(default_factory=list)
-    branch_dropped: bool = False  # landed, and its branch deleted in the same ref transaction
-
-
-@dataclass
-class _Pending:
-    request: MergeRequest
-    done: anyio.Event = field(default_factory=anyio.Event)
-    outcome: MergeOutcome = field(default_factory=lambda: MergeOutcome("stopped"))
-
-
-@dataclass
 class _GroupAttempt:
     """A group merged onto the tip `old`, each onto the merge before it; `tip` is the last."""
 
     old: str
     tip: str
-    merged: list[tuple[_Pending, MergeResult]]
-    failed: list[tuple[_Pending, str]] = field(default_factory=list)  # git could not merge these
+    merged: list[tuple[Pending, MergeResult]]
+    failed: list[tuple[Pending, str]] = field(default_factory=list)  # git could not merge these
     advance: AdvanceResult | None = None  # the first try to move the target to `tip`
     moved: bool = False  # the target moved meanwhile: merge again
 
@@ -82,15 +61,23 @@ class MergeQueue:
         self.ctx = ctx
         # Without a swarm's watch (a queue on its own), foreign moves are still seen and said.
         self.watch = watch or TargetWatch(ctx, list, lambda move: None)
-        self._send, self._receive = anyio.create_memory_object_stream[_Pending](max_buffer_size=1000)
+        self._send, self._receive = anyio.create_memory_object_stream[Pending](max_buffer_size=1000)
         self._paused = False
         self._landed = 0
+        self.arrivals = Nudge()  # a request came, or a check of the train finished
+        width = parallel_checks(ctx)
+        self.pool = CheckPool(ctx, width)
+        self.memo = CheckMemo()  # check results by tree, for the whole run
+        self._train = MergeTrain(self, width, self.pool, self.memo)
 
     async def submit(self, request: MergeRequest) -> MergeOutcome:
         """Queue `request` and wait for its outcome."""
-        pending = _Pending(request)
-        self.ctx.emit(MergeQueued(task_id=request.task_id, branch=request.branch, head=request.head))
+        pending = Pending(request)
+        self.ctx.emit(
+            MergeQueued(task_id=request.task_id, branch=request.branch, head=request.head, worker=request.worker)
+        )
         await self._send.send(pending)
+        self.arrivals.set()
         await pending.done.wait()
         return pending.outcome
 
@@ -105,11 +92,11 @@ class MergeQueue:
                     for pending in group:
                         pending.done.set()
 
-    async def _serve(self, first: _Pending, group: list[_Pending]) -> None:
+    async def _serve(self, first: Pending, group: list[Pending]) -> None:
         """Land the group; a git failure fails the requests it leaves unsettled, not the queue."""
         try:
             if self.ctx.config.merge.checks:
-                first.outcome = await self._merge(first.request)
+                await self._train.run(first)
             else:
                 await self._land_group(group)
         except OompaError as exc:
@@ -119,10 +106,17 @@ class MergeQueue:
             names = ", ".join(pending.request.task_id for pending in unsettled)
             self.ctx.emit(LogMessage(level="error", message=f"merging {names} failed: {exc}"))
 
-    def _waiting_behind(self) -> list[_Pending]:
+    def take_waiting(self) -> Pending | None:
+        """The next request already queued, if any (the train takes them as it has room)."""
+        try:
+            return self._receive.receive_nowait()
+        except (anyio.WouldBlock, anyio.EndOfStream):
+            return None
+
+    def _waiting_behind(self) -> list[Pending]:
         """The requests already queued, up to a group's size; none when checks must run on
         every commit the target gets."""
-        waiting: list[_Pending] = []
+        waiting: list[Pending] = []
         while not self.ctx.config.merge.checks and len(waiting) < MAX_GROUP - 1:
             try:
                 waiting.append(self._receive.receive_nowait())
@@ -132,10 +126,10 @@ class MergeQueue:
 
     # -- without checks: a group, one move of the target -----------------------------------
 
-    async def _land_group(self, group: list[_Pending]) -> None:
+    async def _land_group(self, group: list[Pending]) -> None:
         waiting = group
         while waiting:
-            await self._wait_for_watch()
+            await self.wait_for_watch()
             attempt = await anyio.to_thread.run_sync(self._merge_group, waiting)
             for pending, merged in attempt.merged:
                 if merged.status == "conflict":  # told at once: the resolver need not wait for the rest
@@ -156,24 +150,24 @@ class MergeQueue:
             if attempt.tip == attempt.old:
                 self._settle_landed(attempt, ())
                 return
-            advanced = await self._advance(attempt.tip, attempt.old, _landing(attempt.merged), attempt.advance)
+            advanced = await self.advance(attempt.tip, attempt.old, _landing(attempt.merged), attempt.advance)
             if advanced is not None:
                 await self.watch.landed(attempt.old, attempt.tip)
                 self._settle_landed(attempt, advanced.dropped)
-                await self._count_landings(len(waiting))
+                await self.count_landings(len(waiting))
                 return
 
-    def _merge_group(self, group: list[_Pending]) -> _GroupAttempt:
+    def _merge_group(self, group: list[Pending]) -> _GroupAttempt:
         """Read the tip, merge each request onto the merge before it and try to move the target
         to the last: in one trip to a worker thread, as the whole swarm waits on this queue."""
         git = self.ctx.repo
         old = tip = git.rev_parse(self.ctx.target_ref)
-        merged: list[tuple[_Pending, MergeResult]] = []
-        failed: list[tuple[_Pending, str]] = []
+        merged: list[tuple[Pending, MergeResult]] = []
+        failed: list[tuple[Pending, str]] = []
         for pending in group:
             try:
                 result = git.merge_trees(
-                    tip, pending.request.head, _message(pending.request), strategy=self._strategy()
+                    tip, pending.request.head, merge_message(pending.request), strategy=self.strategy()
                 )
             except OompaError as exc:  # this request's branch, not the queue: it alone fails
                 failed.append((pending, str(exc)))
@@ -194,7 +188,7 @@ class MergeQueue:
         for pending, merged in attempt.merged:
             gone = pending.request.branch in dropped
             if merged.status == "up_to_date" and pending.request.head in self.watch.foreign:
-                pending.outcome = _outside_queue(previous)
+                pending.outcome = outside_queue(previous)
             elif merged.status == "up_to_date":
                 pending.outcome = MergeOutcome("landed", commit=previous, branch_dropped=gone)
             elif merged.status == "merged" and merged.commit:
@@ -207,59 +201,16 @@ class MergeQueue:
                 previous = merged.commit
         self.ctx.wakeup.notify()
 
-    # -- with checks: one request at a time --------------------------------------------------
-
-    async def _merge(self, request: MergeRequest) -> MergeOutcome:
-        while True:
-            await self._wait_for_watch()
-            old, merged = await anyio.to_thread.run_sync(self._merge_one, request)
-            if merged.status == "conflict":
-                return MergeOutcome("conflict", files=list(merged.conflicts))
-            if merged.status == "up_to_date" or not merged.commit:
-                return _outside_queue(old) if request.head in self.watch.foreign else MergeOutcome("landed", commit=old)
-            results = await self._check_merged(request, merged.commit)
-            if results is not None and any(r.exit_code != 0 for r in results):
-                return MergeOutcome("checks_failed", results=results)
-            self.watch.intend(merged.commit)
-            advanced = await self._advance(merged.commit, old, [(request.branch, request.head)])
-            if advanced is not None:
-                await self.watch.landed(old, merged.commit)
-                self.ctx.emit(
-                    MergeLanded(task_id=request.task_id, commit=merged.commit, target=self.ctx.target, previous=old)
-                )
-                self.ctx.wakeup.notify()
-                await self._count_landings(1)
-                return MergeOutcome("landed", commit=merged.commit, branch_dropped=request.branch in advanced.dropped)
-
-    def _merge_one(self, request: MergeRequest) -> tuple[str, MergeResult]:
-        old = self.ctx.repo.rev_parse(self.ctx.target_ref)
-        return old, self.ctx.repo.merge_trees(old, request.head, _message(request), strategy=self._strategy())
-
-    def _strategy(self) -> Literal["merge", "squash"]:
+    def strategy(self) -> Literal["merge", "squash"]:
         # git 2.39's merge-tree cannot replay commits, so "rebase" lands as one linear commit.
         return "merge" if self.ctx.config.merge.strategy == "merge" else "squash"
 
-    async def _count_landings(self, count: int) -> None:
+    async def count_landings(self, count: int) -> None:
         before, self._landed = self._landed, self._landed + count
         if before // MAINTENANCE_EVERY != self._landed // MAINTENANCE_EVERY:
             await anyio.to_thread.run_sync(self.ctx.repo.run_auto_maintenance)
 
-    async def _check_merged(self, request: MergeRequest, commit: str) -> list[CheckResult] | None:
-        checks = self.ctx.config.merge.checks
-        if not checks:
-            return None
-        git = self.ctx.repo
-        await anyio.to_thread.run_sync(git.checkout_detached, request.worktree, commit)
-        try:
-            results = await run_checks(checks, request.worktree, self.ctx.config.merge.check_timeout_s)
-        finally:
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(git.ensure_worktree, request.worktree, request.branch, request.branch)
-        ok = all(r.exit_code == 0 for r in results)
-        self.ctx.emit(ChecksRan(task_id=request.task_id, stage="merged", ok=ok, results=results))
-        return results
-
-    async def _advance(
+    async def advance(
         self, new: str, old: str, drop: list[Landed], tried: AdvanceResult | None = None
     ) -> AdvanceResult | None:
         """How the target came to point at `new` (the landed branches of `drop` deleted with
@@ -285,7 +236,7 @@ class MergeQueue:
             if current != old:
                 return None
 
-    async def _wait_for_watch(self) -> None:
+    async def wait_for_watch(self) -> None:
         """Land only on a target the watch has looked at, while nothing holds the queue (the
         user's checkout behind a foreign move, or the user asked to look at one first)."""
         while True:
@@ -309,7 +260,7 @@ class MergeQueue:
         self._send.close()
 
 
-def _landing(merged: list[tuple[_Pending, MergeResult]]) -> list[Landed]:
+def _landing(merged: list[tuple[Pending, MergeResult]]) -> list[Landed]:
     """The branches a move of the target lands: each goes with the move (refs.py)."""
     return [
         (pending.request.branch, pending.request.head)
@@ -318,9 +269,16 @@ def _landing(merged: list[tuple[_Pending, MergeResult]]) -> list[Landed]:
     ]
 
 
-def _outside_queue(tip: str) -> MergeOutcome:
-    return MergeOutcome("outside_queue", commit=tip)
+def parallel_checks(ctx: SwarmContext) -> int:
+    """How many merged trees the train checks at once: `merge.parallel_checks`, else the default."""
+    configured = ctx.config.merge.parallel_checks
+    if configured is not None:
+        return configured
+    return default_parallel_checks(sum(worker.count for worker in ctx.config.workers))
 
 
-def _message(request: MergeRequest) -> str:
-    return f"oompa: merge {request.task_id}: {request.summary}"
+def default_parallel_checks(workers: int) -> int:
+    """As many as the machine sensibly runs: its cores, and at least 4 (checks often wait on
+    disk or services, and CPU-bound ones lose no throughput beside each other); never more
+    than the swarm has workers, who cannot have more requests in flight."""
+    return max(1, min(workers, max(4, os.cpu_count() or 1)))

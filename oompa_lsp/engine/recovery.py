@@ -1,7 +1,8 @@
 """What a run does first with what a dead or stopped run left behind (the run holds the
 repository's swarm lock, so whatever an earlier run left is an orphan).
 
-`recover` ends agent processes still running under the worktree root, returns the claims of
+`recover` ends agent processes still running under the worktree root (checks included),
+completes claimed tasks whose merge already landed (train_recovery.py), returns the claims of
 other runs to pending (`TaskRecovered`), and salvages the `oompa/` branches they left: unmerged
 work is parked under a ref of its own, then the branch is dropped (a worktree still holding it
 is detached first). Each step is logged as an event through the run's context.
@@ -17,6 +18,7 @@ from ..adapters.git import Repo
 from ..adapters.processes import kill_processes_under
 from ..core.events import LogMessage, TaskRecovered
 from .context import SwarmContext
+from .train_recovery import complete_landed
 
 
 async def recover(ctx: SwarmContext) -> None:
@@ -24,6 +26,7 @@ async def recover(ctx: SwarmContext) -> None:
     orphans = await anyio.to_thread.run_sync(kill_processes_under, ctx.worktree_root)
     if orphans:
         ctx.emit(LogMessage(level="warning", message=f"ended {len(orphans)} agent process(es) left by a stopped run"))
+    await complete_landed(ctx)  # work already on the target is not done again
     recovered = await anyio.to_thread.run_sync(ctx.store.recover, lambda owner: owner.run_id == ctx.run_id)
     for task_id, owner in recovered:
         who = owner.describe() if owner else "an owner that died before recording itself"

@@ -146,7 +146,11 @@ class ReviewDesk:
         before = await self._status_before(case)
         worker = f"reviewer:{case.worker}"
         outcome = await with_rate_limit_backoff(
-            self.ctx, worker, lambda: self._reviewer_run(case, worker, model, prompt)
+            self.ctx,
+            worker,
+            lambda: self._reviewer_run(case, worker, model, prompt),
+            harness=parse_model_ref(model).harness,
+            task_id=case.task.id,
         )
         await self._discard_tampering(case, before)
         return outcome
@@ -167,6 +171,7 @@ class ReviewDesk:
         self.ctx.emit(AgentStarted(worker=worker, role="reviewer", task_id=case.task.id, turn=case.round))
         async with self.ctx.watch_turn(worker, case.worktree):
             outcome = await run_agent(request, self.ctx.config.harnesses.get(ref.harness))
+        outcome = self.ctx.spending.priced(outcome, ref)
         self.ctx.emit(
             AgentFinished(
                 worker=worker,

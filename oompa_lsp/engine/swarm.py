@@ -29,6 +29,7 @@ from ..core.commands import Approve, CancelTask, Command, Reject, Requeue, Resum
 from ..core.config import review_mode
 from ..core.errors import EngineRequestError, RepositoryError
 from ..core.events import (
+    AgentFinished,
     CleanupDone,
     Event,
     LogMessage,
@@ -48,6 +49,7 @@ from .merge_queue import MergeQueue
 from .outside_writes import OutsideWrites
 from .recovery import recover
 from .review import ReviewDesk
+from .spending import Clock, Spending
 from .staffing import PLANNER_ID, worker_specs
 from .target_watch import ForeignMove, JobView, TargetWatch, outside_queue_reason
 from .worker import Worker
@@ -77,7 +79,7 @@ class ReviewDiff(Struct):
 
 
 class Swarm:
-    def __init__(self, repo: Repo, loaded: LoadedConfig) -> None:
+    def __init__(self, repo: Repo, loaded: LoadedConfig, clock: Clock | None = None) -> None:
         self.repo = repo
         self.loaded = loaded
         self.config = loaded.config
@@ -95,12 +97,14 @@ class Swarm:
         self._workers: list[Worker] = []
         self._desk: ReviewDesk | None = None
         self._watch: TargetWatch | None = None
+        self._queue: MergeQueue | None = None
         self._outside: OutsideWrites | None = None
+        self._spending = Spending(self.config, self._emit, self.snapshot, clock, self._end_softly)
 
     @classmethod
-    def open(cls, repo_root: Path) -> Swarm:
+    def open(cls, repo_root: Path, clock: Clock | None = None) -> Swarm:
         repo = Repo.discover(Path(repo_root))
-        return cls(repo, load_config(Path(repo.root)))
+        return cls(repo, load_config(Path(repo.root)), clock)
 
     # -- events ---------------------------------------------------------------------------
 
@@ -112,6 +116,8 @@ class Swarm:
         if self._run_log is not None:
             self._run_log.append(event)
         self.snapshot.apply(event)
+        if isinstance(event, AgentFinished):
+            self._spending.note(event)
         if self._outside is not None and isinstance(event, WorkerStateChanged):
             self._outside.note_state(event.worker, event.state)
         for callback in list(self._subscribers):
@@ -151,6 +157,7 @@ class Swarm:
         )
         for warning in self.loaded.warnings:
             self._emit(LogMessage(level="warning", message=f"oompa.json:{warning}"))
+        self._spending.start()
         try:
             await recover(ctx)
             with anyio.CancelScope() as self._scope:
@@ -170,6 +177,7 @@ class Swarm:
         ctx.watch_turn = self._outside.watching
         ctx.recent_agents = self._outside.agents_since_last_asked
         board, queue = TaskBoard(ctx), MergeQueue(ctx, self._watch)
+        self._queue = queue
         self._desk = ReviewDesk(ctx)
         self._workers = [Worker(ctx, spec, board, self._desk, queue) for spec in worker_specs(self.loaded)]
         return board, queue
@@ -181,6 +189,7 @@ class Swarm:
             await services.start(queue.run)
             services.start_soon(self._watch_control)
             services.start_soon(self._outside.observe)
+            services.start_soon(self._spending.stop_after_grace, self.stop)
             task_status.started()
             await self._run_planner_then_workers()
             queue.close()
@@ -238,6 +247,7 @@ class Swarm:
             spec_path=self.spec_path,
             worktree_root=root,
             emit=self._emit,
+            spending=self._spending,
         )
 
     async def _plan_first(self, planner: Worker) -> None:
@@ -273,6 +283,8 @@ class Swarm:
 
     async def _remove_worktrees(self) -> None:
         paths = [w.worktree for w in self._workers if w.worktree.exists()]
+        if self._queue is not None:
+            paths += self._queue.pool.worktrees()
         report = await anyio.to_thread.run_sync(self.repo.remove_worktrees, paths)
         self._emit(CleanupDone(removed=[str(p) for p in report.removed], freed_bytes=report.bytes_freed))
 
@@ -319,6 +331,12 @@ class Swarm:
                 self.resume_queue()
         except EngineRequestError as exc:
             self._emit(LogMessage(level="warning", message=str(exc)))
+
+    def _end_softly(self, reason: str) -> None:
+        """A limit ends the run: no new claim or turn; the turns running get their grace (spending.py)."""
+        self._stop_reason = self._stop_reason or reason
+        if self._stopping is not None:
+            self._stopping.set()
 
     def stop(self, reason: str = "stopped by user") -> None:
         self._stop_reason = self._stop_reason or reason

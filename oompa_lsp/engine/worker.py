@@ -232,6 +232,9 @@ class Worker:
         with no change). Saying "done" with nothing changed is resumed, never reviewed."""
         nudges = 0
         while True:
+            if over := self.ctx.spending.task_over_budget(job.task):
+                await self.handback.give_back(job, over, "failed")
+                return None
             turn = await run_until_signal(self.ctx, seat, self._task_role(), prompt, self.worktree, job.task)
             self.add_usage(job, turn)
             problem = turn_problem(turn, seat)
@@ -240,6 +243,7 @@ class Worker:
                 return None
             head = await self.commit(job)
             if not await anyio.to_thread.run_sync(self.ctx.repo.same_tree, head, job.base):
+                await self._hold_changed_paths(job, head)
                 return head
             if job.task.no_change_ok:
                 await self.landing.complete_unchanged(job)
@@ -267,6 +271,12 @@ class Worker:
         if committed := await anyio.to_thread.run_sync(git.commit_all, self.worktree, message, job.branch):
             return committed
         return await anyio.to_thread.run_sync(git.head, self.worktree)
+
+    async def _hold_changed_paths(self, job: Job, head: str) -> None:
+        """From its first commit on, a task holds the paths it changed, not only those it declared."""
+        if self.board.paths_matter():
+            changed = await anyio.to_thread.run_sync(self.ctx.repo.changed_files, job.base, head)
+            self.board.hold(job.task.id, {p for f in changed for p in (f.path, f.old_path) if p})
 
     async def checks_feedback(self, job: Job) -> str | None:
         checks = self.ctx.config.merge.checks

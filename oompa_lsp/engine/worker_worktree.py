@@ -49,19 +49,7 @@ class WorkerWorktree:
         return base
 
     async def _set_up_new(self) -> None:
-        settings = self.ctx.config.worktree
-        for name in settings.copy:
-            await anyio.to_thread.run_sync(_copy_ignored, self.ctx.repo.root / name, self.path / name)
-        for argv in settings.setup:
-            result = (await run_checks([argv], self.path, self.ctx.config.merge.check_timeout_s))[0]
-            if result.exit_code != 0:
-                self.ctx.emit(
-                    LogMessage(
-                        level="warning",
-                        worker=self.worker_id,
-                        message=f"worktree setup `{' '.join(argv)}` failed (exit {result.exit_code})",
-                    )
-                )
+        await set_up_new(self.ctx, self.path, self.worker_id)
 
     async def detach_orphaned(self) -> None:
         """A worktree left on a deleted branch would look empty to `git status` ("No commits
@@ -75,6 +63,24 @@ class WorkerWorktree:
                 LogMessage(level="warning", worker=self.worker_id, message=f"could not detach {self.path}: {exc}")
             )
         self.orphaned_at = None
+
+
+async def set_up_new(ctx: SwarmContext, path: Path, who: str) -> None:
+    """A new worktree gets the `worktree.copy` files and the `worktree.setup` commands (a
+    worker's, or one of the merge queue's check worktrees)."""
+    settings = ctx.config.worktree
+    for name in settings.copy:
+        await anyio.to_thread.run_sync(_copy_ignored, ctx.repo.root / name, path / name)
+    for argv in settings.setup:
+        result = (await run_checks([argv], path, ctx.config.merge.check_timeout_s))[0]
+        if result.exit_code != 0:
+            ctx.emit(
+                LogMessage(
+                    level="warning",
+                    worker=who,
+                    message=f"worktree setup `{' '.join(argv)}` failed (exit {result.exit_code})",
+                )
+            )
 
 
 def _copy_ignored(source: Path, dest: Path) -> None:

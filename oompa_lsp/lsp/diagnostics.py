@@ -3,8 +3,8 @@
 Task files: schema and JSON errors (Error) with the exact ranges `core.tasks.decode_task`
 finds in the editor's buffer; an `id` the file name overrides, stale claims and failed tasks
 (Warning); fields oompa does not use, which are kept as they are (Hint). spec.md: live status
-of linked items (Information), unchecked items no task implements (Hint), and a paused
-merge queue with its reason (Warning, on the first line).
+of linked items (Information), unchecked items no task implements (Hint), and on the first
+line (Warning) a paused merge queue with its reason, a budget 80% spent, usage limits.
 
 Columns are counted in Unicode code points here; `in_client_units` converts them to the
 client's position encoding.
@@ -23,7 +23,7 @@ from pygls.workspace.position_codec import ServerTextPosition, ServerTextRange
 from oompa_lsp.core.config import ConfigWarning
 from oompa_lsp.core.errors import ConfigError
 from oompa_lsp.core.jsonpos import Span, span_of_path, split_path
-from oompa_lsp.core.snapshot import Snapshot, TaskView
+from oompa_lsp.core.snapshot import Snapshot, TaskView, spending_warnings
 from oompa_lsp.core.spec import SpecDocument, SpecItem, SpecLinks
 from oompa_lsp.core.tasks import Task, TaskProblem, decode_task
 
@@ -112,6 +112,9 @@ def spec_diagnostics(snapshot: Snapshot, document: SpecDocument, links: SpecLink
                 lsp.Range(lsp.Position(0, 0), lsp.Position(1, 0)), move, lsp.DiagnosticSeverity.Warning, "outside-queue"
             )
         )
+    for warning in spending_warnings(snapshot):  # budget at 80%, usage limits (core.snapshot)
+        first_line = lsp.Range(lsp.Position(0, 0), lsp.Position(1, 0))
+        out.append(_diagnostic(first_line, warning, lsp.DiagnosticSeverity.Warning, "spending"))
     for item in document.items:
         task_ids = [t for t in links.by_item.get(item.index, []) if t in snapshot.tasks]
         if task_ids:

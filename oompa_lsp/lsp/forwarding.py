@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from oompa_lsp.core import events as ev
 from oompa_lsp.core.snapshot import Snapshot
+from oompa_lsp.core.usage_limits import describe_limit
 
 from . import protocol as p
 from .labels import swarm_title
@@ -300,6 +301,8 @@ def _failure_message(event: ev.Event) -> tuple[str, str] | None:
         return "warning", f"oompa: {event.describe()}"
     if isinstance(event, ev.TargetMovedOutsideQueue):
         return "warning", f"oompa: {event.describe()}; your checkout: {event.checkout}"
+    if isinstance(event, ev.UsageLimitHit):
+        return "warning", f"oompa: {describe_limit(event.harness, event.resets_at, time.time())}"
     if isinstance(event, ev.AgentFinished) and event.error_kind in ("auth", "rate_limit"):
         return "error", f"oompa: {event.worker}'s agent failed ({event.error_kind}): {event.error}"
     return None

@@ -32,7 +32,8 @@ def phase(task: TaskView, review: ReviewView | None) -> str:
 
 
 def task_label(task: TaskView, review: ReviewView | None) -> str:
-    """E.g. `● add-login: running · w2 · round 2` or `✗ add-login: failed: checks failed`."""
+    """E.g. `● add-login: running · w2 · round 2`, `○ add-logout: pending · behind add-login on
+    src/auth/` or `✗ add-login: failed: checks failed`."""
     current = phase(task, review)
     return f"{_ICONS.get(current, '?')} {task.id}: {status_words(task, review)}"
 
@@ -51,7 +52,8 @@ def status_words(task: TaskView, review: ReviewView | None) -> str:
         return f"merged {task.commit[:8]}" if task.commit else "complete"
     if current == "failed":
         return f"failed: {_short(task.reason or 'no reason recorded')}"
-    return "pending" + (f" ({_short(task.reason)})" if task.reason else "")
+    words = "pending" + (f" ({_short(task.reason)})" if task.reason else "")
+    return f"{words} · {task.waiting}" if task.waiting else words
 
 
 def urgency(task: TaskView, review: ReviewView | None) -> tuple[int, str]:

@@ -26,7 +26,7 @@ def review_summary(snapshot: Snapshot, review: ReviewView, task: Task | None) ->
         _checks_section(review.checks),
         _rounds_section(snapshot.rounds.get(review.task_id, [])),
         _unplaced_section(review.findings),
-        _cost_section(snapshot.task_usage.get(review.task_id)),
+        _cost_section(_usage_of(snapshot, review.task_id)),
     ]
     return "\n\n".join(part for part in parts if part) + "\n"
 
@@ -78,6 +78,11 @@ def _cost_section(usage: Usage | None) -> str:
         return "## Cost so far\n\n_Nothing recorded yet._"
     cost = f"${usage.cost_usd:.2f}" if usage.cost_usd is not None else "cost not reported"
     return f"## Cost so far\n\n{cost} · {usage.input_tokens:,} input / {usage.output_tokens:,} output tokens"
+
+
+def _usage_of(snapshot: Snapshot, task_id: str) -> Usage | None:
+    task = snapshot.tasks.get(task_id)
+    return task.usage if task is not None else None
 
 
 def _quoted(text: str) -> str:

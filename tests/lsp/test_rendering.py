@@ -176,3 +176,17 @@ def test_commits_that_reached_the_target_outside_the_queue_are_a_warning_on_spec
     assert warning.severity == lsp.DiagnosticSeverity.Warning and warning.range.start.line == 0
     assert "unreviewed, unchecked" in warning.message and "w1 (task login)" in warning.message
     assert "WARNING: 1 unreviewed, unchecked commit(s) reached the target" in status_table(snapshot)
+
+
+def test_a_pending_task_says_why_it_waits_on_its_spec_item():
+    snapshot = running_snapshot()
+    snapshot.apply(ev.TaskHeldBack(task_id="logout", reason="behind login on src/auth/"))
+    document = parse_spec(SPEC)
+    links = link_tasks(document, [(t.id, t.spec) for t in snapshot.tasks.values()])
+    assert [s[1] for s in titles(spec_lenses(snapshot, document, links, viewer=False)) if s[0] == 2] == [
+        "○ logout: pending · behind login on src/auth/"]
+    by_line = {d.range.start.line: d.message for d in spec_diagnostics(snapshot, document, links)}
+    assert by_line[2] == "logout: pending · behind login on src/auth/"
+    snapshot.apply(ev.TaskHeldBack(task_id="logout", reason=""))
+    assert [s[1] for s in titles(spec_lenses(snapshot, document, links, viewer=False)) if s[0] == 2] == [
+        "○ logout: pending"]

@@ -8,7 +8,8 @@ Code's `Write` tool (absolute `file_path`), `EditFile` its `Edit` tool, `RunShel
 tool; when the request offers opencode's tools instead, their `write`/`edit`/`bash`. Errors use the API's
 error body (`{"type": "error", "error": {"type": "rate_limit_error", ...}}`) and `retry-after`.
 
-Every reply reports `USAGE` tokens, so a test can add up what the CLI should have counted.
+Every reply reports `USAGE` tokens (or the `usage` the server was made with: a test of a budget
+wants costly replies), so a test can add up what the CLI should have counted.
 
 Standard library only.
 """
@@ -33,9 +34,10 @@ _CWD = re.compile(r"(?:Primary working directory|Working directory):\s*(\S+)")
 class AnthropicServer(ScriptedServer):
     api = "anthropic"
 
-    def __init__(self, scenario) -> None:
+    def __init__(self, scenario, usage: dict[str, int] | None = None) -> None:
         super().__init__(scenario)
         self._ids = itertools.count(1)
+        self.usage = usage or USAGE
 
     def conversation_of(self, path: str, body: Any) -> Conversation | None:
         if not path.startswith("/v1/messages") or "count_tokens" in path or not isinstance(body, dict):
@@ -62,7 +64,7 @@ class AnthropicServer(ScriptedServer):
 
     def other_request(self, handler: BaseHTTPRequestHandler, method: str, path: str, body: Any) -> tuple[int, Any]:
         if "count_tokens" in path:
-            return 200, {"input_tokens": USAGE["input_tokens"]}
+            return 200, {"input_tokens": self.usage["input_tokens"]}
         return super().other_request(handler, method, path, body)
 
     def write_reply(self, handler: BaseHTTPRequestHandler, reply: Reply, conversation: Conversation,
@@ -72,7 +74,7 @@ class AnthropicServer(ScriptedServer):
         if not body.get("stream"):
             send_json(handler, 200, {"id": message_id, "type": "message", "role": "assistant",
                                      "model": conversation.model, "content": [block], "stop_reason": stop,
-                                     "stop_sequence": None, "usage": USAGE})
+                                     "stop_sequence": None, "usage": self.usage})
             return
         start_events(handler)
         self._stream(handler, message_id, conversation.model, block, stop)
@@ -89,7 +91,7 @@ class AnthropicServer(ScriptedServer):
                 stop: str) -> None:
         start = {"id": message_id, "type": "message", "role": "assistant", "model": model, "content": [],
                  "stop_reason": None, "stop_sequence": None,
-                 "usage": {"input_tokens": USAGE["input_tokens"], "output_tokens": 1}}
+                 "usage": {"input_tokens": self.usage["input_tokens"], "output_tokens": 1}}
         send_event(handler, {"type": "message_start", "message": start}, "message_start")
         opening = {**block, "input": {}} if block["type"] == "tool_use" else {"type": "text", "text": ""}
         send_event(handler, {"type": "content_block_start", "index": 0, "content_block": opening},
@@ -98,7 +100,7 @@ class AnthropicServer(ScriptedServer):
             send_event(handler, {"type": "content_block_delta", "index": 0, "delta": delta}, "content_block_delta")
         send_event(handler, {"type": "content_block_stop", "index": 0}, "content_block_stop")
         send_event(handler, {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None},
-                             "usage": {"output_tokens": USAGE["output_tokens"]}}, "message_delta")
+                             "usage": {"output_tokens": self.usage["output_tokens"]}}, "message_delta")
         send_event(handler, {"type": "message_stop"}, "message_stop")
 
     def write_failure(self, handler: BaseHTTPRequestHandler, failure: Fail) -> None:

@@ -75,6 +75,8 @@ export interface TaskView {
   last_feedback: string;
   commit?: string;
   reason: string;
+  /** Why a pending task is not started now ("behind add-login on src/auth/"); "" otherwise. */
+  waiting: string;
   /** The task file (sent with `oompa/taskUpdated`; a status snapshot may lack it). */
   uri?: string;
 }
@@ -342,6 +344,7 @@ export function decodeTask(value: unknown, where = "task"): TaskView {
     review_round: num(o, "review_round", where),
     last_feedback: str(o, "last_feedback", where, ""),
     reason: str(o, "reason", where, ""),
+    waiting: str(o, "waiting", where, ""),
   };
   withOptional(task, "spec", optStr(o, "spec", where));
   withOptional(task, "worker", optStr(o, "worker", where));

@@ -140,6 +140,9 @@ function taskNode(task: TaskView): TreeNode {
   if (task.state === "failed" && task.reason) {
     parts.push(task.reason);
   }
+  if (task.state === "pending" && task.waiting) {
+    parts.push(task.waiting);
+  }
   const tooltip = [`${task.id}: ${task.summary}`, `state: ${task.state}`];
   if (task.attempt > 0) {
     tooltip.push(`attempt ${task.attempt}`);

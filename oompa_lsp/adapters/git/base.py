@@ -120,6 +120,17 @@ class RepoBase:
         out = run_git(["log", "--no-walk=unsorted", "--format=%h %s", *commits, "--"], self.root)
         return out.stdout.decode("utf-8", "replace").splitlines()
 
+    def first_parent_subjects(self, ref: str, since: int) -> list[tuple[str, int, str]]:
+        """(commit, commit time, subject) of `ref`'s first-parent history committed at or after
+        `since` (epoch seconds), newest first: what the merge queue put there lately."""
+        out = run_git(["log", "--first-parent", f"--since={since}", "--format=%H%x00%ct%x00%s", ref, "--"], self.root)
+        rows = [line.split("\0", 2) for line in out.text.splitlines()]
+        return [(row[0], int(row[1]), row[2]) for row in rows if len(row) == 3]
+
+    def tree_of(self, commit: str) -> str:
+        """The id of the tree `commit` holds."""
+        return self._tree_of(commit)
+
     def same_tree(self, a: str, b: str) -> bool:
         """Whether two commits hold the same files (a commit that changed nothing, say)."""
         return self._tree_of(a) == self._tree_of(b)

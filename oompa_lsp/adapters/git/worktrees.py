@@ -1,6 +1,7 @@
 """Repo's worktrees: made or reused on a branch, reset, checked out detached, removed.
 
-`ensure_worktree` makes a worktree with `git worktree add` (a few at a time from this
+`ensure_check_worktree` keeps one of the merge queue's check worktrees (detached, on a
+merged commit). `ensure_worktree` makes a worktree with `git worktree add` (a few at a time from this
 process) or reuses one: half-done operations abandoned, branch reset, untracked files
 removed, ignored ones kept; work the branch holds that the start point does not is parked
 first (branches.py). None of these methods touches the user's main checkout: they refuse it.
@@ -53,6 +54,26 @@ class WorktreesMixin(BranchesMixin):
         if known is not None:
             self.prune_worktrees()
         self._add_worktree(path, branch, start)
+        return False
+
+    def ensure_check_worktree(self, path: Path, commit: str) -> bool:
+        """Make `path` a detached worktree at `commit`, clean (ignored files kept), for the merge
+        queue's checks; True when an existing one was reused. No branch is involved: a merged
+        tree that has not landed belongs to no branch. Never the main checkout."""
+        path = real_path(path)
+        self._refuse_main_checkout(path, "check out a commit in")
+        known = self._registered_worktree(path)
+        if known is not None and not known.prunable and path.is_dir():
+            self.checkout_detached(path, commit)
+            return True
+        if known is not None:
+            self.prune_worktrees()
+        if path.exists() and any(path.iterdir()):
+            raise RepositoryError(f"{path} exists and is not a worktree of {self.root}: move it away")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.forget_markers(path)
+        with self._adding:
+            run_git(["worktree", "add", "-q", "--detach", str(path), self.rev_parse(commit)], self.root)
         return False
 
     def remove_worktree(self, path: Path, *, force: bool = False) -> None:

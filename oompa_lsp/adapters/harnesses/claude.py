@@ -80,7 +80,9 @@ def parse(lines: list[str], cwd: str = "") -> StreamResult:
     for event in json_events(lines):
         result.session_id = event.get("session_id") or result.session_id
         kind = event.get("type")
-        if kind == "assistant":
+        if kind == "system" and event.get("subtype") == "init" and isinstance(event.get("model"), str):
+            result.model = event["model"]
+        elif kind == "assistant":
             last_text = _read_assistant(event, result, cwd) or last_text
         elif kind == "system" and event.get("subtype") == "api_retry":
             result.last_api_error = _retry_text(event)
@@ -146,6 +148,8 @@ def _usage(event: dict[str, Any]) -> Usage:
         input_tokens=fed,
         output_tokens=as_count(usage.get("output_tokens")),
         cost_usd=float(cost) if isinstance(cost, (int, float)) else None,
+        cache_read_tokens=as_count(usage.get("cache_read_input_tokens")),
+        cache_write_tokens=as_count(usage.get("cache_creation_input_tokens")),
     )
 
 

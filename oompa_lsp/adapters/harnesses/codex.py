@@ -125,7 +125,13 @@ def _file_change(change: dict[str, Any], cwd: str) -> ToolCall:
 
 def _usage(raw: object) -> Usage:
     usage = raw if isinstance(raw, dict) else {}
-    return Usage(input_tokens=as_count(usage.get("input_tokens")), output_tokens=as_count(usage.get("output_tokens")))
+    # input_tokens counts the cached part too (cached_input_tokens), as the Responses API does
+    return Usage(
+        input_tokens=as_count(usage.get("input_tokens")),
+        output_tokens=as_count(usage.get("output_tokens")),
+        cache_read_tokens=as_count(usage.get("cached_input_tokens")),
+        cache_write_tokens=as_count(usage.get("cache_write_input_tokens")),
+    )
 
 
 def _message(raw: object) -> str:

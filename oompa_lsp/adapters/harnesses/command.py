@@ -6,8 +6,10 @@ OOMPA_RESUME=1 (the engine adds OOMPA_ROLE, OOMPA_WORKTREE, OOMPA_TASKS_DIR, OOM
 OOMPA_TARGET). Everything the agent prints on stdout is its final message.
 
 Optional usage report: when the last non-empty stdout line is a JSON object
-`{"oompa_usage": {"input_tokens": N, "output_tokens": N, "cost_usd": X}}`, it is taken as the
-run's token usage and left out of the final message.
+`{"oompa_usage": {"input_tokens": N, "output_tokens": N, "cost_usd": X}}` (optionally
+`cache_read_tokens`, `cache_write_tokens`: the cached parts of `input_tokens`), it is taken as
+the run's usage and left out of the final message. Without `cost_usd` the price table prices
+the tokens by OOMPA_MODEL (core.costs).
 
 Must not import: engine, lsp, cli; anything but the standard library and oompa_lsp.core.
 """
@@ -53,6 +55,8 @@ def _usage_line(line: str) -> Usage | None:
         input_tokens=as_count(report.get("input_tokens")),
         output_tokens=as_count(report.get("output_tokens")),
         cost_usd=float(cost) if isinstance(cost, (int, float)) else None,
+        cache_read_tokens=as_count(report.get("cache_read_tokens")),
+        cache_write_tokens=as_count(report.get("cache_write_tokens")),
     )
 
 

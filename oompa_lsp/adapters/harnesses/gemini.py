@@ -66,6 +66,7 @@ def parse(lines: list[str], cwd: str = "") -> StreamResult:
         kind = event.get("type")
         if kind == "init" and isinstance(event.get("session_id"), str):
             result.session_id = event["session_id"]
+            result.model = str(event.get("model") or "")
         elif kind == "message" and event.get("role") == "assistant":
             reply = _extend(reply, event)
         elif kind == "tool_use":
@@ -99,7 +100,9 @@ def _read_result(event: dict[str, Any], result: StreamResult) -> None:
     result.finished = True
     stats = object_in(event, "stats")
     result.usage = Usage(
-        input_tokens=as_count(stats.get("input_tokens")), output_tokens=as_count(stats.get("output_tokens"))
+        input_tokens=as_count(stats.get("input_tokens")),
+        output_tokens=as_count(stats.get("output_tokens")),
+        cache_read_tokens=as_count(stats.get("cached")),
     )
     if event.get("status") == "error":
         error = object_in(event, "error")

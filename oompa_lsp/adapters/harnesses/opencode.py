@@ -94,6 +94,8 @@ def _add_step_usage(part: dict[str, Any], result: StreamResult) -> None:
         input_tokens=fed,
         output_tokens=as_count(tokens.get("output")) + as_count(tokens.get("reasoning")),
         cost_usd=float(cost) if isinstance(cost, (int, float)) else None,
+        cache_read_tokens=as_count(cache.get("read")),
+        cache_write_tokens=as_count(cache.get("write")),
     )
     result.usage = result.usage.plus(step)
 

@@ -29,6 +29,7 @@ import msgspec
 
 from oompa_lsp.core.agents import AgentOutcome, AgentRequest, ErrorKind
 from oompa_lsp.core.config import BUILTIN_HARNESSES, HarnessConfig
+from oompa_lsp.core.usage_limits import is_usage_limit
 
 from . import claude, codex, command, gemini, opencode
 from .process import CLOSING, STOP, ProcessResult, run_process_group
@@ -187,6 +188,8 @@ def outcome_of(
 ) -> AgentOutcome:
     parsed = adapter.parse(ran.stdout_lines, request.cwd)
     error, kind, retry_after = _failure(adapter, request, parsed, ran, stop)
+    notice = _usage_limit_notice(error, parsed, ran)
+    kind = "usage_limit" if notice else kind
     session_id = (parsed.session_id or launch.session_id) if parsed.session_saved else None
     return AgentOutcome(
         final_text="" if error else parsed.final_text,
@@ -197,6 +200,8 @@ def outcome_of(
         error=error,
         error_kind=kind,
         retry_after_s=retry_after,
+        usage_limit=notice,
+        model=parsed.model,
         duration_s=round(ran.duration_s, 3),
         leftovers=ran.leftovers,
         kept=ran.kept,
@@ -228,6 +233,15 @@ def _failure(
     if adapter.expects_closing_event and not parsed.finished:
         return f"{request.harness} exited without its closing result event", "protocol", None
     return None, None, None
+
+
+def _usage_limit_notice(error: str | None, parsed: StreamResult, ran: ProcessResult) -> str:
+    """The plan's or quota's limit a failed run reported (also one a CLI kept retrying until
+    it timed out), verbatim; "" when none."""
+    if error is None:
+        return ""
+    texts = (parsed.error, parsed.last_api_error, _ANSI.sub("", "\n".join(ran.stderr_tail)).strip(), error)
+    return next((text for text in texts if text and is_usage_limit(text)), "")
 
 
 def _exit_failure(harness: str, ran: ProcessResult) -> tuple[str, ErrorKind, float | None]:

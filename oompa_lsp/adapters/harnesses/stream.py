@@ -22,6 +22,7 @@ from typing import Any
 
 from oompa_lsp.core.agents import AgentRequest, ErrorKind, ToolCall
 from oompa_lsp.core.tasks import Usage
+from oompa_lsp.core.usage_limits import is_usage_limit, wait_in
 
 ACTIVITY_WIDTH = 100
 
@@ -42,6 +43,7 @@ class StreamResult:
     # failed): the next turn must start a new session instead of resuming this one.
     session_saved: bool = True
     last_api_error: str | None = None  # an API failure the CLI retried: context for a timeout
+    model: str = ""  # the model the CLI said it used (its default, when none was asked for)
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,10 @@ def kind_of_status(status: int | None) -> ErrorKind | None:
 
 
 def classify_failure(text: str) -> ErrorKind | None:
-    """auth / rate_limit / server from an error text; the last recognisable mention wins."""
+    """auth / usage_limit / rate_limit / server from an error text: a plan's or quota's limit
+    first (it outlasts any backoff), else the last recognisable mention wins."""
+    if is_usage_limit(text):
+        return "usage_limit"
     found: list[tuple[int, ErrorKind]] = []
     for pattern in _STATUS_PATTERNS:
         for match in pattern.finditer(text):
@@ -212,36 +217,10 @@ def classify_failure(text: str) -> ErrorKind | None:
     return max(found)[1] if found else None
 
 
-_RETRY_AFTER = re.compile(
-    r"(?i)(?:retry[- _]after(?:[- _]ms)?|try again in|retry in|resets? in|retrying in)[\"':=\s]{0,4}"
-    r"(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?)?\b"
-    r"(?:\s*(\d+(?:\.\d+)?)\s*(s|secs?|seconds?|m|mins?|minutes?)\b)?"
-)
-
-
 def retry_after_in(text: str) -> float | None:
-    """Seconds to wait, when the text says so ("try again in 20s", "retry-after: 3", "in 1h 5m")."""
-    matches = list(_RETRY_AFTER.finditer(text))
-    if not matches:
-        return None
-    match = matches[-1]
-    seconds = float(match.group(1)) * _unit_seconds(match.group(2))
-    if match.group(3):
-        seconds += float(match.group(3)) * _unit_seconds(match.group(4))
-    return seconds
-
-
-def _unit_seconds(unit: str | None) -> float:
-    if not unit:
-        return 1.0
-    unit = unit.lower()
-    if unit in ("ms", "millisecond", "milliseconds"):
-        return 0.001
-    if unit.startswith("h"):
-        return 3600.0
-    if unit.startswith("m"):
-        return 60.0
-    return 1.0
+    """Seconds to wait, when the text says so ("try again in 20s", "retry-after: 3", "in 1h 5m",
+    "in 5 days 22 hours"): units up to weeks (core.usage_limits)."""
+    return wait_in(text)
 
 
 def failure_from_text(result: StreamResult, text: str, default: ErrorKind = "exit") -> None:

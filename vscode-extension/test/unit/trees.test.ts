@@ -47,7 +47,7 @@ describe("the Workers view", () => {
 describe("the Tasks view", () => {
   const tasks = [
     decodeTask({ id: "t2", state: "pending", summary: "Second" }),
-    decodeTask({ id: "t1", state: "pending", summary: "First" }),
+    decodeTask({ id: "t1", state: "pending", summary: "First", waiting: "behind t3 on src/auth/" }),
     decodeTask({ id: "t3", state: "current", summary: "Third", worker: "w1", review_round: 2 }),
     decodeTask({ id: "t4", state: "failed", summary: "Fourth", reason: "attempts exhausted" }),
   ];
@@ -63,6 +63,10 @@ describe("the Tasks view", () => {
     assert.equal(groups[1]?.children?.[0]?.description, "Third · w1 · review round 2");
     assert.equal(groups[2]?.children?.[0]?.description, "Fourth · attempts exhausted");
     assert.equal(groups[2]?.children?.[0]?.contextValue, "task.failed");
+  });
+
+  it("says why a pending task waits", () => {
+    assert.equal(taskGroups(tasks)[0]?.children?.[0]?.description, "First · behind t3 on src/auth/");
   });
 
   it("opens the task file on click", () => {
