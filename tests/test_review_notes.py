@@ -96,6 +96,13 @@ def test_a_line_is_certain_when_the_quoted_code_is_on_one_changed_line(diff: str
     assert (vague.path, vague.start_line) == ("app.py", None)  # the file, no line: a thread at its top
 
 
+def test_a_line_is_certain_when_the_change_to_the_file_is_one_line(diff: str) -> None:
+    files = parse_diff(diff)
+    files["fresh.py"].hunks[0].added.pop(2)  # fresh.py now adds only its first line
+    (finding,) = read_findings(("1. fresh.py needs a docstring",), files)
+    assert (finding.path, finding.side, finding.start_line) == ("fresh.py", "head", 1)
+
+
 def test_a_bare_file_name_places_a_finding_when_only_one_changed_file_has_it(diff: str) -> None:
     (finding,) = read_findings(("1. name.py:2 the inserted line is unused",), parse_diff(diff))
     assert (finding.path, finding.start_line) == ("new/name.py", 2)

@@ -93,13 +93,17 @@ def _from_base(number: int, text: str, file: FileDiff, start: int, end: int) -> 
 
 
 def _by_quote(number: int, text: str, file: FileDiff) -> Finding:
-    """A line is certain when the code the finding quotes is on exactly one changed line."""
+    """A line is certain when the code the finding quotes is on exactly one changed line, or
+    when the change to the file is one line."""
+    changed: list[tuple[Side, int, str]] = [("head", n, t) for n, t in file.added().items()]
+    changed += [("base", n, t) for n, t in file.removed().items()]
     for quoted in _QUOTED.findall(text):
-        spots = [("head", n) for n, t in file.added().items() if quoted in t]
-        spots += [("base", n) for n, t in file.removed().items() if quoted in t]
+        spots = [(side, n) for side, n, t in changed if quoted in t]
         if len(spots) == 1:
-            side, line = spots[0]
-            return Finding(number, text, file.path, "head" if side == "head" else "base", line, line)
+            return Finding(number, text, file.path, spots[0][0], spots[0][1], spots[0][1])
+    if len(changed) == 1:
+        side, line, _ = changed[0]
+        return Finding(number, text, file.path, side, line, line)
     return Finding(number, text, file.path, "base" if file.status == "D" else "head")
 
 
