@@ -112,4 +112,44 @@ describe("A review like a pull request", function () {
     assert.ok(prompt.includes(`(the model reviewer's finding 1) ${change.file}:1 should end with a full stop`), prompt);
     assert.deepEqual(api.review.comments.threadsOf(review.review_id), [], "the sent comments are no longer drafts");
   });
+
+  it("approves round 2 with a comment: it goes to the log as a note and the change merges", async () => {
+    const again = await waitFor("round 2 with the model's findings", async () => {
+      const pending = api.mirror.reviews.find((r) => r.task_id === taskId && r.round === 2);
+      const diff = pending && ((await api.connection.request("oompa/diff", { review_id: pending.review_id })) as { findings: unknown[] });
+      return diff !== undefined && diff.findings.length > 0 && pending;
+    }, 90_000);
+    await vscode.commands.executeCommand(Command.openReviewDiff, again.review_id);
+    const [finding] = await waitFor("the finding's thread", () => {
+      const shown = api.review.comments.threadsOf(again.review_id);
+      return shown.length > 0 && shown;
+    });
+    assert.ok(finding);
+    await vscode.commands.executeCommand(CommentCommand.add, { thread: finding.thread, text: "Fine as it is." } satisfies vscode.CommentReply);
+    assert.equal(await vscode.commands.executeCommand(Command.approveReview, again.review_id), true);
+    await waitFor("the task to merge", () => api.mirror.task(taskId)?.state === "complete", 90_000);
+    const verdict = humanVerdictOn(again.review_id);
+    assert.equal(verdict?.approved, true);
+    assert.deepEqual(verdict?.comments?.map((c) => [c.path, c.start_line, c.lines]), [[change?.file, 1, [change?.line.toUpperCase()]]]);
+  });
 });
+
+interface VerdictEvent {
+  type: string;
+  review_id: string;
+  reviewer: string;
+  approved: boolean;
+  comments?: { path: string; start_line: number; lines: string[] }[];
+}
+
+/** The human's verdict on a review, as the run's event log recorded it. */
+function humanVerdictOn(reviewId: string): VerdictEvent | undefined {
+  const runs = path.join(facts.folder, ".oompa", "runs");
+  const events = fs.readdirSync(runs).flatMap((run) => {
+    const file = path.join(runs, run, "events.jsonl");
+    return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean) : [];
+  });
+  return events
+    .map((line) => JSON.parse(line) as VerdictEvent)
+    .find((e) => e.type === "ReviewVerdictGiven" && e.review_id === reviewId && e.reviewer === "human");
+}
