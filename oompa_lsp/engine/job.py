@@ -31,3 +31,10 @@ class Job:
     checks: list[CheckResult] = field(default_factory=list)
     seat: AgentSeat | None = None
     branch_gone: bool = False  # landed, and the landing deleted the branch
+    # The merged tree failed the checks in the queue: what the worker's next turn is told.
+    merge_feedback: str | None = None
+
+    def take_merge_feedback(self) -> str | None:
+        """The queue's feedback for the worker, once (None: nothing came back)."""
+        feedback, self.merge_feedback = self.merge_feedback, None
+        return feedback

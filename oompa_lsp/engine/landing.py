@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from ..core.events import MergeConflicted, TaskCompleted
+from ..core.events import CheckResult, MergeConflicted, TaskCompleted
+from ..core.signals import COMPLETE
 from . import prompting
 from .agent_turns import run_until_signal
 from .context import SwarmContext
@@ -19,6 +20,21 @@ from .giving_back import TaskHandback
 from .job import Job
 from .merge_queue import MergeRequest
 from .target_watch import outside_queue_reason
+
+
+def merged_checks_prompt(results: list[CheckResult], target_merged: bool) -> str:
+    """The turn a worker gets when its approved change, merged in the queue, fails the checks."""
+    where = (
+        "The target is now merged into your worktree: it holds the tree that failed."
+        if target_merged
+        else "The target has moved on since; merge it into your worktree if the failure comes from there."
+    )
+    return (
+        "Your approved change, merged onto the target together with the changes queued ahead of it, "
+        f"fails the checks:\n\n{prompting.check_block(results)}\n\n{where} Make the checks pass, "
+        f"then end with the line {COMPLETE}."
+    )
+
 
 if TYPE_CHECKING:
     from .worker import Worker
@@ -33,7 +49,8 @@ class Landing:
 
     async def land(self, job: Job, head: str) -> str | None:
         """Queue the approved head until it lands, resolving conflicts as they come back: the
-        head that landed (the task is complete), or None when the task was given back."""
+        head that landed (the task is complete), or None when the task was given back or, with
+        `job.merge_feedback` set, goes back to its worker because the merged tree failed the checks."""
         limit = self.ctx.config.merge.max_conflict_attempts
         for conflict_round in range(limit + 1):
             self.worker.report_state("merging", job.task)
@@ -50,9 +67,8 @@ class Landing:
                 await self.handback.give_back(job, reason, "failed")
                 return None
             if outcome.kind == "checks_failed":
-                await self.handback.give_back(
-                    job, "the merged tree fails the checks:\n" + prompting.check_block(outcome.results), "pending"
-                )
+                # Back to the worker, as a review asking for changes is: it fixes and asks again.
+                job.merge_feedback = merged_checks_prompt(outcome.results, await self._bring_target_in(job))
                 return None
             if outcome.kind in ("failed", "stopped"):
                 await self.handback.give_back(
@@ -67,6 +83,19 @@ class Landing:
             head = resolved
         await self.handback.give_back(job, f"merge conflicts not resolved after {limit} attempts", "pending")
         return None
+
+    async def _bring_target_in(self, job: Job) -> bool:
+        """Merge the target into the worker's branch, so its fix turn sees the tree that failed
+        (the target now holds what was ahead of it), and review from there on shows only the
+        worker's own change; False when that would conflict (undone)."""
+        git, worktree = self.ctx.repo, self.worker.worktree
+        tip = await anyio.to_thread.run_sync(git.rev_parse, self.ctx.target_ref)
+        conflicted = await anyio.to_thread.run_sync(git.merge_into_worktree, worktree, tip, f"Merge {self.ctx.target}")
+        if conflicted:
+            await anyio.to_thread.run_sync(git.abort_merge, worktree)
+            return False
+        job.base = tip
+        return True
 
     async def _resolve(self, job: Job, files: list[str], attempt: int) -> str | None:
         git = self.ctx.repo

@@ -191,19 +191,30 @@ class Worker:
         return task
 
     async def _work_on(self, job: Job) -> None:
-        head = await self._until_approved(job)
-        if head is None:
-            return
-        landed = await self.landing.land(job, head)
-        if landed is not None:
-            if job.branch_gone:
-                self.tree.orphaned_at = landed
-            self.tree.left_clean = self.landing.leaves_clean()
+        """Until the task lands or is given back; a merged tree that fails the queue's checks
+        comes back here, and the worker fixes it with the failing output as feedback."""
+        prompt = await self._prompt(job.task)
+        fixes = self.ctx.config.review.max_attempts
+        for _ in range(fixes + 1):
+            head = await self._until_approved(job, prompt)
+            if head is None:
+                return
+            landed = await self.landing.land(job, head)
+            if landed is not None:
+                if job.branch_gone:
+                    self.tree.orphaned_at = landed
+                self.tree.left_clean = self.landing.leaves_clean()
+                return
+            feedback = job.take_merge_feedback()
+            if feedback is None:
+                return  # given back
+            self._note_feedback(job, feedback)
+            prompt = feedback
+        await self.handback.give_back(job, f"the merged tree still failed the checks after {fixes} fixes", "pending")
 
-    async def _until_approved(self, job: Job) -> str | None:
+    async def _until_approved(self, job: Job, prompt: str) -> str | None:
         """Agent turns, checks and review rounds; the approved head, or None (task given back)."""
         seat = self.job_seat(job)
-        prompt = await self._prompt(job.task)
         max_rounds = self.ctx.config.review.max_attempts
         for round_no in range(1, max_rounds + 1):
             if seat.out_of_runs():

@@ -155,3 +155,30 @@ async def test_a_rate_limited_reviewer_is_retried_after_a_backoff(tmp_path, monk
     assert any(isinstance(e, ev.AgentActivity) and "rate limited" in e.text for e in events)
     verdicts = [e for e in events if isinstance(e, ev.ReviewVerdictGiven)]
     assert [v.approved for v in verdicts] == [True]
+
+
+async def test_a_merged_tree_that_fails_the_checks_goes_back_to_its_worker_with_the_output(tmp_path):
+    project = make_project(tmp_path)
+    # Each change passes alone; together they fail until one of them is "fixed" (what a
+    # rename on one side and a use of the old name on the other does to a real suite).
+    check = [sys.executable, "-c", (
+        "import pathlib,sys; a, b = pathlib.Path('a.txt'), pathlib.Path('b.txt')\n"
+        "both = a.exists() and b.exists() and 'fixed' not in a.read_text() + b.read_text()\n"
+        "print('a.txt and b.txt disagree' if both else 'ok'); sys.exit(1 if both else 0)")]
+    turns = [{"write": {"{task_id}.txt": "first\n"}, "sleep": 0.3, "final": "COMPLETE_AND_READY_FOR_MERGE"},
+             {"write": {"{task_id}.txt": "fixed\n"}, "final": "COMPLETE_AND_READY_FOR_MERGE"}]
+    project.configure({"roles": {**APPROVE, "worker": {"a": turns, "b": turns, "-": [{"final": "__DONE__"}]}}},
+                      workers=[{"model": "fake:m", "count": 2}], merge={"checks": [check]})
+    project.add_tasks(Task(id="a", summary="writes a.txt"), Task(id="b", summary="writes b.txt"))
+
+    result, events = await run(project.root)
+
+    assert result.ok, result.reason
+    assert project.task_files("complete") == ["a", "b"]
+    fixes = [c for c in project.calls() if c["role"] == "worker" and "fails the checks" in c["prompt"]]
+    assert len(fixes) == 1 and "a.txt and b.txt disagree" in fixes[0]["prompt"]
+    assert "now merged into your worktree" in fixes[0]["prompt"]
+    fixed = project.task("complete", fixes[0]["task_id"])
+    assert len(fixed.attempts) == 1 and fixed.attempts[0].outcome == "merged"  # fixed by its worker, not requeued
+    assert any("fails the checks" in f for f in fixed.attempts[0].feedback)
+    assert "fixed" in git(project.root, "show", f"main:{fixed.id}.txt")
