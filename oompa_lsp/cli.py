@@ -24,10 +24,12 @@ from .adapters.run_log import RunLog, SwarmLock
 from .adapters.task_store import TaskStore
 from .core.commands import Approve, Reject, Requeue, ResumeQueue, StopSwarm
 from .core.errors import OompaError
+from .core.review_notes import LineComment, parse_comment
 from .core.snapshot import Snapshot
 from .core.tasks import file_name_notice
 from .demo import run_demo
 from .engine.leftovers import blocked_reasons
+from .engine.review_places import check_comments
 from .engine.swarm import Swarm
 from .live_run import run_swarm
 
@@ -86,6 +88,20 @@ def _parser() -> argparse.ArgumentParser:
     review.add_argument("action", nargs="?", choices=["list", "approve", "reject"], default="list")
     review.add_argument("review_id", nargs="?")
     review.add_argument("-m", "--feedback", default="", help="what the worker must change (reject)")
+    review.add_argument(
+        "--comment",
+        action="append",
+        default=[],
+        metavar="PATH:LINE[-END]:TEXT",
+        help="a line comment on the worker's version (repeatable; approve: a note for the log)",
+    )
+    review.add_argument(
+        "--base-comment",
+        action="append",
+        default=[],
+        metavar="PATH:LINE[-END]:TEXT",
+        help="a line comment on the merge base's version (lines the change removed)",
+    )
     _add(sub, "stop", cmd_stop, "stop the swarm running on this repository")
     _add(sub, "resume", cmd_resume, "let the merge queue land again after a move of the target it did not make")
     _add(sub, "cleanup", cmd_cleanup, "remove merged or discarded worktrees and branches")
@@ -207,14 +223,30 @@ def cmd_review(args: argparse.Namespace) -> int:
         raise OompaError(f"oompa review {args.action} needs a review id (see `oompa review`)")
     if not _running(root):
         raise OompaError("no swarm is running in this repository; start one with `oompa swarm`")
+    comments = _review_comments(root, snapshot, args)
     if args.action == "approve":
-        control.post(root / ".oompa", Approve(review_id=args.review_id))
+        control.post(root / ".oompa", Approve(review_id=args.review_id, comments=comments))
     else:
-        if not args.feedback.strip():
+        if not args.feedback.strip() and not comments:
             raise OompaError("a rejection needs feedback: oompa review reject ID -m 'what to change'")
-        control.post(root / ".oompa", Reject(review_id=args.review_id, feedback=args.feedback))
-    print(f"sent: {args.action} {args.review_id}")
+        control.post(root / ".oompa", Reject(review_id=args.review_id, feedback=args.feedback, comments=comments))
+    print(f"sent: {args.action} {args.review_id}" + (f" with {len(comments)} line comment(s)" if comments else ""))
     return 0
+
+
+def _review_comments(root: Path, snapshot: Snapshot, args: argparse.Namespace) -> list[LineComment]:
+    """`--comment`s checked against the review's diff, with the lines' text, as the editor sends them."""
+    given = [parse_comment(c, "head") for c in args.comment] + [parse_comment(c, "base") for c in args.base_comment]
+    review = snapshot.reviews.get(args.review_id)
+    if not given:
+        return []
+    if review is None:
+        raise OompaError(f"no pending review {args.review_id!r} (see `oompa review`)")
+    repo = Repo.discover(root)
+    try:
+        return list(check_comments(repo, review.base, review.head, given))
+    finally:
+        repo.close()
 
 
 def cmd_stop(args: argparse.Namespace) -> int:

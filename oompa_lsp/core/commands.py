@@ -14,6 +14,8 @@ from typing import TypeAlias
 import msgspec
 from msgspec import Struct
 
+from .review_notes import LineComment
+
 
 class _Command(Struct, tag_field="type", tag=True, kw_only=True, omit_defaults=True):
     sent_at: float = 0.0  # unix time, set by the inbox when posted
@@ -22,11 +24,13 @@ class _Command(Struct, tag_field="type", tag=True, kw_only=True, omit_defaults=T
 
 class Approve(_Command):
     review_id: str
+    comments: list[LineComment] = []  # notes for the log, checked by the sender
 
 
 class Reject(_Command):
     review_id: str
     feedback: str
+    comments: list[LineComment] = []  # checked by the sender, with the lines' text
 
 
 class Requeue(_Command):

@@ -14,6 +14,7 @@ import msgspec
 from msgspec import Struct
 
 from .agents import LeftoverProcess
+from .review_notes import Finding, LineComment
 from .tasks import TaskState, Usage
 
 # "waiting": between cycles (`wait_between`), a quiet state (see engine.outside_writes).
@@ -185,6 +186,7 @@ class ReviewRequested(_Event):
     head: str
     mode: str
     round: int = 1
+    checks: list[CheckResult] = []  # the checks run on this attempt before review
 
 
 class ReviewVerdictGiven(_Event):
@@ -193,6 +195,8 @@ class ReviewVerdictGiven(_Event):
     reviewer: str
     approved: bool
     feedback: str = ""
+    comments: list[LineComment] = []  # a human's line comments (notes, when approved)
+    findings: list[Finding] = []  # a model reviewer's issues, placed on the diff where they say
 
 
 class ReviewTamperingDiscarded(_Event):

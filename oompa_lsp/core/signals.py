@@ -17,6 +17,8 @@ from typing import Literal
 
 from msgspec import Struct
 
+from .review_notes import LineComment
+
 COMPLETE = "COMPLETE_AND_READY_FOR_MERGE"
 NEEDS_FOLLOWUP = "NEEDS_FOLLOWUP"
 DONE = "__DONE__"
@@ -39,6 +41,7 @@ class Verdict(Struct, frozen=True):
     approved: bool
     issues: tuple[str, ...] = ()
     text: str = ""
+    comments: tuple[LineComment, ...] = ()  # a human's, each with its place and the lines' text
 
 
 def _lines(message: str) -> list[str]:

@@ -15,7 +15,8 @@ from typing import Any
 import msgspec
 from msgspec import Struct
 
-from . import events as ev, train_view
+from . import events as ev, review_view, train_view
+from .review_view import ReviewView as ReviewView, RoundView as RoundView  # re-exported for the views
 from .tasks import Usage
 from .train_view import QueueEntryView as QueueEntryView  # re-exported: the views import it from here
 from .usage_limits import describe_limit
@@ -48,18 +49,6 @@ class TaskView(Struct, omit_defaults=True):
     reason: str = ""
     waiting: str = ""  # why a pending task is not started ("behind other-task on src/auth/")
     usage: Usage = msgspec.field(default_factory=Usage)  # this run's turns on it, its reviews included
-
-
-class ReviewView(Struct, omit_defaults=True):
-    review_id: str
-    task_id: str
-    worker: str
-    branch: str
-    base: str
-    head: str
-    mode: str
-    round: int = 1
-    requested_at: float = 0.0
 
 
 class BudgetView(Struct, omit_defaults=True):
@@ -142,6 +131,7 @@ class Snapshot(Struct, omit_defaults=True):
     parked: list[str] = []
     invalid: dict[str, list[str]] = {}
     usage: Usage = msgspec.field(default_factory=Usage)
+    rounds: dict[str, list[RoundView]] = {}  # review rounds by task id, oldest first
     last_event_at: float = 0.0
 
     def apply(self, event: ev.Event) -> None:
@@ -313,17 +303,12 @@ def _usage_limit_lifted(s: Snapshot, e: ev.UsageLimitLifted) -> None:
 
 
 def _review_requested(s: Snapshot, e: ev.ReviewRequested) -> None:
-    s.reviews[e.review_id] = ReviewView(
-        e.review_id, e.task_id, e.worker, e.branch, e.base, e.head, e.mode, e.round, e.at
-    )
+    s.reviews[e.review_id] = review_view.requested(e)
     _task(s, e.task_id).review_round = e.round
 
 
 def _review_verdict(s: Snapshot, e: ev.ReviewVerdictGiven) -> None:
-    review = s.reviews.get(e.review_id)
-    # a model+human review stays pending for the human after the model approved it
-    if review is not None and not (review.mode == "model+human" and e.reviewer != "human" and e.approved):
-        del s.reviews[e.review_id]
+    review_view.verdict_given(s.reviews, s.rounds, e)
     if not e.approved:
         _task(s, e.task_id).last_feedback = e.feedback
 

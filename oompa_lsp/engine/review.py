@@ -25,15 +25,18 @@ from ..core.events import (
     AgentFinished,
     AgentStarted,
     CheckResult,
+    LogMessage,
     ReviewRequested,
     ReviewTamperingDiscarded,
     ReviewVerdictGiven,
 )
+from ..core.review_notes import Finding, LineComment, located_feedback
 from ..core.signals import Verdict, read_verdict
 from ..core.tasks import Task
 from . import prompting
 from .agent_turns import report_leftovers, with_rate_limit_backoff
 from .context import SwarmContext
+from .review_places import place_findings
 
 
 @dataclass
@@ -75,6 +78,7 @@ class ReviewDesk:
                 head=case.head,
                 mode=mode,
                 round=case.round,
+                checks=case.checks,
             )
         )
         if mode == "none":
@@ -89,12 +93,17 @@ class ReviewDesk:
                 return verdict
         return await self._human_review(case)
 
-    def decide(self, review_id: str, approved: bool, feedback: str = "") -> None:
+    def decide(
+        self, review_id: str, approved: bool, feedback: str = "", comments: tuple[LineComment, ...] = ()
+    ) -> None:
+        """A human's verdict; `comments` were checked against the review's diff (review_places)."""
         decision = self._waiting.get(review_id)
         if decision is None:
             raise EngineRequestError(f"no review {review_id!r} is waiting for a decision")
-        issues = (feedback,) if feedback else ()
-        decision.verdict = Verdict(approved, issues, feedback)
+        issues: tuple[str, ...] = (feedback,) if feedback else ()
+        if comments:
+            issues += ("Comments on lines of the change:\n" + "\n".join(located_feedback(c) for c in comments),)
+        decision.verdict = Verdict(approved, issues, feedback, comments)
         decision.done.set()
 
     def waiting(self) -> list[str]:
@@ -115,7 +124,8 @@ class ReviewDesk:
         for index, reviewer in enumerate(case.reviewers):
             outcome = await self._run_reviewer(case, reviewer.model, self._prompt(case, reviewer, diff), index)
             if outcome.ok:
-                return self._record(case, read_verdict(outcome.final_text), reviewer.model)
+                verdict = read_verdict(outcome.final_text)
+                return self._record(case, verdict, reviewer.model, place_findings(verdict.issues, diff))
             last_error = outcome.error or "reviewer failed"
         return self._record(case, Verdict(False, (f"the review could not run: {last_error}",), last_error), "engine")
 
@@ -203,7 +213,9 @@ class ReviewDesk:
         listed = [f"{c.code} {c.path}" for c in changes] or [f"HEAD moved to {(head or '')[:10]}"]
         self.ctx.emit(ReviewTamperingDiscarded(review_id=case.review_id, task_id=case.task.id, changes=listed))
 
-    def _record(self, case: ReviewCase, verdict: Verdict, reviewer: str) -> Verdict:
+    def _record(
+        self, case: ReviewCase, verdict: Verdict, reviewer: str, findings: list[Finding] | None = None
+    ) -> Verdict:
         feedback = "\n".join(verdict.issues) if verdict.issues else ("" if verdict.approved else verdict.text)
         self.ctx.emit(
             ReviewVerdictGiven(
@@ -212,6 +224,11 @@ class ReviewDesk:
                 reviewer=reviewer,
                 approved=verdict.approved,
                 feedback=feedback,
+                comments=list(verdict.comments),
+                findings=findings or [],
             )
         )
+        if verdict.approved and verdict.comments:
+            notes = f"{case.review_id} approved with {len(verdict.comments)} note(s):\n{feedback}"
+            self.ctx.emit(LogMessage(level="info", message=notes, worker=case.worker))
         return verdict

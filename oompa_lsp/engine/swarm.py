@@ -40,6 +40,7 @@ from ..core.events import (
     WorkerInfo,
     WorkerStateChanged,
 )
+from ..core.review_notes import Finding, LineComment
 from ..core.snapshot import Snapshot
 from .board import TaskBoard
 from .context import SwarmContext
@@ -74,6 +75,7 @@ class ReviewDiff(Struct):
     base: str
     head: str
     files: list[ChangedFileView]
+    findings: list[Finding] = []  # the model reviewer's, when the review waits for a human after it
 
 
 class Swarm:
@@ -316,9 +318,9 @@ class Swarm:
     def _apply_command(self, command: Command) -> None:
         try:
             if isinstance(command, Approve):
-                self.approve(command.review_id)
+                self.approve(command.review_id, tuple(command.comments))
             elif isinstance(command, Reject):
-                self.reject(command.review_id, command.feedback)
+                self.reject(command.review_id, command.feedback, tuple(command.comments))
             elif isinstance(command, Requeue):
                 self.requeue(command.task_id)
             elif isinstance(command, CancelTask):
@@ -343,13 +345,14 @@ class Swarm:
         if self._scope is not None:
             self._scope.cancel()
 
-    def approve(self, review_id: str) -> None:
-        self._require_desk().decide(review_id, True)
+    def approve(self, review_id: str, notes: tuple[LineComment, ...] = ()) -> None:
+        self._require_desk().decide(review_id, True, comments=notes)
 
-    def reject(self, review_id: str, feedback: str) -> None:
-        if not feedback.strip():
+    def reject(self, review_id: str, feedback: str, comments: tuple[LineComment, ...] = ()) -> None:
+        """`comments` were checked against the review's diff (review_places.check_comments)."""
+        if not feedback.strip() and not comments:
             raise EngineRequestError("a rejection needs feedback for the worker")
-        self._require_desk().decide(review_id, False, feedback)
+        self._require_desk().decide(review_id, False, feedback.strip(), comments)
 
     def requeue(self, task_id: str) -> None:
         if any(w.cancel_job(task_id, "pending", "requeued by the user") for w in self._workers):
@@ -381,6 +384,7 @@ class Swarm:
             review.base,
             review.head,
             [ChangedFileView(f.path, f.status, f.old_path) for f in files],
+            review.findings,
         )
 
     def _require_desk(self) -> ReviewDesk:

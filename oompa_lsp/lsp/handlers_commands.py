@@ -13,6 +13,7 @@ from typing import Any
 from pygls.exceptions import JsonRpcInvalidParams
 
 from oompa_lsp.core.errors import EngineRequestError, OompaError
+from oompa_lsp.core.review_notes import LineComment
 
 from . import protocol as p
 from .handlers_requests import review_diff
@@ -35,14 +36,18 @@ def register(server: OompaServer) -> None:
 
     @server.command(p.APPROVE)
     async def approve(ls: OompaServer, *args: Any) -> dict[str, Any]:
-        (review_id,) = p.command_arguments(p.APPROVE, args)
-        return done(ls, await engine_answer((await ls.require_session()).approve(review_id)))
+        review_id, *rest = p.command_arguments(p.APPROVE, args)
+        notes = line_comments(rest[0] if rest else [])
+        return done(ls, await engine_answer((await ls.require_session()).approve(review_id, notes)))
 
     @server.command(p.REJECT)
     async def reject(ls: OompaServer, *args: Any) -> dict[str, Any]:
-        values = p.command_arguments(p.REJECT, args)
-        feedback = values[1] if len(values) > 1 else DEFAULT_REJECT_FEEDBACK
-        return done(ls, await engine_answer((await ls.require_session()).reject(values[0], feedback)))
+        review_id, *rest = p.command_arguments(p.REJECT, args)
+        comments = line_comments(rest[1] if len(rest) > 1 else [])
+        feedback = rest[0].strip() if rest else ""
+        if not feedback and not comments:
+            feedback = DEFAULT_REJECT_FEEDBACK
+        return done(ls, await engine_answer((await ls.require_session()).reject(review_id, feedback, comments)))
 
     @server.command(p.REQUEUE)
     async def requeue(ls: OompaServer, *args: Any) -> dict[str, Any]:
@@ -94,6 +99,10 @@ async def engine_answer(request: Awaitable[str]) -> str:
         raise JsonRpcInvalidParams(str(exc)) from None
     except OompaError as exc:
         raise p.RequestFailed(str(exc)) from None
+
+
+def line_comments(located: list[p.LocatedComment]) -> list[LineComment]:
+    return [LineComment(c.path, c.side, c.start_line, c.end_line, c.body) for c in located]
 
 
 def done(ls: OompaServer, message: str, ok: bool = True) -> dict[str, Any]:

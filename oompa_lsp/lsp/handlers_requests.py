@@ -16,8 +16,10 @@ from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcInvalidParams
 
 from oompa_lsp.core.errors import EngineRequestError
+from oompa_lsp.core.review_notes import Finding
 
 from . import protocol as p
+from .review_summary import review_summary
 from .server import OompaServer
 
 
@@ -39,6 +41,17 @@ def register(server: OompaServer) -> None:
     async def file_content(ls: OompaServer, params: Any) -> dict[str, Any]:
         p.raise_if_bad(params)
         return {"content": await git_content(ls, params.uri)}
+
+    @server.feature(p.REVIEW_SUMMARY)
+    async def summary(ls: OompaServer, params: Any) -> dict[str, Any]:
+        p.raise_if_bad(params)
+        session = await ls.require_session()
+        review = ls.snapshot.reviews.get(params.review_id)
+        if review is None:
+            raise JsonRpcInvalidParams(f"no pending review {params.review_id!r}")
+        task = await session.task_of(review.task_id)
+        markdown = review_summary(ls.snapshot, review, task)
+        return p.to_payload(p.ReviewSummaryResult(params.review_id, markdown))
 
     @server.feature(lsp.WORKSPACE_TEXT_DOCUMENT_CONTENT)
     async def text_document_content(
@@ -69,7 +82,12 @@ def diff_result(found: Any) -> p.DiffResult:
         )
         for f in found.files
     ]
-    return p.DiffResult(found.review_id, found.task_id, found.base, found.head, files)
+    findings = [diff_finding(f) for f in getattr(found, "findings", [])]
+    return p.DiffResult(found.review_id, found.task_id, found.base, found.head, files, findings)
+
+
+def diff_finding(finding: Finding) -> p.DiffFinding:
+    return p.DiffFinding(finding.number, finding.text, finding.path, finding.side, finding.start_line, finding.end_line)
 
 
 _DIFF_STATUSES: dict[str, p.DiffStatus] = {"A": "A", "M": "M", "D": "D", "R": "R"}

@@ -38,6 +38,7 @@ class EditorOutlet:
 
     def refresh(self) -> None:
         self.server.rendering.refresh()
+        self.server.finding_marks.sync()
 
     def refresh_lenses(self) -> bool:
         return self.server.rendering.refresh_lenses()

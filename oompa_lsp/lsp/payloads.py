@@ -33,6 +33,10 @@ class FileContentParams(Struct, omit_defaults=True):
     uri: str  # oompa-git:/<path>?ref=<commit sha>
 
 
+class ReviewSummaryParams(Struct, omit_defaults=True):
+    review_id: str
+
+
 class StatusResult(Snapshot, omit_defaults=False):
     """The whole snapshot (as `oompa status --json` prints it) plus whether this window only
     follows a swarm run by another process."""
@@ -51,12 +55,39 @@ class DiffFile(Struct):
     old_path: str | None = None  # for renames: the path at base
 
 
+class LocatedComment(Struct, rename="camel", forbid_unknown_fields=True):
+    """A line comment on a review's diff (an argument of `oompa.reject` and `oompa.approve`)."""
+
+    path: str  # a file the review changes, by its path in the reviewed version
+    side: Literal["head", "base"]  # head: the worker's version; base: the merge base (removed lines)
+    start_line: int  # 1-based, on that side's version of the file
+    end_line: int  # inclusive; the same as startLine for one line
+    body: str
+
+
+class DiffFinding(Struct, rename="camel"):
+    """One of the model reviewer's numbered issues; placed when it names a changed file."""
+
+    number: int
+    text: str
+    path: str | None  # null: it names no file of the change (shown in the review's summary)
+    side: Literal["head", "base"]
+    start_line: int | None  # null: the file as a whole
+    end_line: int | None
+
+
 class DiffResult(Struct):
     review_id: str
     task_id: str
     base: str  # the merge base the change is reviewed against
     head: str  # the commit under review
     files: list[DiffFile]
+    findings: list[DiffFinding] = []  # the model reviewer's, when the review waits for a human after it
+
+
+class ReviewSummaryResult(Struct):
+    review_id: str
+    markdown: str  # task, acceptance criteria, checks, every review round, cost so far
 
 
 class FileContentResult(Struct):
@@ -129,3 +160,4 @@ class Options(Struct, omit_defaults=True):
 
     autoStart: bool = False
     tickSpecItems: str = "ask"  # ask | always | never
+    findingDiagnostics: bool = True  # the model's findings as diagnostics on oompa-git: URIs

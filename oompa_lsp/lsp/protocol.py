@@ -32,16 +32,20 @@ from .payloads import (
     CommandResult as CommandResult,
     Counts as Counts,
     DiffFile as DiffFile,
+    DiffFinding as DiffFinding,
     DiffParams as DiffParams,
     DiffResult as DiffResult,
     DiffStatus as DiffStatus,
     FileContentParams as FileContentParams,
     FileContentResult as FileContentResult,
+    LocatedComment as LocatedComment,
     LogParams as LogParams,
     Options as Options,
     ReportParams as ReportParams,
     ReportResult as ReportResult,
     ReviewResolvedParams as ReviewResolvedParams,
+    ReviewSummaryParams as ReviewSummaryParams,
+    ReviewSummaryResult as ReviewSummaryResult,
     StatusParams as StatusParams,
     StatusResult as StatusResult,
     SwarmStateParams as SwarmStateParams,
@@ -56,6 +60,7 @@ STATUS = "oompa/status"
 DIFF = "oompa/diff"
 FILE_CONTENT = "oompa/fileContent"
 REPORT = "oompa/report"
+REVIEW_SUMMARY = "oompa/reviewSummary"
 
 # --- notifications (server → client) --------------------------------------------------------
 
@@ -84,6 +89,7 @@ class Argument(Struct, frozen=True):
     type: Any
     doc: str
     required: bool = True
+    may_be_empty: bool = False
 
 
 class CommandSpec(Struct, frozen=True):
@@ -118,7 +124,8 @@ REQUESTS: dict[str, RequestSpec] = {
         RequestSpec(
             DIFF,
             "The files a review changes, each with `oompa-git:` URIs of its content at the "
-            "merge base and at the reviewed commit.",
+            "merge base and at the reviewed commit, and the model reviewer's findings placed "
+            "on its lines (when the review waits for a human after a model approved it).",
             DiffParams,
             DiffResult,
         ),
@@ -140,6 +147,14 @@ REQUESTS: dict[str, RequestSpec] = {
             "is RequestFailed.",
             ReportParams,
             ReportResult,
+        ),
+        RequestSpec(
+            REVIEW_SUMMARY,
+            "A review's summary as markdown: the task, its acceptance criteria, the checks and "
+            "their results, each review round's verdict and feedback (findings with no place in "
+            "the code among them), and the cost so far.",
+            ReviewSummaryParams,
+            ReviewSummaryResult,
         ),
     )
 }
@@ -197,19 +212,35 @@ COMMANDS: dict[str, CommandSpec] = {
         ),
         CommandSpec(
             APPROVE,
-            "Approve a pending review: the change goes to the merge queue.",
-            (Argument("review_id", str, "the review's id"),),
+            "Approve a pending review: the change goes to the merge queue. Notes (line "
+            "comments) go to the log and the review's record; they do not block it.",
+            (
+                Argument("review_id", str, "the review's id"),
+                Argument("notes", list[LocatedComment], "line comments, as for `oompa.reject`", required=False),
+            ),
         ),
         CommandSpec(
             REJECT,
-            "Reject a pending review: the feedback goes back to the same worker.",
+            "Reject a pending review: the feedback and the line comments go back to the same "
+            "worker, whose next turn reads each comment with its path, lines and the lines' "
+            "text. A comment whose place the change has not (a file it does not change, a line "
+            "past the end of that side, a base side of an added file) is refused with "
+            "Invalid Params naming it, and nothing is sent.",
             (
                 Argument("review_id", str, "the review's id"),
                 Argument(
                     "feedback",
                     str,
-                    "what to change; when omitted (e.g. from a code lens) the "
-                    "worker is told the change was rejected without comment",
+                    "what to change overall (may be empty when comments are given); when "
+                    "omitted (e.g. from a code lens) the worker is told the change was rejected "
+                    "without comment",
+                    required=False,
+                    may_be_empty=True,
+                ),
+                Argument(
+                    "comments",
+                    list[LocatedComment],
+                    "line comments `[{path, side, startLine, endLine, body}]`",
                     required=False,
                 ),
             ),
@@ -253,7 +284,8 @@ def to_payload(value: object) -> Any:
     """Builtins for pygls, with every field present: the core views omit defaults when they
     are stored, but an editor should not have to know a field's default to read it."""
     if isinstance(value, Struct):
-        return {field: to_payload(getattr(value, field)) for field in value.__struct_fields__}
+        names = zip(value.__struct_fields__, value.__struct_encode_fields__, strict=True)
+        return {encoded: to_payload(getattr(value, field)) for field, encoded in names}
     if isinstance(value, dict):
         return {key: to_payload(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
@@ -292,12 +324,18 @@ def command_arguments(name: str, arguments: tuple[Any, ...]) -> list[Any]:
     if not required <= len(arguments) <= len(spec.arguments):
         names = ", ".join(a.name for a in spec.arguments) or "no arguments"
         raise JsonRpcInvalidParams(f"{name} takes [{names}], got {len(arguments)} argument(s)")
-    values = []
-    for argument, value in zip(spec.arguments, arguments, strict=False):
-        if not isinstance(value, argument.type) or (argument.type is str and not value.strip()):
-            raise JsonRpcInvalidParams(f"{name}: {argument.name} must be a non-empty string, got {value!r}")
-        values.append(value)
-    return values
+    return [_argument(name, argument, value) for argument, value in zip(spec.arguments, arguments, strict=False)]
+
+
+def _argument(name: str, argument: Argument, value: Any) -> Any:
+    if argument.type is not str:
+        try:
+            return msgspec.convert(value, type=argument.type)
+        except msgspec.ValidationError as exc:
+            raise JsonRpcInvalidParams(f"{name}: {argument.name}: {_readable(exc)}") from None
+    if not isinstance(value, str) or not (value.strip() or argument.may_be_empty):
+        raise JsonRpcInvalidParams(f"{name}: {argument.name} must be a non-empty string, got {value!r}")
+    return value
 
 
 def _readable(exc: msgspec.ValidationError) -> str:

@@ -97,7 +97,9 @@ def _nested_structs() -> list[type]:
     seen: dict[type, None] = {}
     roots = [s.params for s in REQUESTS.values()] + [s.result for s in REQUESTS.values()]
     roots += [s.params for s in NOTIFICATIONS.values()]
-    pending = list(roots)
+    arguments = [t for c in COMMANDS.values() for a in c.arguments for t in _struct_types(a.type)]
+    seen.update(dict.fromkeys(arguments))  # a command's argument is named only in its table
+    pending = [*roots, *arguments]
     while pending:
         for field in msgspec.structs.fields(pending.pop(0)):
             for candidate in _struct_types(field.type):
@@ -120,7 +122,8 @@ a test fails when this file and the module differ. Standard LSP comes first (cod
 diagnostics, hover, `$/progress`, `window/showMessage`, `workspace/applyEdit`,
 `workspace/codeLens/refresh`); the methods below are what LSP has no word for.
 
-Conventions: field names are snake_case as written here; every field is always present
+Conventions: field names are as written here (snake_case, but camelCase in a located
+comment and a finding, `startLine`); every field is always present
 (the default column says what a field holds when there is nothing to say); times are unix
 seconds (float); each notification carries the whole object, so a client replaces rather
 than merges. Params that do not match get a JSON-RPC
@@ -139,6 +142,10 @@ review or task gets -32602 too.
 - `initializationOptions.tickSpecItems`: `"ask"` (default: a `window/showMessageRequest` offers
   to tick the spec item of a merged task), `"always"` (send the `workspace/applyEdit` at once) or
   `"never"`. Ticking always goes through `workspace/applyEdit`, never behind the user's back.
+- `initializationOptions.findingDiagnostics` (default `true`): the model reviewer's placed
+  findings on a pending review are published as Information diagnostics (source
+  `oompa reviewer`) on the `oompa-git:` URIs of the diff's sides, and cleared when the review
+  ends. The VS Code extension turns it off: it shows them as comment threads.
 
 ## Linking spec.md items to tasks
 
@@ -154,6 +161,21 @@ _DOC_TAIL = """## Virtual documents
 `oompa/fileContent`, or with `workspace/textDocumentContent`, which the server registers
 dynamically (scheme `oompa-git`) when the client declares
 `workspace.textDocumentContent.dynamicRegistration`.
+
+## Located comments
+
+A line comment names a file the review changes (its path in the reviewed version; a renamed
+file's old path is accepted too), a side — `head` (the worker's version) or `base` (the merge
+base's, for lines the change removed) — and 1-based inclusive lines on that side. The server
+checks each against the review's diff and refuses the whole command with -32602 naming the
+first comment it cannot place. The worker's next turn reads each as:
+
+```
+- `src/calc.py` lines 5-6 (your version):
+    | def divide(a, b):
+    |     return a / b
+  Guard against b == 0.
+```
 """
 
 

@@ -42,6 +42,7 @@ from oompa_lsp.core.tasks import TASK_STATES
 from oompa_lsp.engine.swarm import Swarm
 
 from . import protocol as p, wire
+from .finding_marks import FindingMarks
 from .forwarding import Forwarder
 from .outlet import EditorOutlet
 from .progress import SwarmProgress
@@ -72,6 +73,7 @@ class OompaServer(LanguageServer):
         self.root: Path | None = None
         self.options = p.Options()
         self.rendering = Renderer(self)
+        self.finding_marks = FindingMarks(self)
         self.swarm_progress = SwarmProgress(self)
         self.forwarder = Forwarder(EditorOutlet(self), lambda: self.snapshot, lambda: self.viewer)
         self.ready = asyncio.Event()

@@ -33,8 +33,10 @@ from oompa_lsp.adapters.run_log import RunLog, SwarmLock
 from oompa_lsp.core.commands import Approve, CancelTask, Command, Reject, Requeue, ResumeQueue, StopSwarm
 from oompa_lsp.core.errors import EngineRequestError, OompaError, SwarmLocked
 from oompa_lsp.core.events import Event, SwarmStopped, TaskSeen
+from oompa_lsp.core.review_notes import LineComment
 from oompa_lsp.core.snapshot import ReviewView, Snapshot
-from oompa_lsp.core.tasks import TASK_STATES
+from oompa_lsp.core.tasks import TASK_STATES, Task
+from oompa_lsp.engine.review_places import check_comments
 from oompa_lsp.engine.swarm import ChangedFileView, ReviewDiff, Swarm, SwarmResult
 
 logger = logging.getLogger(__name__)
@@ -181,19 +183,26 @@ class Session:
 
     # -- commands ---------------------------------------------------------------------------
 
-    async def approve(self, review_id: str) -> str:
-        self._require_review(review_id)
+    async def approve(self, review_id: str, notes: list[LineComment] | None = None) -> str:
+        checked = await self._checked_comments(self._require_review(review_id), notes or [])
         if self.mode == "viewer":
-            return await self._post(Approve(review_id=review_id))
-        self.swarm.approve(review_id)
-        return f"approved {review_id}"
+            return await self._post(Approve(review_id=review_id, comments=list(checked)))
+        self.swarm.approve(review_id, checked)
+        return f"approved {review_id}" + (f" with {len(checked)} note(s)" if checked else "")
 
-    async def reject(self, review_id: str, feedback: str) -> str:
-        self._require_review(review_id)
+    async def reject(self, review_id: str, feedback: str, comments: list[LineComment] | None = None) -> str:
+        checked = await self._checked_comments(self._require_review(review_id), comments or [])
         if self.mode == "viewer":
-            return await self._post(Reject(review_id=review_id, feedback=feedback))
-        self.swarm.reject(review_id, feedback)
-        return f"rejected {review_id}"
+            return await self._post(Reject(review_id=review_id, feedback=feedback, comments=list(checked)))
+        self.swarm.reject(review_id, feedback, checked)
+        return f"rejected {review_id}" + (f" with {len(checked)} line comment(s)" if checked else "")
+
+    async def _checked_comments(self, review: ReviewView, comments: list[LineComment]) -> tuple[LineComment, ...]:
+        """Each comment with its lines' text; EngineRequestError naming a place the change has not."""
+        if not comments:
+            return ()
+        repo = self.swarm.repo
+        return await anyio.to_thread.run_sync(check_comments, repo, review.base, review.head, comments)
 
     async def requeue(self, task_id: str) -> str:
         if self.mode == "viewer":
@@ -222,9 +231,13 @@ class Session:
             return await anyio.to_thread.run_sync(self.swarm.review_diff, review_id)
         review = self._require_review(review_id)
         files = await anyio.to_thread.run_sync(self.swarm.repo.changed_files, review.base, review.head)
-        return ReviewDiff(
-            review_id, review.task_id, review.base, review.head, [ChangedFileView(f.path, f.status) for f in files]
-        )
+        files_view = [ChangedFileView(f.path, f.status, f.old_path) for f in files]
+        return ReviewDiff(review_id, review.task_id, review.base, review.head, files_view, review.findings)
+
+    async def task_of(self, task_id: str) -> Task | None:
+        """The task as its file says now (None when no state folder holds a readable one)."""
+        found = await anyio.to_thread.run_sync(self.swarm.store.get, task_id)
+        return found[1] if found is not None else None
 
     def _require_review(self, review_id: str) -> ReviewView:
         review = self.snapshot.reviews.get(review_id)

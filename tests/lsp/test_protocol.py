@@ -33,7 +33,7 @@ def test_bad_request_params_name_the_problem():
 def test_command_arguments_are_checked_by_count_and_type():
     assert p.command_arguments(p.REJECT, ("rv1", "fix the test")) == ["rv1", "fix the test"]
     assert p.command_arguments(p.REJECT, ("rv1",)) == ["rv1"]
-    with pytest.raises(JsonRpcInvalidParams, match=r"oompa.approve takes \[review_id\], got 0"):
+    with pytest.raises(JsonRpcInvalidParams, match=r"oompa.approve takes \[review_id, notes\], got 0"):
         p.command_arguments(p.APPROVE, ())
     with pytest.raises(JsonRpcInvalidParams, match="task_id must be a non-empty string"):
         p.command_arguments(p.REQUEUE, (7,))

@@ -117,7 +117,7 @@ async def test_bad_params_get_an_error_naming_the_problem(repo, clients):
         await client.request("oompa/diff", {"review": "rv1"})
     with pytest.raises(JsonRpcException, match="no pending review 'nope'"):
         await client.request("oompa/diff", {"review_id": "nope"})
-    with pytest.raises(JsonRpcException, match=r"oompa.approve takes \[review_id\], got 0"):
+    with pytest.raises(JsonRpcException, match=r"oompa.approve takes \[review_id, notes\], got 0"):
         await client.command("oompa.approve")
     with pytest.raises(JsonRpcException, match="ref must be a commit sha"):
         await client.request("oompa/fileContent", {"uri": "oompa-git:/a.py?ref=HEAD"})

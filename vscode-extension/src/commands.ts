@@ -9,7 +9,9 @@ import * as vscode from "vscode";
 import { Command, InternalCommand, STATUS_SCHEME } from "./contributions";
 import type { SwarmMirror } from "./mirror";
 import { Request, ServerCommand, decodeCommandResult, decodeSnapshot, type CommandResult, type ReviewView, type TaskView } from "./protocol";
+import type { ReviewComments } from "./reviewComments";
 import { reviewIdOf, type ReviewDiffs } from "./reviewDiff";
+import type { ReviewSummaries } from "./reviewSummary";
 import { ServerUnavailableError, type ServerConnection } from "./server";
 import { renderStatus } from "./status";
 import type { TreeNode } from "./trees";
@@ -18,6 +20,8 @@ export interface CommandContext {
   connection: ServerConnection;
   mirror: SwarmMirror;
   diffs: ReviewDiffs;
+  comments: ReviewComments;
+  summaries: ReviewSummaries;
   log: vscode.LogOutputChannel;
   statusDocument: StatusDocument;
 }
@@ -37,6 +41,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     [Command.showLogs, () => Promise.resolve(ctx.log.show())],
     [Command.restartServer, () => restartServer(ctx)],
     [Command.resumeQueue, () => serverCommand(ctx, ServerCommand.resumeQueue, [], "resume the merge queue")],
+    [Command.showReviewSummary, (target) => showReviewSummary(ctx, target)],
     [InternalCommand.openTask, (target) => openTask(ctx, target)],
     [InternalCommand.openReviewFile, (reviewId, path) => openReviewDiff(ctx, reviewId, path)],
   ];
@@ -139,24 +144,49 @@ async function approveReview(ctx: CommandContext, target: unknown): Promise<bool
   if (reviewId === undefined) {
     return false;
   }
-  await serverCommand(ctx, ServerCommand.approve, [reviewId], `approve review ${reviewId}`);
-  await ctx.diffs.close(reviewId);
-  vscode.window.setStatusBarMessage(`Oompa: approved ${describeReview(ctx, reviewId)}; it goes to the merge queue`, 5000);
+  // the reviewer's draft comments go with an approval as notes for the log; they do not block it
+  const notes = ctx.comments.toSend(reviewId, false);
+  const args = notes.length > 0 ? [reviewId, notes] : [reviewId];
+  await serverCommand(ctx, ServerCommand.approve, args, `approve review ${reviewId}`);
+  await endReview(ctx, reviewId);
+  const withNotes = notes.length > 0 ? ` with ${notes.length} note(s)` : "";
+  vscode.window.setStatusBarMessage(`Oompa: approved ${describeReview(ctx, reviewId)}${withNotes}; it goes to the merge queue`, 5000);
   return true;
 }
 
+/** "Request Changes": every draft comment and included finding, with an overall note, as one rejection. */
 async function rejectReview(ctx: CommandContext, target: unknown, givenFeedback: unknown): Promise<boolean> {
-  const reviewId = reviewIdFrom(target) ?? (await pickReview(ctx, "Reject which review?"));
+  const reviewId = reviewIdFrom(target) ?? (await pickReview(ctx, "Request changes on which review?"));
   if (reviewId === undefined) {
     return false;
   }
-  const feedback = typeof givenFeedback === "string" && givenFeedback.trim() ? givenFeedback : await askFeedback(ctx, reviewId);
+  const comments = ctx.comments.toSend(reviewId, true);
+  const given = typeof givenFeedback === "string" && givenFeedback.trim() ? givenFeedback : undefined;
+  const feedback = given ?? (await askFeedback(ctx, reviewId, comments.length));
   if (feedback === undefined) {
     return false;
   }
-  await serverCommand(ctx, ServerCommand.reject, [reviewId, feedback], `reject review ${reviewId}`);
+  const args = comments.length > 0 ? [reviewId, feedback, comments] : [reviewId, feedback];
+  await serverCommand(ctx, ServerCommand.reject, args, `request changes on review ${reviewId}`);
+  await endReview(ctx, reviewId);
+  const sent = comments.length > 0 ? ` with ${comments.length} line comment(s)` : "";
+  vscode.window.setStatusBarMessage(`Oompa: requested changes on ${describeReview(ctx, reviewId)}${sent}; they go back to the worker`, 5000);
+  return true;
+}
+
+async function endReview(ctx: CommandContext, reviewId: string): Promise<void> {
+  await ctx.comments.sent(reviewId);
+  ctx.summaries.close(reviewId);
   await ctx.diffs.close(reviewId);
-  vscode.window.setStatusBarMessage(`Oompa: rejected ${describeReview(ctx, reviewId)}; the feedback goes back to the worker`, 5000);
+}
+
+async function showReviewSummary(ctx: CommandContext, target: unknown): Promise<boolean> {
+  const reviewId = reviewIdFrom(target) ?? (await pickReview(ctx, "Show the summary of which review?"));
+  if (reviewId === undefined) {
+    return false;
+  }
+  await ensureServer(ctx);
+  await ctx.summaries.show(reviewId);
   return true;
 }
 
@@ -189,9 +219,17 @@ async function findTaskFile(taskId: string): Promise<vscode.Uri | undefined> {
   return found;
 }
 
-async function askFeedback(ctx: CommandContext, reviewId: string): Promise<string | undefined> {
+async function askFeedback(ctx: CommandContext, reviewId: string, comments: number): Promise<string | undefined> {
+  if (comments > 0) {
+    return vscode.window.showInputBox({
+      title: `Request changes on ${describeReview(ctx, reviewId)} (${comments} line comment(s))`,
+      prompt: "An overall note for the worker (optional): the line comments go with it.",
+      placeHolder: "e.g. Close: see the comments.",
+      ignoreFocusOut: true,
+    });
+  }
   return vscode.window.showInputBox({
-    title: `Reject ${describeReview(ctx, reviewId)}`,
+    title: `Request changes on ${describeReview(ctx, reviewId)}`,
     prompt: "What should the worker change? This goes back to the worker as review feedback.",
     placeHolder: "e.g. The new function has no test for an empty list.",
     ignoreFocusOut: true,

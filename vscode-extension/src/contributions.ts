@@ -18,6 +18,16 @@ export const Command = {
   restartServer: "oompa-vscode.restartServer",
   resumeQueue: "oompa-vscode.resumeQueue",
   showRunReport: "oompa-vscode.showRunReport",
+  showReviewSummary: "oompa-vscode.showReviewSummary",
+} as const;
+
+/** The comment threads' actions on a review's diff (in the comments UI only, not the palette). */
+export const CommentCommand = {
+  add: "oompa-vscode.addReviewComment",
+  deleteDraft: "oompa-vscode.deleteReviewComment",
+  include: "oompa-vscode.includeFinding",
+  exclude: "oompa-vscode.excludeFinding",
+  resolve: "oompa-vscode.resolveFinding",
 } as const;
 
 /** Commands used only from tree items (not in the palette, not in package.json). */

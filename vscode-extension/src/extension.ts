@@ -13,8 +13,11 @@ import * as vscode from "vscode";
 import { StatusDocument, registerCommands } from "./commands";
 import { Command, ContextKey, SERVER_COMMAND_SETTING, SETTING_SECTION, STATUS_SCHEME, View } from "./contributions";
 import { SwarmMirror } from "./mirror";
-import { CONTENT_SCHEME, Request, decodeReviewDiff } from "./protocol";
-import { ReviewDiffs } from "./reviewDiff";
+import { CONTENT_SCHEME, Request, decodeReviewDiff, type ReviewDiff } from "./protocol";
+import { ReviewComments } from "./reviewComments";
+import { ReviewDiffs, reviewIdOf } from "./reviewDiff";
+import { DraftStore } from "./reviewNotes";
+import { ReviewSummaries } from "./reviewSummary";
 import { ServerConnection } from "./server";
 import { registerRunReport } from "./runReport";
 import { resolveServerCommand } from "./serverCommand";
@@ -27,6 +30,7 @@ export interface OompaApi {
   readonly connection: ServerConnection;
   readonly mirror: SwarmMirror;
   readonly views: { workers: NodeTreeProvider; tasks: NodeTreeProvider; reviews: NodeTreeProvider };
+  readonly review: { comments: ReviewComments; summaries: ReviewSummaries };
   statusBarText(): string;
 }
 
@@ -49,6 +53,7 @@ export function activate(context: vscode.ExtensionContext): OompaApi {
     reportFailure: (message, actions) => showFailure(message, actions, log),
   });
   const diffs = new ReviewDiffs(connection);
+  const review = reviewParts(context, connection, diffs, mirror);
   const statusDocument = new StatusDocument();
   const views = createViews(mirror, connection);
   const statusItem = createStatusItem(connection, mirror);
@@ -64,7 +69,11 @@ export function activate(context: vscode.ExtensionContext): OompaApi {
     vscode.window.registerTreeDataProvider(View.reviews, views.reviews),
     vscode.workspace.registerTextDocumentContentProvider(CONTENT_SCHEME, diffs),
     vscode.workspace.registerTextDocumentContentProvider(STATUS_SCHEME, statusDocument),
-    ...registerCommands({ connection, mirror, diffs, log, statusDocument }),
+    diffs,
+    review.comments,
+    review.summaries,
+    ...review.watchers,
+    ...registerCommands({ connection, mirror, diffs, ...review, log, statusDocument }),
     ...registerRunReport(connection, log),
     ...watchMirror(mirror, views),
     elapsedTicker(mirror, views.workers),
@@ -82,7 +91,54 @@ export function activate(context: vscode.ExtensionContext): OompaApi {
     log.warn("the workspace is not trusted: the server and agents are not started");
     void connection.restrict();
   }
-  return { connection, mirror, views, statusBarText: () => statusItem.text };
+  return { connection, mirror, views, review, statusBarText: () => statusItem.text };
+}
+
+/** Comments and the summary go with a review's diff; both end when the review is no longer pending. */
+interface ReviewParts {
+  comments: ReviewComments;
+  summaries: ReviewSummaries;
+  watchers: vscode.Disposable[];
+}
+
+function reviewParts(context: vscode.ExtensionContext, connection: ServerConnection, diffs: ReviewDiffs, mirror: SwarmMirror): ReviewParts {
+  const fetchDiff = async (reviewId: string): Promise<ReviewDiff> => decodeReviewDiff(await connection.request(Request.diff, { review_id: reviewId }));
+  const comments = new ReviewComments(new DraftStore(context.workspaceState), fetchDiff);
+  const summaries = new ReviewSummaries(connection);
+  const opened = diffs.onDidOpen((diff) => {
+    comments.show(diff);
+    void summaries.show(diff.review_id).catch(() => undefined); // the diff is what matters; the summary follows
+  });
+  const ended = mirror.onChange((parts) => {
+    if (!parts.has("reviews")) {
+      return;
+    }
+    const pending = new Set(mirror.reviews.map((r) => r.review_id));
+    for (const reviewId of comments.shownReviews().filter((id) => !pending.has(id))) {
+      void comments.sent(reviewId);
+      summaries.close(reviewId);
+    }
+  });
+  // diff tabs VS Code restored after a reload get their drafts and findings back
+  const restored = connection.onDidChangeState((state) => {
+    if (state === "running") {
+      void restoreOpenReviews(comments, fetchDiff);
+    }
+  });
+  return { comments, summaries, watchers: [opened, restored, { dispose: ended }] };
+}
+
+async function restoreOpenReviews(comments: ReviewComments, fetchDiff: (reviewId: string) => Promise<ReviewDiff>): Promise<void> {
+  const open = vscode.window.tabGroups.all
+    .flatMap((group) => group.tabs)
+    .map((tab) => (tab.input instanceof vscode.TabInputTextDiff ? reviewIdOf(tab.input.modified) : undefined));
+  for (const reviewId of new Set(open.filter((id): id is string => id !== undefined))) {
+    try {
+      comments.show(await fetchDiff(reviewId));
+    } catch {
+      // the review is over: its tab shows a diff nobody can act on any more
+    }
+  }
 }
 
 export async function deactivate(): Promise<void> {

@@ -24,6 +24,7 @@ export const Request = {
   diff: "oompa/diff",
   fileContent: "oompa/fileContent",
   report: "oompa/report",
+  reviewSummary: "oompa/reviewSummary",
 } as const;
 
 /** Server-side command ids (`workspace/executeCommand`); arguments are positional. */
@@ -167,6 +168,28 @@ export interface DiffFile {
   old_path?: string;
 }
 
+/** head: the worker's version of a file; base: the merge base's (lines the change removed). */
+export type Side = "head" | "base";
+
+/** A line comment, as `oompa.reject` and `oompa.approve` take it (camelCase on the wire). */
+export interface LocatedComment {
+  path: string;
+  side: Side;
+  startLine: number;
+  endLine: number;
+  body: string;
+}
+
+/** One of the model reviewer's numbered issues; `path` null: no place in the code. */
+export interface DiffFinding {
+  number: number;
+  text: string;
+  path: string | null;
+  side: Side;
+  startLine: number | null;
+  endLine: number | null;
+}
+
 /** The result of `oompa/diff` and of the `oompa.openDiff` command. */
 export interface ReviewDiff {
   review_id: string;
@@ -174,6 +197,7 @@ export interface ReviewDiff {
   base: string;
   head: string;
   files: DiffFile[];
+  findings: DiffFinding[];
 }
 
 export type LogLevel = "info" | "warning" | "error";
@@ -439,7 +463,29 @@ export function decodeReviewDiff(value: unknown, where = "diff"): ReviewDiff {
     base: str(o, "base", where),
     head: str(o, "head", where),
     files: list(o.files, `${where}.files`, decodeDiffFile),
+    findings: list(o.findings, `${where}.findings`, decodeFinding),
   };
+}
+
+function optNum(o: Fields, key: string, where: string): number | null {
+  return o[key] === undefined || o[key] === null ? null : num(o, key, where);
+}
+
+function decodeFinding(value: unknown, where: string): DiffFinding {
+  const o = asObject(value, where);
+  return {
+    number: num(o, "number", where),
+    text: str(o, "text", where),
+    path: optStr(o, "path", where) ?? null,
+    side: oneOf(o, "side", where, ["head", "base"] as const),
+    startLine: optNum(o, "startLine", where),
+    endLine: optNum(o, "endLine", where),
+  };
+}
+
+/** `oompa/reviewSummary`: the review's summary as markdown. */
+export function decodeReviewSummary(value: unknown, where = "reviewSummary"): string {
+  return str(asObject(value, where), "markdown", where);
 }
 
 export function decodeFileContent(value: unknown, where = "fileContent"): string {

@@ -13,13 +13,19 @@ const REVIEW_FRAGMENT = "review=";
 /** More tabs than this at once helps nobody: the Reviews view lists every file. */
 const MAX_TABS_PER_REVIEW = 12;
 
-export class ReviewDiffs implements vscode.TextDocumentContentProvider {
+export class ReviewDiffs implements vscode.TextDocumentContentProvider, vscode.Disposable {
+  private readonly opened = new vscode.EventEmitter<ReviewDiff>();
+  /** A review's diff was opened (its comments and summary go with it). */
+  readonly onDidOpen = this.opened.event;
+
   constructor(private readonly connection: ServerConnection) {}
 
+  dispose(): void {
+    this.opened.dispose();
+  }
+
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
-    // the server's own URI: without our fragment, and not re-encoded (`?ref=` must stay as sent)
-    const serverUri = uri.with({ fragment: "" }).toString(true);
-    return decodeFileContent(await this.connection.request(Request.fileContent, { uri: serverUri }));
+    return decodeFileContent(await this.connection.request(Request.fileContent, { uri: serverUriOf(uri) }));
   }
 
   async diffOf(reviewId: string): Promise<ReviewDiff> {
@@ -36,6 +42,7 @@ export class ReviewDiffs implements vscode.TextDocumentContentProvider {
     for (const [index, file] of files.entries()) {
       await this.openFile(diff, file, index === 0);
     }
+    this.opened.fire(diff);
     return diff;
   }
 
@@ -57,7 +64,12 @@ export class ReviewDiffs implements vscode.TextDocumentContentProvider {
   }
 }
 
-function withReview(uri: vscode.Uri, reviewId: string): vscode.Uri {
+/** The server's own URI: without our fragment, and not re-encoded (`?ref=` must stay as sent). */
+export function serverUriOf(uri: vscode.Uri): string {
+  return uri.with({ fragment: "" }).toString(true);
+}
+
+export function withReview(uri: vscode.Uri, reviewId: string): vscode.Uri {
   if (uri.scheme !== CONTENT_SCHEME) {
     return uri;
   }

@@ -220,6 +220,8 @@ export class ServerConnection implements vscode.Disposable {
       ],
       outputChannel: this.options.log,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
+      // the model's findings are comment threads on the diff here (reviewComments.ts), not squiggles
+      initializationOptions: { findingDiagnostics: false },
       middleware: {
         // code lenses run server commands: some are better served by the client's commands
         executeCommand: (serverCommand, args, next): vscode.ProviderResult<unknown> => {

@@ -28,7 +28,25 @@ describe("the extension manifest", () => {
     }
     assert.deepEqual(
       manifest.contributes.commands.map((c) => c.title).sort(),
-      ["Approve Review", "Open Review Diff", "Reject Review", "Requeue Task", "Restart Server", "Resume Merge Queue", "Show Logs", "Show Run Report", "Show Status", "Start Swarm", "Stop Swarm"],
+      [
+        "Add Comment",
+        "Approve Review",
+        "Delete Comment",
+        "Include in Request for Changes",
+        "Leave out of Request for Changes",
+        "Open Review Diff",
+        "Request Changes",
+        "Requeue Task",
+        "Resolve Finding",
+        "Restart Server",
+        "Resume Merge Queue",
+        "Show Logs",
+        "Show Review Summary",
+        "Show Run Report",
+        "Show Status",
+        "Start Swarm",
+        "Stop Swarm",
+      ],
     );
   });
 

@@ -13,7 +13,7 @@ const SEEN_TIMEOUT_MS = 60_000;
 export async function seeRunReport(page: Page, workers: number, screenshots: string): Promise<string> {
   await runFromPalette(page, "Oompa: Show Run Report");
   // a webview is an iframe holding the page's own iframe
-  const report = page.frameLocator("iframe.webview").frameLocator("iframe#active-frame");
+  const report = page.frameLocator("iframe.webview").last().frameLocator("iframe#active-frame");
   const lanes = report.locator('#timeline g[id^="lane-"]');
   await lanes.last().waitFor({ state: "attached", timeout: SEEN_TIMEOUT_MS });
   const laneIds: string[] = [];

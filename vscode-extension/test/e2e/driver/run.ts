@@ -7,13 +7,17 @@
  *  2. UI level: the packaged .vsix is installed; "Oompa: Start Swarm" is run from the command
  *     palette; the lenses, the Tasks view and a review's diff editor are seen on screen
  *     (screenshots saved to docs/screenshots/), one review approved with the editor-title
- *     button, the other rejected from the Reviews view with feedback typed in VS Code's input box (its
- *     second round comes back). Then, in Restricted Mode, the extension says why it starts
- *     nothing.
+ *     button; on the other's diff a line comment on each of its two files (VS Code's comments
+ *     UI), sent with Request Changes and a note typed in VS Code's input box: the worker's next
+ *     prompt holds both with their paths and lines, and the fix merges. Then, in Restricted
+ *     Mode, the extension says why it starts nothing.
  *
  * Each run gets its own temporary folder (workspace, profile, logs); afterwards no process
  * started from it may be left (the language server and its agents included).
- * Options: `--api` or `--ui` to run one part; OOMPA_E2E_KEEP=1 keeps the temporary folder;
+ *  3. API level, the model's findings: a model+human review whose scripted reviewer names
+ *     places; its findings appear as threads on the diff, one goes with a request for changes.
+ *
+ * Options: `--api` or `--ui` to run one part (`--review`: only the findings suite); OOMPA_E2E_KEEP=1 keeps the temporary folder;
  * OOMPA_E2E_VERBOSE=1 prints all of the workbench's log; OOMPA_E2E_CACHE moves the code-server
  * cache; OOMPA_E2E_CHROMIUM names the browser.
  */
@@ -26,7 +30,7 @@ import { CodeServer, EXTENSION_DIR, REPO_DIR, installCodeServer, installVsix, ma
 import { endProcesses, lingeringProcesses, processesWorkingIn } from "./processes";
 import { runUiScenario, runUntrustedScenario } from "./ui";
 import { launchBrowser, runExtensionTests } from "./workbench";
-import { VENV_SERVER, makeWorkspace } from "./workspace";
+import { VENV_SERVER, makeWorkspace, type WorkspaceOptions } from "./workspace";
 
 const API_TESTS = path.join(EXTENSION_DIR, "out", "test", "e2e", "api", "index.js");
 const VSIX = path.join(EXTENSION_DIR, "oompa-vscode.vsix");
@@ -52,21 +56,23 @@ async function timed(name: string, work: () => Promise<string>): Promise<Outcome
   }
 }
 
-async function apiLevel(binary: string, browser: Browser, root: string): Promise<string> {
-  const facts = makeWorkspace(path.join(root, "api"), { serverSetting: true });
-  const profile = makeProfile(path.join(root, "api"));
-  const env = { OOMPA_E2E_FACTS: JSON.stringify(facts) };
-  const server = await CodeServer.start(binary, profile, facts.folder, path.join(root, "api", "code-server.log"), env);
+/** One API-level suite (test/e2e/api/<suite>.test.ts) in a workbench of its own, on its own workspace. */
+async function apiLevel(binary: string, browser: Browser, root: string, suite = "extension", options: Partial<WorkspaceOptions> = {}): Promise<string> {
+  const dir = path.join(root, suite === "extension" ? "api" : `api-${suite}`);
+  const facts = makeWorkspace(dir, { serverSetting: true, ...options });
+  const profile = makeProfile(dir);
+  const env = { OOMPA_E2E_FACTS: JSON.stringify(facts), OOMPA_E2E_SUITE: suite };
+  const server = await CodeServer.start(binary, profile, facts.folder, path.join(dir, "code-server.log"), env);
   try {
     const run = await runExtensionTests(browser, server, facts.folder, EXTENSION_DIR, API_TESTS, API_TIMEOUT_MS);
-    fs.writeFileSync(path.join(root, "api", "extension-host.log"), run.output.join("\n"));
+    fs.writeFileSync(path.join(dir, "extension-host.log"), run.output.join("\n"));
     if (run.exitCode !== 0) {
       throw new Error(run.exitCode === -1 ? `the API tests did not finish within ${API_TIMEOUT_MS / 1000} s` : `the API tests failed (exit ${run.exitCode})`);
     }
-    return "extension-host tests passed";
+    return `extension-host tests (${suite}) passed`;
   } finally {
     await server.stop();
-    await noneLeft(path.join(root, "api"));
+    await noneLeft(dir);
   }
 }
 
@@ -140,7 +146,7 @@ function checkPrerequisites(): void {
 }
 
 async function main(): Promise<number> {
-  const only = process.argv.includes("--api") ? "api" : process.argv.includes("--ui") ? "ui" : "both";
+  const only = process.argv.includes("--api") ? "api" : process.argv.includes("--ui") ? "ui" : process.argv.includes("--review") ? "review" : "both";
   checkPrerequisites();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "oompa-e2e-"));
   const outcomes: Outcome[] = [];
@@ -149,10 +155,14 @@ async function main(): Promise<number> {
   if (outcomes[0]?.ok) {
     const browser = await launchBrowser();
     try {
-      if (only !== "ui") {
+      if (only === "api" || only === "both") {
         outcomes.push(await timed("API-level tests in the extension host", () => apiLevel(binary, browser, root)));
       }
-      if (only !== "api") {
+      if (only !== "ui") {
+        const review = { review: "model+human" } as const;
+        outcomes.push(await timed("API-level tests of the model's findings on a diff", () => apiLevel(binary, browser, root, "findings", review)));
+      }
+      if (only === "ui" || only === "both") {
         outcomes.push(await timed("UI-level run of the packaged .vsix", () => uiLevel(binary, browser, root)));
         outcomes.push(await timed("UI-level run in an untrusted workspace", () => untrustedLevel(binary, browser, root)));
       }

@@ -4,9 +4,10 @@
  * Trusted workspace: open spec.md, run "Oompa: Start Swarm" from the command palette, see the
  * swarm's code lenses on spec.md and the tasks in the Tasks view (screenshot), click a review
  * in the Reviews view to get the diff editor (screenshot), approve it with the editor-title
- * button and see it leave the Reviews view; reject the other one with its button in the
- * Reviews view, typing the feedback in the box VS Code asks with, and see its second round
- * come back with the worker having been given that feedback; stop the swarm.
+ * button and see it leave the Reviews view; on the other one's diff, add a line comment on each
+ * of its two files with VS Code's comments UI and click Request Changes, typing an overall note
+ * in the box VS Code asks with; see its second round come back with the worker having been
+ * given the note and both comments (paths and lines), approve it and see it merged; stop the swarm.
  *
  * Untrusted workspace: the status item says "restricted", "Oompa: Start Swarm" explains why
  * nothing starts, and no language server runs.
@@ -47,24 +48,35 @@ export async function runUiScenario(browser: Browser, server: CodeServer, facts:
     const approve = page.locator(".editor-actions .action-label[aria-label^='Approve Review']").first();
     await clickUntilShown(review, approve);
     await page.locator(".editor-container .monaco-diff-editor").first().waitFor({ timeout: SEEN_TIMEOUT_MS });
+    // the review's summary opens beside its diff (a webview: two frames deep)
+    const summary = page.frameLocator("iframe.webview.ready").last().frameLocator("#active-frame").locator("h1", { hasText: `Review ${firstTask}` });
+    await summary.first().waitFor({ timeout: SEEN_TIMEOUT_MS });
     const diff = path.join(screenshots, "vscode-review.png");
     await page.screenshot({ path: diff });
     await approve.click();
     await review.waitFor({ state: "detached", timeout: SEEN_TIMEOUT_MS });
     await page.locator(".codelens-decoration", { hasText: /1 merged/ }).first().waitFor({ timeout: SEEN_TIMEOUT_MS });
 
-    await rejectWithFeedback(page, secondTask);
-    await row(pane(page, "Reviews"), `${secondTask}`).filter({ hasText: "round 2" }).waitFor({ timeout: SEEN_TIMEOUT_MS });
+    const commented = await requestChangesWithLineComments(page, facts, secondTask, screenshots);
+    const roundTwo = row(pane(page, "Reviews"), `${secondTask}`).filter({ hasText: "round 2" });
+    await roundTwo.waitFor({ timeout: SEEN_TIMEOUT_MS });
     const told = feedbackTheWorkerGot(facts, secondTask);
-    if (!told.includes(FEEDBACK)) {
-      throw new Error(`the worker's second turn on ${secondTask} did not carry the feedback; its prompt: ${told.slice(0, 400)}`);
+    for (const expected of [FEEDBACK, ...commented]) {
+      if (!told.includes(expected)) {
+        throw new Error(`the worker's second turn on ${secondTask} lacks ${JSON.stringify(expected)}; its prompt: ${told.slice(0, 800)}`);
+      }
     }
+    // the fix lands: round 2 approved from its diff editor, and the merged count says so
+    await clickUntilShown(roundTwo, approve);
+    await approve.click();
+    await page.locator(".codelens-decoration", { hasText: /2 merged/ }).first().waitFor({ timeout: SEEN_TIMEOUT_MS });
 
     await runFromPalette(page, "Oompa: Stop Swarm");
     const report = await seeRunReport(page, 2, screenshots);
-    const shots = [overview, diff].map((s) => path.basename(s)).join(", ");
+    const shots = [overview, diff, "vscode-line-comments.png"].map((s) => path.basename(s)).join(", ");
     return `lens "${lens}" and task ${firstTask} seen; ${firstTask} approved from the diff editor's title; ` +
-      `${secondTask} rejected from the Reviews view with typed feedback, round 2 came back; screenshots ${shots}; ${report}`;
+      `${secondTask}: two line comments on two files sent with Request Changes, the worker's next prompt held both, ` +
+      `round 2 approved and merged; screenshots ${shots}; ${report}`;
   } catch (error) {
     await printOnScreen(page, "code lenses", ".codelens-decoration");
     await printOnScreen(page, "editor tabs", ".tabs-container .tab .label-name");
@@ -93,18 +105,60 @@ export async function runUntrustedScenario(browser: Browser, server: CodeServer,
   }
 }
 
-/** Clicks the review's Reject button in the Reviews view and types the feedback VS Code asks for. */
-async function rejectWithFeedback(page: Page, taskId: string): Promise<void> {
-  const review = row(pane(page, "Reviews"), taskId);
-  await review.hover(); // the row's inline buttons show on hover
-  const reject = review.locator(".action-label[aria-label^='Reject Review']").first();
-  await reject.waitFor({ timeout: SEEN_TIMEOUT_MS });
-  await reject.click();
+/**
+ * Opens the review's diff from the Reviews view, adds a line comment on the first line of each
+ * changed file with VS Code's comments UI (cursor on the line, "Add Comment on Current
+ * Selection", type, "Add Comment"), then clicks the editor title's Request Changes and types
+ * the overall note in the box VS Code asks with. Returns what the worker must be told.
+ */
+async function requestChangesWithLineComments(page: Page, facts: WorkspaceFacts, taskId: string, screenshots: string): Promise<string[]> {
+  const files = facts.changedFiles[taskId] ?? [];
+  const requestChanges = page.locator(".editor-actions .action-label[aria-label^='Request Changes']").first();
+  await clickUntilShown(row(pane(page, "Reviews"), taskId), requestChanges);
+  // the review opens all its files: wait for every tab before picking one
+  for (const file of files) {
+    await page.locator(".tabs-container .tab", { hasText: `${file} (` }).first().waitFor({ timeout: SEEN_TIMEOUT_MS });
+  }
+  const expected: string[] = [];
+  for (const [index, file] of files.entries()) {
+    const comment = `Comment ${index + 1}: name the swarm in ${path.basename(file)}.`;
+    await commentOnFirstLine(page, file, comment);
+    expected.push(`- \`${file}\` line 1 (your version):`, comment);
+  }
+  await page.screenshot({ path: path.join(screenshots, "vscode-line-comments.png") });
+  await requestChanges.click();
   const box = page.locator(".quick-input-widget input.input").first();
   await box.waitFor({ state: "visible", timeout: SEEN_TIMEOUT_MS });
   await box.fill(FEEDBACK);
   await box.press("Enter");
   await page.locator(".quick-input-widget").first().waitFor({ state: "hidden", timeout: SEEN_TIMEOUT_MS });
+  return expected;
+}
+
+/** Brings the diff tab of `file` to the front (the review's tabs are all open), and comments on its first line. */
+async function commentOnFirstLine(page: Page, file: string, text: string): Promise<void> {
+  const group = page.locator(".editor-group-container.active");
+  await page.mouse.move(0, 0); // no tab's hover stays over the tab to click
+  await group.locator(".tab", { hasText: `${file} (` }).first().click();
+  await group.locator(".tab.active", { hasText: `${file} (` }).first().waitFor({ timeout: SEEN_TIMEOUT_MS });
+  // click below the text (the cursor goes to the last line), then to the first line: no line
+  // element of the diff's own (its deleted-lines zones) is in the way
+  const editor = group.locator(".monaco-diff-editor .editor.modified .overflow-guard").first();
+  await editor.waitFor({ timeout: SEEN_TIMEOUT_MS });
+  const box = await editor.boundingBox();
+  if (box === null) {
+    throw new Error(`the diff editor of ${file} is not on screen`);
+  }
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height - 20);
+  await page.keyboard.press("Control+Home");
+  await runFromPalette(page, "Comments: Add Comment on Current Selection");
+  const widget = group.locator(".review-widget").last();
+  const input = widget.locator(".comment-form textarea").first();
+  await input.waitFor({ timeout: SEEN_TIMEOUT_MS });
+  await input.focus();
+  await page.keyboard.type(text);
+  await widget.getByRole("button", { name: "Add Comment" }).first().click();
+  await widget.locator(".review-comment-contents", { hasText: text }).first().waitFor({ timeout: SEEN_TIMEOUT_MS });
 }
 
 /** The prompt of the scripted worker's latest turn on `taskId`, from the call log it keeps. */

@@ -22,17 +22,43 @@ export interface WorkspaceFacts {
   taskIds: string[];
   /** The file each task's agent writes, and the line it writes there. */
   changes: Record<string, { file: string; line: string }>;
+  /** Every file each task's first turn writes (a review of it changes these). */
+  changedFiles: Record<string, string[]>;
 }
 
 export interface WorkspaceOptions {
   /** Set `oompa.server.command` in .vscode/settings.json (else the extension finds `.venv`). */
   serverSetting: boolean;
+  /** `model+human`: a scripted model reviewer approves first, with findings (see reviewerAnswer). */
+  review?: "human" | "model+human";
 }
 
-const TASKS: { id: string; summary: string; spec: string; file: string; line: string }[] = [
+interface TaskSpec {
+  id: string;
+  summary: string;
+  spec: string;
+  file: string;
+  line: string;
+  /** Another file the first turn writes (so a review has two files to comment on). */
+  extra?: { file: string; text: string };
+}
+
+const TASKS: TaskSpec[] = [
   { id: "greeting", summary: "Add a greeting module", spec: "A greeting", file: "greeting.txt", line: "hello from the swarm" },
-  { id: "farewell", summary: "Add a farewell module", spec: "A farewell", file: "farewell.txt", line: "goodbye from the swarm" },
+  {
+    id: "farewell",
+    summary: "Add a farewell module",
+    spec: "A farewell",
+    file: "farewell.txt",
+    line: "goodbye from the swarm",
+    extra: { file: "notes/farewell.md", text: "# Farewell\n\nSaid when the swarm stops.\n" },
+  },
 ];
+
+/** What the scripted model reviewer answers on a task: approved, with findings (one without a place). */
+export function reviewerAnswer(file: string): string {
+  return `Looks right.\nVERDICT: APPROVED\n1. ${file}:1 should end with a full stop\n2. The README does not say what the new file is for\n`;
+}
 
 export function makeWorkspace(root: string, options: WorkspaceOptions): WorkspaceFacts {
   const folder = path.join(root, "project");
@@ -42,7 +68,7 @@ export function makeWorkspace(root: string, options: WorkspaceOptions): Workspac
   git(folder, "config", "user.name", "oompa e2e");
   writeSpec(folder);
   writeTasks(folder);
-  writeConfig(folder, root);
+  writeConfig(folder, root, options.review ?? "human");
   fs.writeFileSync(path.join(folder, "README.md"), "A project the oompa e2e tests drive.\n");
   git(folder, "add", "-A");
   git(folder, "commit", "-q", "-m", "Project, spec and tasks");
@@ -53,6 +79,7 @@ export function makeWorkspace(root: string, options: WorkspaceOptions): Workspac
     folder,
     taskIds: TASKS.map((t) => t.id),
     changes: Object.fromEntries(TASKS.map((t) => [t.id, { file: t.file, line: t.line }])),
+    changedFiles: Object.fromEntries(TASKS.map((t) => [t.id, [t.file, ...(t.extra ? [t.extra.file] : [])]])),
   };
 }
 
@@ -86,12 +113,13 @@ function writeTasks(folder: string): void {
   }
 }
 
-function writeConfig(folder: string, root: string): void {
+function writeConfig(folder: string, root: string, review: "human" | "model+human"): void {
   const script = path.join(root, "agent-script.json");
   fs.writeFileSync(script, `${JSON.stringify(agentScript(), null, 2)}\n`);
   const config = {
     workers: [{ model: "fake:executor", count: 2, iterations: 4, role: "executor", timeout_s: 60 }],
-    review: { mode: "human" },
+    review: { mode: review },
+    ...(review === "model+human" ? { review_model: "fake:reviewer" } : {}),
     worktree: { dir: path.join(root, "worktrees") },
     harnesses: { fake: { command: [VENV_PYTHON, FAKE_AGENT], env: { FAKE_AGENT_SCRIPT: script } } },
   };
@@ -108,13 +136,14 @@ function agentScript(): unknown {
   const perTask = TASKS.map((t): [string, unknown[]] => [
     t.id,
     [
-      { write: { [t.file]: `${t.line}\n` }, sleep: 0.5, final: `Wrote ${t.file}.\n${ready}` },
+      { write: { [t.file]: `${t.line}\n`, ...(t.extra ? { [t.extra.file]: t.extra.text } : {}) }, sleep: 0.5, final: `Wrote ${t.file}.\n${ready}` },
       { write: { [t.file]: `${t.line.toUpperCase()}\n` }, final: `Capitals it is.\n${ready}` },
     ],
   ]);
   return {
     roles: {
       executor: { ...Object.fromEntries(perTask), "*": [{ final: "__DONE__" }] },
+      reviewer: Object.fromEntries(TASKS.map((t) => [t.id, [{ final: reviewerAnswer(t.file) }]])),
       "*": { "*": [{ final: "__DONE__" }] },
     },
   };
