@@ -28,6 +28,7 @@ class SwarmProgress:
     def __init__(self, server: OompaServer) -> None:
         self.server = server
         self._token: str | None = None
+        self._begun: str | None = None  # the token whose `begin` went out: reports only after it
 
     def update(self, phase: str, title: str, percentage: int | None) -> None:
         ls = self.server
@@ -37,7 +38,7 @@ class SwarmProgress:
             if self._token is None:
                 self._token = f"oompa-swarm-{os.getpid()}-{id(ls.snapshot)}-{ls.snapshot.run_id}"
                 in_background(self._begin(self._token, title))
-        elif phase == "report" and self._token in ls.work_done_progress.tokens:
+        elif phase == "report" and self._token is not None and self._token == self._begun:
             ls.work_done_progress.report(self._token, lsp.WorkDoneProgressReport(message=title, percentage=percentage))
         elif phase == "end" and self._token is not None:
             token, self._token = self._token, None
@@ -54,6 +55,9 @@ class SwarmProgress:
             progress.begin(
                 token, lsp.WorkDoneProgressBegin(title="oompa swarm", message=title, percentage=0, cancellable=True)
             )
+            # pygls knows the token from the create on, before the client answered it: a report
+            # sent in that gap would reach the client before its `begin`
+            self._begun = token
             progress.tokens[token].add_done_callback(self._cancelled)
 
     def _cancelled(self, future: Future[Any]) -> None:  # pygls's progress tokens are concurrent Futures
