@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .core import events as ev
+from .core.costs import describe_usage
 from .core.snapshot import BudgetView, Snapshot
 from .core.tasks import Usage
 from .core.usage_limits import describe_limit
@@ -139,9 +140,8 @@ def human_bytes(count: int) -> str:
 
 
 def cost_text(usage: Usage) -> str:
-    tokens = usage.input_tokens + usage.output_tokens
-    cost = f", ${usage.cost_usd:.4f}" if usage.cost_usd is not None else ""
-    return f"{tokens} tokens{cost}" if tokens or usage.cost_usd is not None else "cost unknown"
+    """Tokens and dollars, naming the models whose cost is unknown; "cost unknown" before any turn."""
+    return describe_usage(usage) if usage.tokens or usage.cost_usd is not None or usage.unpriced else "cost unknown"
 
 
 def duration_text(seconds: float) -> str:

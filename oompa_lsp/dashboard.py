@@ -19,9 +19,7 @@ from rich.text import Text
 
 from . import console
 from .core import events as ev
-from .core.costs import describe_usage
 from .core.snapshot import Snapshot, WorkerView
-from .core.tasks import Usage
 
 # Worker states drawn in colour; the quiet ones stay dim.
 _STATE_STYLE = {
@@ -49,7 +47,7 @@ def _header(snapshot: Snapshot, now: float) -> Text:
     text = Text.assemble(
         ("oompa ", "bold"),
         f"run {snapshot.run_id or '-'} on {snapshot.target or '-'} · {snapshot.state} · {elapsed} · ",
-        _cost(snapshot.usage),
+        console.cost_text(snapshot.usage),
     )
     if snapshot.budget is not None:
         text.append(" · budget ", style="dim")
@@ -81,14 +79,9 @@ def _worker_cells(worker: WorkerView, now: float) -> list[str | Text]:
         worker.task_id or "-",
         in_phase,
         str(worker.turns),
-        _cost(worker.usage),
+        console.cost_text(worker.usage),
         Text(worker.detail, style="dim"),
     ]
-
-
-def _cost(usage: Usage) -> str:
-    # "cost unknown" for nothing reported yet; else tokens, dollars and the unpriced models
-    return describe_usage(usage) if usage.tokens or usage.cost_usd is not None or usage.unpriced else "cost unknown"
 
 
 def _tasks(snapshot: Snapshot) -> Text:

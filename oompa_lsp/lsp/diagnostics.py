@@ -27,7 +27,7 @@ from oompa_lsp.core.snapshot import ReviewView, Snapshot, TaskView, spending_war
 from oompa_lsp.core.spec import SpecDocument, SpecItem, SpecLinks
 from oompa_lsp.core.tasks import Task, TaskProblem, decode_task
 
-from .labels import reviews_by_task, status_words
+from .labels import reviews_by_task, status_words, train_of
 
 SOURCE = "oompa"
 _LINE_COLUMN = re.compile(r"^(\d+):(\d+)")
@@ -130,7 +130,9 @@ def item_diagnostic(
     """One spec.md item: the live status of its tasks, or a hint that none implements it."""
     task_ids = [t for t in linked if t in snapshot.tasks]
     if task_ids:
-        words = "; ".join(f"{t}: {status_words(snapshot.tasks[t], reviews.get(t))}" for t in task_ids[:5])
+        words = "; ".join(
+            f"{t}: {status_words(snapshot.tasks[t], reviews.get(t), train_of(snapshot, t))}" for t in task_ids[:5]
+        )
         more = f" (+{len(task_ids) - 5} more)" if len(task_ids) > 5 else ""
         return _diagnostic(_item_range(item), words + more, lsp.DiagnosticSeverity.Information, "item-status")
     if not item.checked:

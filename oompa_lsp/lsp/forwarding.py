@@ -261,6 +261,7 @@ def state_params(snapshot: Snapshot, viewer: bool) -> dict[str, Any]:
             viewer=viewer,
             usage=snapshot.usage,
             stopped_reason=snapshot.stopped_reason,
+            queue=snapshot.queue,
         )
     )
 

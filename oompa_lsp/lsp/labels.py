@@ -8,7 +8,7 @@ Must not import: oompa_lsp.engine, oompa_lsp.adapters, pygls.
 
 from __future__ import annotations
 
-from oompa_lsp.core.snapshot import ReviewView, Snapshot, TaskView
+from oompa_lsp.core.snapshot import QueueEntryView, ReviewView, Snapshot, TaskView
 
 HUMAN_REVIEW_MODES = ("human", "model+human")
 _ICONS = {"pending": "○", "current": "●", "review": "◐", "complete": "✓", "failed": "✗"}
@@ -26,20 +26,27 @@ def reviews_by_task(snapshot: Snapshot) -> dict[str, ReviewView]:
     return out
 
 
+def train_of(snapshot: Snapshot, task_id: str) -> QueueEntryView | None:
+    """The task's request in the merge train while it waits to land (None: not in it)."""
+    return next((q for q in snapshot.queue if q.task_id == task_id and q.position), None)
+
+
 def phase(task: TaskView, review: ReviewView | None) -> str:
     """pending | current | review | complete | failed."""
     return "review" if review is not None and task.state == "current" else task.state
 
 
-def task_label(task: TaskView, review: ReviewView | None) -> str:
+def task_label(task: TaskView, review: ReviewView | None, train: QueueEntryView | None = None) -> str:
     """E.g. `● add-login: running · w2 · round 2`, `○ add-logout: pending · behind add-login on
     src/auth/` or `✗ add-login: failed: checks failed`."""
     current = phase(task, review)
-    return f"{_ICONS.get(current, '?')} {task.id}: {status_words(task, review)}"
+    return f"{_ICONS.get(current, '?')} {task.id}: {status_words(task, review, train)}"
 
 
-def status_words(task: TaskView, review: ReviewView | None) -> str:
+def status_words(task: TaskView, review: ReviewView | None, train: QueueEntryView | None = None) -> str:
     current = phase(task, review)
+    if current == "current" and train is not None:
+        return f"merge train #{train.position} · {train.state} · {task.worker or 'unassigned'}"
     if current == "review" and review is not None:
         who = "awaiting your review" if review.mode in HUMAN_REVIEW_MODES else "in review"
         return f"{who} · {review.worker} · round {review.round}"

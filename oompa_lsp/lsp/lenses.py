@@ -16,7 +16,7 @@ from oompa_lsp.core.snapshot import ReviewView, Snapshot, TaskView
 from oompa_lsp.core.spec import SpecDocument, SpecItem, SpecLinks
 
 from . import protocol as p
-from .labels import HUMAN_REVIEW_MODES, phase, reviews_by_task, status_words, swarm_title, task_label, urgency
+from .labels import HUMAN_REVIEW_MODES, phase, reviews_by_task, status_words, swarm_title, task_label, train_of, urgency
 
 MAX_TASKS_PER_ITEM = 3
 _INFO = ""  # a lens that only shows text: an empty command id does nothing when clicked
@@ -44,7 +44,7 @@ def item_lenses(
     for task in tasks[:MAX_TASKS_PER_ITEM]:
         review = reviews.get(task.id)
         lenses += [
-            _command_lens(where, task_label(task, review), _INFO, None),
+            _command_lens(where, task_label(task, review, train_of(snapshot, task.id)), _INFO, None),
             *_actions(where, task, review, item, running),
         ]
     if len(tasks) > MAX_TASKS_PER_ITEM:
@@ -65,7 +65,8 @@ def task_file_lenses(snapshot: Snapshot, task_id: str, folder_state: str, *, run
         # between runs the folder is the truth; the last run's snapshot may be older
         task = msgspec.structs.replace(task, state=folder_state)
     review = reviews_by_task(snapshot).get(task_id)
-    lenses = [_lens(0, f"oompa: {status_words(task, review)}{_attempt_words(task)}", _INFO)]
+    words = status_words(task, review, train_of(snapshot, task_id))
+    lenses = [_lens(0, f"oompa: {words}{_attempt_words(task)}", _INFO)]
     return lenses + _actions(_line_range(0), task, review, None, running)
 
 

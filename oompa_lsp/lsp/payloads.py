@@ -15,7 +15,7 @@ from typing import Literal
 
 from msgspec import Struct
 
-from oompa_lsp.core.snapshot import Snapshot, TaskView
+from oompa_lsp.core.snapshot import QueueEntryView, Snapshot, TaskView
 from oompa_lsp.core.tasks import Usage
 
 # --- requests: params and results -----------------------------------------------------------
@@ -123,6 +123,7 @@ class SwarmStateParams(Struct):
     viewer: bool  # true when another process runs the swarm and this window follows it
     usage: Usage
     stopped_reason: str = ""
+    queue: list[QueueEntryView] = []  # the merge train, in landing order (each request's place and state)
 
 
 class TaskUpdatedParams(TaskView, omit_defaults=True):

@@ -33,7 +33,7 @@ from .diagnostics import (
     task_file_diagnostics,
 )
 from .lenses import swarm_lenses, task_file_lenses
-from .spec_view import SpecView
+from .spec_view import SpecView, tasks_named
 from .wire import Prebuilt, converter
 
 if TYPE_CHECKING:
@@ -60,12 +60,12 @@ class Renderer:
     def event_applied(self, event: Event) -> None:
         """An event was applied to the snapshot: what it names is rendered again."""
         self.generation += 1
-        task_id = getattr(event, "task_id", None)
+        named = tasks_named(event, self.server.snapshot)
         for view in self._views.values():
             if isinstance(event, TaskSeen):  # the only event that can change a task's `spec`
                 view.relink(event.task_id)
-            if isinstance(task_id, str):
-                view.tasks_changed((task_id,))
+            if named:
+                view.tasks_changed(named)
 
     def state_changed(self) -> None:
         """The snapshot may have changed wholesale (a session opened, a mode changed)."""

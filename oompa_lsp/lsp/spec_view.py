@@ -31,11 +31,12 @@ from msgspec.structs import astuple
 from pygls.workspace import TextDocument
 from pygls.workspace.position_codec import ServerTextPosition, ServerTextRange
 
+from oompa_lsp.core import events as ev
 from oompa_lsp.core.snapshot import ReviewView, Snapshot
 from oompa_lsp.core.spec import KnownLines, SpecDocument, SpecLinker, SpecLinks, link_tasks, parse_spec
 
 from .diagnostics import item_diagnostic, spec_header_diagnostics
-from .labels import reviews_by_task
+from .labels import reviews_by_task, train_of
 from .lenses import item_lenses, shows_running
 from .wire import Prebuilt
 
@@ -228,6 +229,28 @@ class SpecView:
         return diagnostic
 
 
+_TRAIN_EVENTS = (
+    ev.MergeQueued,
+    ev.MergeTrainUpdated,
+    ev.MergeLanded,
+    ev.MergeConflicted,
+    ev.TaskReturned,
+    ev.TaskFailed,
+)
+
+
+def tasks_named(event: ev.Event, snapshot: Snapshot) -> tuple[str, ...]:
+    """The tasks whose items an event (already applied to `snapshot`) may change: the one it
+    names, and, when a request joins, moves in or leaves the merge train, every request in it
+    (their places move)."""
+    task_id = getattr(event, "task_id", None)
+    if not isinstance(task_id, str):
+        return ()
+    if isinstance(event, _TRAIN_EVENTS):
+        return (task_id, *(q.task_id for q in snapshot.queue))
+    return (task_id,)
+
+
 def _inputs_of(snapshot: Snapshot, task_ids: list[str], reviews: dict[str, ReviewView], running: bool) -> Any:
     """Everything an item's lenses and diagnostic are rendered from, besides the item itself."""
     tasks = snapshot.tasks
@@ -236,6 +259,7 @@ def _inputs_of(snapshot: Snapshot, task_ids: list[str], reviews: dict[str, Revie
             task_id,
             astuple(tasks[task_id]) if task_id in tasks else None,
             astuple(reviews[task_id]) if task_id in reviews else None,
+            astuple(train) if (train := train_of(snapshot, task_id)) is not None else None,
         )
         for task_id in task_ids
     )

@@ -190,3 +190,18 @@ def test_a_pending_task_says_why_it_waits_on_its_spec_item():
     snapshot.apply(ev.TaskHeldBack(task_id="logout", reason=""))
     assert [s[1] for s in titles(spec_lenses(snapshot, document, links, viewer=False)) if s[0] == 2] == [
         "○ logout: pending"]
+
+
+def test_a_task_in_the_merge_train_shows_its_place_and_check_state():
+    snapshot = running_snapshot()
+    for event in (ev.ReviewVerdictGiven(review_id="rv1", task_id="login", reviewer="you", approved=True),
+                  ev.MergeQueued(task_id="logout-first", branch="b1", head="h1", worker="w2"),
+                  ev.MergeQueued(task_id="login", branch="b2", head="h2", worker="w1"),
+                  ev.MergeTrainUpdated(task_id="login", state="checking")):
+        snapshot.apply(event)
+    document = parse_spec(SPEC)
+    links = link_tasks(document, [(t.id, t.spec) for t in snapshot.tasks.values()])
+    assert [s[1] for s in titles(spec_lenses(snapshot, document, links, viewer=False)) if s[0] == 1][0] == (
+        "● login: merge train #2 · checking · w1")
+    assert titles(task_file_lenses(snapshot, "login", "current", running=True))[0][1].startswith(
+        "oompa: merge train #2 · checking · w1")

@@ -10,7 +10,7 @@ from oompa_lsp.core.snapshot import Snapshot
 from oompa_lsp.core.spec import link_tasks, parse_spec
 from oompa_lsp.lsp.diagnostics import in_client_units, spec_diagnostics
 from oompa_lsp.lsp.lenses import spec_lenses
-from oompa_lsp.lsp.spec_view import SpecView
+from oompa_lsp.lsp.spec_view import SpecView, tasks_named
 from oompa_lsp.lsp.wire import converter
 
 ITEMS = 40
@@ -43,9 +43,9 @@ class Editor:
         self.snapshot.apply(event)
         if isinstance(event, ev.TaskSeen):
             self.view.relink(event.task_id)
-        task_id = getattr(event, "task_id", None)
-        if isinstance(task_id, str):
-            self.view.tasks_changed((task_id,))
+        named = tasks_named(event, self.snapshot)
+        if named:
+            self.view.tasks_changed(named)
 
     def edit(self, text: str) -> None:
         self.version += 1
@@ -97,6 +97,12 @@ def test_what_is_kept_equals_a_rendering_from_scratch_through_events_and_edits()
         lambda: editor.apply(ev.ReviewVerdictGiven(review_id="rv1", task_id="t1", approved=False, reviewer="human",
                                                    feedback="more tests")),
         lambda: editor.edit("# Top\n" + SPEC.replace("Item 9 does", "Item nine does")),  # shifted, one unlinked
+        lambda: editor.apply(ev.TaskClaimed(task_id="t4", worker="w1", attempt=1, branch="b4")),
+        lambda: editor.apply(ev.TaskClaimed(task_id="t5", worker="w1", attempt=1, branch="b5")),
+        lambda: editor.apply(ev.MergeQueued(task_id="t4", branch="b4", head="h4")),
+        lambda: editor.apply(ev.MergeQueued(task_id="t5", branch="b5", head="h5")),  # second in the train
+        lambda: editor.apply(ev.MergeTrainUpdated(task_id="t5", state="checking")),
+        lambda: editor.apply(ev.MergeLanded(task_id="t4", commit="d" * 40, previous="a" * 40, target="main")),  # t5 moves up
         lambda: editor.apply(ev.TaskCompleted(task_id="t2", commit="c" * 40)),
         lambda: editor.apply(ev.MergePaused(reason="your checkout has changes")),
         lambda: editor.apply(ev.SwarmStopped(ok=True, reason="done")),  # claimed tasks: Requeue now

@@ -183,7 +183,7 @@ function createViews(mirror: SwarmMirror, connection: ServerConnection): OompaAp
   };
   return {
     workers: new NodeTreeProvider(() => workerNodes(mirror.workers, Date.now() / 1000)),
-    tasks: new NodeTreeProvider(() => taskGroups(mirror.tasks)),
+    tasks: new NodeTreeProvider(() => taskGroups(mirror.tasks, mirror.swarm.queue)),
     reviews: new NodeTreeProvider(() => reviewNodes(mirror.reviews, (id) => mirror.task(id)), reviewFiles),
   };
 }

@@ -21,6 +21,7 @@ const IDLE: SwarmState = {
   viewer: false,
   usage: { input_tokens: 0, output_tokens: 0 },
   stopped_reason: "",
+  queue: [],
 };
 
 /** States in which a review can still be pending: reviews of a task in any other state are over. */
@@ -82,8 +83,10 @@ export class SwarmMirror {
   }
 
   applySwarmState(state: SwarmState): void {
+    // The Tasks view shows each request's place in the merge train: it changes with the train only.
+    const trainMoved = JSON.stringify(state.queue) !== JSON.stringify(this.swarmState.queue);
     this.swarmState = state;
-    this.emit(["swarm"]);
+    this.emit(trainMoved ? ["swarm", "tasks"] : ["swarm"]);
   }
 
   applyWorker(worker: WorkerView): void {
@@ -140,7 +143,7 @@ export class SwarmMirror {
     return {
       swarm: JSON.stringify(this.swarmState),
       workers: JSON.stringify(this.workers),
-      tasks: JSON.stringify(this.tasks),
+      tasks: JSON.stringify([this.tasks, this.swarmState.queue]),  // the Tasks view shows the train
       reviews: JSON.stringify(this.reviews),
     };
   }
@@ -203,5 +206,6 @@ function swarmStateOf(snapshot: Snapshot): SwarmState {
     viewer: snapshot.viewer,
     usage: snapshot.usage satisfies Usage,
     stopped_reason: snapshot.stopped_reason,
+    queue: snapshot.queue,
   };
 }

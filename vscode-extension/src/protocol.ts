@@ -112,6 +112,19 @@ export interface SwarmState {
   viewer: boolean;
   usage: Usage;
   stopped_reason: string;
+  /** The merge train, in landing order. */
+  queue: QueueEntry[];
+}
+
+export type QueueState = "queued" | "merging" | "checking" | "passed" | "failed" | "landed";
+
+/** One request in the merge train: its place (1 = next to land; 0 once settled) and check state. */
+export interface QueueEntry {
+  task_id: string;
+  worker: string;
+  position: number;
+  state: QueueState;
+  detail: string;
 }
 
 /** `oompa/reviewResolved`: a verdict was given; the review is no longer pending, except when a
@@ -155,6 +168,7 @@ export interface Snapshot {
   invalid: Record<string, string[]>;
   usage: Usage;
   viewer: boolean;
+  queue: QueueEntry[];
 }
 
 export type FileStatus = "A" | "M" | "D" | "R";
@@ -391,6 +405,20 @@ export function decodeSwarmState(value: unknown, where = "swarmState"): SwarmSta
     viewer: bool(o, "viewer", where),
     usage: decodeUsage(o.usage, `${where}.usage`),
     stopped_reason: str(o, "stopped_reason", where, ""),
+    queue: list(o.queue, `${where}.queue`, decodeQueueEntry),
+  };
+}
+
+const QUEUE_STATES = ["queued", "merging", "checking", "passed", "failed", "landed"] as const;
+
+export function decodeQueueEntry(value: unknown, where = "queue"): QueueEntry {
+  const o = asObject(value, where);
+  return {
+    task_id: str(o, "task_id", where),
+    worker: str(o, "worker", where, ""),
+    position: num(o, "position", where),
+    state: o.state === undefined ? "queued" : oneOf(o, "state", where, QUEUE_STATES),  // the default is left out
+    detail: str(o, "detail", where, ""),
   };
 }
 
@@ -441,6 +469,7 @@ export function decodeSnapshot(value: unknown, where = "status"): Snapshot {
     invalid: record(o.invalid, `${where}.invalid`, (item, at) => list(item, at, decodeString)),
     usage: decodeUsage(o.usage, `${where}.usage`),
     viewer: bool(o, "viewer", where),
+    queue: list(o.queue, `${where}.queue`, decodeQueueEntry),
   };
 }
 

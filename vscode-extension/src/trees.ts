@@ -7,7 +7,7 @@
  */
 
 import { Command, InternalCommand } from "./contributions";
-import type { DiffFile, ReviewDiff, ReviewView, TaskState, TaskView, Usage, WorkerView } from "./protocol";
+import type { DiffFile, QueueEntry, ReviewDiff, ReviewView, TaskState, TaskView, Usage, WorkerView } from "./protocol";
 import { TASK_STATES } from "./protocol";
 
 export interface NodeCommand {
@@ -114,7 +114,9 @@ const TASK_ICONS: Record<TaskState, readonly [string] | readonly [string, string
 };
 
 /** Tasks grouped by state, in lifecycle order; empty groups are left out. */
-export function taskGroups(tasks: TaskView[]): TreeNode[] {
+/** `queue`: the merge train, whose requests show their place and check state on their task. */
+export function taskGroups(tasks: TaskView[], queue: QueueEntry[] = []): TreeNode[] {
+  const inTrain = new Map(queue.filter((q) => q.position > 0).map((q) => [q.task_id, q]));
   const groups: TreeNode[] = [];
   for (const state of TASK_STATES) {
     const members = tasks.filter((t) => t.state === state).sort((a, b) => a.id.localeCompare(b.id));
@@ -125,15 +127,18 @@ export function taskGroups(tasks: TaskView[]): TreeNode[] {
         description: String(members.length),
         contextValue: `taskGroup.${state}`,
         collapsible: state === "complete" ? "collapsed" : "expanded",
-        children: members.map(taskNode),
+        children: members.map((task) => taskNode(task, inTrain.get(task.id))),
       });
     }
   }
   return groups;
 }
 
-function taskNode(task: TaskView): TreeNode {
+function taskNode(task: TaskView, train: QueueEntry | undefined): TreeNode {
   const parts = [task.summary, task.worker];
+  if (train !== undefined && task.state === "current") {
+    parts.push(`merge train #${train.position} · ${train.state}`);
+  }
   if (task.review_round > 0 && task.state === "current") {
     parts.push(`review round ${task.review_round}`);
   }

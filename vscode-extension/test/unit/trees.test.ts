@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Command, InternalCommand } from "../../src/contributions";
-import { decodeReview, decodeReviewDiff, decodeTask, decodeWorker } from "../../src/protocol";
+import { decodeQueueEntry, decodeReview, decodeReviewDiff, decodeTask, decodeWorker } from "../../src/protocol";
 import { formatCost, formatElapsed, reviewFileNodes, reviewNodes, taskGroups, workerNodes } from "../../src/trees";
 
 describe("the Workers view", () => {
@@ -63,6 +63,11 @@ describe("the Tasks view", () => {
     assert.equal(groups[1]?.children?.[0]?.description, "Third · w1 · review round 2");
     assert.equal(groups[2]?.children?.[0]?.description, "Fourth · attempts exhausted");
     assert.equal(groups[2]?.children?.[0]?.contextValue, "task.failed");
+  });
+
+  it("shows a task's place and check state in the merge train", () => {
+    const queue = [decodeQueueEntry({ task_id: "t9", position: 1, state: "checking" }), decodeQueueEntry({ task_id: "t3", position: 2 })];
+    assert.equal(taskGroups(tasks, queue)[1]?.children?.[0]?.description, "Third · w1 · merge train #2 · queued · review round 2");
   });
 
   it("says why a pending task waits", () => {
