@@ -13,27 +13,10 @@ import type { OompaApi } from "../../../src/extension";
 import { Command } from "../../../src/contributions";
 import type { TreeNode } from "../../../src/trees";
 import type { WorkspaceFacts } from "../driver/workspace";
+import { waitFor } from "./waiting";
 
 const facts = JSON.parse(process.env.OOMPA_E2E_FACTS ?? "{}") as WorkspaceFacts;
 const EXTENSION_ID = "oompa.oompa-vscode";
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) {
-        return value;
-      }
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
-  const why = last instanceof Error ? ` (last error: ${last.message})` : "";
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
-}
 
 function file(relative: string): vscode.Uri {
   return vscode.Uri.file(path.join(facts.folder, relative));
