@@ -77,7 +77,9 @@ class Attempt(Struct, forbid_unknown_fields=True, omit_defaults=True):
     started_at: str
     verdicts: list[str] = []
     feedback: list[str] = []
-    outcome: str = "running"  # running | merged | no change | rejected | parked | failed | returned
+    # running | merged | no change | rejected | parked | failed | returned | stopped (the swarm
+    # stopped under it: a user's stop, a budget, a usage limit; not held against the task)
+    outcome: str = "running"
     parked_ref: str | None = None
     usage: Usage = msgspec.field(default_factory=Usage)
 
@@ -133,6 +135,10 @@ class Task(Struct, omit_defaults=True):
         return _content(self) == _content(other)
 
     __hash__ = None  # type: ignore[assignment]  # mutable, like every Struct that is not frozen
+
+    def attempts_spent(self) -> int:
+        """Attempts that count against `task_attempts`: not those a stopping swarm cut short."""
+        return sum(1 for attempt in self.attempts if attempt.outcome != "stopped")
 
     def touched_files(self) -> set[str]:
         """The files this task says it works on, under either name: what scheduling keeps apart."""

@@ -28,12 +28,12 @@ class TaskHandback:
     ) -> None:
         task = job.task
         parked = await self.park(job, reason) if park else None
-        task.attempts[-1].outcome = "parked" if parked else "returned"
+        task.attempts[-1].outcome = "stopped" if not count else "parked" if parked else "returned"
         task.attempts[-1].parked_ref = parked
         if reason not in task.attempts[-1].feedback:
             task.attempts[-1].feedback.append(reason)
-        if disposition == "pending" and count and len(task.attempts) >= self.ctx.config.task_attempts:
-            disposition, reason = "failed", f"{reason} (gave up after {len(task.attempts)} attempts)"
+        if disposition == "pending" and count and task.attempts_spent() >= self.ctx.config.task_attempts:
+            disposition, reason = "failed", f"{reason} (gave up after {task.attempts_spent()} attempts)"
         await self.move_back(task, disposition, reason)
 
     async def move_back(self, task: Task, disposition: Disposition, reason: str) -> None:

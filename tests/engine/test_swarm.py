@@ -11,7 +11,7 @@ from oompa_lsp.core import events as ev
 from oompa_lsp.core.tasks import Task
 from oompa_lsp.engine.swarm import Swarm
 
-from .swarm_fixtures import git, make_project, run_swarm
+from .swarm_fixtures import git, make_project, run_swarm, until_seen
 
 pytestmark = pytest.mark.anyio
 APPROVE = {"reviewer": {"*": [{"final": "Looks right.\nVERDICT: APPROVED"}]}}
@@ -281,3 +281,29 @@ async def test_a_worker_that_stops_after_a_landing_leaves_its_worktree_detached_
     assert git(project.root, "rev-parse", f"{landed.commit}^2") in heads  # the landed work, detached
     for path in kept:
         assert git(project.root / ".." / path, "status", "--porcelain") == ""
+
+
+async def test_an_attempt_the_swarm_stopped_under_is_not_held_against_the_task(tmp_path):
+    project = make_project(tmp_path)
+    reject = {"reviewer": {"*": [{"final": "VERDICT: CHANGES_REQUESTED\n1. no"}]}}
+    slow = {"worker": {"*": [{"sleep": 30, "final": "COMPLETE_AND_READY_FOR_MERGE"}], "-": [{"final": "__DONE__"}]}}
+    project.configure({"roles": {**reject, **slow}}, workers=[{"model": "fake:m", "count": 1}],
+                      review={"max_attempts": 1}, task_attempts=2)
+    project.add_tasks(Task(id="s", summary="stopped once, then rejected twice"))
+
+    async def stop_once_working(swarm, seen):
+        await until_seen(seen, ev.AgentStarted)
+        swarm.stop("stopped by the user")
+
+    await run_swarm(project.root, alongside=stop_once_working)
+    assert [a.outcome for a in project.task("pending", "s").attempts] == ["stopped"]
+
+    quick = {"worker": {"*": [{"append": {"s.txt": "try"}, "final": "COMPLETE_AND_READY_FOR_MERGE"}],
+                        "-": [{"final": "__DONE__"}]}}
+    project.configure({"roles": {**reject, **quick}}, workers=[{"model": "fake:m", "count": 1}],
+                      review={"max_attempts": 1}, task_attempts=2)
+    result, _, _ = await run_swarm(project.root)
+
+    assert not result.ok
+    # two attempts of its own were spent before it failed: the stopped one did not count
+    assert [a.outcome for a in project.task("failed", "s").attempts] == ["stopped", "parked", "parked"]
