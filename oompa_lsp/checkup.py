@@ -15,7 +15,7 @@ import anyio
 
 from . import console
 from .adapters.config_file import LoadedConfig, load_config
-from .adapters.git import Repo, default_worktree_root
+from .adapters.git import Repo, Worktree, default_worktree_root
 from .adapters.harnesses import probe_harness
 from .adapters.run_log import SwarmLock
 from .adapters.task_store import TaskStore
@@ -133,11 +133,18 @@ def _classify_worktrees(repo: Repo, config: Config, target: str) -> tuple[list[P
             continue
         if repo.has_changes(worktree.path):
             kept.append((worktree.path, "has uncommitted changes"))
-        elif worktree.head and not repo.is_merged(worktree.head, target):
+        elif worktree.head and not _scratch_check(worktree, repo, target) and not repo.is_merged(worktree.head, target):
             kept.append((worktree.path, f"holds work not merged into {target}"))
         else:
             removable.append(worktree.path)
     return removable, kept
+
+
+def _scratch_check(worktree: Worktree, repo: Repo, target: str) -> bool:
+    """A merge train's check worktree (detached, `check-<n>`) whose head is only the queue's
+    merges of work that branches and parked refs still hold: nothing is lost with it."""
+    named = Path(worktree.path).name.startswith("check-")
+    return named and worktree.branch is None and repo.only_merges_beyond(worktree.head or "HEAD", target)
 
 
 # -- oompa check --show-prompt ----------------------------------------------------------------

@@ -235,6 +235,33 @@ def test_cleanup_removes_merged_worktrees_and_reports_disk(tmp_path):
     assert not worktree.exists() and "freed" in result.stdout
 
 
+def test_cleanup_removes_a_left_check_worktree_of_the_merge_train_but_not_unmerged_work(tmp_path):
+    project = make_project(tmp_path)
+    project.configure({"roles": {}}, review={"mode": "none"})
+    root, worktrees = project.root, project.root.parent / "worktrees"
+    git(root, "branch", "oompa/a/1", "main")
+    (root / "a.txt").write_text("a\n", encoding="utf-8")  # the worker's commit, on its branch
+    git(root, "checkout", "-q", "oompa/a/1")
+    git(root, "add", "a.txt")
+    git(root, "commit", "-q", "-m", "a")
+    git(root, "checkout", "-q", "main")
+    # a run killed mid-train left its check worktree at the queue's merge of that branch
+    merge = git(root, "commit-tree", git(root, "rev-parse", "oompa/a/1^{tree}"), "-p", "main", "-p", "oompa/a/1",
+                "-m", "oompa: merge a")
+    git(root, "worktree", "add", "-q", "--detach", str(worktrees / "check-1"), merge)
+    # and an agent's own commit in a detached worktree, on no branch: work, kept
+    git(root, "worktree", "add", "-q", "--detach", str(worktrees / "check-2"), "main")
+    (worktrees / "check-2" / "b.txt").write_text("b\n", encoding="utf-8")
+    git(root, "-C", str(worktrees / "check-2"), "add", "b.txt")
+    git(root, "-C", str(worktrees / "check-2"), "commit", "-q", "-m", "b only here")
+
+    result = oompa(project, "cleanup")
+
+    assert result.returncode == 0, result.stderr
+    assert f"removed worktree {worktrees / 'check-1'}" in result.stdout and not (worktrees / "check-1").exists()
+    assert "check-2: holds work not merged into main" in result.stdout and (worktrees / "check-2").exists()
+
+
 def _fake_cli(folder: Path, name: str, version_line: str) -> None:
     program = folder / name
     program.write_text(f"#!/bin/sh\necho '{version_line}'\n", encoding="utf-8")

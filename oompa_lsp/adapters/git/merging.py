@@ -71,6 +71,14 @@ class MergingMixin(RepoBase):
         parents = [target] if strategy == "squash" else [target, branch]
         return MergeResult("merged", commit=self._commit_tree(tree, parents, message), tree=tree)
 
+    def only_merges_beyond(self, commit: str, into: str) -> bool:
+        """True when every commit `commit` has beyond `into` that is not a merge is also on a
+        branch or a parked ref: what only `commit` holds is merges, which the queue can make
+        again (a merge train's check worktree, left by a run that was killed)."""
+        argv = ["rev-list", "--no-merges", "--count", self.rev_parse(commit), "--not", self.rev_parse(into)]
+        out = run_git([*argv, "--branches", "--glob=refs/oompa/parked/*"], self.root)
+        return out.line == "0"
+
     def is_merged(self, commit: str, into: str) -> bool:
         """True when `into` already has the changes of `commit`: it is an ancestor, or (after a
         squash) merging it into `into` would change nothing."""
