@@ -141,17 +141,9 @@ async function commentOnFirstLine(page: Page, file: string, text: string): Promi
   await page.mouse.move(0, 0); // no tab's hover stays over the tab to click
   await group.locator(".tab", { hasText: `${file} (` }).first().click();
   await group.locator(".tab.active", { hasText: `${file} (` }).first().waitFor({ timeout: SEEN_TIMEOUT_MS });
-  // click below the text (the cursor goes to the last line), then to the first line: no line
-  // element of the diff's own (its deleted-lines zones) is in the way
   const editor = group.locator(".monaco-diff-editor .editor.modified .overflow-guard").first();
   await editor.waitFor({ timeout: SEEN_TIMEOUT_MS });
-  const box = await editor.boundingBox();
-  if (box === null) {
-    throw new Error(`the diff editor of ${file} is not on screen`);
-  }
-  await page.mouse.click(box.x + box.width / 2, box.y + box.height - 20);
-  await page.keyboard.press("Control+Home");
-  await runFromPalette(page, "Comments: Add Comment on Current Selection");
+  await addCommentFromPalette(page, editor, file);
   const widget = group.locator(".review-widget").last();
   const input = widget.locator(".comment-form textarea").first();
   await input.waitFor({ timeout: SEEN_TIMEOUT_MS });
@@ -159,6 +151,37 @@ async function commentOnFirstLine(page: Page, file: string, text: string): Promi
   await page.keyboard.type(text);
   await widget.getByRole("button", { name: "Add Comment" }).first().click();
   await widget.locator(".review-comment-contents", { hasText: text }).first().waitFor({ timeout: SEEN_TIMEOUT_MS });
+}
+
+/**
+ * Puts the cursor on the diff's first line and runs "Add Comment on Current Selection". VS Code
+ * lists that command only once the comments provider's ranges for the document have arrived and
+ * the editor has focus; on a loaded machine either can come late, so the cursor is placed and the
+ * palette asked again (each retry logged; a command that never shows still fails here).
+ */
+async function addCommentFromPalette(page: Page, editor: Locator, file: string): Promise<void> {
+  const attempts = 3;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const box = await editor.boundingBox();
+    if (box === null) {
+      throw new Error(`the diff editor of ${file} is not on screen`);
+    }
+    // below the text (the cursor goes to the last line), then to the first line: no line
+    // element of the diff's own (its deleted-lines zones) is in the way
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height - 20);
+    await page.keyboard.press("Control+Home");
+    try {
+      await runFromPalette(page, "Comments: Add Comment on Current Selection");
+      return;
+    } catch (error) {
+      if (attempt === attempts) {
+        throw error;
+      }
+      console.error(`"Add Comment on Current Selection" not offered on ${file} (try ${attempt} of ${attempts}); again`);
+      await page.keyboard.press("Escape");
+      await page.waitForTimeout(1_000);
+    }
+  }
 }
 
 /** The prompt of the scripted worker's latest turn on `taskId`, from the call log it keeps. */
