@@ -72,6 +72,15 @@ def run(repo: Path, timeout_s: float = 1800.0) -> dict:
     return finish(start(repo), timeout_s)
 
 
+def run_landing_all(repo: Path, tasks: int) -> dict:
+    """`run`, and an error of the benchmark unless the swarm landed every one of `tasks`."""
+    report = run(repo)
+    landed = report["events"].get("MergeLanded", 0)
+    if not report["ok"] or landed != tasks:
+        raise RuntimeError(f"the swarm did not land every task ({landed}/{tasks}): {report['reason']}")
+    return report
+
+
 def main() -> int:
     report = anyio.run(_run, Path(sys.argv[1]))
     print(json.dumps(report), flush=True)

@@ -70,10 +70,7 @@ def _swarm(root: Path, tasks: int, workers: int) -> tuple[float, float]:
     repo = make_repo(root / "repo", REPO_FILES)
     add_tasks(repo, tasks)
     write_config(repo, workers=workers, worktrees=root / "worktrees")
-    report = engine_proc.run(repo)
-    landed = report["events"].get("MergeLanded", 0)
-    if not report["ok"] or landed != tasks:
-        raise RuntimeError(f"the swarm did not land every task ({landed}/{tasks}): {report['reason']}")
+    report = engine_proc.run_landing_all(repo, tasks)
     shutil.rmtree(root)
     return report["wall_s"], report["cpu_s"]
 

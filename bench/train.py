@@ -78,9 +78,6 @@ def _swarm(root: Path, tasks: int, workers: int, check_s: float, parallel: int |
     if parallel is not None:
         merge["parallel_checks"] = parallel
     write_config(repo, workers=workers, worktrees=root / "worktrees", merge=merge)
-    report = engine_proc.run(repo)
-    landed = report["events"].get("MergeLanded", 0)
-    if not report["ok"] or landed != tasks:
-        raise RuntimeError(f"the swarm did not land every task ({landed}/{tasks}): {report['reason']}")
+    report = engine_proc.run_landing_all(repo, tasks)
     shutil.rmtree(root)
     return report["wall_s"], report.get("checks_reused", 0)

@@ -9,7 +9,6 @@ Must not import: oompa_lsp.engine, oompa_lsp.adapters, oompa_lsp.cli (the sessio
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
@@ -84,8 +83,10 @@ def _stop_on_sigterm(ls: OompaServer) -> None:
 
         in_background(stop_then_exit())
 
-    with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread (tests, TCP helpers)
+    try:
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminate)
+    except (NotImplementedError, RuntimeError) as exc:  # not the main thread (tests, TCP helpers)
+        logger.info("SIGTERM not handled here (%s): a killed server leaves claims to the next start", exc)
 
 
 def _register_content_provider(ls: OompaServer) -> None:
